@@ -1,0 +1,180 @@
+"""Activations and their elementwise z-step solvers.
+
+Each activation ``s`` provides the forward map, its derivative written in terms of
+the *output* ``s(z)`` (so the splittings can keep ``s(z)`` and drop ``z``), and the
+solver of the elementwise problem of the three-splitting z-step::
+
+    min_z  f(z) = (z - a)**2 + (b - s(z))**2 + c * (z - z_old)**2,    c >= 0.
+
+For the piecewise-linear activations the minimiser is exact; for the smooth ones a
+safeguarded Newton method returns a stationary point that is never worse than
+``z_old``, which keeps the block update a descent step for L_rho.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+# Slope of leaky_relu on the negative half-line (PyTorch's default).
+LEAKY_SLOPE = 0.01
+
+
+class _PiecewiseLinear:
+    """``s(z) = z`` for ``z >= 0`` and ``slope * z`` below; relu has slope 0."""
+
+    def __init__(self, name, slope):
+        self.name = name
+        self.slope = slope
+        # He et al.: keeps the forward variance of the lifting layer near 1.
+        self.gain = np.sqrt(2.0 / (1.0 + slope**2))
+
+    def __call__(self, z, out=None):
+        if self.slope == 0.0:
+            return np.maximum(z, 0.0, out=out)
+        out = np.multiply(z, self.slope, out=out)
+        return np.maximum(z, out, out=out)
+
+    def derivative_from_output(self, s):
+        # s > 0 exactly where z > 0, for both relu and leaky_relu.
+        return np.where(s > 0, 1.0, self.slope).astype(s.dtype, copy=False)
+
+    def z_step(self, a, b, z_old, c, out=None):
+        """Exact minimiser: the better of the two one-sided quadratic minimisers.
+
+        On each half-line ``f`` is a quadratic ``w (z - m)^2 + const`` with the
+        same constant part, so its minimum over the half-line is
+        ``const - w * clip(m)^2``: the side with the larger ``w * clip(m)^2`` wins
+        (ties go to ``z >= 0``). No objective value is ever formed.
+        """
+        k = self.slope
+        cz = c * z_old
+        # Minimiser over z >= 0: max(p, 0), curvature 2 + c.
+        p = a + b
+        p += cz
+        p *= 1.0 / (2.0 + c)
+        np.maximum(p, 0.0, out=p)
+        # Minimiser over z <= 0: min(q, 0), curvature 1 + k^2 + c.
+        q = np.add(a, cz, out=cz) if k == 0.0 else a + k * b + cz
+        q *= 1.0 / (1.0 + k * k + c)
+        np.minimum(q, 0.0, out=q)
+        plus = (2.0 + c) * (p * p) >= (1.0 + k * k + c) * (q * q)
+        if out is None:
+            out = q
+        else:
+            out[...] = q
+        np.copyto(out, p, where=plus)
+        return out
+
+
+def _z_objective(z, a, b, z_old, c, s):
+    return (z - a) ** 2 + (b - s) ** 2 + c * (z - z_old) ** 2
+
+
+class _Smooth:
+    """Smooth sigmoidal activation; z-step by safeguarded Newton iterations."""
+
+    max_newton = 8
+    max_halvings = 30
+
+    def __init__(self, name, fun, first, second, gain):
+        self.name = name
+        self._fun = fun
+        self._first = first  # s' as a function of s
+        self._second = second  # s'' as a function of s
+        self.gain = gain
+
+    def __call__(self, z, out=None):
+        return self._fun(z, out=out)
+
+    def derivative_from_output(self, s):
+        return self._first(s)
+
+    def z_step(self, a, b, z_old, c, out=None):
+        """Safeguarded Newton iterations on ``f`` from ``z_old``.
+
+        The first step is a gradient step with curvature ``2 + 2c + 2 s'^2 +
+        2|b - s||s''|`` (a local bound on ``|f''|``); later steps are Newton steps
+        wherever ``f''`` is safely positive. A step that does not lower ``f`` is
+        halved, and dropped after ``max_halvings`` halvings, so the result is never
+        worse than ``z_old`` nor than the first (proximal-gradient) step.
+        """
+        z = np.array(z_old, copy=True)
+        s = self._fun(z)
+        f = _z_objective(z, a, b, z_old, c, s)
+        # Relative step tolerance; float32 cannot resolve 1e-10.
+        tol = max(1e-10, 8 * float(np.finfo(z.dtype).eps))
+        flat = [arr.reshape(-1) for arr in (z, s, f, a, b, z_old)]
+        idx = np.arange(z.size)
+        for it in range(self.max_newton):
+            zi, si, fi, ai, bi, zoi = (arr[idx] for arr in flat)
+            d1 = self._first(si)
+            r_d2 = (bi - si) * self._second(si)
+            grad = 2.0 * ((zi - ai) - (bi - si) * d1 + c * (zi - zoi))
+            curv = 2.0 * (1.0 + c + d1 * d1 + np.abs(r_d2))
+            if it > 0:
+                newton = 2.0 * (1.0 + c + d1 * d1 - r_d2)
+                curv = np.where(newton > 1e-2 * (1.0 + c), newton, curv)
+            step = -grad / curv
+            keep = np.abs(step) > tol * (1.0 + np.abs(zi))
+            if not keep.any():
+                break
+            idx, zi, fi, ai, bi, zoi, step = (
+                arr[keep] for arr in (idx, zi, fi, ai, bi, zoi, step)
+            )
+            flat[0][idx], flat[1][idx], flat[2][idx] = self._descend(
+                zi, fi, ai, bi, zoi, c, step
+            )
+        if out is None:
+            return z
+        out[...] = z
+        return out
+
+    def _descend(self, z, f, a, b, z_old, c, step):
+        """Halve ``step`` where it does not lower ``f``; zero it after the limit."""
+        z_new = z + step
+        s_new = self._fun(z_new)
+        f_new = _z_objective(z_new, a, b, z_old, c, s_new)
+        bad = np.flatnonzero(~(f_new <= f))
+        for _ in range(self.max_halvings):
+            if bad.size == 0:
+                break
+            step[bad] *= 0.5
+            z_new[bad] = z[bad] + step[bad]
+            s_new[bad] = self._fun(z_new[bad])
+            f_new[bad] = _z_objective(
+                z_new[bad], a[bad], b[bad], z_old[bad], c, s_new[bad]
+            )
+            bad = bad[~(f_new[bad] <= f[bad])]
+        if bad.size:
+            z_new[bad] = z[bad]
+            s_new[bad] = self._fun(z[bad])
+            f_new[bad] = f[bad]
+        return z_new, s_new, f_new
+
+
+def _tanh_first(s):
+    return 1.0 - s * s
+
+
+def _tanh_second(s):
+    return -2.0 * s * (1.0 - s * s)
+
+
+def _sigmoid_first(s):
+    return s * (1.0 - s)
+
+
+def _sigmoid_second(s):
+    return s * (1.0 - s) * (1.0 - 2.0 * s)
+
+
+ACTIVATIONS = {
+    "relu": _PiecewiseLinear("relu", 0.0),
+    "leaky_relu": _PiecewiseLinear("leaky_relu", LEAKY_SLOPE),
+    "tanh": _Smooth("tanh", np.tanh, _tanh_first, _tanh_second, gain=1.0),
+    "sigmoid": _Smooth("sigmoid", expit, _sigmoid_first, _sigmoid_second, gain=1.0),
+}
+
+
+def get_activation(name):
+    """Return the activation object registered under ``name``."""
+    return ACTIVATIONS[name]

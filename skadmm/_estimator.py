@@ -1,0 +1,442 @@
+"""scikit-learn layer: parameters, validation, tags, fitted attributes, warnings."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import hash as joblib_hash
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS, get_activation
+from ._blas import fit_blas_limits
+from ._memory import check_state_fits
+from ._monitor import ForwardMonitor
+from ._network import forward, init_weights
+from ._solver import ADMMSolver
+from ._splitting import SPLITTINGS
+from .exceptions import DivergenceWarning
+
+# Parameters whose change makes a kept solver state unusable for warm_start.
+_STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update")
+
+
+class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
+    """Residual network regressor trained by proximal ADMM, without backpropagation.
+
+    The model is a fully connected residual network: a lifting layer
+    ``U_1 = s(X W_1 + b_1)``, ``n_blocks`` residual blocks
+    ``U_l = U_{l-1} + s(U_{l-1} W_l + b_l)`` and a linear read-out. Training
+    minimises the mean squared error plus an L2 penalty through a relaxed problem
+    in which each layer's output is an auxiliary variable; the links between
+    layers become quadratic penalties of weight ``beta`` and the read-out link is
+    an equality handled by a multiplier (ADMM with penalty ``rho``). Every block
+    update is a closed-form or elementwise proximal step, so the augmented
+    Lagrangian never increases. See the :ref:`user guide <user_guide>`.
+
+    Parameters
+    ----------
+    width : int, default=64
+        Number of units of every hidden layer.
+    n_blocks : int, default=4
+        Number of residual blocks after the lifting layer (0 gives a network
+        with one hidden layer).
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
+        Activation of every hidden layer (leaky_relu has slope 0.01).
+    splitting : {"three", "two"}, default="three"
+        Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
+        every block exactly; ``"two"`` drops them (one ``n_samples x width``
+        array less per layer) and takes backtracked proximal-gradient steps for
+        the blocks inside the activation.
+    update : {"proximal", "linearized"}, default="proximal"
+        ``"proximal"`` solves each quadratic block exactly (Cholesky); ``"linearized"``
+        replaces that solve by one proximal-gradient step.
+    beta : float, default=1000.0
+        Weight of the penalties that relax the links between layers. Larger
+        values keep the auxiliaries closer to the forward network.
+    rho : float, default=2.0
+        ADMM penalty of the read-out constraint; must be greater than 1 for the
+        augmented Lagrangian to decrease monotonically.
+    tau : float, default=1e-3
+        Weight of the proximal terms (must be positive).
+    alpha : float, default=1e-4
+        L2 penalty on the weights (biases excluded).
+    max_iter : int, default=200
+        Maximum number of ADMM iterations.
+    tol : float, default=1e-4
+        Without early stopping: training stops when the relative decrease of the
+        augmented Lagrangian stays below ``tol`` for ``n_iter_no_change``
+        iterations. With early stopping: the validation R^2 must improve by at
+        least ``tol``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its R^2
+        stops improving and keep the weights of the best iteration.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Number of iterations without improvement that stop training.
+    n_jobs : int, default=None
+        Number of workers for the parallel regional updates. ``None`` means 1
+        unless in a :func:`joblib.parallel_config` context; ``-1`` means all
+        processors. Results never depend on ``n_jobs``.
+    n_regions : int, default=None
+        Number of regions of the parallel regional update (contiguous groups of
+        at least two layers). ``None`` means one region: the serial algorithm.
+        Accepted and validated; this version always runs the serial algorithm.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weight initialisation and of the validation split.
+    warm_start : bool, default=False
+        Reuse the weights (and, on the same training data, the whole solver
+        state) of the previous call to ``fit``.
+    verbose : int, default=0
+        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        Weight matrices; ``coefs_[i]`` has shape ``(fan_in, fan_out)``.
+    intercepts_ : list of ndarray
+        Bias vectors; ``intercepts_[i]`` has shape ``(fan_out,)``.
+    n_iter_ : int
+        Number of ADMM iterations run (summed over warm-started fits).
+    loss_curve_ : list of float
+        Training MSE of the forward network after each iteration.
+    objective_curve_ : list of float
+        Augmented Lagrangian ``L_rho`` after each iteration.
+    residual_curve_ : list of float
+        Root of the summed squared relaxation residuals after each iteration:
+        how far the auxiliary variables are from the forward pass.
+    validation_scores_ : list of float or None
+        Validation R^2 after each iteration (with ``early_stopping``).
+    validation_loss_curve_ : list of float or None
+        Validation MSE after each iteration (with ``early_stopping``).
+    best_validation_score_ : float or None
+        Best validation R^2 (with ``early_stopping``).
+    best_loss_ : float
+        With ``early_stopping``, the validation MSE of the kept iterate;
+        otherwise the lowest training MSE reached.
+    n_outputs_ : int
+        Number of outputs.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Multi-layer perceptron trained by
+        backpropagation.
+
+    Notes
+    -----
+    One iteration costs ``O(n_blocks * (n_samples * width**2 + width**3))`` and
+    the auxiliary state holds two (``splitting="two"``) or three arrays of shape
+    ``(n_samples, width)`` per hidden layer. Inputs should be standardised.
+
+    References
+    ----------
+    J. Xu, Y. Li, W. Xing. "ADMM Algorithms for Residual Network Training:
+    Convergence Analysis and Parallel Implementation", arXiv:2310.15334.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skadmm import ADMMResidualRegressor
+    >>> X, y = make_regression(n_samples=300, n_features=5, noise=1.0, random_state=0)
+    >>> y = y / y.std()
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = ADMMResidualRegressor(random_state=0).fit(X_train, y_train)
+    >>> reg.score(X_test, y_test) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "splitting": [StrOptions(set(SPLITTINGS))],
+        "update": [StrOptions({"proximal", "linearized"})],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 1, None, closed="neither")],
+        "tau": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "n_regions": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        width=64,
+        n_blocks=4,
+        *,
+        activation="relu",
+        splitting="three",
+        update="proximal",
+        beta=1000.0,
+        rho=2.0,
+        tau=1e-3,
+        alpha=1e-4,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        n_jobs=None,
+        n_regions=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.width = width
+        self.n_blocks = n_blocks
+        self.activation = activation
+        self.splitting = splitting
+        self.update = update
+        self.beta = beta
+        self.rho = rho
+        self.tau = tau
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
+        self.n_regions = n_regions
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the residual network by ADMM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples. Each row's terms of the training
+            problem are weighted, so a weight of 2 equals repeating the row and a
+            weight of 0 equals dropping it.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "coefs_")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            ensure_min_samples=2,
+            reset=not warm,
+        )
+        Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
+        if warm and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"warm_start=True but y has {Y.shape[1]} outputs and the fitted "
+                f"model has {self.n_outputs_}; set warm_start=False to refit."
+            )
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            if not sw.sum() > 0:
+                raise ValueError("sample_weight must have a positive sum.")
+            # A zero-weight row contributes nothing: dropping it is exact.
+            keep = sw > 0
+            if not keep.all():
+                X, Y, sw = X[keep], Y[keep], sw[keep]
+
+        rng = check_random_state(self.random_state)
+        X, Y, sw, validation = self._split_validation(X, Y, sw, rng)
+        activation = get_activation(self.activation)
+        problem = self._make_problem(X, Y, sw, activation, rng, warm)
+        monitor = ForwardMonitor(
+            X,
+            Y,
+            sw,
+            activation,
+            validation,
+            self.tol,
+            self.n_iter_no_change,
+        )
+        solver = ADMMSolver(
+            self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
+        )
+        with fit_blas_limits():
+            result = solver.solve(problem, monitor)
+        self._store(result, monitor, problem, y, warm)
+        return self
+
+    def _split_validation(self, X, Y, sw, rng):
+        if not self.early_stopping:
+            return X, Y, sw, None
+        arrays = (X, Y) if sw is None else (X, Y, sw)
+        split = train_test_split(
+            *arrays, test_size=self.validation_fraction, random_state=rng
+        )
+        X, X_val, Y, Y_val = split[:4]
+        sw, sw_val = (None, None) if sw is None else split[4:]
+        if X_val.shape[0] < 2 or X.shape[0] < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 training and 2 validation "
+                f"samples; validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0] + X_val.shape[0]} samples gives {X_val.shape[0]} "
+                "for validation. Raise validation_fraction or disable "
+                "early_stopping."
+            )
+        return X, Y, sw, (X_val, Y_val, sw_val)
+
+    def _make_problem(self, X, Y, sw, activation, rng, warm):
+        """The splitting at its initial iterate (or the kept one, when warm)."""
+        params = dict(beta=self.beta, rho=self.rho, tau=self.tau, alpha=self.alpha)
+        config = {key: getattr(self, key) for key in _STATE_KEYS}
+        fingerprint = joblib_hash((X, Y, sw))
+        kept = getattr(self, "_solver_state", None)
+        if warm and kept is not None:
+            problem, kept_config, kept_fingerprint = kept
+            if kept_config == config and kept_fingerprint == fingerprint:
+                for key, value in params.items():
+                    setattr(problem, key, value)
+                return problem
+        if warm:
+            fitted = (self._fitted_config["width"], self._fitted_config["n_blocks"])
+            if fitted != (self.width, self.n_blocks):
+                raise ValueError(
+                    "warm_start=True needs the architecture of the previous fit "
+                    f"(width, n_blocks)={fitted}; got {(self.width, self.n_blocks)}."
+                )
+            weights = [
+                np.vstack([c, b[None]]).astype(X.dtype)
+                for c, b in zip(self.coefs_, self.intercepts_, strict=True)
+            ]
+        else:
+            weights = init_weights(
+                X.shape[1],
+                self.width,
+                self.n_blocks,
+                Y.shape[1],
+                activation,
+                rng,
+                X.dtype,
+            )
+        cls = SPLITTINGS[self.splitting]
+        n_hidden = len(weights) - 1
+        nbytes = cls.state_nbytes(
+            X.shape[0], X.shape[1], self.width, n_hidden, Y.shape[1], X.itemsize
+        )
+        check_state_fits(
+            nbytes,
+            n_samples=X.shape[0],
+            width=self.width,
+            n_hidden=n_hidden,
+            splitting=self.splitting,
+        )
+        problem = cls(X, Y, sw, weights, activation, update=self.update, **params)
+        problem.fingerprint_config = (config, fingerprint)
+        return problem
+
+    def _store(self, result, monitor, problem, y, warm):
+        """Set every fitted attribute at once, after the run has ended."""
+        weights = result.weights
+        if self.early_stopping and monitor.best_weights is not None:
+            weights = monitor.best_weights
+        previous = (
+            dict(
+                n_iter=self.n_iter_,
+                loss=self.loss_curve_,
+                objective=self.objective_curve_,
+                residual=self.residual_curve_,
+            )
+            if warm
+            else dict(n_iter=0, loss=[], objective=[], residual=[])
+        )
+        self.coefs_ = [W[:-1].copy() for W in weights]
+        self.intercepts_ = [W[-1].copy() for W in weights]
+        self.n_outputs_ = problem.Y.shape[1]
+        self._y_1d = np.ndim(y) == 1
+        self.n_iter_ = previous["n_iter"] + result.n_iter
+        self.loss_curve_ = previous["loss"] + monitor.loss_curve
+        self.objective_curve_ = previous["objective"] + result.objective_curve
+        self.residual_curve_ = previous["residual"] + result.residual_curve
+        es = self.early_stopping
+        self.validation_scores_ = monitor.validation_scores if es else None
+        self.validation_loss_curve_ = monitor.validation_loss_curve if es else None
+        self.best_validation_score_ = monitor.best_score if es else None
+        self.best_loss_ = monitor.best_loss
+        self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}
+        # Only warm_start keeps the (large) solver state between fits; a run that
+        # failed leaves an inconsistent state, which is dropped.
+        keep_state = self.warm_start and result.failure is None
+        self._solver_state = (
+            (problem, *problem.fingerprint_config) if keep_state else None
+        )
+        if result.failure is not None:
+            warnings.warn(result.failure, DivergenceWarning, stacklevel=3)
+        elif result.interrupted:
+            warnings.warn(
+                f"Training {result.stop_reason}; the weights of the last "
+                "completed iteration were kept.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not result.converged:
+            warnings.warn(
+                f"ADMM reached max_iter={self.max_iter} iterations without "
+                "converging. Raise max_iter, or tol, or use early_stopping=True.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def predict(self, X):
+        """Predict with the forward pass of the trained network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        weights = [
+            np.vstack([c, b[None]])
+            for c, b in zip(self.coefs_, self.intercepts_, strict=True)
+        ]
+        pred = forward(X, weights, get_activation(self._fitted_config["activation"]))
+        return pred.ravel() if self._y_1d and pred.shape[1] == 1 else pred

@@ -1,0 +1,52 @@
+"""Fully connected residual network: initialisation and forward pass.
+
+Weights are stored as ``(fan_in + 1, fan_out)`` matrices whose last row is the bias,
+so every layer is ``[U, 1] @ W``::
+
+    U_1 = s([X, 1] W_1)                      lifting layer, d -> width
+    U_l = U_{l-1} + s([U_{l-1}, 1] W_l)      residual blocks, l = 2 .. L-1
+    out = [U_{L-1}, 1] W_L                   linear read-out, width -> n_outputs
+"""
+
+import numpy as np
+
+
+def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype):
+    """Draw the initial weights of a residual network.
+
+    The lifting layer gets a He/Glorot-style scale (``gain / sqrt(fan_in)``); the
+    residual branches are scaled down by ``1 / sqrt(n_blocks)`` so that the sum of
+    ``n_blocks`` branches keeps the variance of ``U`` of order one at any depth; the
+    read-out starts small. Biases start at zero.
+    """
+    if width == 0:
+        # No hidden layer: the model is linear (used to compare with Ridge).
+        return [np.zeros((n_features + 1, n_outputs), dtype=dtype)]
+    weights = [_dense(n_features, width, activation.gain, rng, dtype)]
+    branch_gain = activation.gain / np.sqrt(max(n_blocks, 1))
+    weights += [_dense(width, width, branch_gain, rng, dtype) for _ in range(n_blocks)]
+    weights.append(_dense(width, n_outputs, 1.0, rng, dtype))
+    return weights
+
+
+def _dense(fan_in, fan_out, gain, rng, dtype):
+    W = np.zeros((fan_in + 1, fan_out), dtype=dtype)
+    W[:-1] = rng.standard_normal((fan_in, fan_out)) * (gain / np.sqrt(fan_in))
+    return W
+
+
+def forward(X, weights, activation):
+    """Predictions of the network for ``X`` (shape ``(n_samples, n_outputs)``)."""
+    if len(weights) == 1:
+        return affine(X, weights[0])
+    U = activation(affine(X, weights[0]))
+    for W in weights[1:-1]:
+        U += activation(affine(U, W))
+    return affine(U, weights[-1])
+
+
+def affine(U, W):
+    """``[U, 1] @ W`` without building ``[U, 1]``."""
+    out = U @ W[:-1]
+    out += W[-1]
+    return out

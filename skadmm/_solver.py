@@ -1,0 +1,134 @@
+"""The ADMM iteration as a template: set up, iterate, check, finalise.
+
+The solver drives any :class:`~skadmm._splitting.Splitting` (the relaxation and
+its block updates) and knows nothing of scikit-learn estimators; a *monitor*
+supplied by the caller evaluates the forward network after each iteration and
+may ask to stop (early stopping).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import LinAlgError
+
+# L_rho never increases in exact arithmetic; growth by this factor means overflow.
+_EXPLOSION_FACTOR = 1e4
+
+
+@dataclass
+class SolverResult:
+    """What a run of :class:`ADMMSolver` produced."""
+
+    weights: list
+    n_iter: int = 0
+    converged: bool = False
+    objective_curve: list = field(default_factory=list)
+    residual_curve: list = field(default_factory=list)
+    stop_reason: str = ""
+    failure: str | None = None
+    interrupted: bool = False
+
+
+class ADMMSolver:
+    """Run ADMM iterations of a splitting until convergence or ``max_iter``.
+
+    Parameters
+    ----------
+    max_iter : int
+        Maximum number of iterations.
+    tol : float
+        Relative decrease of L_rho below which an iteration counts as stalled.
+    n_iter_no_change : int
+        Stalled iterations in a row that stop the run (converged).
+    verbose : int
+        Print a progress line every iteration (``>= 2``) or about twenty times
+        per run (``1``).
+    print_fn : callable
+        Where progress lines go.
+    """
+
+    def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=print):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.print_fn = print_fn
+
+    def solve(self, problem, monitor):
+        """Iterate ``problem`` in place; return a :class:`SolverResult`.
+
+        ``monitor.update(problem, iteration)`` is called after every iteration and
+        returns ``(stop, info)``: ``stop`` ends the run as converged, ``info`` is a
+        short text for progress lines. ``monitor.finite`` tells whether the forward
+        network stayed finite.
+        """
+        value, residual = problem.objective()
+        result = SolverResult(weights=problem.weights())
+        start_value = value
+        stalled = 0
+        tick = time.perf_counter()
+        every = 1 if self.verbose >= 2 else max(1, self.max_iter // 20)
+        for it in range(1, self.max_iter + 1):
+            previous = value
+            try:
+                # Overflow is detected below and reported with a remedy.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    problem.iterate()
+                    value, residual = problem.objective()
+            except (LinAlgError, ValueError) as exc:
+                result.failure = _failure_message(it, f"a linear solve failed ({exc})")
+                break
+            except KeyboardInterrupt:
+                result.interrupted = True
+                result.stop_reason = f"interrupted by the user at iteration {it}"
+                break
+            if not np.isfinite(value) or not all(
+                np.isfinite(W).all() for W in problem.W
+            ):
+                result.failure = _failure_message(it, "non-finite values appeared")
+                break
+            if abs(value) > _EXPLOSION_FACTOR * max(abs(start_value), 1.0):
+                result.failure = _failure_message(
+                    it, f"L_rho exploded from {start_value:.3g} to {value:.3g}"
+                )
+                break
+            stop, info = monitor.update(problem, it)
+            if not monitor.finite:
+                result.failure = _failure_message(
+                    it, "the forward network produced non-finite outputs"
+                )
+                break
+            result.weights = problem.weights()
+            result.n_iter = it
+            result.objective_curve.append(value)
+            result.residual_curve.append(residual)
+            if self.verbose and (it % every == 0 or it == 1):
+                self.print_fn(
+                    f"Iteration {it}, L_rho = {value:.8g}, residual = {residual:.3g}"
+                    f", {info}, {time.perf_counter() - tick:.2f}s"
+                )
+            if stop:
+                result.converged = True
+                result.stop_reason = monitor.stop_reason
+                break
+            decrease = (previous - value) / max(abs(value), np.finfo(float).tiny)
+            stalled = stalled + 1 if decrease < self.tol else 0
+            if stalled >= self.n_iter_no_change:
+                result.converged = True
+                result.stop_reason = (
+                    f"L_rho decreased by less than tol={self.tol:g} (relative) for "
+                    f"{self.n_iter_no_change} consecutive iterations"
+                )
+                break
+        if self.verbose and result.stop_reason:
+            self.print_fn(f"Stopped: {result.stop_reason}.")
+        return result
+
+
+def _failure_message(iteration, what):
+    return (
+        f"ADMM iteration {iteration}: {what}. Training stopped and the weights of "
+        f"the last finite iterate ({iteration - 1}) were kept. Lower `beta` or "
+        "`rho`, raise `tau`, or scale the input (e.g. StandardScaler)."
+    )

@@ -1,0 +1,358 @@
+"""Behaviour of ADMMResidualRegressor as a scikit-learn estimator."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skadmm._memory
+from skadmm import ADMMResidualRegressor
+from skadmm.exceptions import DivergenceWarning
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((160, 6))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(160)
+    return X, y
+
+
+def small(**params):
+    base = dict(width=16, n_blocks=2, max_iter=40, random_state=0)
+    base.update(params)
+    return ADMMResidualRegressor(**base)
+
+
+def fit_quiet(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+def test_learns_a_nonlinear_function_better_than_ridge(data):
+    X, y = data
+    est = fit_quiet(ADMMResidualRegressor(random_state=0), X[:120], y[:120])
+    ridge = Ridge().fit(X[:120], y[:120])
+    assert est.score(X[120:], y[120:]) > ridge.score(X[120:], y[120:]) + 0.2
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.objective_curve_)
+    assert len(est.residual_curve_) == est.n_iter_
+    assert est.best_loss_ == pytest.approx(min(est.loss_curve_))
+    # L_rho non-increasing through the estimator as well.
+    assert np.all(np.diff(est.objective_curve_) <= 1e-12 * est.objective_curve_[0])
+
+
+def test_fitted_attributes_shapes(data):
+    X, y = data
+    est = fit_quiet(small(width=8, n_blocks=3), X, np.column_stack([y, -y, 2 * y]))
+    assert [c.shape for c in est.coefs_] == [(6, 8), (8, 8), (8, 8), (8, 8), (8, 3)]
+    assert [b.shape for b in est.intercepts_] == [(8,), (8,), (8,), (8,), (3,)]
+    assert est.n_outputs_ == 3 and est.n_features_in_ == 6
+    assert est.predict(X).shape == (160, 3)
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+
+
+def test_1d_and_column_targets(data):
+    X, y = data
+    est = fit_quiet(small(), X, y)
+    assert est.predict(X).shape == (160,)
+    est2 = fit_quiet(small(), X, y[:, None])
+    assert est2.predict(X).shape == (160, 1)
+    np.testing.assert_allclose(est.predict(X), est2.predict(X)[:, 0])
+
+
+def test_deterministic_and_seed_dependent(data):
+    X, y = data
+    a = fit_quiet(small(), X, y).predict(X)
+    b = fit_quiet(small(), X, y).predict(X)
+    c = fit_quiet(small(random_state=1), X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_results_do_not_depend_on_n_jobs(data):
+    X, y = data
+    preds = [fit_quiet(small(n_jobs=n), X, y).predict(X) for n in (None, 1, 2, -1)]
+    for p in preds[1:]:
+        np.testing.assert_array_equal(p, preds[0])
+
+
+def test_float32_is_kept(data):
+    X, y = data
+    est = fit_quiet(small(), X.astype(np.float32), y.astype(np.float32))
+    assert all(c.dtype == np.float32 for c in est.coefs_)
+    assert est.predict(X.astype(np.float32)).dtype == np.float32
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_zero_weight_equals_dropping_rows(data):
+    X, y = data
+    sw = np.ones(len(y))
+    sw[::4] = 0.0
+    a = fit_quiet(small(), X, y, sample_weight=sw)
+    b = fit_quiet(small(), X[sw > 0], y[sw > 0])
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_integer_weights_equal_repeating_rows(data):
+    X, y = data
+    sw = np.random.default_rng(1).integers(1, 4, len(y))
+    a = fit_quiet(small(), X, y, sample_weight=sw)
+    b = fit_quiet(small(), np.repeat(X, sw, axis=0), np.repeat(y, sw))
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-7, atol=1e-9)
+
+
+def test_weights_change_the_fit(data):
+    X, y = data
+    sw = np.where(X[:, 0] > 0, 5.0, 0.2)
+    a = fit_quiet(small(), X, y, sample_weight=sw)
+    b = fit_quiet(small(), X, y)
+    assert not np.allclose(a.predict(X), b.predict(X))
+
+
+def test_pandas_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    est = fit_quiet(small(), frame, pd.Series(y))
+    np.testing.assert_array_equal(est.feature_names_in_, frame.columns)
+    with pytest.warns(UserWarning, match="valid feature names"):
+        from_array = est.predict(X)
+    np.testing.assert_allclose(est.predict(frame), from_array)
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(frame.rename(columns={"f0": "other"}))
+
+
+def test_pickle_round_trip(data):
+    X, y = data
+    est = fit_quiet(small(warm_start=True), X, y)
+    clone_ = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(clone_.predict(X), est.predict(X))
+    # The kept solver state survives too: continuing gives identical results.
+    fit_quiet(est, X, y)
+    fit_quiet(clone_, X, y)
+    np.testing.assert_array_equal(clone_.predict(X), est.predict(X))
+
+
+def test_warm_start_resumes_the_run(data):
+    X, y = data
+    params = dict(tol=0.0)
+    full = fit_quiet(small(max_iter=30, **params), X, y)
+    warm = small(max_iter=12, warm_start=True, **params)
+    fit_quiet(warm, X, y)
+    warm.set_params(max_iter=18)
+    fit_quiet(warm, X, y)
+    assert warm.n_iter_ == 30
+    np.testing.assert_allclose(warm.objective_curve_, full.objective_curve_)
+    np.testing.assert_allclose(warm.predict(X), full.predict(X), rtol=1e-12)
+
+
+def test_warm_start_on_new_data_starts_from_the_weights(data):
+    X, y = data
+    est = fit_quiet(small(warm_start=True), X[:80], y[:80])
+    first = est.loss_curve_[-1]
+    fit_quiet(est, X[80:], y[80:])
+    assert est.n_iter_ == 80 and np.isfinite(est.predict(X)).all()
+    assert first > 0
+    with pytest.raises(ValueError, match="architecture"):
+        fit_quiet(est.set_params(width=5), X, y)
+
+
+def test_without_warm_start_nothing_is_kept(data):
+    X, y = data
+    est = fit_quiet(small(), X, y)
+    assert est._solver_state is None
+    first = est.predict(X)
+    fit_quiet(est, X, y)
+    np.testing.assert_array_equal(est.predict(X), first)
+    assert est.n_iter_ == 40
+
+
+def test_early_stopping_keeps_the_best_iterate(data):
+    X, y = data
+    est = fit_quiet(
+        small(early_stopping=True, max_iter=100, n_iter_no_change=5, tol=1e-3),
+        X,
+        y,
+    )
+    scores = est.validation_scores_
+    assert len(scores) == est.n_iter_ == len(est.validation_loss_curve_)
+    assert est.best_validation_score_ == max(scores)
+    best = int(np.argmax(scores))
+    assert est.best_loss_ == pytest.approx(est.validation_loss_curve_[best])
+    assert est.n_iter_ < 100
+
+
+def test_convergence_warning_at_max_iter(data):
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        small(max_iter=3, tol=0.0).fit(X, y)
+
+
+def test_converged_fit_does_not_warn(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = small(max_iter=500, tol=1e-2, n_iter_no_change=3).fit(X, y)
+    assert est.n_iter_ < 500
+
+
+def test_verbose_prints_progress(data, capsys):
+    X, y = data
+    fit_quiet(small(verbose=2, max_iter=3), X, y)
+    out = capsys.readouterr().out
+    assert out.count("Iteration") == 3 and "L_rho" in out and "train MSE" in out
+
+
+def test_divergence_guard_restores_finite_weights(data):
+    X, y = data
+    # beta near the float64 limit overflows the first block solve.
+    est = small(beta=1e308)
+    with pytest.warns(DivergenceWarning, match="beta"):
+        est.fit(X, y)
+    pred = est.predict(X)
+    assert np.isfinite(pred).all()
+    assert all(np.isfinite(c).all() for c in est.coefs_)
+    assert est.n_iter_ == len(est.loss_curve_)
+
+
+def test_divergence_after_some_iterations_keeps_last_good_iterate(data, monkeypatch):
+    X, y = data
+    from skadmm._splitting import ThreeSplitting
+
+    original = ThreeSplitting.iterate
+    calls = {"n": 0}
+
+    def poisoned(self):
+        original(self)
+        calls["n"] += 1
+        if calls["n"] == 4:
+            self.W[1][0, 0] = np.nan
+
+    monkeypatch.setattr(ThreeSplitting, "iterate", poisoned)
+    reference = fit_quiet(small(max_iter=3, tol=0.0), X, y)
+    calls["n"] = 0
+    with pytest.warns(DivergenceWarning, match="iteration 4"):
+        est = small(tol=0.0).fit(X, y)
+    assert est.n_iter_ == 3
+    np.testing.assert_array_equal(est.predict(X), reference.predict(X))
+
+
+def test_memory_check_raises_before_allocating(data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(skadmm._memory, "available_memory", lambda: 1000)
+    est = small()
+    with pytest.raises(MemoryError, match=r"GiB.*Reduce `width`"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+
+
+BAD_X = {
+    "nan": (lambda X: np.where(X > 2, np.nan, X), "NaN"),
+    "inf": (lambda X: np.where(X > 2, np.inf, X), "infinity"),
+    "empty": (lambda X: X[:0], "0 sample"),
+    "one sample": (lambda X: X[:1], "1 sample"),
+    "1d": (lambda X: X[:, 0], "2D array"),
+    "strings": (lambda X: X.astype(str).astype(object) + "x", "convert"),
+    "complex": (lambda X: X + 1j, "Complex"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_X))
+def test_bad_input_is_rejected_before_any_work(data, case, monkeypatch):
+    X, y = data
+    make, message = BAD_X[case]
+    bad = make(X)
+    from skadmm import _estimator
+
+    def fail(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(_estimator, "init_weights", fail)
+    est = small()
+    with pytest.raises(ValueError, match=message):
+        est.fit(bad, y[: len(bad)] if bad.ndim == 2 else y)
+    assert not hasattr(est, "coefs_")
+
+
+def test_bad_targets_and_weights(data):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent"):
+        small().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="NaN"):
+        small().fit(X, np.where(y > 1, np.nan, y))
+    with pytest.raises(ValueError, match="(?i)negative"):
+        small().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError):
+        small().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(rho=1.0), "rho"),
+        (dict(tau=0.0), "tau"),
+        (dict(activation="gelu"), "activation"),
+        (dict(splitting="four"), "splitting"),
+        (dict(width=0), "width"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+    ],
+)
+def test_invalid_parameters(data, params, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        small(**params).fit(X, y)
+
+
+def test_predict_checks(data):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        small().predict(X)
+    est = fit_quiet(small(), X, y)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :3])
+
+
+def test_early_stopping_needs_validation_rows(data):
+    X, y = data
+    with pytest.raises(ValueError, match="validation"):
+        small(early_stopping=True, validation_fraction=0.01).fit(X[:20], y[:20])
+
+
+def test_pipeline_cross_val_score(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), small(max_iter=30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.3)
+
+
+def test_grid_search_in_parallel(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), small(max_iter=20))
+    grid = GridSearchCV(
+        pipe,
+        {"admmresidualregressor__beta": [10.0, 1000.0]},
+        cv=2,
+        n_jobs=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    assert grid.best_params_["admmresidualregressor__beta"] in (10.0, 1000.0)
+    # Same winner and scores as the serial search: fits are independent.
+    serial = clone(grid).set_params(n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        serial.fit(X, y)
+    np.testing.assert_allclose(
+        grid.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
