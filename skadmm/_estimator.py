@@ -38,9 +38,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
     minimises the mean squared error plus an L2 penalty through a relaxed problem
     in which each layer's output is an auxiliary variable; the links between
     layers become quadratic penalties of weight ``beta`` and the read-out link is
-    an equality handled by a multiplier (ADMM with penalty ``rho``). Every block
-    update is a closed-form or elementwise proximal step, so the augmented
-    Lagrangian never increases. See the :ref:`user guide <user_guide>`.
+    an equality handled by a multiplier (ADMM with penalty ``rho``). Each block
+    update is an exact proximal minimisation (Cholesky solves, elementwise
+    problems) or a proximal-gradient step with sufficient decrease
+    (``splitting="two"``, ``update="linearized"``); with ``rho > 1`` the augmented
+    Lagrangian therefore never increases. See the :ref:`user guide <user_guide>`.
 
     Parameters
     ----------
@@ -72,10 +74,10 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
     max_iter : int, default=200
         Maximum number of ADMM iterations.
     tol : float, default=1e-4
-        Without early stopping: training stops when the relative decrease of the
-        augmented Lagrangian stays below ``tol`` for ``n_iter_no_change``
-        iterations. With early stopping: the validation R^2 must improve by at
-        least ``tol``.
+        Training stops (converged) when the relative decrease of the augmented
+        Lagrangian stays below ``tol`` for ``n_iter_no_change`` iterations in a
+        row. With early stopping it also stops when the validation R^2 has not
+        improved by at least ``tol`` for ``n_iter_no_change`` iterations.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when its R^2
         stops improving and keep the weights of the best iteration.
@@ -86,7 +88,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
     n_jobs : int, default=None
         Number of workers for the parallel regional updates. ``None`` means 1
         unless in a :func:`joblib.parallel_config` context; ``-1`` means all
-        processors. Results never depend on ``n_jobs``.
+        processors. Results never depend on ``n_jobs``. Accepted and validated;
+        this version runs the serial algorithm whatever its value.
     n_regions : int, default=None
         Number of regions of the parallel regional update (contiguous groups of
         at least two layers). ``None`` means one region: the serial algorithm.
@@ -94,8 +97,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and of the validation split.
     warm_start : bool, default=False
-        Reuse the weights (and, on the same training data, the whole solver
-        state) of the previous call to ``fit``.
+        Reuse the weights (and, on the same training data and architecture, the
+        whole solver state: auxiliaries and multiplier) of the previous call to
+        ``fit``; the curves and ``n_iter_`` then continue. With early stopping
+        the kept solver state is that of the last iteration, while ``coefs_``
+        hold the best one.
     verbose : int, default=0
         Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
 
@@ -115,11 +121,12 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         Root of the summed squared relaxation residuals after each iteration:
         how far the auxiliary variables are from the forward pass.
     validation_scores_ : list of float or None
-        Validation R^2 after each iteration (with ``early_stopping``).
+        Validation R^2 after each iteration (with ``early_stopping``; continued
+        by warm-started fits).
     validation_loss_curve_ : list of float or None
         Validation MSE after each iteration (with ``early_stopping``).
     best_validation_score_ : float or None
-        Best validation R^2 (with ``early_stopping``).
+        Best validation R^2 of the last fit (with ``early_stopping``).
     best_loss_ : float
         With ``early_stopping``, the validation MSE of the kept iterate;
         otherwise the lowest training MSE reached.
@@ -127,7 +134,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         Number of outputs.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
     See Also
@@ -378,9 +385,13 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 loss=self.loss_curve_,
                 objective=self.objective_curve_,
                 residual=self.residual_curve_,
+                scores=self.validation_scores_ or [],
+                val_loss=self.validation_loss_curve_ or [],
             )
             if warm
-            else dict(n_iter=0, loss=[], objective=[], residual=[])
+            else dict(
+                n_iter=0, loss=[], objective=[], residual=[], scores=[], val_loss=[]
+            )
         )
         self.coefs_ = [W[:-1].copy() for W in weights]
         self.intercepts_ = [W[-1].copy() for W in weights]
@@ -391,8 +402,12 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self.objective_curve_ = previous["objective"] + result.objective_curve
         self.residual_curve_ = previous["residual"] + result.residual_curve
         es = self.early_stopping
-        self.validation_scores_ = monitor.validation_scores if es else None
-        self.validation_loss_curve_ = monitor.validation_loss_curve if es else None
+        self.validation_scores_ = (
+            previous["scores"] + monitor.validation_scores if es else None
+        )
+        self.validation_loss_curve_ = (
+            previous["val_loss"] + monitor.validation_loss_curve if es else None
+        )
         self.best_validation_score_ = monitor.best_score if es else None
         self.best_loss_ = monitor.best_loss
         self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}

@@ -1,0 +1,73 @@
+"""Sphinx configuration of the skadmm documentation.
+
+Build with ``python -m sphinx -W --keep-going -b html doc doc/_build/html``
+from the repository root. No extension needs network access.
+"""
+
+import re
+
+import skadmm
+
+_METADATA_REQUEST = re.compile(r"set_\w+_request")
+
+# -- Project information -----------------------------------------------------
+project = "skadmm"
+author = "skadmm developers"
+copyright = "skadmm developers"
+version = skadmm.__version__
+release = skadmm.__version__
+
+# -- General configuration ---------------------------------------------------
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+root_doc = "index"
+default_role = "literal"
+
+# -- autodoc / autosummary / numpydoc -----------------------------------------
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out the ``set_{method}_request`` methods made by scikit-learn.
+
+    scikit-learn attaches them to every estimator whose ``fit`` or ``score``
+    takes ``sample_weight``; their docstrings link to scikit-learn's own glossary
+    and user guide, which do not exist in this documentation.
+    """
+    if _METADATA_REQUEST.fullmatch(name):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+
+
+# -- sphinx-gallery ------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": "/plot_",
+    "image_scrapers": ("matplotlib",),
+    "remove_config_comments": True,
+    "download_all_examples": False,
+}
+
+# -- HTML output ---------------------------------------------------------------
+html_theme = "alabaster"
+html_theme_options = {
+    "description": "Residual networks trained by ADMM, without backpropagation",
+    "fixed_sidebar": True,
+}
+html_static_path = []
+html_title = f"skadmm {release}"
