@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from joblib import hash as joblib_hash
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -21,6 +22,7 @@ from ._blas import fit_blas_limits
 from ._memory import check_state_fits
 from ._monitor import ForwardMonitor
 from ._network import forward, init_weights
+from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._solver import ADMMSolver
 from ._splitting import SPLITTINGS
 from .exceptions import DivergenceWarning
@@ -86,14 +88,18 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
     n_iter_no_change : int, default=10
         Number of iterations without improvement that stop training.
     n_jobs : int, default=None
-        Number of workers for the parallel regional updates. ``None`` means 1
-        unless in a :func:`joblib.parallel_config` context; ``-1`` means all
-        processors. Results never depend on ``n_jobs``. Accepted and validated;
-        this version runs the serial algorithm whatever its value.
+        Number of worker threads of the parallel regional update (at most
+        ``n_regions`` run). ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context; ``-1`` means all processors.
+        Results never depend on ``n_jobs``: with the same ``n_regions`` they are
+        bit-identical for any value. Workers times BLAS threads never exceed the
+        BLAS threads in effect when ``fit`` is called. See :ref:`parallel`.
     n_regions : int, default=None
-        Number of regions of the parallel regional update (contiguous groups of
-        at least two layers). ``None`` means one region: the serial algorithm.
-        Accepted and validated; this version always runs the serial algorithm.
+        Number of regions of the parallel regional update: contiguous groups of
+        at least two layers (the network has ``n_blocks + 2``) whose interiors
+        are updated at the same time, then their boundaries. ``None`` means one
+        region, the serial algorithm. The iterates depend on ``n_regions``;
+        every matrix product runs on ``budget // n_regions`` BLAS threads.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and of the validation split.
     warm_start : bool, default=False
@@ -115,6 +121,10 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         Number of ADMM iterations run (summed over warm-started fits).
     loss_curve_ : list of float
         Training MSE of the forward network after each iteration.
+    time_curve_ : list of float
+        Wall-clock seconds from the start of the iterations to the end of each
+        one, evaluation of the forward network included (continued by
+        warm-started fits).
     objective_curve_ : list of float
         Augmented Lagrangian ``L_rho`` after each iteration.
     residual_curve_ : list of float
@@ -285,10 +295,12 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             if not keep.all():
                 X, Y, sw = X[keep], Y[keep], sw[keep]
 
+        plan = self._plan_parallelism()
         rng = check_random_state(self.random_state)
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng)
         activation = get_activation(self.activation)
         problem = self._make_problem(X, Y, sw, activation, rng, warm)
+        problem.set_regions(split_layers(len(problem.W), plan.n_regions))
         monitor = ForwardMonitor(
             X,
             Y,
@@ -301,10 +313,35 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         solver = ADMMSolver(
             self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
         )
-        with fit_blas_limits():
-            result = solver.solve(problem, monitor)
+        try:
+            with fit_blas_limits(plan.blas_threads), Team(plan.n_workers) as team:
+                monitor.predict = row_blocks_forward(
+                    team.run, plan.n_regions, activation
+                )
+                result = solver.solve(problem, monitor, run=team.run)
+        except BaseException:
+            # A kept solver state may have been partly updated: never resume it.
+            self._solver_state = None
+            raise
         self._store(result, monitor, problem, y, warm)
         return self
+
+    def _plan_parallelism(self):
+        """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
+        plan = plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2)
+        if (
+            self.n_regions is None
+            and self.n_jobs not in (None, 1)
+            and effective_n_jobs(self.n_jobs) > 1
+        ):
+            warnings.warn(
+                f"n_jobs={self.n_jobs} has no effect with n_regions=None (one "
+                "region: the serial algorithm). Set n_regions to 2 or more to "
+                "update regions of layers in parallel.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return plan
 
     def _split_validation(self, X, Y, sw, rng):
         if not self.early_stopping:
@@ -384,13 +421,20 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 n_iter=self.n_iter_,
                 loss=self.loss_curve_,
                 objective=self.objective_curve_,
+                time=self.time_curve_,
                 residual=self.residual_curve_,
                 scores=self.validation_scores_ or [],
                 val_loss=self.validation_loss_curve_ or [],
             )
             if warm
             else dict(
-                n_iter=0, loss=[], objective=[], residual=[], scores=[], val_loss=[]
+                n_iter=0,
+                loss=[],
+                objective=[],
+                time=[],
+                residual=[],
+                scores=[],
+                val_loss=[],
             )
         )
         self.coefs_ = [W[:-1].copy() for W in weights]
@@ -400,6 +444,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = previous["n_iter"] + result.n_iter
         self.loss_curve_ = previous["loss"] + monitor.loss_curve
         self.objective_curve_ = previous["objective"] + result.objective_curve
+        offset = previous["time"][-1] if previous["time"] else 0.0
+        self.time_curve_ = previous["time"] + [offset + t for t in result.time_curve]
         self.residual_curve_ = previous["residual"] + result.residual_curve
         es = self.early_stopping
         self.validation_scores_ = (
@@ -413,7 +459,9 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}
         # Only warm_start keeps the (large) solver state between fits; a run that
         # failed leaves an inconsistent state, which is dropped.
-        keep_state = self.warm_start and result.failure is None
+        keep_state = (
+            self.warm_start and result.failure is None and not result.interrupted
+        )
         self._solver_state = (
             (problem, *problem.fingerprint_config) if keep_state else None
         )

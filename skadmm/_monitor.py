@@ -1,5 +1,7 @@
 """Evaluation of the forward network during training, and early stopping."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.metrics import r2_score
 
@@ -25,6 +27,8 @@ class ForwardMonitor:
     ):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.activation = activation
+        #: ``predict(X, weights)``; replaced by a row-parallel version in a team.
+        self.predict = partial(forward, activation=activation)
         self.validation = validation
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -40,22 +44,27 @@ class ForwardMonitor:
         self._no_improvement = 0
 
     def update(self, problem, iteration):
-        """Evaluate the current weights; return ``(stop, progress text)``."""
-        pred = forward(self.X, problem.W, self.activation)
+        """Evaluate the current weights; return ``(stop, progress text)``.
+
+        Nothing is recorded until every evaluation has finished, so an interrupt
+        leaves the curves consistent.
+        """
+        pred = self.predict(self.X, problem.W)
         loss = weighted_mse(self.Y, pred, self.sample_weight)
         self.finite = bool(np.isfinite(loss))
         if not self.finite:
             return False, ""
-        self.loss_curve.append(loss)
         info = f"train MSE = {loss:.6g}"
         if self.validation is None:
+            self.loss_curve.append(loss)
             self.best_loss = min(self.best_loss, loss)
             return False, info
         X_val, Y_val, sw_val = self.validation
-        pred = forward(X_val, problem.W, self.activation)
+        pred = self.predict(X_val, problem.W)
         val_loss = weighted_mse(Y_val, pred, sw_val)
         score = r2_score(Y_val, pred, sample_weight=sw_val)
         self.finite = bool(np.isfinite(val_loss))
+        self.loss_curve.append(loss)
         self.validation_loss_curve.append(val_loss)
         self.validation_scores.append(score)
         if score > self.best_score + self.tol:

@@ -24,6 +24,7 @@ class SolverResult:
     n_iter: int = 0
     converged: bool = False
     objective_curve: list = field(default_factory=list)
+    time_curve: list = field(default_factory=list)
     residual_curve: list = field(default_factory=list)
     stop_reason: str = ""
     failure: str | None = None
@@ -55,8 +56,12 @@ class ADMMSolver:
         self.verbose = verbose
         self.print_fn = print_fn
 
-    def solve(self, problem, monitor):
+    def solve(self, problem, monitor, run=None):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
+
+        ``run`` executes the phases of an iteration (a list of independent tasks);
+        by default they run in order in this thread. Exceptions other than a
+        failed linear solve and Ctrl-C propagate unchanged.
 
         ``monitor.update(problem, iteration)`` is called after every iteration and
         returns ``(stop, info)``: ``stop`` ends the run as converged, ``info`` is a
@@ -74,14 +79,13 @@ class ADMMSolver:
             try:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    problem.iterate()
+                    problem.iterate(run)
                     value, residual = problem.objective()
-            except (LinAlgError, ValueError) as exc:
+            except LinAlgError as exc:
                 result.failure = _failure_message(it, f"a linear solve failed ({exc})")
                 break
             except KeyboardInterrupt:
-                result.interrupted = True
-                result.stop_reason = f"interrupted by the user at iteration {it}"
+                _interrupted(result, it)
                 break
             if not np.isfinite(value) or not all(
                 np.isfinite(W).all() for W in problem.W
@@ -93,7 +97,11 @@ class ADMMSolver:
                     it, f"L_rho exploded from {start_value:.3g} to {value:.3g}"
                 )
                 break
-            stop, info = monitor.update(problem, it)
+            try:
+                stop, info = monitor.update(problem, it)
+            except KeyboardInterrupt:
+                _interrupted(result, it)
+                break
             if not monitor.finite:
                 result.failure = _failure_message(
                     it, "the forward network produced non-finite outputs"
@@ -102,6 +110,7 @@ class ADMMSolver:
             result.weights = problem.weights()
             result.n_iter = it
             result.objective_curve.append(value)
+            result.time_curve.append(time.perf_counter() - tick)
             result.residual_curve.append(residual)
             if self.verbose and (it % every == 0 or it == 1):
                 self.print_fn(
@@ -124,6 +133,11 @@ class ADMMSolver:
         if self.verbose and result.stop_reason:
             self.print_fn(f"Stopped: {result.stop_reason}.")
         return result
+
+
+def _interrupted(result, iteration):
+    result.interrupted = True
+    result.stop_reason = f"interrupted by the user at iteration {iteration}"
 
 
 def _failure_message(iteration, what):

@@ -12,6 +12,8 @@ CONFIGS = [
     ADMMResidualRegressor(
         update="linearized", activation="leaky_relu", splitting="two", beta=10.0
     ),
+    ADMMResidualRegressor(n_jobs=2, n_regions=2),
+    ADMMResidualRegressor(splitting="two", n_jobs=-1, n_regions=3),
 ]
 
 

@@ -8,6 +8,7 @@ from sklearn.linear_model import Ridge
 
 from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._network import forward, init_weights
+from skadmm._parallel import split_layers
 from skadmm._splitting import SPLITTINGS
 
 CONFIGS = list(
@@ -28,6 +29,7 @@ def make_problem(
     tau=1e-3,
     alpha=1e-3,
     seed=0,
+    n_regions=1,
 ):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((120, 4))
@@ -38,15 +40,27 @@ def make_problem(
     W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
     cls = SPLITTINGS[splitting]
     params = dict(beta=beta, rho=rho, tau=tau, alpha=alpha, update=update)
-    return cls(X, Y, sw, W, act, **params), X, Y, sw
+    problem = cls(X, Y, sw, W, act, **params)
+    problem.set_regions(split_layers(len(W), n_regions))
+    return problem, X, Y, sw
 
 
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "weighted, n_blocks, n_regions",
+    [(False, 3, 1), (True, 3, 1), (False, 5, 3), (True, 5, 2)],
+)
 @pytest.mark.parametrize("splitting, update, activation", CONFIGS)
 def test_lrho_non_increasing_and_multiplier_identity(
-    splitting, update, activation, weighted
+    splitting, update, activation, weighted, n_blocks, n_regions
 ):
-    problem, X, Y, sw = make_problem(splitting, update, activation, weighted=weighted)
+    problem, X, Y, sw = make_problem(
+        splitting,
+        update,
+        activation,
+        weighted=weighted,
+        n_blocks=n_blocks,
+        n_regions=n_regions,
+    )
     values = [problem.objective()[0]]
     for _ in range(60):
         problem.iterate()
@@ -77,27 +91,71 @@ def test_lrho_is_bounded_below_by_its_loss_decomposition(splitting):
     assert bound >= 0
 
 
-def test_objective_matches_an_independent_evaluation():
-    """The cached penalty terms equal L_rho recomputed from scratch."""
-    problem, X, Y, _ = make_problem("three", "proximal", "tanh", alpha=0.1)
-    for _ in range(3):
-        problem.iterate()
+def independent_objective(problem, X, Y, sw):
+    """L_rho recomputed from the state with plain numpy, for either splitting."""
     act = problem.act
-    N = X.shape[0]
-    total = 0.5 * np.sum((problem.O - Y) ** 2) / N
-    total += 0.05 * sum(np.sum(W[:-1] ** 2) for W in problem.W)
-    inp = X
+    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
+
+    def sq(A):
+        return float(np.sum(s[:, None] * A**2))
+
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    inp, prev = X, 0
     for k in range(problem.H):
         U = problem.U[k][:, :-1]
-        prev = 0 if k == 0 else inp
-        lin = problem.Z[k] - (inp @ problem.W[k][:-1] + problem.W[k][-1])
-        nonlin = U - prev - act(problem.Z[k])
-        total += 0.5 * problem.beta * (np.sum(lin**2) + np.sum(nonlin**2)) / N
-        inp = U
-    R = inp @ problem.W[-1][:-1] + problem.W[-1][-1]
-    gap = problem.O - R
-    total += np.sum(problem.Lam * gap) / N + 0.5 * problem.rho * np.sum(gap**2) / N
-    np.testing.assert_allclose(problem.objective()[0], total, rtol=1e-10)
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        if problem.name == "three":
+            penalty = sq(problem.Z[k] - pre) + sq(U - prev - act(problem.Z[k]))
+        else:
+            penalty = sq(U - prev - act(pre))
+        total += 0.5 * problem.beta * penalty
+        inp = prev = U
+    gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
+    total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
+    return total
+
+
+@pytest.mark.parametrize("n_regions", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("splitting", sorted(SPLITTINGS))
+def test_objective_matches_an_independent_evaluation(splitting, weighted, n_regions):
+    """The cached penalty terms equal L_rho recomputed from scratch (also after
+    the boundary phase of the parallel regional update)."""
+    problem, X, Y, sw = make_problem(
+        splitting,
+        "proximal",
+        "tanh",
+        alpha=0.1,
+        weighted=weighted,
+        n_blocks=5,
+        n_regions=n_regions,
+    )
+    for _ in range(3):
+        problem.iterate()
+        expected = independent_objective(problem, X, Y, sw)
+        np.testing.assert_allclose(problem.objective()[0], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("splitting", sorted(SPLITTINGS))
+def test_tasks_of_a_phase_commute(splitting):
+    """PRU phases touch disjoint blocks: running their tasks in reverse order
+    gives bit-identical iterates (which is why n_jobs cannot matter)."""
+    states = []
+    for order in (list, lambda tasks: list(reversed(tasks))):
+        problem, *_ = make_problem(
+            splitting, "proximal", "tanh", n_blocks=7, n_regions=4
+        )
+
+        def run(tasks, order=order):
+            for task in order(tasks):
+                task()
+
+        for _ in range(5):
+            problem.iterate(run)
+        states.append([*problem.W, *problem.U, problem.O, problem.Lam])
+    for a, b in zip(*states, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("update", ["proximal", "linearized"])

@@ -38,14 +38,21 @@ class TwoSplitting(Splitting):
         # Last accepted step weight of each backtracked block (W_k, U_k).
         self._t = np.full((self.H, 2), self.tau)
 
-    def _sweep_layer(self, k):
+    def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)
+        if not with_output:
+            return
         if k == self.H - 1:
-            target = self.sH[k] if k == 0 else self.sH[k] + self.skip_of(k)
-            self._update_last_hidden(target)
-            self.link_sq[k, 0] = self.rw.sq_norm(self.U[k][:, :-1] - target)
+            target = self.sH[k].copy() if k == 0 else self.sH[k] + self.skip_of(k)
+            self._update_last_hidden(target)  # overwrites target
+            self.link_sq[k, 0] = self.rw.sq_norm(self._link_gap(k, self.sH[k]))
         else:
             self._update_inner(k)
+
+    def _update_boundary(self, k):
+        # A boundary is never the last hidden layer; _update_inner refreshes the
+        # links of layers k and k + 1.
+        self._update_inner(k)
 
     def _link_gap(self, k, sH):
         """``U_k - U_{k-1}[k>=1] - sH``."""

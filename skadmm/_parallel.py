@@ -1,0 +1,224 @@
+"""Regions of layers, and the threads that update them in parallel.
+
+The parallel regional update (ALGORITHM.md, section 5) splits the layers into
+contiguous regions and runs each iteration as *phases* of independent tasks (all
+region interiors, then all boundaries). A :class:`Team` runs those phases on the
+caller's thread plus ``n_workers - 1`` threads obtained from joblib once per fit:
+one ``Parallel`` call whose tasks are long-lived loops that wait for the next
+phase, so the ~10 ms cost of a ``Parallel`` call is paid once per fit instead of
+once per iteration.
+
+Tasks are pulled from a shared counter, so which thread runs which region never
+matters: every task writes only its own blocks and reads nothing another task of
+the same phase writes. With the BLAS thread count fixed by the number of regions
+(see :func:`plan_parallelism`), the iterates are bit-identical for any number of
+workers. The caller's thread leads: it runs the solver loop between phases, so
+Ctrl-C reaches it directly, and no wait depends on a worker ever starting.
+"""
+
+import threading
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from joblib import cpu_count, effective_n_jobs
+from sklearn import config_context, get_config
+from sklearn.utils import gen_even_slices
+from sklearn.utils.parallel import Parallel, delayed
+
+from ._blas import blas_thread_budget
+from ._network import forward
+
+
+def split_layers(n_layers, n_regions):
+    """Contiguous regions ``[(start, stop), ...]`` covering ``range(n_layers)``.
+
+    Sizes differ by at most one; with more than one region each has at least two
+    layers, so that no two boundaries are adjacent.
+    """
+    if n_regions > 1 and 2 * n_regions > n_layers:
+        raise ValueError(
+            f"n_regions={n_regions} needs at least {2 * n_regions} layers (two per "
+            f"region) but the network has {n_layers}: the lifting layer, n_blocks "
+            "residual blocks and the read-out. Lower n_regions to at most "
+            f"{max(1, n_layers // 2)} or raise n_blocks."
+        )
+    bounds = np.cumsum(
+        [0] + [len(s) for s in np.array_split(range(n_layers), n_regions)]
+    )
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@dataclass(frozen=True)
+class ParallelPlan:
+    """How one fit runs: regions, worker threads and BLAS threads per call."""
+
+    n_regions: int
+    n_workers: int
+    blas_threads: int
+
+
+def plan_parallelism(n_jobs, n_regions, n_layers):
+    """Resolve ``n_jobs`` and ``n_regions`` for a network of ``n_layers`` layers.
+
+    The cores a fit may use (its *budget*) are the BLAS threads in effect when
+    ``fit`` starts, capped by :func:`joblib.cpu_count`: all cores by default, fewer
+    inside a ``GridSearchCV(n_jobs=...)`` worker or a ``threadpool_limits``
+    block. Every BLAS call gets ``budget // n_regions`` threads (at least one) and
+    at most ``min(n_jobs, n_regions, budget)`` workers run, so workers times BLAS
+    threads never exceed the budget. The BLAS thread count depends on the regions
+    and not on ``n_jobs``, which is what keeps results independent of ``n_jobs``
+    (OpenBLAS rounds differently with different thread counts).
+    """
+    regions = 1 if n_regions is None else n_regions
+    split_layers(n_layers, regions)  # validates before any work
+    budget = max(1, min(blas_thread_budget(), cpu_count()))
+    workers = max(1, min(effective_n_jobs(n_jobs), regions, budget))
+    return ParallelPlan(regions, workers, max(1, budget // regions))
+
+
+class Team:
+    """Run phases of independent tasks on the caller's thread and worker threads.
+
+    Use as a context manager around the solver loop; :meth:`run` executes one
+    phase and returns when all of its tasks are done. The first exception raised
+    by a task (in any thread) is re-raised by :meth:`run` in the caller's thread,
+    with its type, message and traceback, once the tasks in flight have finished;
+    the rest of that phase is skipped.
+
+    Parameters
+    ----------
+    n_workers : int
+        Threads taking part, the caller's included. With 1 the tasks run in
+        order in the caller's thread and no thread is started.
+    """
+
+    def __init__(self, n_workers):
+        self.n_workers = n_workers
+        self._cond = threading.Condition()
+        self._phase = 0
+        self._tasks = ()
+        self._next = 0
+        self._in_flight = 0
+        self._error = None
+        self._errstate = None
+        self._closing = False
+        self._launcher = None
+        self._launch_error = None
+
+    def __enter__(self):
+        if self.n_workers > 1:
+            # joblib's thread pool is opened from a helper thread so that the
+            # caller stays free to lead; sklearn's config is thread-local, so it
+            # is handed over explicitly.
+            self._launcher = threading.Thread(
+                target=self._launch,
+                args=(get_config(),),
+                name="skadmm-team",
+                daemon=True,
+            )
+            self._launcher.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._launcher is not None:
+            self._launcher.join()
+        if self._launch_error is not None and exc_info[0] is None:
+            raise self._launch_error
+        return False
+
+    def run(self, tasks):
+        """Run the callables ``tasks`` (one phase); return when all are done."""
+        if self._launcher is None:
+            for task in tasks:
+                task()
+            return
+        with self._cond:
+            self._tasks = tasks
+            self._next = 0
+            self._error = None
+            self._errstate = np.geterr()
+            self._phase += 1
+            phase = self._phase
+            self._cond.notify_all()
+        self._work(phase)
+        with self._cond:
+            while self._in_flight:
+                self._cond.wait()
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    # ----------------------------------------------------------- workers
+    def _launch(self, config):
+        try:
+            with config_context(**config):
+                Parallel(n_jobs=self.n_workers - 1, require="sharedmem")(
+                    delayed(self._follow)() for _ in range(self.n_workers - 1)
+                )
+        except BaseException as exc:  # reported by __exit__
+            self._launch_error = exc
+
+    def _follow(self):
+        seen = 0
+        while True:
+            with self._cond:
+                while self._phase == seen and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                seen = self._phase
+            self._work(seen)
+
+    def _work(self, phase):
+        cond = self._cond
+        while True:
+            with cond:
+                if (
+                    self._phase != phase
+                    or self._closing
+                    or self._error is not None
+                    or self._next >= len(self._tasks)
+                ):
+                    return
+                task = self._tasks[self._next]
+                self._next += 1
+                self._in_flight += 1
+                errstate = self._errstate
+            try:
+                # np.errstate is per thread: apply the leader's.
+                with np.errstate(**errstate):
+                    task()
+            except BaseException as exc:
+                with cond:
+                    if self._error is None:
+                        self._error = exc
+            finally:
+                with cond:
+                    self._in_flight -= 1
+                    if not self._in_flight:
+                        cond.notify_all()
+
+
+def row_blocks_forward(run, n_blocks, activation):
+    """``predict(X, weights)``: the forward pass over ``n_blocks`` row blocks.
+
+    The blocks are fixed by ``n_blocks`` (not by the number of threads), so the
+    predictions do not depend on how many workers compute them.
+    """
+
+    def predict(X, weights):
+        if n_blocks == 1:
+            return forward(X, weights, activation)
+        out = np.empty((X.shape[0], weights[-1].shape[1]), dtype=X.dtype)
+
+        def fill(rows):
+            out[rows] = forward(X[rows], weights, activation)
+
+        run([partial(fill, rows) for rows in gen_even_slices(X.shape[0], n_blocks)])
+        return out
+
+    return predict

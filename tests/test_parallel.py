@@ -1,0 +1,233 @@
+"""Parallel regional updates: regions, identical results, threads and failures."""
+
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from joblib import Parallel, cpu_count, delayed, parallel_config
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from skadmm import ADMMResidualRegressor
+from skadmm._parallel import Team, plan_parallelism, split_layers
+from skadmm._splitting import ThreeSplitting, TwoSplitting
+
+needs_two_cores = pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(200)
+    return X, y
+
+
+def deep(**params):
+    # 10 layers: room for up to five regions.
+    base = dict(width=12, n_blocks=8, max_iter=25, random_state=0)
+    base.update(params)
+    return ADMMResidualRegressor(**base)
+
+
+def fit_quiet(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("n_layers", range(1, 12))
+def test_split_layers_is_a_balanced_contiguous_partition(n_layers):
+    for n_regions in range(1, max(1, n_layers // 2) + 1):
+        regions = split_layers(n_layers, n_regions)
+        assert len(regions) == n_regions
+        assert regions[0][0] == 0 and regions[-1][1] == n_layers
+        assert all(a[1] == b[0] for a, b in zip(regions[:-1], regions[1:], strict=True))
+        sizes = [stop - start for start, stop in regions]
+        assert max(sizes) - min(sizes) <= 1
+        assert n_regions == 1 or min(sizes) >= 2
+
+
+def test_too_many_regions_is_refused_before_any_work(data, monkeypatch):
+    X, y = data
+    est = ADMMResidualRegressor(n_blocks=4, n_regions=4)
+    monkeypatch.setattr(ThreeSplitting, "__init__", lambda *a, **k: 1 / 0)
+    with pytest.raises(ValueError, match=r"n_regions=4 needs at least 8 layers.*6"):
+        est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("splitting", ["three", "two"])
+@pytest.mark.parametrize("n_regions", [1, 2, 3, 5])
+def test_results_are_bit_identical_for_any_n_jobs(data, splitting, n_regions):
+    X, y = data
+    params = dict(splitting=splitting, n_regions=n_regions)
+    if splitting == "two":
+        params["activation"] = "tanh"
+    if n_regions == 3:
+        # Also the row-parallel forward pass of early stopping.
+        params.update(early_stopping=True, n_iter_no_change=50)
+    fits = [fit_quiet(deep(n_jobs=n, **params), X, y) for n in (1, 2, -1)]
+    ref = fits[0]
+    assert ref.n_iter_ > 5
+    for est in fits[1:]:
+        assert est.n_iter_ == ref.n_iter_
+        for a, b in zip(
+            est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_, strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+        assert est.objective_curve_ == ref.objective_curve_
+        assert est.loss_curve_ == ref.loss_curve_
+        assert est.validation_scores_ == ref.validation_scores_
+
+
+def test_regions_change_the_iterates_but_not_the_quality(data):
+    X, y = data
+    one = fit_quiet(deep(max_iter=60), X, y)
+    three = fit_quiet(deep(max_iter=60, n_regions=3), X, y)
+    assert not np.array_equal(one.coefs_[3], three.coefs_[3])
+    assert three.loss_curve_[-1] < 1.5 * one.loss_curve_[-1]
+    assert np.all(np.diff(three.objective_curve_) <= 1e-12 * three.objective_curve_[0])
+
+
+@needs_two_cores
+def test_workers_really_share_the_regions(data, monkeypatch):
+    X, y = data
+    threads = set()
+    original = ThreeSplitting._sweep_region
+
+    def spy(self, start, stop):
+        threads.add(threading.get_ident())
+        original(self, start, stop)
+
+    monkeypatch.setattr(ThreeSplitting, "_sweep_region", spy)
+    with threadpool_limits(2, user_api="blas"):
+        fit_quiet(deep(n_jobs=2, n_regions=4), X, y)
+    assert len(threads) == 2
+
+
+def test_plan_never_oversubscribes():
+    with threadpool_limits(2, user_api="blas"):
+        assert plan_parallelism(-1, 2, 6).n_workers == min(2, cpu_count())
+        assert plan_parallelism(-1, 2, 6).blas_threads == 1
+        plan = plan_parallelism(None, None, 6)
+        assert (plan.n_regions, plan.n_workers, plan.blas_threads) == (1, 1, 2)
+        # The BLAS threads depend on the regions only, never on n_jobs.
+        assert plan_parallelism(1, 2, 6).blas_threads == 1
+    with threadpool_limits(1, user_api="blas"):
+        assert plan_parallelism(-1, 3, 6).n_workers == 1
+    with parallel_config(n_jobs=2), threadpool_limits(2, user_api="blas"):
+        assert plan_parallelism(None, 3, 6).n_workers == min(2, cpu_count())
+
+
+@needs_two_cores
+def test_no_oversubscription_inside_parallel_grid_search_workers():
+    # loky gives each of its 2 workers cpu_count() // 2 BLAS threads.
+    plans = Parallel(n_jobs=2, backend="loky")(
+        delayed(plan_parallelism)(-1, 2, 6) for _ in range(2)
+    )
+    budget = cpu_count() // 2
+    for plan in plans:
+        assert plan.n_workers * plan.blas_threads <= budget
+
+
+def test_serial_n_jobs_with_one_region_warns(data):
+    X, y = data
+    with pytest.warns(UserWarning, match="n_jobs=2 has no effect"):
+        fit_quiet(deep(n_jobs=2, max_iter=2), X, y)
+
+
+@pytest.mark.parametrize("cls", [ThreeSplitting, TwoSplitting])
+def test_worker_exception_reaches_the_caller(data, monkeypatch, cls):
+    X, y = data
+    original = cls._sweep_region
+    calls = {"n": 0, "thread": None}
+    main = threading.main_thread()
+
+    def failing(self, start, stop):
+        if start == 0:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                time.sleep(0.05)  # let a worker thread take the other region
+        elif calls["n"] == 3:
+            calls["thread"] = threading.current_thread()
+            raise RuntimeError(f"region starting at layer {start} broke")
+        original(self, start, stop)
+
+    monkeypatch.setattr(cls, "_sweep_region", failing)
+    before = set(threading.enumerate())
+    params = dict(splitting=cls.name, n_jobs=2, n_regions=2, warm_start=True)
+    est = deep(**params)
+    with threadpool_limits(2, user_api="blas"):
+        with pytest.raises(RuntimeError, match="region starting at layer 5 broke"):
+            est.fit(X, y)
+    assert not hasattr(est, "coefs_")
+    assert set(threading.enumerate()) <= before
+    if cpu_count() >= 2:
+        assert calls["thread"] is not main
+
+
+def test_exception_drops_a_kept_solver_state(data, monkeypatch):
+    X, y = data
+    est = fit_quiet(deep(n_jobs=2, n_regions=2, warm_start=True, max_iter=3), X, y)
+    coefs = [c.copy() for c in est.coefs_]
+    assert est._solver_state is not None
+
+    def broken(self, k):
+        raise FloatingPointError("boundary exploded")
+
+    monkeypatch.setattr(ThreeSplitting, "_update_boundary", broken)
+    with pytest.raises(FloatingPointError, match="boundary exploded"):
+        est.fit(X, y)
+    # The fitted model is the last good one; the half-updated state is gone.
+    for a, b in zip(est.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert est._solver_state is None
+
+
+def test_no_thread_is_left_alive_after_fit(data):
+    X, y = data
+    before = set(threading.enumerate())
+    fit_quiet(deep(n_jobs=2, n_regions=3), X, y)
+    assert set(threading.enumerate()) <= before
+
+
+def test_ctrl_c_stops_a_parallel_fit_promptly(data):
+    X, y = data
+    est = deep(n_jobs=2, n_regions=3, max_iter=100_000, tol=0.0)
+    before = set(threading.enumerate())
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.perf_counter()
+    try:
+        with pytest.warns(ConvergenceWarning, match="interrupted by the user"):
+            est.fit(X, y)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 10
+    assert 0 < est.n_iter_ < 100_000
+    assert np.isfinite(est.predict(X)).all()
+    assert est._solver_state is None
+    timer.join()
+    assert set(threading.enumerate()) <= before
+
+
+def test_team_runs_every_task_once_and_reraises_the_first_error():
+    done = []
+    lock = threading.Lock()
+
+    def task(i):
+        with lock:
+            done.append(i)
+
+    with Team(2) as team:
+        for _ in range(50):
+            team.run([lambda i=i: task(i) for i in range(5)])
+        with pytest.raises(KeyError, match="worker"):
+            team.run([lambda: (_ for _ in ()).throw(KeyError("worker"))])
+        team.run([lambda: task(99)])
+    assert sorted(done) == sorted(list(range(5)) * 50 + [99])
