@@ -4,7 +4,6 @@ import os
 import signal
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +15,8 @@ from skadmm import ADMMResidualRegressor
 from skadmm._parallel import Team, plan_parallelism, split_layers
 from skadmm._splitting import ThreeSplitting, TwoSplitting
 
+# Short fits stop at max_iter on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 needs_two_cores = pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")
 
 
@@ -32,12 +33,6 @@ def deep(**params):
     base = dict(width=12, n_blocks=8, max_iter=25, random_state=0)
     base.update(params)
     return ADMMResidualRegressor(**base)
-
-
-def fit_quiet(est, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*args, **kwargs)
 
 
 @pytest.mark.parametrize("n_layers", range(1, 12))
@@ -71,7 +66,7 @@ def test_results_are_bit_identical_for_any_n_jobs(data, splitting, n_regions):
     if n_regions == 3:
         # Also the row-parallel forward pass of early stopping.
         params.update(early_stopping=True, n_iter_no_change=50)
-    fits = [fit_quiet(deep(n_jobs=n, **params), X, y) for n in (1, 2, -1)]
+    fits = [deep(n_jobs=n, **params).fit(X, y) for n in (1, 2, -1)]
     ref = fits[0]
     assert ref.n_iter_ > 5
     for est in fits[1:]:
@@ -87,8 +82,8 @@ def test_results_are_bit_identical_for_any_n_jobs(data, splitting, n_regions):
 
 def test_regions_change_the_iterates_but_not_the_quality(data):
     X, y = data
-    one = fit_quiet(deep(max_iter=60), X, y)
-    three = fit_quiet(deep(max_iter=60, n_regions=3), X, y)
+    one = deep(max_iter=60).fit(X, y)
+    three = deep(max_iter=60, n_regions=3).fit(X, y)
     assert not np.array_equal(one.coefs_[3], three.coefs_[3])
     assert three.loss_curve_[-1] < 1.5 * one.loss_curve_[-1]
     assert np.all(np.diff(three.objective_curve_) <= 1e-12 * three.objective_curve_[0])
@@ -106,7 +101,7 @@ def test_workers_really_share_the_regions(data, monkeypatch):
 
     monkeypatch.setattr(ThreeSplitting, "_sweep_region", spy)
     with threadpool_limits(2, user_api="blas"):
-        fit_quiet(deep(n_jobs=2, n_regions=4), X, y)
+        deep(n_jobs=2, n_regions=4).fit(X, y)
     assert len(threads) == 2
 
 
@@ -138,7 +133,7 @@ def test_no_oversubscription_inside_parallel_grid_search_workers():
 def test_serial_n_jobs_with_one_region_warns(data):
     X, y = data
     with pytest.warns(UserWarning, match="n_jobs=2 has no effect"):
-        fit_quiet(deep(n_jobs=2, max_iter=2), X, y)
+        deep(n_jobs=2, max_iter=2).fit(X, y)
 
 
 @pytest.mark.parametrize("cls", [ThreeSplitting, TwoSplitting])
@@ -173,7 +168,7 @@ def test_worker_exception_reaches_the_caller(data, monkeypatch, cls):
 
 def test_exception_drops_a_kept_solver_state(data, monkeypatch):
     X, y = data
-    est = fit_quiet(deep(n_jobs=2, n_regions=2, warm_start=True, max_iter=3), X, y)
+    est = deep(n_jobs=2, n_regions=2, warm_start=True, max_iter=3).fit(X, y)
     coefs = [c.copy() for c in est.coefs_]
     assert est._solver_state is not None
 
@@ -192,7 +187,7 @@ def test_exception_drops_a_kept_solver_state(data, monkeypatch):
 def test_no_thread_is_left_alive_after_fit(data):
     X, y = data
     before = set(threading.enumerate())
-    fit_quiet(deep(n_jobs=2, n_regions=3), X, y)
+    deep(n_jobs=2, n_regions=3).fit(X, y)
     assert set(threading.enumerate()) <= before
 
 
