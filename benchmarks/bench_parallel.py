@@ -22,8 +22,6 @@ Usage::
 """
 
 import argparse
-import csv
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -31,13 +29,13 @@ from pathlib import Path
 import numpy as np
 from joblib import cpu_count
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 from skadmm._parallel import Team
 from skadmm.datasets import load_wine_quality
 
-RESULTS = Path(__file__).parent / "results"
+from _common import RESULTS, write_results
 
 
 def problems(quick):
@@ -90,23 +88,6 @@ def sync_cost(n_workers, repeats=300):
     return (time.perf_counter() - start) / repeats
 
 
-def machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if "model name" in l)
-    except (OSError, StopIteration):
-        pass
-    blas = sorted(
-        {
-            f"{i['internal_api']} {i['version']} ({i.get('architecture')})"
-            for i in threadpool_info()
-            if i["user_api"] == "blas"
-        }
-    )
-    return f"{cpu}, {cpu_count()} cores, {platform.system()}, BLAS: {', '.join(blas)}"
-
-
 def make_row(problem, config, workers, regions, seconds, one, serial, sync):
     row = dict(
         problem=problem,
@@ -154,21 +135,7 @@ def main(argv=None):
             )
             row(f"{k} regions, 1 worker, 1 BLAS thread", 1, k, seq)
             row(f"{k} regions, {k} workers x 1 BLAS thread", k, k, par, sync_cost(k))
-    args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "parallel.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    about = machine()
-    with open(args.out / "parallel.md", "w") as f:
-        f.write(f"Measured on: {about}\n\n")
-        f.write("| " + " | ".join(rows[0]) + " |\n")
-        f.write("|" + "---|" * len(rows[0]) + "\n")
-        for r in rows:
-            f.write("| " + " | ".join(str(v) for v in r.values()) + " |\n")
-    (args.out / "parallel_machine.txt").write_text(about + "\n")
-    print(f"Measured on: {about}")
-    print(f"Wrote {args.out / 'parallel.csv'} and {args.out / 'parallel.md'}")
+    write_results(args.out, "parallel", rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,84 @@
+"""What every benchmark script shares: data, folds, the machine, result files.
+
+Scripts import this as ``from _common import ...`` (they run as
+``python benchmarks/<script>.py``, which puts this folder on ``sys.path``).
+"""
+
+import csv
+import platform
+from pathlib import Path
+
+import numpy as np
+from joblib import cpu_count
+from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_info
+
+from skadmm.datasets import load_wine_quality
+
+RESULTS = Path(__file__).parent / "results"
+#: Seed of every split, initialisation and model in the suite.
+SEED = 0
+
+
+def wine(variant):
+    """Wine Quality ``variant`` ("red" or "white") as float64 ``(X, y)``."""
+    X, y = load_wine_quality(variant, return_X_y=True)
+    return np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+
+
+def folds(X, n_splits=5):
+    """The 5-fold shuffled CV of the suite (``random_state=0``)."""
+    return list(KFold(n_splits, shuffle=True, random_state=SEED).split(X))
+
+
+def machine():
+    """One line naming the CPU, its cores and the BLAS in use."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if "model name" in l)
+    except (OSError, StopIteration):
+        pass
+    blas = sorted(
+        {
+            f"{i['internal_api']} {i['version']} ({i.get('architecture')})"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        }
+    )
+    return f"{cpu}, {cpu_count()} cores, {platform.system()}, BLAS: {', '.join(blas)}"
+
+
+def markdown_table(rows, columns=None):
+    """A Markdown table of a list of dicts (keys of the first row as header)."""
+    columns = list(columns or rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(out, name, rows, preamble=""):
+    """Write ``name.csv`` and ``name.md`` (machine line, preamble, table)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f"{name}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    about = machine()
+    text = f"Measured on: {about}\n\n"
+    if preamble:
+        text += preamble.strip() + "\n\n"
+    (out / f"{name}.md").write_text(text + markdown_table(rows))
+    (out / f"{name}_machine.txt").write_text(about + "\n")
+    print(f"Wrote {out / (name + '.csv')} and {out / (name + '.md')}", flush=True)
+
+
+def pyplot():
+    """matplotlib's pyplot on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
