@@ -23,6 +23,7 @@ from ._memory import check_state_fits
 from ._monitor import ForwardMonitor
 from ._network import forward, init_weights
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
+from ._readout import refit_readout
 from ._solver import ADMMSolver
 from ._splitting import SPLITTINGS
 from .exceptions import DivergenceWarning
@@ -87,6 +88,13 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10
         Number of iterations without improvement that stop training.
+    refit_readout : bool, default=True
+        After ADMM, replace the read-out by the ridge solution (penalty
+        ``alpha``) on the forward network's last hidden layer, so that the
+        returned network's read-out is exactly optimal for its own features
+        rather than for the auxiliary variables. With early stopping it is
+        refitted on the training part for the kept iterate. ``False`` returns
+        the ADMM iterate as it is.
     n_jobs : int, default=None
         Number of worker threads of the parallel regional update (at most
         ``n_regions`` run). ``None`` means 1 unless in a
@@ -191,6 +199,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "refit_readout": ["boolean"],
         "n_jobs": [Integral, None],
         "n_regions": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
@@ -215,6 +224,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        refit_readout=True,
         n_jobs=None,
         n_regions=None,
         random_state=None,
@@ -235,6 +245,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.refit_readout = refit_readout
         self.n_jobs = n_jobs
         self.n_regions = n_regions
         self.random_state = random_state
@@ -323,7 +334,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             # A kept solver state may have been partly updated: never resume it.
             self._solver_state = None
             raise
-        self._store(result, monitor, problem, y, warm)
+        weights = result.weights
+        if self.early_stopping and monitor.best_weights is not None:
+            weights = monitor.best_weights
+        if self.refit_readout:
+            refitted = refit_readout(X, Y, sw, weights, activation, self.alpha)
+            if np.isfinite(refitted[-1]).all():
+                weights = refitted
+        self._store(weights, result, monitor, problem, y, warm)
         return self
 
     def _plan_parallelism(self):
@@ -407,15 +425,16 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             n_hidden=n_hidden,
             splitting=self.splitting,
         )
+        if not warm:
+            # Start from the best read-out of the random features: the multiplier
+            # then starts at the ridge residual instead of at Y itself.
+            weights = refit_readout(X, Y, sw, weights, activation, self.alpha)
         problem = cls(X, Y, sw, weights, activation, update=self.update, **params)
         problem.fingerprint_config = (config, fingerprint)
         return problem
 
-    def _store(self, result, monitor, problem, y, warm):
+    def _store(self, weights, result, monitor, problem, y, warm):
         """Set every fitted attribute at once, after the run has ended."""
-        weights = result.weights
-        if self.early_stopping and monitor.best_weights is not None:
-            weights = monitor.best_weights
         previous = (
             dict(
                 n_iter=self.n_iter_,

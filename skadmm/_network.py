@@ -37,12 +37,17 @@ def _dense(fan_in, fan_out, gain, rng, dtype):
 
 def forward(X, weights, activation):
     """Predictions of the network for ``X`` (shape ``(n_samples, n_outputs)``)."""
-    if len(weights) == 1:
-        return affine(X, weights[0])
-    U = activation(affine(X, weights[0]))
-    for W in weights[1:-1]:
+    return affine(hidden_features(X, weights[:-1], activation), weights[-1])
+
+
+def hidden_features(X, hidden_weights, activation):
+    """Output of the last hidden layer (``X`` itself when there is none)."""
+    if not hidden_weights:
+        return X
+    U = activation(affine(X, hidden_weights[0]))
+    for W in hidden_weights[1:]:
         U += activation(affine(U, W))
-    return affine(U, weights[-1])
+    return U
 
 
 def affine(U, W):

@@ -1,0 +1,43 @@
+"""The linear read-out as a weighted ridge problem on the network's own features.
+
+Given the hidden weights, the read-out that minimises the training objective
+``(1/2) ||[U, 1] W - Y||_S^2 + (alpha/2) ||W without bias||^2`` (``U`` the forward
+features, ``S`` the normalised sample weights) is a ridge solution. skadmm uses
+it twice: to start ADMM from the best read-out of the random features, and to
+make the returned network's read-out exactly optimal for its forward features,
+which the ADMM read-out (fitted to the auxiliary ``U``) is only up to the
+relaxation gap.
+"""
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+
+from ._network import hidden_features
+from ._splitting._rows import RowWeights
+
+
+def ridge_readout(U, Y, sample_weight, alpha):
+    """``(n + 1, m)`` read-out (bias last) minimising the weighted ridge objective.
+
+    Solves ``(A^T S A + alpha I') W = A^T S Y`` with ``A = [U, 1]`` and ``I'`` the
+    identity without the bias entry, by Cholesky. The bias is not penalised, so
+    the system is positive definite whenever ``alpha > 0`` or ``A`` has full
+    column rank; otherwise a tiny ridge keeps the factorisation defined.
+    """
+    rw = RowWeights(sample_weight, U.shape[0], U.dtype)
+    A = np.empty((U.shape[0], U.shape[1] + 1), dtype=U.dtype)
+    A[:, :-1] = U
+    A[:, -1] = 1.0
+    G = rw.gram(A)
+    diag = np.einsum("ii->i", G)
+    diag[:-1] += alpha
+    # Keeps a rank-deficient, unpenalised system solvable (minimal effect otherwise).
+    diag += np.finfo(U.dtype).eps * max(1.0, float(diag.max()))
+    factor = cho_factor(G, check_finite=False)
+    return cho_solve(factor, rw.cross(A, Y), check_finite=False)
+
+
+def refit_readout(X, Y, sample_weight, weights, activation, alpha):
+    """``weights`` with the read-out replaced by the ridge fit on forward features."""
+    U = hidden_features(X, weights[:-1], activation)
+    return [*weights[:-1], ridge_readout(U, Y, sample_weight, alpha)]
