@@ -1,0 +1,110 @@
+"""Run the whole benchmark suite, one script after the other.
+
+Each script runs as a subprocess with this Python interpreter, with ``--quick``
+and ``--out`` forwarded; its output streams through and its wall time is
+printed. A script that fails (or is missing) does not stop the others; the
+summary at the end lists every script's status and time, and the exit status is
+1 if any failed.
+
+Scripts, in order (names for ``--only``):
+
+* ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
+* ``resnet40``: ``bench_resnet40.py`` (40-block networks, ADMM vs backprop);
+* ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
+* ``flops``: ``bench_flops.py`` (achieved GFLOP/s against matmul);
+* ``parallel``: ``bench_parallel.py`` (parallel regional updates).
+
+Usage::
+
+    python benchmarks/run_all.py                     # the whole suite, about 35-40 min
+    python benchmarks/run_all.py --quick             # smoke run of every script
+    python benchmarks/run_all.py --only accuracy,flops --out /tmp/results
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = {
+    "accuracy": "bench_accuracy.py",
+    "resnet40": "bench_resnet40.py",
+    "depth": "bench_depth.py",
+    "flops": "bench_flops.py",
+    "parallel": "bench_parallel.py",
+}
+
+
+def run(name, quick, out):
+    """Run one script; return (status text, seconds)."""
+    script = HERE / SCRIPTS[name]
+    if not script.exists():
+        return "missing", 0.0
+    command = [sys.executable, str(script)]
+    if quick:
+        command.append("--quick")
+    if out is not None:
+        command += ["--out", str(out)]
+    print(f"\n=== {name}: {' '.join(command)}", flush=True)
+    tick = time.perf_counter()
+    code = subprocess.run(command, check=False).returncode
+    seconds = time.perf_counter() - tick
+    status = "ok" if code == 0 else f"failed (exit {code})"
+    print(f"=== {name}: {status} in {seconds:.1f} s", flush=True)
+    return status, seconds
+
+
+def parse_only(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCRIPTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown {', '.join(unknown) or 'empty list'}; "
+            f"choose from {', '.join(SCRIPTS)}"
+        )
+    return names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="forward --quick (smoke runs)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder forwarded to every script (default: theirs, "
+        "benchmarks/results)",
+    )
+    parser.add_argument(
+        "--only",
+        type=parse_only,
+        default=list(SCRIPTS),
+        help=f"comma list of scripts to run, among {', '.join(SCRIPTS)}",
+    )
+    args = parser.parse_args(argv)
+    out = args.out.resolve() if args.out is not None else None
+
+    start = time.perf_counter()
+    summary = {}
+    for name in SCRIPTS:
+        if name in args.only:
+            summary[name] = run(name, args.quick, out)
+    total = time.perf_counter() - start
+
+    print("\n=== summary", flush=True)
+    for name, (status, seconds) in summary.items():
+        print(f"{name:10s} {SCRIPTS[name]:20s} {status:18s} {seconds:8.1f} s")
+    print(f"{'total':10s} {'':20s} {'':18s} {total:8.1f} s", flush=True)
+    failed = [name for name, (status, _) in summary.items() if status != "ok"]
+    if failed:
+        print(f"Failed: {', '.join(failed)}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
