@@ -74,6 +74,20 @@ def write_results(out, name, rows, preamble=""):
     print(f"Wrote {out / (name + '.csv')} and {out / (name + '.md')}", flush=True)
 
 
+def admm_default_stop(objective_curve, tol=1e-4, n_iter_no_change=10):
+    """Iteration at which skadmm's default stopping test (relative decrease of
+    L_rho below ``tol`` for ``n_iter_no_change`` iterations) would have stopped a
+    run with this ``objective_curve_``; ``None`` if it would not have."""
+    stalled = 0
+    for it in range(1, len(objective_curve)):
+        previous, value = objective_curve[it - 1], objective_curve[it]
+        decrease = (previous - value) / max(abs(value), np.finfo(float).tiny)
+        stalled = stalled + 1 if decrease < tol else 0
+        if stalled >= n_iter_no_change:
+            return it + 1
+    return None
+
+
 def pyplot():
     """matplotlib's pyplot on the non-interactive Agg backend."""
     import matplotlib

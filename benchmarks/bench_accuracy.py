@@ -124,6 +124,7 @@ from skadmm import ADMMResidualRegressor
 from _common import (
     RESULTS,
     SEED,
+    admm_default_stop,
     folds,
     machine,
     markdown_table,
@@ -482,19 +483,7 @@ def admm_curve(X, y, X_val, y_val, n_iter, **params):
             break
         mse.append(mean_squared_error(y_val, est.predict(X_val)))
     seconds = [t + overhead for t in est.time_curve_[: len(mse)]]
-    return seconds, mse, default_stop(est.objective_curve_)
-
-
-def default_stop(objective_curve):
-    """Iteration at which a fit with the default ``tol`` would have stopped."""
-    stalled = 0
-    for it in range(1, len(objective_curve)):
-        previous, value = objective_curve[it - 1], objective_curve[it]
-        decrease = (previous - value) / max(abs(value), np.finfo(float).tiny)
-        stalled = stalled + 1 if decrease < TOL else 0
-        if stalled >= N_ITER_NO_CHANGE:
-            return it + 1
-    return None
+    return seconds, mse, admm_default_stop(est.objective_curve_, TOL, N_ITER_NO_CHANGE)
 
 
 def torch_curve(X, y, X_val, y_val, n_epochs, threads, **params):

@@ -73,6 +73,7 @@ from skadmm.exceptions import DivergenceWarning
 from _common import (
     RESULTS,
     SEED,
+    admm_default_stop,
     machine,
     markdown_table,
     pyplot,
@@ -181,22 +182,10 @@ def run_admm(data, width, activation, n_iter, splitting):
         curves["train_mse"].append(est.loss_curve_[-1])
         curves["test_mse"].append(mean_squared_error(y_test, est.predict(X_test)))
     extra = dict(
-        default_stop=admm_default_stop(est.objective_curve_),
+        default_stop=admm_default_stop(est.objective_curve_, TOL, N_ITER_NO_CHANGE),
         relaxation_residual=est.residual_curve_[-1] if est.n_iter_ else None,
     )
     return curves, diverged, extra
-
-
-def admm_default_stop(objective_curve):
-    """Iteration at which skadmm's default ``tol`` test would have stopped."""
-    stalled = 0
-    for it in range(1, len(objective_curve)):
-        previous, value = objective_curve[it - 1], objective_curve[it]
-        decrease = (previous - value) / max(abs(value), np.finfo(float).tiny)
-        stalled = stalled + 1 if decrease < TOL else 0
-        if stalled >= N_ITER_NO_CHANGE:
-            return it + 1
-    return None
 
 
 def run_torch(data, width, activation, n_iter, threads, **params):
