@@ -17,7 +17,8 @@ from functools import partial
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, eigvalsh
 
-from ._rows import RowWeights
+from .._blas import blas_thread_budget
+from ._rows import RowWeights, block_rows, row_chunks
 
 
 class Splitting:
@@ -65,6 +66,11 @@ class Splitting:
         self.U = [_augment_empty(N, W.shape[1], dtype) for W in self.W[:-1]]
         # Cached ||.||_S^2 of each relaxation link, valid after every sweep.
         self.link_sq = np.zeros((self.H, 2))
+        # Scratch buffers of each region's tasks (see ``scratch``).
+        self._pools = {}
+        # Matrix products over all rows at once (threaded BLAS), or per row block.
+        self.whole_products = False
+        self._chunk_cache = {}
         self.set_regions([(0, self.H + 1)])
         self._init_hidden()
         self._set_readout_output()
@@ -83,6 +89,41 @@ class Splitting:
     def weights(self):
         """Copies of the current weights."""
         return [W.copy() for W in self.W]
+
+    def scratch(self, k):
+        """Scratch buffers for the updates of layer ``k``.
+
+        One pool per region: the tasks of a phase (one per region, or one per
+        boundary, which belongs to the region it ends) never share a pool, so
+        they may run on any threads. Buffers are overwritten before use; which
+        buffer an update gets never changes a value.
+        """
+        key = self._region_of[k]
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = _Pool(self.dtype)
+        return pool
+
+    def chunks(self, width):
+        """Row chunks of an ``n_samples x width`` array for the products.
+
+        Returns ``(chunk_rows, [(chunk, parts), ...])`` (see
+        :func:`~skadmm._splitting._rows.row_chunks`). The row-separable updates
+        compute each chunk's matrix products, then run their elementwise work and
+        reductions over the chunk's row blocks, which stay in cache. With
+        single-threaded BLAS a chunk is one row block, so a product's output is
+        used while still in cache; with threaded BLAS (``whole_products``) it is
+        all the rows: every BLAS call wakes all its threads, and hundreds of
+        small calls per update cost far more than the cache misses, above all on
+        a loaded machine. Both give the same values up to the rounding of the
+        products.
+        """
+        key = (width, self.whole_products)
+        found = self._chunk_cache.get(key)
+        if found is None:
+            found = row_chunks(self.rw.n_samples, width, self.whole_products)
+            self._chunk_cache[key] = found
+        return found
 
     def _ridge_step(self, k, G, rhs, curvature):
         """Block ``W_k`` given ``G = A^T S A`` and the linear term ``rhs``.
@@ -119,38 +160,71 @@ class Splitting:
         return max(self.tau, float(top))
 
     # ------------------------------------------------------ read-out & output
-    def _update_last_hidden(self, target):
-        """Block ``U_{H-1}`` given ``target = U_{H-2}[H>1] + s(.)`` (a quadratic).
+    def _update_last_hidden(self, S):
+        """Block ``U_{H-1}``, a quadratic; returns its link ``||U - target||_S^2``.
 
-        ``target`` is a scratch buffer of the caller and is overwritten.
-
-        Solves ``U ((beta + tau) I + rho V V^T) = beta target
-        + (Lam + rho (O - b)) V^T + tau U_old`` with ``V, b`` the read-out.
+        ``target = S + U_{H-2}[H>1]`` with ``S`` the activation output of the
+        layer (``s(Z)`` or ``s(A W)``). Solves ``U ((beta + tau) I + rho V V^T)
+        = beta target + (Lam + rho (O - b)) V^T + tau U_old`` with ``V, b`` the
+        read-out, chunk by chunk of rows (each row is its own system).
         """
         k = self.H - 1
-        U = self.U[k][:, :-1]
+        U, skip = self.U[k][:, :-1], self.skip_of(k)
         V, b = self.W[-1][:-1], self.W[-1][-1]
+        beta, tau, rw = self.beta, self.tau, self.rw
         pull = self.O - b
         pull *= self.rho
         pull += self.Lam
         M = self.rho * (V @ V.T)
         diag = np.einsum("ii->i", M)
         if self.linearized:
-            rhs = pull @ V.T
-            rhs += self.beta * target
-            diag += self.beta
-            grad = U @ M
-            grad -= rhs
-            U -= grad / self._lipschitz_step(M)
-            return
-        diag += self.beta + self.tau
-        # U = (beta target + tau U) M^-1 + pull V^T M^-1, two matrix products.
-        inv = spd_inverse(M)
-        rhs = np.multiply(target, self.beta, out=target)
-        rhs += self.tau * U
-        new = rhs @ inv
-        new += pull @ (V.T @ inv)
-        U[...] = new
+            diag += beta
+            step = self._lipschitz_step(M)
+        else:
+            diag += beta + tau
+            # U = (beta target + tau U) M^-1 + pull V^T M^-1, two matrix products.
+            inv = spd_inverse(M)
+            pull_inv = V.T @ inv
+        n = U.shape[1]
+        pool = self.scratch(k)
+        size, chunks = self.chunks(n)
+        T, R = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
+        u_buf = pool.block("u", n)
+        link = 0.0
+        for chunk, parts in chunks:
+            m = chunk.stop - chunk.start
+            Tc, Rc = T[:m], R[:m]
+            if self.linearized:
+                # U -= (U M - rhs) / step with rhs = pull V^T + beta target.
+                np.matmul(pull[chunk], V.T, out=Rc)
+            for rows, local in parts:
+                t = Tc[local]
+                if skip is None:
+                    t[...] = S[rows]
+                else:
+                    np.add(S[rows], skip[rows], out=t)
+                u = u_buf[: rows.stop - rows.start]
+                np.multiply(t, beta, out=u)
+                if self.linearized:
+                    Rc[local] += u
+                else:
+                    np.multiply(U[rows], tau, out=Rc[local])
+                    Rc[local] += u
+            if self.linearized:
+                G = np.matmul(U[chunk], M, out=pool.chunk("c2", size, n)[:m])
+                G -= Rc
+                G /= step
+                U[chunk] -= G
+            else:
+                np.matmul(Rc, inv, out=U[chunk])
+                np.matmul(pull[chunk], pull_inv, out=Rc)
+            for rows, local in parts:
+                Ub = U[rows]
+                if not self.linearized:
+                    Ub += Rc[local]
+                u = np.subtract(Ub, Tc[local], out=u_buf[: rows.stop - rows.start])
+                link += rw.sq_norm(u, rows)
+        return link
 
     def _update_readout(self):
         """Block ``W_H``: ridge on ``A = [U_{H-1}, 1]`` with target ``O + Lam/rho``."""
@@ -183,6 +257,9 @@ class Splitting:
         """
         self.regions = list(regions)
         self.boundaries = [stop - 1 for _, stop in self.regions[:-1]]
+        self._region_of = {
+            k: start for start, stop in self.regions for k in range(start, stop)
+        }
 
     def iterate(self, run=None):
         """One iteration of the parallel regional update.
@@ -195,6 +272,8 @@ class Splitting:
         a list of tasks (default: in order). One region is the serial sweep.
         """
         run = _run_in_order if run is None else run
+        # The BLAS threads are fixed for a fit (by the number of regions).
+        self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
         run([partial(self._sweep_region, *region) for region in self.regions])
         if self.boundaries:
             run([partial(self._update_boundary, k) for k in self.boundaries])
@@ -268,6 +347,39 @@ def spd_inverse(M):
     """
     factor = cho_factor(M, overwrite_a=True, check_finite=False)
     return cho_solve(factor, np.eye(M.shape[0], dtype=M.dtype), check_finite=False)
+
+
+class _Pool:
+    """Named scratch arrays, allocated on first use and kept between iterations."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.arrays = {}
+
+    def get(self, name, shape, augmented=False):
+        """The array ``name`` of ``shape`` (``augmented``: one more column, of ones)."""
+        A = self.arrays.get(name)
+        full = (shape[0], shape[1] + 1) if augmented else shape
+        if A is None or A.shape != full:
+            if augmented:
+                A = _augment_empty(shape[0], shape[1], self.dtype)
+            else:
+                A = np.empty(shape, self.dtype)
+            self.arrays[name] = A
+        return A
+
+    def block(self, name, width):
+        """A buffer for one row block of an array with ``width`` columns."""
+        return self.get(name, (block_rows(width), width))
+
+    def chunk(self, name, rows, width):
+        """A buffer for one row chunk (``rows`` rows, as from ``chunks``)."""
+        return self.get(name, (rows, width))
+
+    def swap(self, name, A):
+        """Put ``A`` in the pool as ``name``; return the array it replaces."""
+        old, self.arrays[name] = self.arrays[name], A
+        return old
 
 
 def _run_in_order(tasks):

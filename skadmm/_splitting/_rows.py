@@ -1,11 +1,61 @@
-"""Weighted per-row reductions used by every block update.
+"""Weighted per-row reductions used by every block update, and row blocks.
 
 Every per-row term of L_rho carries the normalised sample weight ``s_i`` (``1/N``
 without sample weights), so ``sum_i s_i = 1``. The uniform case keeps scalars to
 avoid an ``N x n`` temporary per Gram matrix.
+
+The block updates stream their elementwise work over *row blocks* small enough to
+stay in cache (:func:`row_chunks`); a reduction over a whole array is then the sum,
+in block order, of the reductions of its blocks (``rows=`` below). The blocks depend
+on the array's shape only; how the matrix products are grouped into chunks and how
+the dot products are split depend on whether BLAS is threaded, which a fit fixes by
+its number of regions. Nothing depends on the worker threads, so the rounding is
+reproducible for any ``n_jobs``.
 """
 
 import numpy as np
+
+#: Elements of one row block (256 KiB of float64): the few blocks that an update
+#: touches at once (inputs, outputs, temporaries of its fused elementwise passes)
+#: stay in cache.
+BLOCK_ELEMENTS = 32768
+#: Fewest rows of a block, so that the matrix products on a block keep BLAS busy.
+MIN_BLOCK_ROWS = 256
+#: Elements per dot product of a reduction with threaded BLAS: below OpenBLAS's
+#: threshold (10000) for threading ``ddot``, so that the hundreds of small
+#: reductions of an update never wait for BLAS threads to wake up (which can cost
+#: milliseconds each on a loaded machine).
+DOT_ELEMENTS = 8192
+
+
+def block_rows(width):
+    """Rows of a row block of an array with ``width`` columns."""
+    return max(MIN_BLOCK_ROWS, BLOCK_ELEMENTS // max(1, width))
+
+
+def row_chunks(n_rows, width, whole):
+    """Row chunks for the matrix products of a block update, with their row blocks.
+
+    Returns ``(chunk_rows, [(chunk, parts), ...])``: ``chunk`` a slice of rows and
+    ``parts`` the row blocks of that chunk as ``(rows, local)`` pairs (slices of
+    all rows, and of the chunk). A chunk is one row block, or all rows when
+    ``whole``. The row blocks have :func:`block_rows` rows either way, so the
+    reductions add the same partial sums in the same order.
+    """
+    step = block_rows(width)
+    size = max(n_rows, 1) if whole else step
+    chunks = []
+    for start in range(0, n_rows, size):
+        chunk = slice(start, min(start + size, n_rows))
+        parts = [
+            (
+                slice(lo, min(lo + step, chunk.stop)),
+                slice(lo - start, min(lo + step, chunk.stop) - start),
+            )
+            for lo in range(start, chunk.stop, step)
+        ]
+        chunks.append((chunk, parts))
+    return min(size, max(n_rows, 1)), chunks
 
 
 class RowWeights:
@@ -23,6 +73,9 @@ class RowWeights:
 
     def __init__(self, sample_weight, n_samples, dtype):
         self.n_samples = n_samples
+        #: Split the dot products of the reductions (see ``DOT_ELEMENTS``): set
+        #: when BLAS is threaded.
+        self.split_dots = False
         if sample_weight is None or np.all(sample_weight == sample_weight[0]):
             self.s = None
             self.scale = dtype.type(1.0 / n_samples)
@@ -48,14 +101,27 @@ class RowWeights:
             return C
         return (A * self.s).T @ B
 
-    def sq_norm(self, A):
-        """``sum_i s_i ||A_i||^2``."""
+    def sq_norm(self, A, rows=None):
+        """``sum_i s_i ||A_i||^2``; ``A`` holds the rows ``rows`` (default: all)."""
         if self.s is None:
-            return float(np.vdot(A, A)) * float(self.scale)
-        return float(np.einsum("ij,ij->i", A, A) @ self.s[:, 0])
+            return _dot(A, A, self.split_dots) * float(self.scale)
+        s = self.s[:, 0] if rows is None else self.s[rows, 0]
+        return float(np.einsum("ij,ij->i", A, A) @ s)
 
-    def inner(self, A, B):
-        """``sum_i s_i <A_i, B_i>``."""
+    def inner(self, A, B, rows=None):
+        """``sum_i s_i <A_i, B_i>``; ``A`` and ``B`` hold the rows ``rows``."""
         if self.s is None:
-            return float(np.vdot(A, B)) * float(self.scale)
-        return float(np.einsum("ij,ij->i", A, B) @ self.s[:, 0])
+            return _dot(A, B, self.split_dots) * float(self.scale)
+        s = self.s[:, 0] if rows is None else self.s[rows, 0]
+        return float(np.einsum("ij,ij->i", A, B) @ s)
+
+
+def _dot(A, B, split):
+    """``sum(A * B)``; with ``split``, a sum of dots of at most ``DOT_ELEMENTS``."""
+    a, b = A.reshape(-1), B.reshape(-1)
+    if not split or a.size <= DOT_ELEMENTS:
+        return float(np.vdot(a, b))
+    return sum(
+        float(np.vdot(a[i : i + DOT_ELEMENTS], b[i : i + DOT_ELEMENTS]))
+        for i in range(0, a.size, DOT_ELEMENTS)
+    )

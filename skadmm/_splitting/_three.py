@@ -5,6 +5,10 @@ Penalty per hidden layer ``k``::
     ||Z_k - A_k W_k||_S^2 + ||U_k - U_{k-1}[k>=1] - s(Z_k)||_S^2
 
 Every block is a closed form or an elementwise problem (ALGORITHM.md, section 3).
+The ``Z`` and ``U`` blocks are row-separable: they run row block by row block, each
+block's elementwise work and link norms together while it is in cache, right after
+its matrix products (see ``Splitting.chunks``); with single-threaded BLAS no
+``n_samples x width`` temporary is made.
 """
 
 import numpy as np
@@ -39,77 +43,137 @@ class ThreeSplitting(Splitting):
             self._update_hidden(k)
 
     def _update_boundary(self, k):
-        self._update_hidden(k)
-        # U_k is the input and the skip of layer k + 1: refresh its cached links.
-        gap = self.input_of(k + 1) @ self.W[k + 1]
-        gap -= self.Z[k + 1]
-        self.link_sq[k + 1, 0] = self.rw.sq_norm(gap)
-        gap = self.U[k + 1][:, :-1] - self.skip_of(k + 1)
-        gap -= self.sZ[k + 1]
-        self.link_sq[k + 1, 1] = self.rw.sq_norm(gap)
+        # U_k is the input and the skip of layer k + 1: its links are refreshed
+        # on the fly (a boundary is never the last hidden layer).
+        self._update_inner(k, refresh_next=True)
 
     def _update_weights(self, k):
         """Ridge block: ``(beta A^T S A + diag) W = beta A^T S Z + tau W_old``."""
         A = self.input_of(k)
         rw = self.rw
-        self._ridge_step(k, rw.gram(A), self.beta * rw.cross(A, self.Z[k]), self.beta)
+        cross = rw.cross(A, self.Z[k])
+        cross *= self.beta
+        self._ridge_step(k, rw.gram(A), cross, self.beta)
 
     def _update_preactivation(self, k):
-        """Elementwise ``Z_k`` step given ``a = A_k W_k`` and ``b = U_k - U_{k-1}``."""
-        a = self.input_of(k) @ self.W[k]
-        b = self.U[k][:, :-1]
-        if k > 0:
-            b = b - self.skip_of(k)
-        Z = self.act.z_step(a, b, self.Z[k], self.tau / self.beta, out=self.Z[k])
-        a -= Z
-        self.link_sq[k, 0] = self.rw.sq_norm(a)
-        self.act(Z, out=self.sZ[k])
+        """Elementwise ``Z_k`` step given ``a = A_k W_k`` and ``b = U_k - U_{k-1}``.
+
+        Per row chunk: ``a`` (one matrix product); then per row block ``b``, the
+        z-step, the link ``||a - Z||^2`` and ``s(Z)``.
+        """
+        A, W = self.input_of(k), self.W[k]
+        U, skip = self.U[k][:, :-1], self.skip_of(k)
+        Z, sZ = self.Z[k], self.sZ[k]
+        act, rw = self.act, self.rw
+        c = self.tau / self.beta
+        n = Z.shape[1]
+        pool = self.scratch(k)
+        size, chunks = self.chunks(n)
+        a_buf, b_buf = pool.chunk("c0", size, n), pool.block("b", n)
+        work = act.z_step_work(b_buf.shape, self.dtype)
+        link = 0.0
+        for chunk, parts in chunks:
+            a_chunk = np.matmul(A[chunk], W, out=a_buf[: chunk.stop - chunk.start])
+            for rows, local in parts:
+                m = rows.stop - rows.start
+                a = a_chunk[local]
+                if skip is None:
+                    b = U[rows]
+                else:
+                    b = np.subtract(U[rows], skip[rows], out=b_buf[:m])
+                Zb = Z[rows]
+                act.z_step_block(
+                    a, b, Zb, c, Zb, None if work is None else [w[:m] for w in work]
+                )
+                a -= Zb
+                link += rw.sq_norm(a, rows)
+                act(Zb, out=sZ[rows])
+        self.link_sq[k, 0] = link
 
     def _update_hidden(self, k):
         """``U_k`` block: a quadratic with an ``n x n`` system per layer."""
-        target = self.sZ[k].copy() if k == 0 else self.sZ[k] + self.skip_of(k)
         if k == self.H - 1:
-            self._update_last_hidden(target)
+            self.link_sq[k, 1] = self._update_last_hidden(self.sZ[k])
         else:
-            self._update_inner(k, target)
-        # The solves may have used target's buffer: recompute the link gap.
-        gap = np.subtract(self.U[k][:, :-1], self.sZ[k], out=target)
-        if k > 0:
-            gap -= self.skip_of(k)
-        self.link_sq[k, 1] = self.rw.sq_norm(gap)
+            self._update_inner(k)
 
-    def _update_inner(self, k, target):
+    def _update_inner(self, k, refresh_next=False):
         """Solve ``U ((2 + c) I + V V^T) = RHS`` with ``c = tau/beta``.
 
         ``RHS = target + (Z_{k+1} - b) V^T + (U_{k+1} - s(Z_{k+1})) + c U_old``
-        where ``V, b`` are the next layer's weights and bias. ``target`` may be
-        overwritten.
+        where ``target = s(Z_k) + U_{k-1}[k>=1]`` and ``V, b`` are the next
+        layer's weights and bias. Each row is its own system, so the rows are
+        solved chunk by chunk: ``Z_{k+1} V^T``, then ``RHS`` per row block, then
+        ``RHS M^-1`` and the link ``||U - target||^2`` per row block. With
+        ``refresh_next`` the links of layer ``k + 1``, whose input and skip
+        ``U_k`` is, are refreshed from the same chunks.
         """
-        U = self.U[k][:, :-1]
-        V, b = self.W[k + 1][:-1], self.W[k + 1][-1]
+        U, skip = self.U[k][:, :-1], self.skip_of(k)
+        W_next = self.W[k + 1]
+        V, b = W_next[:-1], W_next[-1]
+        Z_next, sZ, sZ_next = self.Z[k + 1], self.sZ[k], self.sZ[k + 1]
+        U_next = self.U[k + 1][:, :-1]
+        U_aug = self.U[k]
+        rw = self.rw
         M = V @ V.T
         diag = np.einsum("ii->i", M)
         if self.linearized:
-            rhs = (self.Z[k + 1] - b) @ V.T
-            rhs += target
-            rhs += self.U[k + 1][:, :-1]
-            rhs -= self.sZ[k + 1]
             diag += 2.0
-            grad = U @ M
-            grad -= rhs
-            grad *= self.beta
-            M *= self.beta
-            U -= grad / self._lipschitz_step(M)
-            return
-        c = self.tau / self.beta
-        diag += 2.0 + c
-        # U = (target + U_{k+1} - s(Z_{k+1}) + c U) M^-1 + Z_{k+1} V^T M^-1 - b V^T M^-1
-        inv = spd_inverse(M)
-        pull = V.T @ inv
-        rhs = np.add(target, self.U[k + 1][:, :-1], out=target)
-        rhs -= self.sZ[k + 1]
-        rhs += c * U
-        new = rhs @ inv
-        new += self.Z[k + 1] @ pull
-        new -= b @ pull
-        U[...] = new
+            # The block's Hessian is beta M; the step is taken on beta * grad.
+            step = self._lipschitz_step(self.beta * M)
+        else:
+            c = self.tau / self.beta
+            diag += 2.0 + c
+            inv = spd_inverse(M)
+        bias = b @ V.T
+        n = U.shape[1]
+        pool = self.scratch(k)
+        size, chunks = self.chunks(n)
+        R, T = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
+        u_buf = pool.block("u", n)
+        link = link_a = link_b = 0.0
+        for chunk, parts in chunks:
+            m = chunk.stop - chunk.start
+            Rc, Tc = R[:m], T[:m]
+            # Rc = RHS without c U_old:
+            # (Z_{k+1} - b) V^T + target + U_{k+1} - s(Z_{k+1}).
+            np.matmul(Z_next[chunk], V.T, out=Rc)
+            for rows, local in parts:
+                r, t = Rc[local], Tc[local]
+                r -= bias
+                if skip is None:
+                    t[...] = sZ[rows]
+                else:
+                    np.add(sZ[rows], skip[rows], out=t)
+                r += t
+                r += U_next[rows]
+                r -= sZ_next[rows]
+                if not self.linearized:
+                    u = np.multiply(U[rows], c, out=u_buf[: rows.stop - rows.start])
+                    r += u
+            if self.linearized:
+                # U -= beta (U M - RHS) / step
+                G = np.matmul(U[chunk], M, out=pool.chunk("c2", size, n)[:m])
+                G -= Rc
+                G *= self.beta
+                G /= step
+                U[chunk] -= G
+            else:
+                np.matmul(Rc, inv, out=U[chunk])
+            for rows, local in parts:
+                u = np.subtract(U[rows], Tc[local], out=u_buf[: rows.stop - rows.start])
+                link += rw.sq_norm(u, rows)
+            if refresh_next:
+                a_chunk = np.matmul(U_aug[chunk], W_next, out=Rc)
+                for rows, local in parts:
+                    a = a_chunk[local]
+                    a -= Z_next[rows]
+                    link_a += rw.sq_norm(a, rows)
+                    gap = np.subtract(
+                        U_next[rows], U[rows], out=u_buf[: rows.stop - rows.start]
+                    )
+                    gap -= sZ_next[rows]
+                    link_b += rw.sq_norm(gap, rows)
+        self.link_sq[k, 1] = link
+        if refresh_next:
+            self.link_sq[k + 1] = link_a, link_b

@@ -8,11 +8,14 @@ Penalty per hidden layer ``k``::
 gradient step with a backtracked step weight ``t >= tau`` (sufficient decrease
 ``f(x_new) <= f(x) - t/2 ||x_new - x||^2``); the last hidden ``U``, the read-out,
 ``O`` and ``Lam`` are the quadratic blocks of the base class.
+
+The elementwise work runs row block by row block, fused with the matrix products
+of each block; a trial point is built in a scratch array that becomes the state
+(by swapping buffers) when the step is accepted.
 """
 
 import numpy as np
 
-from .._network import affine
 from ._base import Splitting
 
 _MAX_BACKTRACK = 60
@@ -37,15 +40,15 @@ class TwoSplitting(Splitting):
             self.sH.append(sH)
         # Last accepted step weight of each backtracked block (W_k, U_k).
         self._t = np.full((self.H, 2), self.tau)
+        #: Objective evaluations (backtracking trials) of each block so far.
+        self.n_trials = np.zeros((self.H, 2), dtype=np.int64)
 
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)
         if not with_output:
             return
         if k == self.H - 1:
-            target = self.sH[k].copy() if k == 0 else self.sH[k] + self.skip_of(k)
-            self._update_last_hidden(target)  # overwrites target
-            self.link_sq[k, 0] = self.rw.sq_norm(self._link_gap(k, self.sH[k]))
+            self.link_sq[k, 0] = self._update_last_hidden(self.sH[k])
         else:
             self._update_inner(k)
 
@@ -54,81 +57,143 @@ class TwoSplitting(Splitting):
         # links of layers k and k + 1.
         self._update_inner(k)
 
-    def _link_gap(self, k, sH):
-        """``U_k - U_{k-1}[k>=1] - sH``."""
-        gap = self.U[k][:, :-1] - sH
-        if k > 0:
-            gap -= self.skip_of(k)
-        return gap
-
     def _update_weights(self, k):
         """``W_k``: backtracked proximal-gradient step on its penalty + L2."""
-        A = self.input_of(k)
-        W = self.W[k]
+        A, W = self.input_of(k), self.W[k]
+        U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
         act, rw, alpha, beta = self.act, self.rw, self.alpha, self.beta
-        gap = self._link_gap(k, self.sH[k])
-        f_old = 0.5 * beta * rw.sq_norm(gap) + 0.5 * alpha * np.vdot(W[:-1], W[:-1])
-        gap *= act.derivative_from_output(self.sH[k])
+        n = sH.shape[1]
+        pool = self.scratch(k)
+        gap = pool.get("g", sH.shape)
+        u_buf = pool.block("u", n)
+        _, chunks = self.chunks(n)
+        # gap = U - sH - U_{k-1}, then gap * s'(.) for the gradient A^T S (.).
+        sq = 0.0
+        for _, parts in chunks:
+            for rows, _ in parts:
+                g = np.subtract(U[rows], sH[rows], out=gap[rows])
+                if skip is not None:
+                    g -= skip[rows]
+                sq += rw.sq_norm(g, rows)
+                act.mul_derivative(g, sH[rows])
+        f_old = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W[:-1], W[:-1])
         grad = rw.cross(A, gap)
         grad *= -beta
         grad[:-1] += alpha * W[:-1]
+        trial_sH = pool.get("sH", sH.shape)
 
-        def trial(step):
-            W_new = W - step
-            sH = act(A @ W_new)
-            f = 0.5 * beta * rw.sq_norm(self._link_gap(k, sH))
-            return f + 0.5 * alpha * np.vdot(W_new[:-1], W_new[:-1]), (W_new, sH)
+        def trial(t):
+            W_new = W - grad / t
+            sq = 0.0
+            for chunk, parts in chunks:
+                np.matmul(A[chunk], W_new, out=trial_sH[chunk])
+                for rows, _ in parts:
+                    h = trial_sH[rows]
+                    act(h, out=h)
+                    g = np.subtract(U[rows], h, out=u_buf[: rows.stop - rows.start])
+                    if skip is not None:
+                        g -= skip[rows]
+                    sq += rw.sq_norm(g, rows)
+            f = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W_new[:-1], W_new[:-1])
+            return f, (W_new, sq)
 
-        accepted = self._backtrack(k, 0, grad, f_old, trial, np.vdot)
+        accepted = self._backtrack(k, 0, float(np.vdot(grad, grad)), f_old, trial)
         if accepted is not None:
-            self.W[k], self.sH[k] = accepted
-        self.link_sq[k, 0] = rw.sq_norm(self._link_gap(k, self.sH[k]))
+            self.W[k], sq = accepted
+            self.sH[k] = pool.swap("sH", sH)
+        self.link_sq[k, 0] = sq
 
     def _update_inner(self, k):
         """Inner ``U_k``: it enters its own link and, through ``s``, the next one."""
         act, rw, beta = self.act, self.rw, self.beta
-        U = self.U[k][:, :-1]
-        W_next = self.W[k + 1]
-        own = self._link_gap(k, self.sH[k])
-        nxt = self._link_gap(k + 1, self.sH[k + 1])
-        own_sq, nxt_sq = rw.sq_norm(own), rw.sq_norm(nxt)
-        f_old = 0.5 * beta * (own_sq + nxt_sq)
-        # Gradient in the S-metric (the row weights cancel per row).
-        grad = own - nxt
-        nxt *= act.derivative_from_output(self.sH[k + 1])
-        grad -= nxt @ W_next[:-1].T
-        grad *= beta
+        U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
+        W_next, sH_next = self.W[k + 1], self.sH[k + 1]
+        V, b = W_next[:-1], W_next[-1]
         U_next = self.U[k + 1][:, :-1]
+        n = U.shape[1]
+        pool = self.scratch(k)
+        grad = pool.get("g", sH.shape)
+        trial_U = pool.get("U", U.shape, augmented=True)
+        trial_sH = pool.get("sH", sH.shape)
+        own_buf, nxt_buf = pool.block("t", n), pool.block("u", n)
+        size, chunks = self.chunks(n)
+        # Gradient in the S-metric (the row weights cancel per row):
+        # beta (own - nxt - (nxt * s'(.)) V^T). With one chunk of all rows the
+        # trials' buffers hold nxt * s'(.) and its product with V^T meanwhile.
+        if self.whole_products:
+            NX, BK = trial_sH, trial_U[:, :-1]
+        else:
+            NX, BK = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
+        own_sq = nxt_sq = gg = 0.0
+        for chunk, parts in chunks:
+            m = chunk.stop - chunk.start
+            for rows, local in parts:
+                own = np.subtract(
+                    U[rows], sH[rows], out=own_buf[: rows.stop - rows.start]
+                )
+                if skip is not None:
+                    own -= skip[rows]
+                nxt = np.subtract(U_next[rows], sH_next[rows], out=NX[local])
+                nxt -= U[rows]
+                own_sq += rw.sq_norm(own, rows)
+                nxt_sq += rw.sq_norm(nxt, rows)
+                np.subtract(own, nxt, out=grad[rows])
+                act.mul_derivative(nxt, sH_next[rows])
+            back = np.matmul(NX[:m], V.T, out=BK[:m])
+            for rows, local in parts:
+                g = grad[rows]
+                g -= back[local]
+                g *= beta
+                gg += rw.inner(g, g, rows)
+        f_old = 0.5 * beta * (own_sq + nxt_sq)
 
-        def trial(step):
-            U_new = U - step
-            sH_next = act(affine(U_new, W_next))
-            own_new = U_new - self.sH[k]
-            nxt_new = U_next - U_new - sH_next
-            if k > 0:
-                own_new -= self.skip_of(k)
-            sq = rw.sq_norm(own_new), rw.sq_norm(nxt_new)
-            return 0.5 * beta * (sq[0] + sq[1]), (U_new, sH_next, sq)
+        def trial(t):
+            own_sq = nxt_sq = 0.0
+            for chunk, parts in chunks:
+                for rows, _ in parts:
+                    step = np.divide(
+                        grad[rows], t, out=own_buf[: rows.stop - rows.start]
+                    )
+                    np.subtract(U[rows], step, out=trial_U[rows, :-1])
+                U_new = trial_U[chunk, :-1]
+                np.matmul(U_new, V, out=trial_sH[chunk])
+                for rows, _ in parts:
+                    m = rows.stop - rows.start
+                    own, nxt = own_buf[:m], nxt_buf[:m]
+                    U_new, h = trial_U[rows, :-1], trial_sH[rows]
+                    h += b
+                    act(h, out=h)
+                    np.subtract(U_new, sH[rows], out=own)
+                    if skip is not None:
+                        own -= skip[rows]
+                    np.subtract(U_next[rows], U_new, out=nxt)
+                    nxt -= h
+                    own_sq += rw.sq_norm(own, rows)
+                    nxt_sq += rw.sq_norm(nxt, rows)
+            return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq)
 
-        accepted = self._backtrack(k, 1, grad, f_old, trial, rw.inner)
+        accepted = self._backtrack(k, 1, gg, f_old, trial)
         if accepted is not None:
-            U_new, self.sH[k + 1], (own_sq, nxt_sq) = accepted
-            U[...] = U_new
+            own_sq, nxt_sq = accepted
+            self.U[k] = pool.swap("U", self.U[k])
+            self.sH[k + 1] = pool.swap("sH", sH_next)
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
-    def _backtrack(self, k, block, grad, f_old, trial, inner):
+    def _backtrack(self, k, block, gg, f_old, trial):
         """Smallest tried ``t`` (doubling from the last one) with sufficient decrease.
 
-        Returns what ``trial`` returned for the accepted step, or ``None`` when no
-        step passes (the block then stays put, which is still a descent step).
+        ``gg = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
+        block objective at ``x - grad/t``. Returns what ``trial`` returned with it
+        for the accepted step, or ``None`` when no step passes (the block then
+        stays put, which is still a descent step).
         """
-        gg = inner(grad, grad)
         if not gg > 0:
             return None
         t = max(self.tau, 0.5 * self._t[k, block])
         for _ in range(_MAX_BACKTRACK):
-            f_new, result = trial(grad / t)
+            self.n_trials[k, block] += 1
+            f_new, result = trial(t)
             # With d = -grad/t: f_new <= f_old - t/2 |d|^2 = f_old - |grad|^2/(2t).
             if f_new <= f_old - 0.5 * gg / t:
                 self._t[k, block] = t
