@@ -310,37 +310,34 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng)
         activation = get_activation(self.activation)
-        problem = self._make_problem(X, Y, sw, activation, rng, warm)
-        problem.set_regions(split_layers(len(problem.W), plan.n_regions))
-        monitor = ForwardMonitor(
-            X,
-            Y,
-            sw,
-            activation,
-            validation,
-            self.tol,
-            self.n_iter_no_change,
-        )
-        solver = ADMMSolver(
-            self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
-        )
-        try:
-            with fit_blas_limits(plan.blas_threads), Team(plan.n_workers) as team:
-                monitor.predict = row_blocks_forward(
-                    team.run, plan.n_regions, activation
-                )
-                result = solver.solve(problem, monitor, run=team.run)
-        except BaseException:
-            # A kept solver state may have been partly updated: never resume it.
-            self._solver_state = None
-            raise
-        weights = result.weights
-        if self.early_stopping and monitor.best_weights is not None:
-            weights = monitor.best_weights
-        if self.refit_readout:
-            refitted = refit_readout(X, Y, sw, weights, activation, self.alpha)
-            if np.isfinite(refitted[-1]).all():
-                weights = refitted
+        # Every product of the fit (initial read-out, iterations, final refit)
+        # runs on the same BLAS threads, so results depend on n_regions only.
+        with fit_blas_limits(plan.blas_threads):
+            problem = self._make_problem(X, Y, sw, activation, rng, warm)
+            problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+            monitor = ForwardMonitor(
+                X, Y, sw, activation, validation, self.tol, self.n_iter_no_change
+            )
+            solver = ADMMSolver(
+                self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
+            )
+            try:
+                with Team(plan.n_workers) as team:
+                    monitor.predict = row_blocks_forward(
+                        team.run, plan.n_regions, activation
+                    )
+                    result = solver.solve(problem, monitor, run=team.run)
+            except BaseException:
+                # A kept solver state may have been partly updated: never resume it.
+                self._solver_state = None
+                raise
+            weights = result.weights
+            if self.early_stopping and monitor.best_weights is not None:
+                weights = monitor.best_weights
+            if self.refit_readout:
+                refitted = refit_readout(X, Y, sw, weights, activation, self.alpha)
+                if np.isfinite(refitted[-1]).all():
+                    weights = refitted
         self._store(weights, result, monitor, problem, y, warm)
         return self
 

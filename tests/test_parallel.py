@@ -80,6 +80,30 @@ def test_results_are_bit_identical_for_any_n_jobs(data, splitting, n_regions):
         assert est.validation_scores_ == ref.validation_scores_
 
 
+@needs_two_cores
+@pytest.mark.parametrize("splitting", ["three", "two"])
+def test_one_blas_thread_per_region_whatever_the_budget(splitting):
+    # n_regions=2 with a budget of 1 or 2 BLAS threads: one thread per product in
+    # both, so the same bits; also for the products outside the iterations (the
+    # initial and final read-out, whose A^T A rounds differently on 2 threads).
+    # Large enough for OpenBLAS to thread its products.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((5000, 16))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    params = dict(
+        width=128, n_blocks=2, max_iter=2, random_state=0, splitting=splitting
+    )
+    with threadpool_limits(1, user_api="blas"):
+        one = ADMMResidualRegressor(n_regions=2, n_jobs=1, **params).fit(X, y)
+    with threadpool_limits(2, user_api="blas"):
+        two = ADMMResidualRegressor(n_regions=2, n_jobs=2, **params).fit(X, y)
+    for a, b in zip(
+        one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_, strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert one.objective_curve_ == two.objective_curve_
+
+
 def test_regions_change_the_iterates_but_not_the_quality(data):
     X, y = data
     one = deep(max_iter=60).fit(X, y)
