@@ -24,6 +24,8 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # Renders the benchmark suite's Markdown result tables (benchmarks.rst).
+    "myst_parser",
 ]
 
 templates_path = ["_templates"]
