@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skadmm._activations import ACTIVATIONS, LEAKY_SLOPE, get_activation
-from skadmm._network import forward, init_weights
+from skadmm._network import init_weights, predict_outputs
 from skadmm.exceptions import DivergenceWarning
 
 
@@ -522,12 +522,8 @@ class TorchResidualRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        weights = [
-            np.vstack([c, b[None]])
-            for c, b in zip(self.coefs_, self.intercepts_, strict=True)
-        ]
-        pred = forward(X, weights, get_activation(self.activation))
-        return pred.ravel() if self._y_1d and pred.shape[1] == 1 else pred
+        activation = get_activation(self.activation)
+        return predict_outputs(X, self.coefs_, self.intercepts_, activation, self._y_1d)
 
 
 def _snapshot(coefs, intercepts):

@@ -21,7 +21,7 @@ from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits
 from ._memory import check_state_fits
 from ._monitor import ForwardMonitor
-from ._network import forward, init_weights
+from ._network import init_weights, predict_outputs, stack_weights
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._readout import refit_readout
 from ._solver import ADMMSolver
@@ -396,10 +396,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                     "warm_start=True needs the architecture of the previous fit "
                     f"(width, n_blocks)={fitted}; got {(self.width, self.n_blocks)}."
                 )
-            weights = [
-                np.vstack([c, b[None]]).astype(X.dtype)
-                for c, b in zip(self.coefs_, self.intercepts_, strict=True)
-            ]
+            weights = stack_weights(self.coefs_, self.intercepts_, X.dtype)
         else:
             weights = init_weights(
                 X.shape[1],
@@ -513,9 +510,5 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        weights = [
-            np.vstack([c, b[None]])
-            for c, b in zip(self.coefs_, self.intercepts_, strict=True)
-        ]
-        pred = forward(X, weights, get_activation(self._fitted_config["activation"]))
-        return pred.ravel() if self._y_1d and pred.shape[1] == 1 else pred
+        activation = get_activation(self._fitted_config["activation"])
+        return predict_outputs(X, self.coefs_, self.intercepts_, activation, self._y_1d)

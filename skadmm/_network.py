@@ -50,6 +50,21 @@ def hidden_features(X, hidden_weights, activation):
     return U
 
 
+def stack_weights(coefs, intercepts, dtype=None):
+    """``(fan_in + 1, fan_out)`` weight matrices (bias last) from scikit-learn's
+    ``coefs_`` and ``intercepts_``."""
+    return [
+        np.vstack([c, b[None]]).astype(dtype or c.dtype, copy=False)
+        for c, b in zip(coefs, intercepts, strict=True)
+    ]
+
+
+def predict_outputs(X, coefs, intercepts, activation, one_dimensional):
+    """Forward pass of fitted weights; 1-d when the target was 1-d."""
+    pred = forward(X, stack_weights(coefs, intercepts), activation)
+    return pred.ravel() if one_dimensional and pred.shape[1] == 1 else pred
+
+
 def affine(U, W):
     """``[U, 1] @ W`` without building ``[U, 1]``."""
     out = U @ W[:-1]

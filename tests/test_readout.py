@@ -9,7 +9,7 @@ from sklearn.linear_model import Ridge
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import get_activation
-from skadmm._network import hidden_features
+from skadmm._network import hidden_features, stack_weights
 from skadmm._readout import ridge_readout
 
 
@@ -61,9 +61,7 @@ def test_fitted_readout_is_ridge_on_forward_features(data, splitting):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, Y, sample_weight=sw)
-    hidden = [
-        np.vstack([c, b]) for c, b in zip(est.coefs_, est.intercepts_, strict=True)
-    ][:-1]
+    hidden = stack_weights(est.coefs_, est.intercepts_)[:-1]
     U = hidden_features(X, hidden, get_activation("relu"))
     ref = Ridge(alpha=1e-2 * sw.sum()).fit(U, Y, sample_weight=sw)
     np.testing.assert_allclose(est.coefs_[-1], ref.coef_.T, rtol=1e-6, atol=1e-8)
