@@ -26,6 +26,12 @@ from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._readout import refit_readout
 from ._solver import ADMMSolver
 from ._splitting import SPLITTINGS
+from ._target import (
+    fit_target_scaler,
+    fold_into_readout,
+    standardise,
+    unfold_readout,
+)
 from .exceptions import DivergenceWarning
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
@@ -305,6 +311,13 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             keep = sw > 0
             if not keep.all():
                 X, Y, sw = X[keep], Y[keep], sw[keep]
+        # Train on the z-scored target (kept from the first fit when warm, since
+        # the stored network's outputs are in those units).
+        if warm:
+            y_mean, y_scale = self._y_mean, self._y_scale
+        else:
+            y_mean, y_scale = fit_target_scaler(Y, sw)
+        Y = standardise(Y, y_mean, y_scale)
 
         plan = self._plan_parallelism()
         rng = check_random_state(self.random_state)
@@ -316,7 +329,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             problem = self._make_problem(X, Y, sw, activation, rng, warm)
             problem.set_regions(split_layers(len(problem.W), plan.n_regions))
             monitor = ForwardMonitor(
-                X, Y, sw, activation, validation, self.tol, self.n_iter_no_change
+                X,
+                Y,
+                sw,
+                activation,
+                validation,
+                self.tol,
+                self.n_iter_no_change,
+                y_scale=y_scale,
             )
             solver = ADMMSolver(
                 self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
@@ -338,6 +358,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 refitted = refit_readout(X, Y, sw, weights, activation, self.alpha)
                 if np.isfinite(refitted[-1]).all():
                     weights = refitted
+        self._y_mean, self._y_scale = y_mean, y_scale
+        weights = fold_into_readout(weights, y_mean, y_scale)
         self._store(weights, result, monitor, problem, y, warm)
         return self
 
@@ -396,7 +418,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                     "warm_start=True needs the architecture of the previous fit "
                     f"(width, n_blocks)={fitted}; got {(self.width, self.n_blocks)}."
                 )
-            weights = stack_weights(self.coefs_, self.intercepts_, X.dtype)
+            weights = unfold_readout(
+                stack_weights(self.coefs_, self.intercepts_, X.dtype),
+                self._y_mean,
+                self._y_scale,
+            )
         else:
             weights = init_weights(
                 X.shape[1],

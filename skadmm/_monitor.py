@@ -8,9 +8,16 @@ from sklearn.metrics import r2_score
 from ._network import forward
 
 
-def weighted_mse(Y, pred, sample_weight):
-    """Mean squared error over rows (weighted) and outputs."""
-    sq = ((pred - Y) ** 2).mean(axis=1)
+def weighted_mse(Y, pred, sample_weight, y_scale=None):
+    """Mean squared error over rows (weighted) and outputs.
+
+    ``Y`` and ``pred`` are standardised targets; with ``y_scale`` the error is
+    reported in the units of the original target.
+    """
+    err = pred - Y
+    if y_scale is not None:
+        err *= y_scale
+    sq = (err**2).mean(axis=1)
     return float(np.average(sq, weights=sample_weight))
 
 
@@ -23,9 +30,18 @@ class ForwardMonitor:
     """
 
     def __init__(
-        self, X, Y, sample_weight, activation, validation, tol, n_iter_no_change
+        self,
+        X,
+        Y,
+        sample_weight,
+        activation,
+        validation,
+        tol,
+        n_iter_no_change,
+        y_scale=None,
     ):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.y_scale = y_scale
         self.activation = activation
         #: ``predict(X, weights)``; replaced by a row-parallel version in a team.
         self.predict = partial(forward, activation=activation)
@@ -50,7 +66,7 @@ class ForwardMonitor:
         leaves the curves consistent.
         """
         pred = self.predict(self.X, problem.W)
-        loss = weighted_mse(self.Y, pred, self.sample_weight)
+        loss = weighted_mse(self.Y, pred, self.sample_weight, self.y_scale)
         self.finite = bool(np.isfinite(loss))
         if not self.finite:
             return False, ""
@@ -61,7 +77,7 @@ class ForwardMonitor:
             return False, info
         X_val, Y_val, sw_val = self.validation
         pred = self.predict(X_val, problem.W)
-        val_loss = weighted_mse(Y_val, pred, sw_val)
+        val_loss = weighted_mse(Y_val, pred, sw_val, self.y_scale)
         score = r2_score(Y_val, pred, sample_weight=sw_val)
         self.finite = bool(np.isfinite(val_loss))
         self.loss_curve.append(loss)

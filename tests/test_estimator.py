@@ -360,3 +360,29 @@ def test_time_curve_is_increasing_and_continues_with_warm_start(data):
     fit_quiet(est, X, y)
     assert len(est.time_curve_) == 10
     assert est.time_curve_[5] > first and np.all(np.diff(est.time_curve_) > 0)
+
+
+@pytest.mark.parametrize("c", [1e-6, 1.0, 1e6])
+@pytest.mark.parametrize("d", [0.0, -3e3])
+def test_predictions_are_equivariant_to_the_units_of_y(data, c, d):
+    # The target is standardised inside fit: the fitted function in y's units
+    # does not depend on them (only rounding differs).
+    X, y = data
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    ref = fit_quiet(small(), X, y, sample_weight=sw).predict(X)
+    pred = fit_quiet(small(), X, c * y + d, sample_weight=sw).predict(X)
+    np.testing.assert_allclose(pred, c * ref + d, rtol=1e-7, atol=1e-7 * c)
+
+
+def test_constant_target_is_predicted_exactly(data):
+    X, _ = data
+    est = fit_quiet(small(), X, np.full(len(X), 7.5))
+    np.testing.assert_allclose(est.predict(X), 7.5, rtol=1e-12)
+
+
+def test_loss_curve_is_in_the_units_of_y(data):
+    X, y = data
+    est = fit_quiet(small(max_iter=5, refit_readout=False), X, 100.0 * y)
+    np.testing.assert_allclose(
+        est.loss_curve_[-1], np.mean((est.predict(X) - 100.0 * y) ** 2), rtol=1e-6
+    )
