@@ -24,7 +24,7 @@ from ._monitor import ForwardMonitor
 from ._network import init_weights, predict_outputs, stack_weights
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._readout import refit_readout
-from ._solver import ADMMSolver
+from ._solvers import SOLVERS
 from ._splitting import SPLITTINGS
 from ._target import (
     fit_target_scaler,
@@ -34,8 +34,12 @@ from ._target import (
 )
 from .exceptions import DivergenceWarning
 
+# Largest step of the reset solver: beyond it the relu z-steps flip so many units
+# that the sweep's direction is no longer useful (the line search extends steps).
+_ETA_MAX = 10.0
+
 # Parameters whose change makes a kept solver state unusable for warm_start.
-_STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update")
+_STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
 
 
 class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
@@ -62,6 +66,17 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         with one hidden layer).
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         Activation of every hidden layer (leaky_relu has slope 0.01).
+    solver : {"radmm", "reset"}, default="radmm"
+        Training mode. ``"radmm"`` is the paper's proximal ADMM over the relaxed
+        problem (merit: the augmented Lagrangian; parameters ``beta``, ``rho``,
+        ``tau``, ``update``; parallel regional updates). ``"reset"`` is
+        forward-reset block descent: each iteration resets the auxiliaries to
+        the forward pass, carries the output error to every layer in one
+        backward sweep of the same exact blocks, refits every hidden layer by
+        ridge regression on its new target and the read-out on the new
+        features, and accepts the step only if the training objective
+        decreases (parameters ``eta``, ``mu``; three-splitting only). Its hidden
+        layers learn; see the user guide for the trade-off.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -78,6 +93,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         augmented Lagrangian to decrease monotonically.
     tau : float, default=1e-3
         Weight of the proximal terms (must be positive).
+    eta : float, default=0.1
+        Initial step of ``solver="reset"``: the inverse weight of the relaxation
+        penalties during its backward sweep. Adapted during training.
+    mu : float, default=1.0
+        Proximal weight of the hidden-layer ridge steps of ``solver="reset"``,
+        relative to the mean diagonal of each layer's input Gram matrix: larger
+        values damp the whitening of the steps (steadier, better generalising
+        steps; the line search restores their length).
     alpha : float, default=1e-4
         L2 penalty on the weights (biases excluded).
     max_iter : int, default=200
@@ -194,11 +217,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         "width": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 0, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
         "splitting": [StrOptions(set(SPLITTINGS))],
         "update": [StrOptions({"proximal", "linearized"})],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "rho": [Interval(Real, 1, None, closed="neither")],
         "tau": [Interval(Real, 0, None, closed="neither")],
+        "eta": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -219,11 +245,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         n_blocks=4,
         *,
         activation="relu",
+        solver="radmm",
         splitting="three",
         update="proximal",
         beta=1000.0,
         rho=2.0,
         tau=1e-3,
+        eta=0.1,
+        mu=1.0,
         alpha=1e-4,
         max_iter=200,
         tol=1e-4,
@@ -240,11 +269,14 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self.width = width
         self.n_blocks = n_blocks
         self.activation = activation
+        self.solver = solver
         self.splitting = splitting
         self.update = update
         self.beta = beta
         self.rho = rho
         self.tau = tau
+        self.eta = eta
+        self.mu = mu
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
@@ -283,6 +315,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        self._check_solver_options()
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = validate_data(
             self,
@@ -338,9 +371,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 self.n_iter_no_change,
                 y_scale=y_scale,
             )
-            solver = ADMMSolver(
-                self.max_iter, self.tol, self.n_iter_no_change, verbose=self.verbose
-            )
+            solver = self._make_solver()
             try:
                 with Team(plan.n_workers) as team:
                     monitor.predict = row_blocks_forward(
@@ -362,6 +393,26 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         weights = fold_into_readout(weights, y_mean, y_scale)
         self._store(weights, result, monitor, problem, y, warm)
         return self
+
+    def _make_solver(self):
+        common = (self.max_iter, self.tol, self.n_iter_no_change)
+        if self.solver == "reset":
+            return SOLVERS["reset"](
+                *common,
+                eta=self.eta,
+                eta_max=_ETA_MAX,
+                mu=self.mu,
+                verbose=self.verbose,
+            )
+        return SOLVERS["radmm"](*common, verbose=self.verbose)
+
+    def _check_solver_options(self):
+        if self.solver == "reset" and self.splitting != "three":
+            raise ValueError(
+                "solver='reset' runs the exact blocks of the three-splitting "
+                f"relaxation; splitting={self.splitting!r} is not supported with "
+                "it. Use splitting='three' or solver='radmm'."
+            )
 
     def _plan_parallelism(self):
         """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
@@ -401,7 +452,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
 
     def _make_problem(self, X, Y, sw, activation, rng, warm):
         """The splitting at its initial iterate (or the kept one, when warm)."""
-        params = dict(beta=self.beta, rho=self.rho, tau=self.tau, alpha=self.alpha)
+        if self.solver == "reset":
+            # The reset solver sets beta, rho and tau itself (see ResetSolver).
+            params = dict(beta=1.0 / self.eta, rho=1.0, tau=0.0, alpha=self.alpha)
+        else:
+            params = dict(beta=self.beta, rho=self.rho, tau=self.tau, alpha=self.alpha)
         config = {key: getattr(self, key) for key in _STATE_KEYS}
         fingerprint = joblib_hash((X, Y, sw))
         kept = getattr(self, "_solver_state", None)

@@ -125,25 +125,28 @@ class Splitting:
             self._chunk_cache[key] = found
         return found
 
-    def _ridge_step(self, k, G, rhs, curvature):
+    def _ridge_step(self, k, G, rhs, curvature, alpha=None, tau=None):
         """Block ``W_k`` given ``G = A^T S A`` and the linear term ``rhs``.
 
         Minimises ``curvature/2 <W, G W> - <rhs, W> + alpha/2 ||W'||^2`` plus the
         proximal term ``tau/2 ||W - W_old||^2`` (exact), or takes one proximal
-        gradient step on it (linearized).
+        gradient step on it (linearized). ``alpha`` and ``tau`` default to the
+        problem's.
         """
+        alpha = self.alpha if alpha is None else alpha
+        tau = self.tau if tau is None else tau
         W = self.W[k]
         Hm = curvature * G
         diag = np.einsum("ii->i", Hm)
-        diag[:-1] += self.alpha
+        diag[:-1] += alpha
         if self.linearized:
             grad = Hm @ W - rhs
             self.W[k] = W - grad / self._lipschitz_step(Hm)
             return
-        diag += self.tau
+        diag += tau
         self.W[k] = cho_solve(
             cho_factor(Hm, overwrite_a=True, check_finite=False),
-            rhs + self.tau * W,
+            rhs + tau * W,
             check_finite=False,
         )
 

@@ -24,17 +24,26 @@ class ThreeSplitting(Splitting):
     arrays_per_layer = 3
 
     def _init_hidden(self):
-        self.Z, self.sZ = [], []
+        N, dtype = self.rw.n_samples, self.dtype
+        self.Z = [np.empty((N, W.shape[1]), dtype) for W in self.W[:-1]]
+        self.sZ = [np.empty_like(Z) for Z in self.Z]
+        self.reset_to_forward()
+
+    def reset_to_forward(self):
+        """Set ``Z_k``, ``s(Z_k)`` and ``U_k`` to the forward pass of the weights.
+
+        Every relaxation penalty is then zero (the links are reset too).
+        """
         for k in range(self.H):
-            A = self.input_of(k)
-            Z = A @ self.W[k]
-            sZ = self.act(Z)
+            Z, sZ = self.Z[k], self.sZ[k]
+            np.matmul(self.input_of(k), self.W[k], out=Z)
+            self.act(Z, out=sZ)
             U = self.U[k][:, :-1]
-            U[...] = sZ
             if k > 0:
-                U += self.skip_of(k)
-            self.Z.append(Z)
-            self.sZ.append(sZ)
+                np.add(sZ, self.skip_of(k), out=U)
+            else:
+                U[...] = sZ
+        self.link_sq[...] = 0.0
 
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)

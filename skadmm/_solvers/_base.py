@@ -1,9 +1,12 @@
-"""The ADMM iteration as a template: set up, iterate, check, finalise.
+"""Solver template: set up, step, check, finalise.
 
-The solver drives any :class:`~skadmm._splitting.Splitting` (the relaxation and
-its block updates) and knows nothing of scikit-learn estimators; a *monitor*
-supplied by the caller evaluates the forward network after each iteration and
-may ask to stop (early stopping).
+A solver mode is an update order over the block updates of a relaxation
+(:class:`~skadmm._splitting.Splitting`); subclasses fill :meth:`BaseSolver.step`
+and name their merit function. The template owns what every mode shares: the
+guards against non-finite values and explosion, Ctrl-C, the curves, progress
+lines and the stopping rule. It knows nothing of scikit-learn estimators; a
+*monitor* supplied by the caller evaluates the forward network after each
+iteration and may ask to stop (early stopping).
 """
 
 import time
@@ -12,13 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import LinAlgError
 
-# L_rho never increases in exact arithmetic; growth by this factor means overflow.
+# The merit never increases in exact arithmetic; growth by this factor means
+# overflow.
 _EXPLOSION_FACTOR = 1e4
 
 
 @dataclass
 class SolverResult:
-    """What a run of :class:`ADMMSolver` produced."""
+    """What a run of a solver produced."""
 
     weights: list
     n_iter: int = 0
@@ -31,15 +35,16 @@ class SolverResult:
     interrupted: bool = False
 
 
-class ADMMSolver:
-    """Run ADMM iterations of a splitting until convergence or ``max_iter``.
+class BaseSolver:
+    """Run iterations of a splitting until convergence or ``max_iter``.
 
     Parameters
     ----------
     max_iter : int
         Maximum number of iterations.
     tol : float
-        Relative decrease of L_rho below which an iteration counts as stalled.
+        Relative decrease of the merit below which an iteration counts as
+        stalled.
     n_iter_no_change : int
         Stalled iterations in a row that stop the run (converged).
     verbose : int
@@ -49,12 +54,27 @@ class ADMMSolver:
         Where progress lines go.
     """
 
+    #: Name of the merit function in messages.
+    merit_name = "merit"
+    #: Name of the mode in messages.
+    label = "Solver"
+    #: What to change when a run fails.
+    remedy = ""
+
     def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=print):
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
         self.print_fn = print_fn
+
+    def setup(self, problem):
+        """Prepare ``problem`` for the first step; return ``(merit, residual)``."""
+        return problem.objective()
+
+    def step(self, problem, run):
+        """One iteration in place; return ``(merit, residual)``."""
+        raise NotImplementedError
 
     def solve(self, problem, monitor, run=None):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
@@ -68,7 +88,8 @@ class ADMMSolver:
         short text for progress lines. ``monitor.finite`` tells whether the forward
         network stayed finite.
         """
-        value, residual = problem.objective()
+        run = _run_in_order if run is None else run
+        value, residual = self.setup(problem)
         result = SolverResult(weights=problem.weights())
         start_value = value
         stalled = 0
@@ -79,10 +100,9 @@ class ADMMSolver:
             try:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    problem.iterate(run)
-                    value, residual = problem.objective()
+                    value, residual = self.step(problem, run)
             except LinAlgError as exc:
-                result.failure = _failure_message(it, f"a linear solve failed ({exc})")
+                result.failure = self._failure(it, f"a linear solve failed ({exc})")
                 break
             except KeyboardInterrupt:
                 _interrupted(result, it)
@@ -90,11 +110,12 @@ class ADMMSolver:
             if not np.isfinite(value) or not all(
                 np.isfinite(W).all() for W in problem.W
             ):
-                result.failure = _failure_message(it, "non-finite values appeared")
+                result.failure = self._failure(it, "non-finite values appeared")
                 break
             if abs(value) > _EXPLOSION_FACTOR * max(abs(start_value), 1.0):
-                result.failure = _failure_message(
-                    it, f"L_rho exploded from {start_value:.3g} to {value:.3g}"
+                result.failure = self._failure(
+                    it,
+                    f"{self.merit_name} exploded from {start_value:.3g} to {value:.3g}",
                 )
                 break
             try:
@@ -103,7 +124,7 @@ class ADMMSolver:
                 _interrupted(result, it)
                 break
             if not monitor.finite:
-                result.failure = _failure_message(
+                result.failure = self._failure(
                     it, "the forward network produced non-finite outputs"
                 )
                 break
@@ -114,7 +135,8 @@ class ADMMSolver:
             result.residual_curve.append(residual)
             if self.verbose and (it % every == 0 or it == 1):
                 self.print_fn(
-                    f"Iteration {it}, L_rho = {value:.8g}, residual = {residual:.3g}"
+                    f"Iteration {it}, {self.merit_name} = {value:.8g}, "
+                    f"residual = {residual:.3g}"
                     f", {info}, {time.perf_counter() - tick:.2f}s"
                 )
             if stop:
@@ -126,7 +148,8 @@ class ADMMSolver:
             if stalled >= self.n_iter_no_change:
                 result.converged = True
                 result.stop_reason = (
-                    f"L_rho decreased by less than tol={self.tol:g} (relative) for "
+                    f"{self.merit_name} decreased by less than tol={self.tol:g} "
+                    "(relative) for "
                     f"{self.n_iter_no_change} consecutive iterations"
                 )
                 break
@@ -134,15 +157,19 @@ class ADMMSolver:
             self.print_fn(f"Stopped: {result.stop_reason}.")
         return result
 
+    def _failure(self, iteration, what):
+        return (
+            f"{self.label} iteration {iteration}: {what}. Training stopped and "
+            f"the weights of the last finite iterate ({iteration - 1}) were kept. "
+            f"{self.remedy}"
+        )
+
+
+def _run_in_order(tasks):
+    for task in tasks:
+        task()
+
 
 def _interrupted(result, iteration):
     result.interrupted = True
     result.stop_reason = f"interrupted by the user at iteration {iteration}"
-
-
-def _failure_message(iteration, what):
-    return (
-        f"ADMM iteration {iteration}: {what}. Training stopped and the weights of "
-        f"the last finite iterate ({iteration - 1}) were kept. Lower `beta` or "
-        "`rho`, raise `tau`, or scale the input (e.g. StandardScaler)."
-    )

@@ -1,0 +1,226 @@
+"""Forward-reset block descent: hidden layers that learn, with a monotone loss.
+
+One iteration at step ``eta`` (relaxation weight ``beta = 1 / eta``), built from
+the exact blocks of the three-splitting relaxation (see the user guide,
+"Forward-reset block descent"):
+
+1. *Reset*: the auxiliaries ``Z_k``, ``U_k`` are the forward pass of the weights,
+   so every relaxation penalty is zero and the relaxed energy equals the loss.
+2. *Backward sweep*: the last hidden output ``U_{H-1}`` against the loss with the
+   read-out held, then for ``k = H-1 .. 0`` the elementwise ``Z_k`` step and the
+   quadratic ``U_{k-1}`` step. The output error reaches every layer in one
+   sweep; each auxiliary moves by about ``eta`` times its back-propagated error.
+3. *W steps*: every hidden layer's exact ridge fit of its pre-activation target
+   ``Z_k`` on its auxiliary input, with ridge weight ``alpha * eta`` (so a fixed
+   point is a stationary point of the regularised loss) and a proximal weight
+   ``mu`` relative to the input's scale (damped whitening). Given the targets the
+   layers are independent: they run as parallel tasks.
+4. *Read-out*: the ridge solution on the new forward features.
+5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
+   read-out refitted at each trial) while the training objective keeps falling.
+   The best trial is accepted only if it lowers the objective; otherwise ``eta``
+   shrinks and the sweep is redone from the same reset.
+
+The merit is the true training objective ``1/2 ||f(X) - Y||_S^2 + alpha/2 sum
+||W_k||^2`` (biases excluded), which therefore never increases.
+"""
+
+from functools import partial
+
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+
+from .._blas import blas_thread_budget
+from ._base import BaseSolver
+
+# Step-size control: growth after an accepted step, shrink after a rejected one.
+# Large steps make many relu z-steps switch sides, which spoils the direction;
+# the extrapolation below, not eta, provides the step length.
+_GROW, _SHRINK = 1.25, 0.25
+# Rejected sweeps per iteration before the iteration gives up (no change).
+_MAX_RETRIES = 6
+# Extrapolation factors tried after a successful unit step, in order, until the
+# objective stops falling.
+_EXPAND = tuple(2.0**i for i in range(1, 13))
+
+
+class ResetSolver(BaseSolver):
+    """Forward-reset block descent over the three-splitting blocks.
+
+    Parameters
+    ----------
+    max_iter, tol, n_iter_no_change, verbose, print_fn
+        As for :class:`~skadmm._solvers._base.BaseSolver`.
+    eta : float
+        Initial step (inverse relaxation weight).
+    eta_max : float
+        Largest step.
+    mu : float
+        Proximal weight of the W steps, relative to the mean diagonal of each
+        layer's input Gram matrix.
+    """
+
+    label = "Reset"
+    merit_name = "objective"
+    remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
+
+    def __init__(
+        self,
+        max_iter,
+        tol,
+        n_iter_no_change,
+        *,
+        eta,
+        eta_max,
+        mu,
+        verbose=0,
+        print_fn=print,
+    ):
+        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn)
+        self.eta = eta
+        self.eta_max = eta_max
+        self.mu = mu
+
+    # --------------------------------------------------------------- template
+    def setup(self, problem):
+        # The read-out link is exact in this mode: O = Y, no multiplier, so the
+        # last hidden block solves min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2.
+        problem.O[...] = problem.Y
+        problem.Lam[...] = 0.0
+        problem.rho = 1.0
+        problem.tau = 0.0
+        problem.whole_products = problem.rw.split_dots = blas_thread_budget() > 1
+        self._features = np.empty_like(problem.U[-1]) if problem.H else None
+        problem.W[-1], value = self._readout(problem, problem.W[:-1])
+        problem.reset_to_forward()
+        self.value = value
+        return value, 0.0
+
+    def step(self, problem, run):
+        start = problem.weights()
+        residual = 0.0
+        for _ in range(_MAX_RETRIES):
+            residual = self._sweep(problem)
+            self._w_steps(problem, run)
+            hidden, readout, value = self._line_search(problem, start)
+            if value < self.value:
+                problem.W[:] = [*hidden, readout]
+                problem.reset_to_forward()
+                self.value = value
+                self.eta = min(self.eta * _GROW, self.eta_max)
+                return value, residual
+            # Not a descent: back to the reset state with a smaller step.
+            problem.W[:] = [W.copy() for W in start]
+            problem.reset_to_forward()
+            self.eta *= _SHRINK
+        return self.value, residual
+
+    # ----------------------------------------------------------------- phases
+    def _sweep(self, problem):
+        """Backward sweep of the auxiliaries from the reset state."""
+        problem.beta = 1.0 / self.eta
+        H = problem.H
+        self._last_hidden(problem)
+        for k in range(H - 1, -1, -1):
+            problem._update_preactivation(k)
+            if k:
+                problem._update_inner(k - 1)
+        return float(np.sqrt(problem.link_sq.sum()))
+
+    def _last_hidden(self, problem):
+        """Block ``U_{H-1}``: ``min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2``.
+
+        From the reset state (``U = T``) the minimiser is ``T - E K V^T`` with
+        ``E = T V + b - Y`` the forward residual and ``K = (beta I + V^T V)^-1``
+        (Woodbury): ``O(n_samples * width * n_outputs)`` instead of a
+        ``width x width`` solve applied to every row.
+        """
+        k = problem.H - 1
+        U = problem.U[k][:, :-1]
+        readout = problem.W[-1]
+        V = readout[:-1]
+        E = problem.U[k] @ readout
+        E -= problem.Y
+        K = V.T @ V
+        K[np.diag_indices_from(K)] += problem.beta
+        D = E @ cho_solve(cho_factor(K, check_finite=False), V.T, check_finite=False)
+        U -= D
+        problem.link_sq[k, 1] = problem.rw.sq_norm(D)
+
+    def _w_steps(self, problem, run):
+        run([partial(self._w_step, problem, k) for k in range(problem.H)])
+
+    def _w_step(self, problem, k):
+        """Ridge fit of ``Z_k`` on its auxiliary input."""
+        A = problem.input_of(k)
+        rw = problem.rw
+        G = rw.gram(A)
+        rhs = rw.cross(A, problem.Z[k])
+        prox = self.mu * float(np.trace(G)) / G.shape[0]
+        problem._ridge_step(k, G, rhs, 1.0, alpha=problem.alpha * self.eta, tau=prox)
+
+    def _line_search(self, problem, start):
+        """Best of ``start + s (W - start)`` over the trial factors ``s``.
+
+        Trials are scored with the current read-out (one forward pass each);
+        the read-out is refitted once, at the chosen point, which can only
+        lower the objective further.
+        """
+        H = problem.H
+        readout = problem.W[-1]
+        step = [problem.W[k] - start[k] for k in range(H)]
+        hidden = problem.W[:H]
+        value = self._objective(problem, hidden, readout)
+        if not value < self.value:
+            return hidden, readout, value
+        for s in _EXPAND:
+            trial = [start[k] + s * step[k] for k in range(H)]
+            trial_value = self._objective(problem, trial, readout)
+            if not trial_value < value:
+                break
+            hidden, value = trial, trial_value
+        refit, refit_value = self._readout(problem, hidden)
+        if refit_value <= value:
+            readout, value = refit, refit_value
+        return hidden, readout, value
+
+    def _objective(self, problem, hidden, readout):
+        """Training objective of the network ``hidden`` + ``readout``."""
+        residual = self._forward_features(problem, hidden) @ readout
+        residual -= problem.Y
+        return self._value(problem, residual, (*hidden, readout))
+
+    @staticmethod
+    def _value(problem, residual, weights):
+        reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in weights)
+        return 0.5 * problem.rw.sq_norm(residual) + 0.5 * problem.alpha * reg
+
+    def _readout(self, problem, hidden):
+        """Ridge read-out on the forward features of ``hidden``, and the objective."""
+        A = self._forward_features(problem, hidden)
+        rw, alpha = problem.rw, problem.alpha
+        G = rw.gram(A)
+        rhs = rw.cross(A, problem.Y)
+        diag = np.einsum("ii->i", G)
+        diag[:-1] += alpha
+        readout = cho_solve(cho_factor(G, check_finite=False), rhs, check_finite=False)
+        residual = A @ readout
+        residual -= problem.Y
+        return readout, self._value(problem, residual, (*hidden, readout))
+
+    def _forward_features(self, problem, hidden):
+        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer)."""
+        if not hidden:
+            return problem.X_aug
+        A = self._features
+        U = A[:, :-1]
+        A[:, -1] = 1.0
+        np.matmul(problem.X_aug, hidden[0], out=U)
+        problem.act(U, out=U)
+        if len(hidden) > 1:
+            T = np.empty_like(U)
+            for W in hidden[1:]:
+                np.matmul(A, W, out=T)
+                problem.act(T, out=T)
+                U += T
+        return A
