@@ -27,13 +27,17 @@ class ThreeSplitting(Splitting):
         N, dtype = self.rw.n_samples, self.dtype
         self.Z = [np.empty((N, W.shape[1]), dtype) for W in self.W[:-1]]
         self.sZ = [np.empty_like(Z) for Z in self.Z]
-        self.reset_to_forward()
+        self._forward_auxiliaries()
 
     def reset_to_forward(self):
-        """Set ``Z_k``, ``s(Z_k)`` and ``U_k`` to the forward pass of the weights.
+        """Set ``Z_k``, ``s(Z_k)``, ``U_k`` and ``R`` to the forward pass.
 
         Every relaxation penalty is then zero (the links are reset too).
         """
+        self._forward_auxiliaries()
+        self._set_readout_output()
+
+    def _forward_auxiliaries(self):
         for k in range(self.H):
             Z, sZ = self.Z[k], self.sZ[k]
             np.matmul(self.input_of(k), self.W[k], out=Z)

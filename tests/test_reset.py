@@ -1,0 +1,245 @@
+"""Properties of the forward-reset mode (``solver="reset"``) on random data."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skadmm import ADMMResidualRegressor
+from skadmm._activations import ACTIVATIONS, get_activation
+from skadmm._network import forward, init_weights
+from skadmm._solvers._base import _run_in_order
+from skadmm._solvers._reset import ResetSolver
+from skadmm._splitting import SPLITTINGS
+
+
+def make_problem(activation, *, weighted=False, n_blocks=2, width=10, alpha=1e-3):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4))
+    Y = np.column_stack([np.sin(2 * X[:, 0]) * X[:, 1], np.abs(X[:, 2])])
+    Y += 0.05 * rng.standard_normal(Y.shape)
+    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    act = get_activation(activation)
+    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    problem = SPLITTINGS["three"](
+        X, Y, sw, W, act, beta=1.0, rho=1.0, tau=0.0, alpha=alpha, update="proximal"
+    )
+    return problem, X, Y, sw, act
+
+
+def true_objective(weights, X, Y, sw, act, alpha):
+    """``1/2 sum_i s_i ||f(x_i) - y_i||^2 + alpha/2 sum_k ||W_k||^2`` from scratch."""
+    s = np.full(len(X), 1.0 / len(X)) if sw is None else sw / sw.sum()
+    residual = forward(X, weights, act) - Y
+    penalty = sum(float(np.sum(W[:-1] ** 2)) for W in weights)
+    return 0.5 * float(s @ np.sum(residual**2, axis=1)) + 0.5 * alpha * penalty
+
+
+def solver(**params):
+    base = dict(eta=0.1, eta_max=10.0, mu=1.0)
+    base.update(params)
+    return ResetSolver(1, 0.0, 1, **base)
+
+
+@pytest.mark.parametrize("n_blocks", [0, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_true_objective_never_increases_and_falls(activation, weighted, n_blocks):
+    problem, X, Y, sw, act = make_problem(
+        activation, weighted=weighted, n_blocks=n_blocks
+    )
+    mode = solver()
+    first, _ = mode.setup(problem)
+    # The merit is the true objective of the current weights (independent check).
+    np.testing.assert_allclose(
+        first, true_objective(problem.W, X, Y, sw, act, problem.alpha), rtol=1e-10
+    )
+    values = [first]
+    for _ in range(40):
+        value, _ = mode.step(problem, _run_in_order)
+        expected = true_objective(problem.W, X, Y, sw, act, problem.alpha)
+        np.testing.assert_allclose(value, expected, rtol=1e-10)
+        values.append(value)
+    assert np.all(np.diff(values) <= 0.0), np.diff(values).max()
+    # The hidden layers learn: far below the read-out refit on the initial
+    # features (the first value), which a frozen network would keep.
+    assert values[-1] < 0.9 * values[0], values[-1] / values[0]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_reset_makes_every_penalty_zero(activation):
+    problem, X, Y, sw, act = make_problem(activation, weighted=True, n_blocks=3)
+    mode = solver()
+    mode.setup(problem)
+    for _ in range(3):
+        mode.step(problem, _run_in_order)
+    # After an accepted step the auxiliaries are the forward pass of the weights.
+    inp = X
+    for k in range(problem.H):
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        np.testing.assert_allclose(problem.Z[k], pre, rtol=1e-12, atol=1e-12)
+        prev = 0.0 if k == 0 else inp
+        np.testing.assert_allclose(
+            problem.U[k][:, :-1], prev + act(pre.copy()), rtol=1e-12, atol=1e-12
+        )
+        inp = problem.U[k][:, :-1]
+    assert not problem.link_sq.any()
+    loss = true_objective(problem.W, X, Y, sw, act, 0.0)
+    np.testing.assert_allclose(
+        problem.objective()[0],
+        loss + 0.5 * problem.alpha * sum(float(np.sum(W[:-1] ** 2)) for W in problem.W),
+        rtol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_one_sweep_carries_the_error_to_every_layer(activation):
+    """For a small step each layer's pre-activation moves along a descent
+    direction of the loss (finite differences): credit reaches every layer in
+    one sweep (a forward Gauss-Seidel sweep would leave the lower layers still)."""
+    problem, X, Y, sw, act = make_problem(activation, n_blocks=2, width=5, alpha=0.0)
+    mode = solver(eta=1e-5)
+    mode.setup(problem)
+    weights = problem.weights()
+    before = [Z.copy() for Z in problem.Z]
+    mode._sweep(problem)
+    coefs = [W[:-1] for W in weights]
+    intercepts = [W[-1] for W in weights]
+
+    def loss_with(k, Zk):
+        # Forward pass with the pre-activation of layer k replaced by Zk.
+        U = None
+        for j in range(len(coefs) - 1):
+            Z = (X if j == 0 else U) @ coefs[j] + intercepts[j]
+            if j == k:
+                Z = Zk
+            U = act(Z.copy()) if j == 0 else U + act(Z.copy())
+        out = U @ coefs[-1] + intercepts[-1]
+        return 0.5 * float(np.sum((out - Y) ** 2))
+
+    h = 1e-6
+    for k in range(problem.H):
+        grad = np.zeros_like(before[k])
+        for idx in np.ndindex(grad.shape):
+            up, down = before[k].copy(), before[k].copy()
+            up[idx] += h
+            down[idx] -= h
+            grad[idx] = (loss_with(k, up) - loss_with(k, down)) / (2 * h)
+        move = problem.Z[k] - before[k]
+        cosine = -np.vdot(move, grad) / np.linalg.norm(move) / np.linalg.norm(grad)
+        assert cosine > 0.6, (k, cosine)
+
+
+def test_rejected_step_restores_the_weights_and_shrinks_the_step(monkeypatch):
+    problem, X, Y, sw, act = make_problem("relu")
+    mode = solver(eta=0.5)
+    mode.setup(problem)
+    start = problem.weights()
+    start_value = mode.value
+    original = ResetSolver._line_search
+    calls = {"n": 0, "eta": []}
+
+    def worse_first(self, problem, begin):
+        calls["n"] += 1
+        calls["eta"].append(self.eta)
+        hidden, readout, value = original(self, problem, begin)
+        if calls["n"] == 1:
+            # Every trial of the first sweep is declared worse: rejected.
+            for W in hidden:
+                W += 1.0
+            return hidden, readout, start_value + 1.0
+        return hidden, readout, value
+
+    monkeypatch.setattr(ResetSolver, "_line_search", worse_first)
+    value, _ = mode.step(problem, _run_in_order)
+    assert calls["n"] == 2
+    assert calls["eta"][1] < calls["eta"][0]
+    assert value < start_value
+    # The accepted step starts again from the reset state of the same weights:
+    # equal to a fresh run at the smaller step.
+    fresh_problem, *_ = make_problem("relu")
+    fresh = solver(eta=calls["eta"][1])
+    fresh.setup(fresh_problem)
+    for W, W0 in zip(fresh_problem.W, start):
+        np.testing.assert_array_equal(W, W0)
+    fresh_value, _ = fresh.step(fresh_problem, _run_in_order)
+    assert fresh_value == value
+    for W, V in zip(problem.W, fresh_problem.W):
+        np.testing.assert_array_equal(W, V)
+
+
+def test_a_step_that_cannot_descend_leaves_the_weights(monkeypatch):
+    problem, *_ = make_problem("tanh")
+    mode = solver()
+    mode.setup(problem)
+    start = problem.weights()
+    monkeypatch.setattr(
+        ResetSolver,
+        "_line_search",
+        lambda self, problem, begin: (begin[:-1], begin[-1], self.value),
+    )
+    value, _ = mode.step(problem, _run_in_order)
+    assert value == mode.value
+    for W, W0 in zip(problem.W, start):
+        np.testing.assert_array_equal(W, W0)
+    assert mode.eta < 0.1 * 0.25**5
+
+
+def reset_model(**params):
+    base = dict(
+        solver="reset", width=12, n_blocks=2, max_iter=15, alpha=1e-3, random_state=0
+    )
+    base.update(params)
+    return ADMMResidualRegressor(**base)
+
+
+def fit_quiet(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((150, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(150)
+    return X, y
+
+
+@pytest.mark.parametrize("n_jobs, n_regions", [(2, 2), (-1, 3), (2, None)])
+def test_results_do_not_depend_on_n_jobs(data, n_jobs, n_regions):
+    X, y = data
+    serial = fit_quiet(reset_model(n_blocks=4, n_regions=n_regions), X, y)
+    parallel = fit_quiet(
+        reset_model(n_blocks=4, n_jobs=n_jobs, n_regions=n_regions), X, y
+    )
+    np.testing.assert_array_equal(serial.predict(X), parallel.predict(X))
+    assert serial.objective_curve_ == parallel.objective_curve_
+
+
+def test_integer_sample_weight_equals_repeated_rows(data):
+    X, y = data
+    counts = np.random.default_rng(3).integers(1, 4, len(y))
+    weighted = fit_quiet(reset_model(), X, y, sample_weight=counts)
+    repeated = fit_quiet(
+        reset_model(), np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
+    np.testing.assert_allclose(
+        weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9
+    )
+
+
+def test_estimator_objective_curve_is_monotone_and_beats_random_features(data):
+    X, y = data
+    est = fit_quiet(reset_model(max_iter=40), X, y)
+    assert np.all(np.diff(est.objective_curve_) <= 0.0)
+    random_features = fit_quiet(reset_model(max_iter=1), X, y)
+    assert est.score(X, y) > random_features.score(X, y) + 0.1
+
+
+def test_reset_requires_the_three_splitting(data):
+    X, y = data
+    with pytest.raises(ValueError, match="splitting='three'"):
+        reset_model(splitting="two").fit(X, y)
