@@ -6,14 +6,25 @@ from skadmm import ADMMResidualRegressor
 
 CONFIGS = [
     ADMMResidualRegressor(),
-    ADMMResidualRegressor(splitting="two"),
-    ADMMResidualRegressor(activation="tanh", width=16, n_blocks=2),
-    ADMMResidualRegressor(activation="tanh", splitting="two", width=16, n_blocks=2),
+    ADMMResidualRegressor(activation="tanh", n_blocks=2, width=16),
+    ADMMResidualRegressor(activation="sigmoid", eta=1.0, mu=0.1),
+    ADMMResidualRegressor(n_blocks=3, n_jobs=2, n_regions=2),
+    ADMMResidualRegressor(solver="radmm", n_blocks=4, width=64, alpha=1e-4),
+    ADMMResidualRegressor(solver="radmm", splitting="two"),
     ADMMResidualRegressor(
-        update="linearized", activation="leaky_relu", splitting="two", beta=10.0
+        solver="radmm", activation="tanh", splitting="two", width=16, n_blocks=2
     ),
-    ADMMResidualRegressor(n_jobs=2, n_regions=2),
-    ADMMResidualRegressor(splitting="two", n_jobs=-1, n_regions=3),
+    ADMMResidualRegressor(
+        solver="radmm",
+        update="linearized",
+        activation="leaky_relu",
+        splitting="two",
+        beta=10.0,
+    ),
+    ADMMResidualRegressor(solver="radmm", n_blocks=4, n_jobs=2, n_regions=2),
+    ADMMResidualRegressor(
+        solver="radmm", splitting="two", n_blocks=4, n_jobs=-1, n_regions=3
+    ),
 ]
 
 

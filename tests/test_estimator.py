@@ -26,7 +26,7 @@ def data():
 
 
 def small(**params):
-    base = dict(width=16, n_blocks=2, max_iter=40, random_state=0)
+    base = dict(width=16, n_blocks=2, max_iter=40, random_state=0, solver="radmm")
     base.update(params)
     return ADMMResidualRegressor(**base)
 

@@ -30,7 +30,7 @@ def data():
 
 def deep(**params):
     # 10 layers: room for up to five regions.
-    base = dict(width=12, n_blocks=8, max_iter=25, random_state=0)
+    base = dict(width=12, n_blocks=8, max_iter=25, random_state=0, solver="radmm")
     base.update(params)
     return ADMMResidualRegressor(**base)
 
@@ -91,7 +91,12 @@ def test_one_blas_thread_per_region_whatever_the_budget(splitting):
     X = rng.standard_normal((5000, 16))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
     params = dict(
-        width=128, n_blocks=2, max_iter=2, random_state=0, splitting=splitting
+        width=128,
+        n_blocks=2,
+        max_iter=2,
+        random_state=0,
+        splitting=splitting,
+        solver="radmm",
     )
     with threadpool_limits(1, user_api="blas"):
         one = ADMMResidualRegressor(n_regions=2, n_jobs=1, **params).fit(X, y)

@@ -161,11 +161,11 @@ def test_rejected_step_restores_the_weights_and_shrinks_the_step(monkeypatch):
     fresh_problem, *_ = make_problem("relu")
     fresh = solver(eta=calls["eta"][1])
     fresh.setup(fresh_problem)
-    for W, W0 in zip(fresh_problem.W, start):
+    for W, W0 in zip(fresh_problem.W, start, strict=True):
         np.testing.assert_array_equal(W, W0)
     fresh_value, _ = fresh.step(fresh_problem, _run_in_order)
     assert fresh_value == value
-    for W, V in zip(problem.W, fresh_problem.W):
+    for W, V in zip(problem.W, fresh_problem.W, strict=True):
         np.testing.assert_array_equal(W, V)
 
 
@@ -181,7 +181,7 @@ def test_a_step_that_cannot_descend_leaves_the_weights(monkeypatch):
     )
     value, _ = mode.step(problem, _run_in_order)
     assert value == mode.value
-    for W, W0 in zip(problem.W, start):
+    for W, W0 in zip(problem.W, start, strict=True):
         np.testing.assert_array_equal(W, W0)
     assert mode.eta < 0.1 * 0.25**5
 
@@ -243,3 +243,49 @@ def test_reset_requires_the_three_splitting(data):
     X, y = data
     with pytest.raises(ValueError, match="splitting='three'"):
         reset_model(splitting="two").fit(X, y)
+
+
+def test_weight_step_curve_measures_the_hidden_weight_change(data):
+    X, y = data
+    one = fit_quiet(reset_model(max_iter=1), X, y)
+    two = fit_quiet(reset_model(max_iter=2), X, y)
+    old, new = one.coefs_[:-1], two.coefs_[:-1]
+    old_b, new_b = one.intercepts_[:-1], two.intercepts_[:-1]
+    moved = sum(
+        np.sum((b - a) ** 2) for a, b in zip(old + old_b, new + new_b, strict=True)
+    )
+    size = sum(np.sum(a**2) for a in old + old_b)
+    assert len(two.weight_step_curve_) == two.n_iter_ == 2
+    assert two.weight_step_curve_[0] == one.weight_step_curve_[0]
+    np.testing.assert_allclose(two.weight_step_curve_[1], np.sqrt(moved / size))
+    # The hidden layers learn in this mode (the paper's mode at its default
+    # beta moves them by about 1e-4 per iteration).
+    assert min(two.weight_step_curve_) > 1e-3
+
+
+def test_warm_start_continues_the_descent(data):
+    X, y = data
+    est = reset_model(max_iter=8, warm_start=True)
+    fit_quiet(est, X, y)
+    first = list(est.objective_curve_)
+    fit_quiet(est, X, y)
+    assert est.n_iter_ == 16 and est.objective_curve_[:8] == first
+    # The second call starts from the stored weights (its read-out refit can
+    # only lower the objective), so the whole curve keeps falling.
+    assert np.all(np.diff(est.objective_curve_) <= 0.0)
+    assert est.objective_curve_[-1] < first[-1]
+
+
+def test_early_stopping_keeps_the_best_validation_iterate(data):
+    X, y = data
+    est = fit_quiet(
+        reset_model(max_iter=60, early_stopping=True, n_iter_no_change=5), X, y
+    )
+    scores = est.validation_scores_
+    best = int(np.argmax(scores))
+    assert est.best_validation_score_ == scores[best]
+    # It stopped because the validation score stalled, not at max_iter ...
+    assert est.n_iter_ < 60 and est.n_iter_ - 1 - best >= 5
+    # ... and returned the best iterate: its training loss is that of iteration
+    # best + 1, not that of the last iteration.
+    assert est.best_loss_ == est.validation_loss_curve_[best]

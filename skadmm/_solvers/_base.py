@@ -30,6 +30,7 @@ class SolverResult:
     objective_curve: list = field(default_factory=list)
     time_curve: list = field(default_factory=list)
     residual_curve: list = field(default_factory=list)
+    step_curve: list = field(default_factory=list)
     stop_reason: str = ""
     failure: str | None = None
     interrupted: bool = False
@@ -128,7 +129,9 @@ class BaseSolver:
                     it, "the forward network produced non-finite outputs"
                 )
                 break
-            result.weights = problem.weights()
+            weights = problem.weights()
+            result.step_curve.append(_relative_step(result.weights, weights))
+            result.weights = weights
             result.n_iter = it
             result.objective_curve.append(value)
             result.time_curve.append(time.perf_counter() - tick)
@@ -163,6 +166,15 @@ class BaseSolver:
             f"the weights of the last finite iterate ({iteration - 1}) were kept. "
             f"{self.remedy}"
         )
+
+
+def _relative_step(old, new):
+    """``||new - old|| / ||old||`` over the hidden weights (read-out excluded)."""
+    moved = sum(
+        float(np.sum((b - a) ** 2)) for a, b in zip(old[:-1], new[:-1], strict=True)
+    )
+    size = sum(float(np.sum(a**2)) for a in old[:-1])
+    return float(np.sqrt(moved / size)) if size > 0 else 0.0
 
 
 def _run_in_order(tasks):

@@ -39,9 +39,8 @@ from ._base import BaseSolver
 _GROW, _SHRINK = 1.25, 0.25
 # Rejected sweeps per iteration before the iteration gives up (no change).
 _MAX_RETRIES = 6
-# Extrapolation factors tried after a successful unit step, in order, until the
-# objective stops falling.
-_EXPAND = tuple(2.0**i for i in range(1, 13))
+# Largest extrapolation factor of the line search along the weight change.
+_MAX_SCALE = 2.0**12
 
 
 class ResetSolver(BaseSolver):
@@ -94,6 +93,7 @@ class ResetSolver(BaseSolver):
         problem.W[-1], value = self._readout(problem, problem.W[:-1])
         problem.reset_to_forward()
         self.value = value
+        self.scale = 1.0
         return value, 0.0
 
     def step(self, problem, run):
@@ -160,25 +160,37 @@ class ResetSolver(BaseSolver):
         problem._ridge_step(k, G, rhs, 1.0, alpha=problem.alpha * self.eta, tau=prox)
 
     def _line_search(self, problem, start):
-        """Best of ``start + s (W - start)`` over the trial factors ``s``.
+        """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.
 
-        Trials are scored with the current read-out (one forward pass each);
-        the read-out is refitted once, at the chosen point, which can only
-        lower the objective further.
+        The first trial is the factor accepted last time; the factor then doubles
+        while the objective keeps falling, or halves (down to the unit step)
+        until it falls below the current value. Trials are scored with the
+        current read-out (one forward pass each); the read-out is refitted once,
+        at the chosen point, which can only lower the objective further.
         """
         H = problem.H
         readout = problem.W[-1]
         step = [problem.W[k] - start[k] for k in range(H)]
-        hidden = problem.W[:H]
-        value = self._objective(problem, hidden, readout)
-        if not value < self.value:
-            return hidden, readout, value
-        for s in _EXPAND:
-            trial = [start[k] + s * step[k] for k in range(H)]
-            trial_value = self._objective(problem, trial, readout)
-            if not trial_value < value:
-                break
-            hidden, value = trial, trial_value
+
+        def trial(s):
+            hidden = [start[k] + s * step[k] for k in range(H)]
+            return hidden, self._objective(problem, hidden, readout)
+
+        s = self.scale
+        hidden, value = trial(s)
+        if value < self.value:
+            while s < _MAX_SCALE:
+                bigger, bigger_value = trial(2.0 * s)
+                if not bigger_value < value:
+                    break
+                s, hidden, value = 2.0 * s, bigger, bigger_value
+        else:
+            while s > 1.0 and not value < self.value:
+                s = max(s / 2.0, 1.0)
+                hidden, value = trial(s)
+            if not value < self.value:
+                return hidden, readout, value
+        self.scale = s
         refit, refit_value = self._readout(problem, hidden)
         if refit_value <= value:
             readout, value = refit, refit_value
