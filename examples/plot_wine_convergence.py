@@ -1,11 +1,14 @@
 """
-Convergence of ADMM training on Wine Quality
-============================================
+Convergence of the paper's ADMM on Wine Quality
+===============================================
 
-:class:`~skadmm.ADMMResidualRegressor` does not follow a loss gradient: it
+With ``solver="radmm"``, :class:`~skadmm.ADMMResidualRegressor` runs the
+RADMM of the paper it implements. It does not follow a loss gradient: it
 minimises an augmented Lagrangian ``L_rho`` of a relaxed problem, one block of
-variables at a time. This example fits the estimator on the red Wine Quality
-data with early stopping and draws what it records during training:
+variables at a time (the default mode, ``solver="reset"``, is shown in
+:ref:`sphx_glr_auto_examples_plot_hidden_layers_learn.py`). This example
+fits the estimator on the red Wine Quality data with early stopping and draws
+what it records during training:
 
 * ``objective_curve_``, the value of ``L_rho`` after each iteration, which never
   goes up, and ``residual_curve_``, how far the auxiliary variables still are
@@ -47,7 +50,11 @@ print(f"{X_train.shape[0]} training rows, {X_test.shape[0]} test rows")
 # ``n_iter_no_change`` iterations, and the weights of the best iteration are
 # kept.
 reg = ADMMResidualRegressor(
-    early_stopping=True, n_iter_no_change=30, max_iter=150, random_state=0
+    solver="radmm",
+    early_stopping=True,
+    n_iter_no_change=30,
+    max_iter=150,
+    random_state=0,
 )
 reg.fit(X_train, y_train)
 admm_mse = mean_squared_error(y_test, reg.predict(X_test))
