@@ -138,6 +138,11 @@ def _zeros_like(x):
     return zeros[: x.size].reshape(x.shape)
 
 
+# The Newton iterations drop their converged elements once fewer than this
+# fraction of the working set still moves.
+_COMPACT_BELOW = 0.75
+
+
 def _z_objective(z, a, b, z_old, c, s):
     return (z - a) ** 2 + (b - s) ** 2 + c * (z - z_old) ** 2
 
@@ -184,35 +189,50 @@ class _Smooth:
         halved, and dropped after ``max_halvings`` halvings, so the result is never
         worse than ``z_old`` nor than the first (proximal-gradient) step.
         """
-        z = np.array(z_old, copy=True)
+        shape = np.shape(z_old)
+        z = np.array(z_old, copy=True).reshape(-1)
         s = self._fun(z)
+        a, b, z_old = (np.reshape(arr, -1) for arr in (a, b, z_old))
         f = _z_objective(z, a, b, z_old, c, s)
         # Relative step tolerance; float32 cannot resolve 1e-10.
         tol = max(1e-10, 8 * float(np.finfo(z.dtype).eps))
-        flat = [arr.reshape(-1) for arr in (z, s, f, a, b, z_old)]
-        idx = np.arange(z.size)
+        # Working copies of the elements still moving, and their positions in
+        # ``z`` (None: all of them). Converged elements are dropped only when
+        # they are many: gathering every array costs more than a zero step.
+        out_z, idx = z, None
         for it in range(self.max_newton):
-            zi, si, fi, ai, bi, zoi = (arr[idx] for arr in flat)
-            d1 = self._first(si)
-            r_d2 = (bi - si) * self._second(si)
-            grad = 2.0 * ((zi - ai) - (bi - si) * d1 + c * (zi - zoi))
+            d1 = self._first(s)
+            r_d2 = (b - s) * self._second(s)
+            grad = 2.0 * ((z - a) - (b - s) * d1 + c * (z - z_old))
             curv = 2.0 * (1.0 + c + d1 * d1 + np.abs(r_d2))
             if it > 0:
                 newton = 2.0 * (1.0 + c + d1 * d1 - r_d2)
                 curv = np.where(newton > 1e-2 * (1.0 + c), newton, curv)
-            step = -grad / curv
-            keep = np.abs(step) > tol * (1.0 + np.abs(zi))
-            if not keep.any():
+            step = np.divide(-grad, curv, out=grad)
+            keep = np.abs(step) > tol * (1.0 + np.abs(z))
+            n_keep = int(np.count_nonzero(keep))
+            if n_keep == 0:
                 break
-            idx, zi, fi, ai, bi, zoi, step = (
-                arr[keep] for arr in (idx, zi, fi, ai, bi, zoi, step)
-            )
-            flat[0][idx], flat[1][idx], flat[2][idx] = self._descend(
-                zi, fi, ai, bi, zoi, c, step
-            )
+            if n_keep < _COMPACT_BELOW * z.size:
+                if idx is None:
+                    out_z, idx = z, np.flatnonzero(keep)
+                else:
+                    out_z[idx[~keep]] = z[~keep]
+                    idx = idx[keep]
+                z, s, f, a, b, z_old, step = (
+                    arr[keep] for arr in (z, s, f, a, b, z_old, step)
+                )
+            else:
+                step[~keep] = 0.0
+            z, s, f = self._descend(z, f, a, b, z_old, c, step)
+            if idx is None:
+                out_z = z
+        if idx is not None:
+            out_z[idx] = z
+        result = out_z.reshape(shape)
         if out is None:
-            return z
-        out[...] = z
+            return result
+        out[...] = result
         return out
 
     def _descend(self, z, f, a, b, z_old, c, step):
