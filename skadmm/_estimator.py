@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import effective_n_jobs
 from joblib import hash as joblib_hash
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -140,13 +139,17 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         :func:`joblib.parallel_config` context; ``-1`` means all processors.
         Results never depend on ``n_jobs``: with the same ``n_regions`` they are
         bit-identical for any value. Workers times BLAS threads never exceed the
-        BLAS threads in effect when ``fit`` is called. See :ref:`parallel`.
+        BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
+        (one region) there is nothing to run in parallel and ``n_jobs`` is
+        ignored, silently: choosing regions from it would make the results
+        depend on ``n_jobs``. See :ref:`parallel`.
     n_regions : int, default=None
         Number of regions of the parallel regional update: contiguous groups of
         at least two layers (the network has ``n_blocks + 2``) whose interiors
         are updated at the same time, then their boundaries. ``None`` means one
         region, the serial algorithm. The iterates depend on ``n_regions``;
-        every matrix product runs on ``budget // n_regions`` BLAS threads.
+        every matrix product runs on ``budget // n_regions`` BLAS threads, or on
+        one when the products are too small to gain from more.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and of the validation split.
     warm_start : bool, default=False
@@ -372,7 +375,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             y_mean, y_scale = fit_target_scaler(Y, sw)
         Y = standardise(Y, y_mean, y_scale)
 
-        plan = self._plan_parallelism()
+        plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng)
         activation = get_activation(self.activation)
@@ -436,22 +439,10 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 "it. Use splitting='three' or solver='radmm'."
             )
 
-    def _plan_parallelism(self):
+    def _plan_parallelism(self, X):
         """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
-        plan = plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2)
-        if (
-            self.n_regions is None
-            and self.n_jobs not in (None, 1)
-            and effective_n_jobs(self.n_jobs) > 1
-        ):
-            warnings.warn(
-                f"n_jobs={self.n_jobs} has no effect with n_regions=None (one "
-                "region: the serial algorithm). Set n_regions to 2 or more to "
-                "update regions of layers in parallel.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return plan
+        shape = dict(n_samples=X.shape[0], width=self.width, n_features=X.shape[1])
+        return plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2, **shape)
 
     def _split_validation(self, X, Y, sw, rng):
         if not self.early_stopping:

@@ -275,7 +275,7 @@ class Splitting:
         a list of tasks (default: in order). One region is the serial sweep.
         """
         run = _run_in_order if run is None else run
-        # The BLAS threads are fixed for a fit (by the number of regions).
+        # The BLAS threads are fixed for a fit (by its data shape and regions).
         self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
         run([partial(self._sweep_region, *region) for region in self.regions])
         if self.boundaries:
