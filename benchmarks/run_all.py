@@ -12,7 +12,8 @@ Scripts, in order (names for ``--only``):
 * ``resnet40``: ``bench_resnet40.py`` (40-block networks, ADMM vs backprop);
 * ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
 * ``flops``: ``bench_flops.py`` (achieved GFLOP/s against matmul);
-* ``parallel``: ``bench_parallel.py`` (parallel regional updates).
+* ``parallel``: ``bench_parallel.py`` (parallel regional updates);
+* ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads).
 
 Usage::
 
@@ -34,6 +35,7 @@ SCRIPTS = {
     "depth": "bench_depth.py",
     "flops": "bench_flops.py",
     "parallel": "bench_parallel.py",
+    "load": "bench_load.py",
 }
 
 
