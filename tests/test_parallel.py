@@ -216,19 +216,20 @@ def _spy_blas_threads(monkeypatch):
 @needs_two_cores
 @pytest.mark.parametrize("large", [False, True])
 def test_bit_identical_for_any_n_jobs_on_both_sides_of_the_size_rule(
-    data, large, monkeypatch
+    large, monkeypatch
 ):
-    # Moving the threshold around this small problem puts it on either side:
-    # two BLAS threads (products whole, dots split) or one.
-    X, y = data
-    product = X.shape[0] * 12 * 12
-    threshold = product if large else product + 1
-    monkeypatch.setattr(skadmm._blas, "BLAS_MIN_PRODUCT", threshold)
+    # Large enough for OpenBLAS to thread its products (checked below), so a
+    # thread count that followed n_jobs would change the bits; moving the
+    # threshold puts the problem on either side of the rule.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1000, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    params = dict(n_blocks=2, width=32, max_iter=3)
+    product = X.shape[0] * 32 * 32
+    monkeypatch.setattr(skadmm._blas, "BLAS_MIN_PRODUCT", product + (not large))
     seen = _spy_blas_threads(monkeypatch)
     with threadpool_limits(2, user_api="blas"):
-        fits = [
-            deep(n_jobs=n, n_blocks=2, max_iter=15).fit(X, y) for n in (None, 2, -1)
-        ]
+        fits = [deep(n_jobs=n, **params).fit(X, y) for n in (None, 2, -1)]
     assert seen == [2 if large else 1] * 3
     ref = fits[0]
     for est in fits[1:]:
@@ -237,6 +238,12 @@ def test_bit_identical_for_any_n_jobs_on_both_sides_of_the_size_rule(
         ):
             np.testing.assert_array_equal(a, b)
         assert est.objective_curve_ == ref.objective_curve_
+    if large:
+        with threadpool_limits(1, user_api="blas"):
+            one = deep(**params).fit(X, y)
+        assert not all(
+            np.array_equal(a, b) for a, b in zip(one.coefs_, ref.coefs_, strict=True)
+        ), "OpenBLAS did not thread this problem: the test cannot see thread counts"
 
 
 @needs_two_cores
