@@ -4,7 +4,8 @@ For each problem, in one process run (the machines are shared and noisy, so only
 ratios measured side by side are reported):
 
 * ``serial``: the plain fit, ``n_regions=1``, BLAS free to use every core (what
-  ``n_jobs=None`` gives);
+  ``n_jobs=None`` gives; it uses them when the products are large enough, see
+  ``bench_load.py``: the Wine Quality problem gets one thread);
 * ``1 worker, 1 BLAS``: the same algorithm on one thread;
 * for k = 2, 4, 8 up to the cores present: ``n_regions=k`` run by one worker with
   one BLAS thread (same arithmetic as below, bit for bit), and by ``n_jobs=k``

@@ -380,7 +380,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng)
         activation = get_activation(self.activation)
         # Every product of the fit (initial read-out, iterations, final refit)
-        # runs on the same BLAS threads, so results depend on n_regions only.
+        # runs on the same BLAS threads, so results depend on the data shape and
+        # n_regions only.
         with fit_blas_limits(plan.blas_threads):
             alpha = resolve_alpha(self.alpha, X.shape[0], sw)
             problem = self._make_problem(X, Y, sw, activation, rng, warm, alpha)
