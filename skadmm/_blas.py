@@ -39,10 +39,11 @@ def _blas_libs():
 
 
 #: Multiply-adds of a fit's largest matrix product below which its BLAS runs on
-#: one thread. Measured on 2 cores (``benchmarks/bench_load.py`` and
-#: :ref:`parallel`): below it two threads gain nothing even on an idle machine
-#: (default Wine Quality fits, up to 4898 x 100 x 100 = 4.9e7, were 5-20% slower
-#: on 2 threads), while beside one busy process they were up to 4x slower.
+#: one thread. Measured on 2 cores (``benchmarks/bench_load.py``, the
+#: parallel guide): below about 2e8 two threads were no faster with the cores
+#: free (1.18x slower at 1600 x 100^2, 0.93-1.07x at 5000 x 200^2) and 7-12x
+#: slower beside one busy process; from 20000 x 128^2 (3.3e8) up they were up
+#: to 1.3x faster with the cores free.
 BLAS_MIN_PRODUCT = 2**28
 
 
