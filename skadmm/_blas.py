@@ -11,7 +11,7 @@ How many threads numpy's BLAS gets depends on the size of the fit's products
 (:func:`blas_threads_for`): an iteration makes hundreds of small BLAS calls, and
 between them idle OpenBLAS threads spin. On an idle machine that costs little,
 but beside other busy processes the spinning threads take the cores the work
-needs: a default Wine Quality fit ran up to 16x slower on 2 threads than on 1.
+needs: a default Wine Quality fit ran 8-28x slower on 2 threads than on 1.
 """
 
 import os
