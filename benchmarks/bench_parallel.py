@@ -32,11 +32,10 @@ from joblib import cpu_count
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
 from skadmm._parallel import Team
 from skadmm.datasets import load_wine_quality
 
-from _common import RESULTS, write_results
+from _common import RESULTS, radmm, write_results
 
 
 def problems(quick):
@@ -66,9 +65,7 @@ def problems(quick):
 
 
 def seconds_per_iteration(X, y, params, max_iter, blas, **parallel):
-    est = ADMMResidualRegressor(
-        **params, **parallel, max_iter=max_iter, tol=0.0, random_state=0
-    )
+    est = radmm(**params, **parallel, max_iter=max_iter, tol=0.0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with threadpool_limits(blas, user_api="blas"):

@@ -8,6 +8,8 @@ summary at the end lists every script's status and time, and the exit status is
 
 Scripts, in order (names for ``--only``):
 
+* ``suite``: ``bench_suite.py`` (regression suite: every mode, its random
+  features and the baselines on eight tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
 * ``resnet40``: ``bench_resnet40.py`` (40-block networks, ADMM vs backprop);
 * ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
@@ -30,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
+    "suite": "bench_suite.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",
     "depth": "bench_depth.py",

@@ -34,7 +34,9 @@ def data():
 
 def deep(**params):
     # 10 layers: room for up to five regions.
-    base = dict(width=12, n_blocks=8, max_iter=25, random_state=0, solver="radmm")
+    base = dict(
+        width=12, n_blocks=8, max_iter=25, random_state=0, solver="radmm", alpha=3e-3
+    )
     base.update(params)
     return ADMMResidualRegressor(**base)
 
