@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits
+from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._memory import check_state_fits
 from ._monitor import ForwardMonitor
 from ._network import init_weights, predict_outputs, stack_weights
@@ -321,6 +322,10 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    def __sklearn_is_fitted__(self):
+        # validate_data sets n_features_in_ before a fit can still fail.
+        return hasattr(self, "coefs_")
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train the residual network by ADMM.
@@ -353,6 +358,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             reset=not warm,
         )
         self._check_solver_options()
+        check_input_scale(X, self.width)
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         if warm and Y.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -417,9 +423,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 refitted = refit_readout(X, Y, sw, weights, activation, alpha)
                 if np.isfinite(refitted[-1]).all():
                     weights = refitted
+        weights = fold_into_readout(weights, y_mean, y_scale)
+        self._solver_state = None  # kept again by _store only if the fit succeeds
+        check_fitted_network(weights, X, activation)
         self._y_mean, self._y_scale = y_mean, y_scale
         self.alpha_ = alpha
-        weights = fold_into_readout(weights, y_mean, y_scale)
         self._store(weights, result, monitor, problem, y, warm)
         return self
 
@@ -627,4 +635,6 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         activation = get_activation(self._fitted_config["activation"])
-        return predict_outputs(X, self.coefs_, self.intercepts_, activation, self._y_1d)
+        return check_predictions(
+            predict_outputs(X, self.coefs_, self.intercepts_, activation, self._y_1d)
+        )

@@ -13,4 +13,16 @@ class DivergenceWarning(ConvergenceWarning):
     """
 
 
-__all__ = ["ConvergenceWarning", "DivergenceWarning"]
+class NumericalError(ValueError, FloatingPointError):
+    """A fit or prediction would produce NaN or infinity from finite input.
+
+    Raised instead of returning non-finite weights or predictions: by ``fit``
+    when the input's scale would overflow the network's products or the trained
+    weights are not finite (the estimator is then left as it was), and by
+    ``predict`` when the forward pass overflows for the given ``X``. The message
+    says what to change, usually to standardise ``X``. A subclass of
+    ``ValueError`` (bad input) and of ``FloatingPointError``.
+    """
+
+
+__all__ = ["ConvergenceWarning", "DivergenceWarning", "NumericalError"]
