@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits
-from ._memory import check_state_fits
+from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
 from ._network import init_weights, predict_outputs, stack_weights
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
@@ -347,6 +347,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             reset=not warm,
         )
         self._check_solver_options()
+        # Before anything of the fit is allocated (see skadmm._memory).
+        check_fit_memory(self, X, y, sample_weight)
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         if warm and Y.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -511,17 +513,6 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 X.dtype,
             )
         cls = SPLITTINGS[self.splitting]
-        n_hidden = len(weights) - 1
-        nbytes = cls.state_nbytes(
-            X.shape[0], X.shape[1], self.width, n_hidden, Y.shape[1], X.itemsize
-        )
-        check_state_fits(
-            nbytes,
-            n_samples=X.shape[0],
-            width=self.width,
-            n_hidden=n_hidden,
-            splitting=self.splitting,
-        )
         if not warm:
             # Start from the best read-out of the random features: the multiplier
             # then starts at the ridge residual instead of at Y itself.
