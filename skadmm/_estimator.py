@@ -33,7 +33,7 @@ from ._target import (
     standardise,
     unfold_readout,
 )
-from .exceptions import DivergenceWarning
+from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 # Largest step of the reset solver: beyond it the relu z-steps flip so many units
 # that the sweep's direction is no longer useful (the line search extends steps).
@@ -581,7 +581,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"Training {result.stop_reason}; the weights of the last "
                 "completed iteration were kept.",
-                ConvergenceWarning,
+                FitInterruptedWarning,
                 stacklevel=3,
             )
         elif not result.converged:
