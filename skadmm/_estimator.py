@@ -154,7 +154,9 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         whole solver state: auxiliaries and multiplier) of the previous call to
         ``fit``; the curves and ``n_iter_`` then continue. With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
-        hold the best one.
+        hold the best one. The solver state is not pickled (nor
+        copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
+        its weights.
     verbose : int, default=0
         Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
 
@@ -314,6 +316,17 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+    def __getstate__(self):
+        """State for pickling, without the solver state kept by ``warm_start``.
+
+        That state holds arrays of the size of the training data (hundreds of
+        times the fitted weights); a warm-started fit of an unpickled model
+        starts from its weights instead.
+        """
+        state = super().__getstate__()
+        state.pop("_solver_state", None)
+        return state
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
