@@ -201,7 +201,8 @@ class TwoSplitting(Splitting):
         """
         if not gg > 0:
             return None
-        t = max(self.tau, 0.5 * self._t[k, block])
+        # A Python float: a numpy float64 step would upcast float32 weights.
+        t = float(max(self.tau, 0.5 * self._t[k, block]))
         for _ in range(_MAX_BACKTRACK):
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
