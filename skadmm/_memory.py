@@ -10,9 +10,10 @@ The count is a peak: the arrays alive for the whole run (the splitting's state,
 its scratch pools, the solver's buffers, the copies of the weights, the data
 copies) plus the largest temporary alive at any moment next to them (the
 forward pass of the read-out refit, the Gram and factor matrices of a block,
-the monitor's forward pass). It errs on the large side (up to about 1.5 times
-the peak traced by ``tracemalloc``) because an allocation that almost fits
-still leaves the machine swapping.
+the monitor's forward pass), plus a slack for untraced memory. It errs on the
+large side (1.2 to 1.8 times the peak traced by ``tracemalloc`` on the tested
+configurations, the most where the weights dominate) because a fit that
+almost fits still leaves the machine swapping.
 """
 
 import math
@@ -26,7 +27,7 @@ from ._splitting._rows import block_rows
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
 # objects), as a fraction of the counted bytes.
 _SLACK = 0.1
-# Matrices of one block solve of a layer with ``p`` inputs: the Gram matrix,
+# Square matrices of one block solve (of the layer's fan-in): the Gram matrix,
 # the scaled system, the right-hand side, the solution and (three-splitting
 # hidden blocks) the ``n x n`` inverse with the identity it is solved from.
 _FACTOR_MATRICES = 6
