@@ -9,8 +9,10 @@ shuffled cross-validation (``_common.folds``, ``random_state=0``) of
 ``make_pipeline(StandardScaler(), model)`` for the models (keys for
 ``--models``):
 
-* ``admm``: ``ADMMResidualRegressor(random_state=0)``, defaults (width 64, 4
-  blocks, three-splitting);
+* ``admm``: ``_common.radmm()``, the paper's RADMM with the estimator's
+  defaults from before the forward-reset mode (width 64, 4 blocks,
+  ``alpha=1e-4``, three-splitting); ``bench_suite.py`` measures the current
+  defaults;
 * ``admm_tuned``: the same pipeline in ``GridSearchCV(cv=KFold(3, shuffle=True,
   random_state=0), scoring="neg_mean_squared_error")``, a nested CV (the
   inner 3 folds split each outer training part), over the grid
@@ -119,8 +121,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
-
 from _common import (
     RESULTS,
     SEED,
@@ -129,6 +129,7 @@ from _common import (
     machine,
     markdown_table,
     pyplot,
+    radmm,
     wine,
     write_results,
 )
@@ -174,7 +175,7 @@ def build(key, quick, torch_threads):
     """The unfitted model ``key``: a pipeline, or a grid search over one."""
     mlp_iter = QUICK["mlp_iter"] if quick else 2000
     if key in ("admm", "admm_tuned"):
-        model = ADMMResidualRegressor(random_state=SEED)
+        model = radmm()
     elif key == "ridge":
         model = Ridge()
     elif key in ("mlp", "mlp_tuned"):
@@ -470,10 +471,8 @@ def admm_curve(X, y, X_val, y_val, n_iter, **params):
     fit call (that of the first call of the loop).
     """
     # Warm-up (imports, BLAS buffers), so the first call's overhead is its own.
-    fit_quietly(ADMMResidualRegressor(max_iter=1, random_state=SEED, **params), X, y)
-    est = ADMMResidualRegressor(
-        random_state=SEED, warm_start=True, max_iter=1, tol=0.0, **params
-    )
+    fit_quietly(radmm(max_iter=1, **params), X, y)
+    est = radmm(warm_start=True, max_iter=1, tol=0.0, **params)
     mse, overhead = [], 0.0
     for it in range(n_iter):
         wall = fit_quietly(est, X, y)

@@ -33,9 +33,7 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
-
-from _common import RESULTS, SEED, pyplot, wine, write_results
+from _common import RESULTS, SEED, pyplot, radmm, wine, write_results
 
 #: Relative increase of L_rho between iterations still counted as rounding.
 RTOL = 1e-10
@@ -43,7 +41,7 @@ SPLITTINGS = ("three", "two")
 
 
 def run(X, y, splitting, width, n_blocks, max_iter):
-    est = ADMMResidualRegressor(
+    est = radmm(
         width=width,
         n_blocks=n_blocks,
         splitting=splitting,

@@ -44,10 +44,9 @@ import numpy as np
 from joblib import cpu_count
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
 from skadmm._splitting import TwoSplitting
 
-from _common import RESULTS, SEED, pyplot, write_results
+from _common import RESULTS, SEED, pyplot, radmm, write_results
 
 #: Fraction of the matmul rate the hot path should reach at width >= 128.
 TARGET = 0.5
@@ -258,7 +257,7 @@ def fit_seconds(X, y, splitting, width, n_blocks, max_iter, **parallel):
     """Seconds per iteration (median, first excluded) and, for the two-splitting,
     the mean trials per ``W`` and per inner ``U`` block over the same iterations
     (the first iteration backtracks from ``t = tau`` and needs many more)."""
-    est = ADMMResidualRegressor(
+    est = radmm(
         width=width,
         n_blocks=n_blocks,
         splitting=splitting,

@@ -4,7 +4,8 @@ For each problem, in one process run (the machines are shared and noisy, so only
 ratios measured side by side are reported):
 
 * ``serial``: the plain fit, ``n_regions=1``, BLAS free to use every core (what
-  ``n_jobs=None`` gives);
+  ``n_jobs=None`` gives; it uses them when the products are large enough, see
+  ``bench_load.py``: the Wine Quality problem gets one thread);
 * ``1 worker, 1 BLAS``: the same algorithm on one thread;
 * for k = 2, 4, 8 up to the cores present: ``n_regions=k`` run by one worker with
   one BLAS thread (same arithmetic as below, bit for bit), and by ``n_jobs=k``
@@ -31,11 +32,10 @@ from joblib import cpu_count
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
 from skadmm._parallel import Team
 from skadmm.datasets import load_wine_quality
 
-from _common import RESULTS, write_results
+from _common import RESULTS, radmm, write_results
 
 
 def problems(quick):
@@ -65,9 +65,7 @@ def problems(quick):
 
 
 def seconds_per_iteration(X, y, params, max_iter, blas, **parallel):
-    est = ADMMResidualRegressor(
-        **params, **parallel, max_iter=max_iter, tol=0.0, random_state=0
-    )
+    est = radmm(**params, **parallel, max_iter=max_iter, tol=0.0, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with threadpool_limits(blas, user_api="blas"):

@@ -4,8 +4,8 @@ The residual-network experiment of the seed paper (Xu, Li, Xing,
 arXiv:2310.15334), on Wine Quality: fully connected residual networks with 40
 residual blocks of width 64, with relu and with sigmoid, trained by
 
-* ``ADMM three-splitting``: ``ADMMResidualRegressor(splitting="three")``;
-* ``ADMM two-splitting``: ``ADMMResidualRegressor(splitting="two")``;
+* ``ADMM three-splitting``: ``_common.radmm(splitting="three")`` (RADMM);
+* ``ADMM two-splitting``: ``_common.radmm(splitting="two")``;
 * ``backprop Adam`` and ``backprop SGD``: the same network (same initial
   weights, same objective ``1/2 MSE + alpha/2 sum ||W||^2``) trained by
   backpropagation in PyTorch (``torch_residual.TorchResidualRegressor``,
@@ -65,7 +65,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor
 from skadmm._activations import get_activation
 from skadmm._network import forward, init_weights
 from skadmm.exceptions import DivergenceWarning
@@ -77,6 +76,7 @@ from _common import (
     machine,
     markdown_table,
     pyplot,
+    radmm,
     wine,
     write_results,
 )
@@ -120,9 +120,9 @@ def check_warm_start_is_exact(n_iter=4):
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                whole = ADMMResidualRegressor(**params, max_iter=n_iter, tol=0.0)
+                whole = radmm(**params, max_iter=n_iter, tol=0.0)
                 whole.fit(X, y)
-                steps = ADMMResidualRegressor(**params, max_iter=1, warm_start=True)
+                steps = radmm(**params, max_iter=1, warm_start=True)
                 for _ in range(n_iter):
                     steps.fit(X, y)
             equal = steps.n_iter_ == whole.n_iter_ == n_iter and all(
@@ -157,9 +157,9 @@ def initial_mse(data, width, activation):
 def run_admm(data, width, activation, n_iter, splitting):
     """Per-iteration curves of ADMM, by warm-started 1-iteration fits."""
     X_train, X_test, y_train, y_test = data
-    est = ADMMResidualRegressor(
-        width,
-        N_BLOCKS,
+    est = radmm(
+        width=width,
+        n_blocks=N_BLOCKS,
         activation=activation,
         splitting=splitting,
         random_state=SEED,

@@ -8,11 +8,14 @@ summary at the end lists every script's status and time, and the exit status is
 
 Scripts, in order (names for ``--only``):
 
+* ``suite``: ``bench_suite.py`` (regression suite: every mode, its random
+  features and the baselines on eight tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
 * ``resnet40``: ``bench_resnet40.py`` (40-block networks, ADMM vs backprop);
 * ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
 * ``flops``: ``bench_flops.py`` (achieved GFLOP/s against matmul);
-* ``parallel``: ``bench_parallel.py`` (parallel regional updates).
+* ``parallel``: ``bench_parallel.py`` (parallel regional updates);
+* ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads).
 
 Usage::
 
@@ -29,11 +32,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
+    "suite": "bench_suite.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",
     "depth": "bench_depth.py",
     "flops": "bench_flops.py",
     "parallel": "bench_parallel.py",
+    "load": "bench_load.py",
 }
 
 

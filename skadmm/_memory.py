@@ -19,7 +19,6 @@ almost fits still leaves the machine swapping.
 import math
 
 from ._limits import memory_limit
-from ._parallel import plan_parallelism
 from ._solvers import SOLVERS
 from ._splitting import SPLITTINGS
 from ._splitting._rows import block_rows
@@ -137,9 +136,9 @@ def estimate_fit_nbytes(n_samples, n_features, n_outputs, **params):
 
 def estimator_memory_parts(estimator, X, y, sample_weight):
     """:func:`fit_memory_parts` of ``estimator.fit(X, y, sample_weight)``."""
-    plan = plan_parallelism(
-        estimator.n_jobs, estimator.n_regions, estimator.n_blocks + 2
-    )
+    # The plan fit will use (regions, workers, and the BLAS threads, which decide
+    # whether the block updates work on row blocks or on all the rows).
+    plan = estimator._plan_parallelism(X)
     return fit_memory_parts(
         X.shape[0],
         X.shape[1],

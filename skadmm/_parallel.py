@@ -10,10 +10,11 @@ once per iteration.
 
 Tasks are pulled from a shared counter, so which thread runs which region never
 matters: every task writes only its own blocks and reads nothing another task of
-the same phase writes. With the BLAS thread count fixed by the number of regions
-(see :func:`plan_parallelism`), the iterates are bit-identical for any number of
-workers. The caller's thread leads: it runs the solver loop between phases, so
-Ctrl-C reaches it directly, and no wait depends on a worker ever starting.
+the same phase writes. The BLAS thread count of a fit depends on the data shape
+and the number of regions only (see :func:`plan_parallelism`), so the iterates
+are bit-identical for any number of workers. The caller's thread leads: it
+runs the solver loop between phases, so Ctrl-C reaches it directly, and no wait
+depends on a worker ever starting.
 """
 
 import threading
@@ -26,7 +27,7 @@ from sklearn import config_context, get_config
 from sklearn.utils import gen_even_slices
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._blas import blas_thread_budget
+from ._blas import blas_thread_budget, blas_threads_for
 from ._network import forward
 from ._splitting._rows import block_rows
 
@@ -59,23 +60,27 @@ class ParallelPlan:
     blas_threads: int
 
 
-def plan_parallelism(n_jobs, n_regions, n_layers):
+def plan_parallelism(n_jobs, n_regions, n_layers, n_samples, width, n_features):
     """Resolve ``n_jobs`` and ``n_regions`` for a network of ``n_layers`` layers.
 
     The cores a fit may use (its *budget*) are the BLAS threads in effect when
     ``fit`` starts, capped by :func:`joblib.cpu_count`: all cores by default, fewer
     inside a ``GridSearchCV(n_jobs=...)`` worker or a ``threadpool_limits``
-    block. Every BLAS call gets ``budget // n_regions`` threads (at least one) and
-    at most ``min(n_jobs, n_regions, budget)`` workers run, so workers times BLAS
-    threads never exceed the budget. The BLAS thread count depends on the regions
-    and not on ``n_jobs``, which is what keeps results independent of ``n_jobs``
-    (OpenBLAS rounds differently with different thread counts).
+    block. At most ``min(n_jobs, n_regions, budget)`` workers run and every BLAS
+    call gets ``budget // n_regions`` threads (at least one), or one thread when
+    the products of ``n_samples`` rows, ``width`` and ``n_features`` are too
+    small to gain from more (:func:`~skadmm._blas.blas_threads_for`). So workers
+    times BLAS threads never exceed the budget, and the BLAS thread count depends
+    on the data shape and the regions but not on ``n_jobs``, which is what keeps
+    results independent of ``n_jobs`` (OpenBLAS rounds differently with
+    different thread counts).
     """
     regions = 1 if n_regions is None else n_regions
     split_layers(n_layers, regions)  # validates before any work
     budget = max(1, min(blas_thread_budget(), cpu_count()))
     workers = max(1, min(effective_n_jobs(n_jobs), regions, budget))
-    return ParallelPlan(regions, workers, max(1, budget // regions))
+    blas = blas_threads_for(max(1, budget // regions), n_samples, width, n_features)
+    return ParallelPlan(regions, workers, blas)
 
 
 class Team:

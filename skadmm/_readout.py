@@ -10,8 +10,8 @@ relaxation gap.
 """
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
+from ._linalg import spd_solve
 from ._network import hidden_features
 from ._splitting._rows import RowWeights
 
@@ -20,9 +20,10 @@ def ridge_readout(U, Y, sample_weight, alpha):
     """``(n + 1, m)`` read-out (bias last) minimising the weighted ridge objective.
 
     Solves ``(A^T S A + alpha I') W = A^T S Y`` with ``A = [U, 1]`` and ``I'`` the
-    identity without the bias entry, by Cholesky. The bias is not penalised, so
-    the system is positive definite whenever ``alpha > 0`` or ``A`` has full
-    column rank; otherwise a tiny ridge keeps the factorisation defined.
+    identity without the bias entry. The bias is not penalised, so the system
+    is positive definite whenever ``alpha > 0`` or ``A`` has full column rank;
+    otherwise (``alpha=0`` with fewer rows than features, equal or constant
+    columns) :func:`~skadmm._linalg.spd_solve` returns a least-squares solution.
     """
     rw = RowWeights(sample_weight, U.shape[0], U.dtype)
     A = np.empty((U.shape[0], U.shape[1] + 1), dtype=U.dtype)
@@ -31,10 +32,7 @@ def ridge_readout(U, Y, sample_weight, alpha):
     G = rw.gram(A)
     diag = np.einsum("ii->i", G)
     diag[:-1] += alpha
-    # Keeps a rank-deficient, unpenalised system solvable (minimal effect otherwise).
-    diag += np.finfo(U.dtype).eps * max(1.0, float(diag.max()))
-    factor = cho_factor(G, check_finite=False)
-    return cho_solve(factor, rw.cross(A, Y), check_finite=False)
+    return spd_solve(G, rw.cross(A, Y), overwrite_a=True)
 
 
 def refit_readout(X, Y, sample_weight, weights, activation, alpha):

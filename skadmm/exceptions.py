@@ -13,6 +13,18 @@ class DivergenceWarning(ConvergenceWarning):
     """
 
 
+class NumericalError(ValueError, FloatingPointError):
+    """A fit or prediction would produce NaN or infinity from finite input.
+
+    Raised instead of returning non-finite weights or predictions: by ``fit``
+    when the input's scale would overflow the network's products or the trained
+    weights are not finite (the estimator is then left as it was), and by
+    ``predict`` when the forward pass overflows for the given ``X``. The message
+    says what to change, usually to standardise ``X``. A subclass of
+    ``ValueError`` (bad input) and of ``FloatingPointError``.
+    """
+
+
 class FitInterruptedWarning(ConvergenceWarning):
     """Training was interrupted by the user (Ctrl-C, ``KeyboardInterrupt``).
 
@@ -27,4 +39,9 @@ class FitInterruptedWarning(ConvergenceWarning):
     """
 
 
-__all__ = ["ConvergenceWarning", "DivergenceWarning", "FitInterruptedWarning"]
+__all__ = [
+    "ConvergenceWarning",
+    "DivergenceWarning",
+    "FitInterruptedWarning",
+    "NumericalError",
+]

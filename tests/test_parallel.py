@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,10 @@ from joblib import Parallel, cpu_count, delayed, parallel_config
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+import skadmm._blas
+import skadmm._estimator
 from skadmm import ADMMResidualRegressor
+from skadmm._blas import BLAS_MIN_PRODUCT, blas_threads_for
 from skadmm._parallel import Team, plan_parallelism, split_layers
 from skadmm._splitting import ThreeSplitting, TwoSplitting
 
@@ -30,7 +34,9 @@ def data():
 
 def deep(**params):
     # 10 layers: room for up to five regions.
-    base = dict(width=12, n_blocks=8, max_iter=25, random_state=0, solver="radmm")
+    base = dict(
+        width=12, n_blocks=8, max_iter=25, random_state=0, solver="radmm", alpha=3e-3
+    )
     base.update(params)
     return ADMMResidualRegressor(**base)
 
@@ -82,11 +88,13 @@ def test_results_are_bit_identical_for_any_n_jobs(data, splitting, n_regions):
 
 @needs_two_cores
 @pytest.mark.parametrize("splitting", ["three", "two"])
-def test_one_blas_thread_per_region_whatever_the_budget(splitting):
+def test_one_blas_thread_per_region_whatever_the_budget(splitting, monkeypatch):
     # n_regions=2 with a budget of 1 or 2 BLAS threads: one thread per product in
     # both, so the same bits; also for the products outside the iterations (the
     # initial and final read-out, whose A^T A rounds differently on 2 threads).
-    # Large enough for OpenBLAS to thread its products.
+    # Large enough for OpenBLAS to thread its products, and counted as large by
+    # the size rule (which would otherwise give one thread anyway).
+    monkeypatch.setattr(skadmm._blas, "BLAS_MIN_PRODUCT", 0)
     rng = np.random.default_rng(2)
     X = rng.standard_normal((5000, 16))
     y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
@@ -134,35 +142,129 @@ def test_workers_really_share_the_regions(data, monkeypatch):
     assert len(threads) == 2
 
 
+# Shapes (n_samples, width, n_features) whose largest product is far above and
+# below BLAS_MIN_PRODUCT.
+LARGE = dict(n_samples=10**6, width=256, n_features=8)
+SMALL = dict(n_samples=200, width=12, n_features=5)
+
+
 def test_plan_never_oversubscribes():
     with threadpool_limits(2, user_api="blas"):
-        assert plan_parallelism(-1, 2, 6).n_workers == min(2, cpu_count())
-        assert plan_parallelism(-1, 2, 6).blas_threads == 1
-        plan = plan_parallelism(None, None, 6)
-        assert (plan.n_regions, plan.n_workers, plan.blas_threads) == (1, 1, 2)
+        assert plan_parallelism(-1, 2, 6, **LARGE).n_workers == min(2, cpu_count())
+        assert plan_parallelism(-1, 2, 6, **LARGE).blas_threads == 1
+        plan = plan_parallelism(None, None, 6, **LARGE)
+        assert (plan.n_regions, plan.n_workers) == (1, 1)
+        assert plan.blas_threads == min(2, cpu_count())
         # The BLAS threads depend on the regions only, never on n_jobs.
-        assert plan_parallelism(1, 2, 6).blas_threads == 1
+        assert plan_parallelism(1, 2, 6, **LARGE).blas_threads == 1
     with threadpool_limits(1, user_api="blas"):
-        assert plan_parallelism(-1, 3, 6).n_workers == 1
+        assert plan_parallelism(-1, 3, 6, **LARGE).n_workers == 1
     with parallel_config(n_jobs=2), threadpool_limits(2, user_api="blas"):
-        assert plan_parallelism(None, 3, 6).n_workers == min(2, cpu_count())
+        assert plan_parallelism(None, 3, 6, **LARGE).n_workers == min(2, cpu_count())
 
 
 @needs_two_cores
 def test_no_oversubscription_inside_parallel_grid_search_workers():
     # loky gives each of its 2 workers cpu_count() // 2 BLAS threads.
     plans = Parallel(n_jobs=2, backend="loky")(
-        delayed(plan_parallelism)(-1, 2, 6) for _ in range(2)
+        delayed(plan_parallelism)(-1, 2, 6, **LARGE) for _ in range(2)
     )
     budget = cpu_count() // 2
     for plan in plans:
         assert plan.n_workers * plan.blas_threads <= budget
 
 
-def test_serial_n_jobs_with_one_region_warns(data):
+def test_blas_threads_follow_the_size_of_the_largest_product():
+    # Hand-counted multiply-adds: the hidden products (n x w by w x w), or the
+    # lifting Gram matrix (d x n by n x d) when there are more features.
+    t = BLAS_MIN_PRODUCT
+    assert blas_threads_for(8, 100, 100, 11) == 1  # 1e6 multiply-adds
+    assert blas_threads_for(8, t, 1, 1) == 8  # exactly the threshold
+    assert blas_threads_for(8, t - 1, 1, 1) == 1
+    assert blas_threads_for(8, t // 64 + 1, 8, 2) == 8  # width dominates
+    assert blas_threads_for(8, t // 64 + 1, 2, 8) == 8  # features dominate
+    assert blas_threads_for(8, t // 64 - 1, 8, 8) == 1
+    # Never more than the budget, never fewer than one.
+    for budget in (0, 1, 3, 16):
+        for shape in (SMALL, LARGE):
+            assert 1 <= blas_threads_for(budget, **shape) <= max(1, budget)
+
+
+@pytest.mark.parametrize("budget", [1, 2, 4, 16])
+@pytest.mark.parametrize("regions", [1, 2, 3])
+def test_plan_gives_small_problems_one_thread_and_large_ones_their_share(
+    budget, regions, monkeypatch
+):
+    monkeypatch.setattr("skadmm._parallel.blas_thread_budget", lambda: budget)
+    monkeypatch.setattr("skadmm._parallel.cpu_count", lambda: 16)
+    assert plan_parallelism(None, regions, 6, **SMALL).blas_threads == 1
+    assert plan_parallelism(None, regions, 6, **LARGE).blas_threads == max(
+        1, budget // regions
+    )
+
+
+def _spy_blas_threads(monkeypatch):
+    seen = []
+    original = skadmm._estimator.fit_blas_limits
+
+    def spy(threads):
+        seen.append(threads)
+        return original(threads)
+
+    monkeypatch.setattr(skadmm._estimator, "fit_blas_limits", spy)
+    return seen
+
+
+@needs_two_cores
+@pytest.mark.parametrize("large", [False, True])
+def test_bit_identical_for_any_n_jobs_on_both_sides_of_the_size_rule(
+    large, monkeypatch
+):
+    # Large enough for OpenBLAS to thread its products (checked below), so a
+    # thread count that followed n_jobs would change the bits; moving the
+    # threshold puts the problem on either side of the rule.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1000, 5))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    params = dict(n_blocks=2, width=32, max_iter=3)
+    product = X.shape[0] * 32 * 32
+    monkeypatch.setattr(skadmm._blas, "BLAS_MIN_PRODUCT", product + (not large))
+    seen = _spy_blas_threads(monkeypatch)
+    with threadpool_limits(2, user_api="blas"):
+        fits = [deep(n_jobs=n, **params).fit(X, y) for n in (None, 2, -1)]
+    assert seen == [2 if large else 1] * 3
+    ref = fits[0]
+    for est in fits[1:]:
+        for a, b in zip(
+            est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_, strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+        assert est.objective_curve_ == ref.objective_curve_
+    if large:
+        with threadpool_limits(1, user_api="blas"):
+            one = deep(**params).fit(X, y)
+        assert not all(
+            np.array_equal(a, b) for a, b in zip(one.coefs_, ref.coefs_, strict=True)
+        ), "OpenBLAS did not thread this problem: the test cannot see thread counts"
+
+
+@needs_two_cores
+def test_default_small_fit_runs_on_one_blas_thread(data, monkeypatch):
+    seen = _spy_blas_threads(monkeypatch)
+    with threadpool_limits(2, user_api="blas"):
+        ADMMResidualRegressor(max_iter=2, random_state=0).fit(*data)
+    assert seen == [1]
+
+
+def test_n_jobs_with_one_region_is_silently_serial(data):
     X, y = data
-    with pytest.warns(UserWarning, match="n_jobs=2 has no effect"):
-        deep(n_jobs=2, max_iter=2).fit(X, y)
+    ref = deep(max_iter=5).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter on purpose
+        est = deep(n_jobs=2, max_iter=5).fit(X, y)
+    for a, b in zip(est.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("cls", [ThreeSplitting, TwoSplitting])

@@ -50,7 +50,12 @@ def _fit(**params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = ADMMResidualRegressor(
-            width=12, n_blocks=2, max_iter=15, random_state=0, solver="radmm"
+            width=12,
+            n_blocks=2,
+            max_iter=15,
+            random_state=0,
+            solver="radmm",
+            alpha=3e-3,
         )
         return est.set_params(**params)
 

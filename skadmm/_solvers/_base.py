@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import LinAlgError
+
+from ..exceptions import NumericalError
 
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.
@@ -115,8 +116,8 @@ class BaseSolver:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     value, residual = self.step(problem, run)
-            except LinAlgError as exc:
-                result.failure = self._failure(it, f"a linear solve failed ({exc})")
+            except NumericalError:
+                result.failure = self._failure(it, "a linear system became non-finite")
                 break
             except KeyboardInterrupt:
                 _interrupted(result, it)

@@ -28,9 +28,9 @@ The merit is the true training objective ``1/2 ||f(X) - Y||_S^2 + alpha/2 sum
 from functools import partial
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from .._blas import blas_thread_budget
+from .._linalg import spd_solve
 from ._base import BaseSolver
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
@@ -156,7 +156,7 @@ class ResetSolver(BaseSolver):
         E -= problem.Y
         K = V.T @ V
         K[np.diag_indices_from(K)] += problem.beta
-        D = E @ cho_solve(cho_factor(K, check_finite=False), V.T, check_finite=False)
+        D = E @ spd_solve(K, V.T, overwrite_a=True)
         U -= D
         problem.link_sq[k, 1] = problem.rw.sq_norm(D)
 
@@ -228,7 +228,7 @@ class ResetSolver(BaseSolver):
         rhs = rw.cross(A, problem.Y)
         diag = np.einsum("ii->i", G)
         diag[:-1] += alpha
-        readout = cho_solve(cho_factor(G, check_finite=False), rhs, check_finite=False)
+        readout = spd_solve(G, rhs, overwrite_a=True)
         residual = A @ readout
         residual -= problem.Y
         return readout, self._value(problem, residual, (*hidden, readout))

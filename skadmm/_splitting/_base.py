@@ -15,9 +15,9 @@ L_rho (with normalised row weights ``s``, ``||.||_S`` the weighted norm)::
 from functools import partial
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, eigvalsh
 
 from .._blas import blas_thread_budget
+from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
 from ._rows import RowWeights, block_rows, row_chunks
 
 
@@ -142,11 +142,7 @@ class Splitting:
             self.W[k] = W - grad / self._lipschitz_step(Hm)
             return
         diag += tau
-        self.W[k] = cho_solve(
-            cho_factor(Hm, overwrite_a=True, check_finite=False),
-            rhs + tau * W,
-            check_finite=False,
-        )
+        self.W[k] = spd_solve(Hm, rhs + tau * W, overwrite_a=True)
 
     def _lipschitz_step(self, hessian):
         """Proximal weight ``t = max(tau, lambda_max(hessian))`` of a quadratic block.
@@ -156,9 +152,7 @@ class Splitting:
         is needed. The step depends on the Hessian only (not on the gradient's
         direction), which keeps the iteration insensitive to rounding.
         """
-        n = hessian.shape[0]
-        top = eigvalsh(hessian, subset_by_index=[n - 1, n - 1], check_finite=False)[0]
-        return max(self.tau, float(top))
+        return max(self.tau, largest_eigenvalue(hessian))
 
     # ------------------------------------------------------ read-out & output
     def _update_last_hidden(self, S):
@@ -273,7 +267,7 @@ class Splitting:
         a list of tasks (default: in order). One region is the serial sweep.
         """
         run = _run_in_order if run is None else run
-        # The BLAS threads are fixed for a fit (by the number of regions).
+        # The BLAS threads are fixed for a fit (by its data shape and regions).
         self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
         run([partial(self._sweep_region, *region) for region in self.regions])
         if self.boundaries:
@@ -351,18 +345,6 @@ class Splitting:
             # Row-block buffers and the z-step's work arrays.
             "block buffers": 5 * block,
         }
-
-
-def spd_inverse(M):
-    """Inverse of a symmetric positive definite matrix through its Cholesky factor.
-
-    The hidden-layer systems ``U M = RHS`` have ``M = a I + b V V^T`` with ``a > 0``
-    (eigenvalues at least ``a``): well conditioned, so the ``n x n`` inverse is
-    accurate, and ``RHS @ inv`` is one matrix product (threaded BLAS) where two
-    triangular solves would be twice slower.
-    """
-    factor = cho_factor(M, overwrite_a=True, check_finite=False)
-    return cho_solve(factor, np.eye(M.shape[0], dtype=M.dtype), check_finite=False)
 
 
 class _Pool:

@@ -8,9 +8,9 @@ The block updates stream their elementwise work over *row blocks* small enough t
 stay in cache (:func:`row_chunks`); a reduction over a whole array is then the sum,
 in block order, of the reductions of its blocks (``rows=`` below). The blocks depend
 on the array's shape only; how the matrix products are grouped into chunks and how
-the dot products are split depend on whether BLAS is threaded, which a fit fixes by
-its number of regions. Nothing depends on the worker threads, so the rounding is
-reproducible for any ``n_jobs``.
+the dot products are split depend on whether BLAS is threaded, which a fit fixes
+from its data shape and number of regions. Nothing depends on the worker threads,
+so the rounding is reproducible for any ``n_jobs``.
 """
 
 import numpy as np

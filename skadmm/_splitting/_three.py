@@ -13,7 +13,8 @@ its matrix products (see ``Splitting.chunks``); with single-threaded BLAS no
 
 import numpy as np
 
-from ._base import Splitting, spd_inverse
+from .._linalg import spd_inverse
+from ._base import Splitting
 
 
 class ThreeSplitting(Splitting):

@@ -1,0 +1,329 @@
+"""The regression suite: every training mode beside its own random features and
+the usual baselines, on eight tables (``_datasets.py``).
+
+For each dataset, 5-fold shuffled cross-validation (``random_state=0``) of
+``make_pipeline(StandardScaler(), model)``, one BLAS thread per process, for the
+models (keys for ``--models``):
+
+* ``default``: ``ADMMResidualRegressor(random_state=0)``, the estimator's
+  defaults (forward-reset mode);
+* ``radmm``: the paper's RADMM with the same defaults otherwise
+  (``solver="radmm"``);
+* ``random_features``: the default network after one RADMM iteration
+  (``solver="radmm", max_iter=1``): the random initial hidden layers with a
+  ridge read-out, the bar a mode must clear to show that its hidden layers
+  learn;
+* ``mlp``: ``MLPRegressor(max_iter=2000, random_state=0)``;
+* ``hgb``: ``HistGradientBoostingRegressor(random_state=0)``;
+* ``ridge``: ``Ridge()``.
+
+``--mode NAME=JSON`` adds an ADMM configuration (parameters as JSON, e.g.
+``--mode 'wide={"width": 200}'``), compared like the defaults.
+
+Outputs in ``--out`` (default ``benchmarks/results``): ``suite.csv`` and
+``suite.md`` (CV MSE mean and std, mean fit time, ratios to MLP and to the
+random features, and the targets: the defaults beat their random features by
+5 % on every nonlinear dataset, are no worse than MLP on two thirds of the
+datasets with a geometric mean of the MSE ratios at most 1, and fit in at most
+3x MLP's summed time), and ``suite_time.csv``/``suite_time.png``: test MSE
+against fit time on the first fold, for fits of the defaults and of MLP
+stopped after increasing numbers of iterations (time to accuracy).
+
+Usage::
+
+    python benchmarks/bench_suite.py                  # about 15 minutes on 2 cores
+    python benchmarks/bench_suite.py --quick          # smoke run (seconds)
+    python benchmarks/bench_suite.py --datasets sine,diabetes --models default,mlp
+"""
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_squared_error
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skadmm import ADMMResidualRegressor
+
+from _common import RESULTS, SEED, folds, pyplot, write_results
+from _datasets import DATASETS, load
+
+#: ADMM models judged as training modes (ratios to MLP and to random features).
+ADMM_MODES = {
+    "default": {},
+    "radmm": {"solver": "radmm"},
+}
+GAIN_TARGET = 0.05
+
+
+def baselines():
+    return {
+        "random_features": ADMMResidualRegressor(
+            solver="radmm", max_iter=1, random_state=SEED
+        ),
+        "mlp": MLPRegressor(max_iter=2000, random_state=SEED),
+        "hgb": HistGradientBoostingRegressor(random_state=SEED),
+        "ridge": Ridge(),
+    }
+
+
+def make_models(modes):
+    models = {
+        name: ADMMResidualRegressor(random_state=SEED, **params)
+        for name, params in modes.items()
+    }
+    return {**models, **baselines()}
+
+
+def cross_validate(model, X, y, splits):
+    """Test MSEs, fit seconds and iterations of ``model`` over ``splits``."""
+    mses, times, iters = [], [], []
+    for train, test in splits:
+        pipe = make_pipeline(StandardScaler(), clone(model))
+        tick = time.perf_counter()
+        pipe.fit(X[train], y[train])
+        times.append(time.perf_counter() - tick)
+        mses.append(mean_squared_error(y[test], pipe.predict(X[test])))
+        iters.append(getattr(pipe[-1], "n_iter_", np.nan))
+    return np.array(mses), np.array(times), np.array(iters, dtype=float)
+
+
+def run_suite(datasets, models, n_splits, max_rows=None):
+    rows = []
+    for dataset in datasets:
+        X, y = load(dataset)
+        if max_rows is not None:
+            X, y = X[:max_rows], y[:max_rows]
+        splits = folds(X, n_splits)
+        for name, model in models.items():
+            mses, times, iters = cross_validate(model, X, y, splits)
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    model=name,
+                    mse_mean=mses.mean(),
+                    mse_std=mses.std(),
+                    fit_time=times.mean(),
+                    n_iter=np.nanmean(iters) if np.isfinite(iters).any() else "",
+                )
+            )
+            print(
+                f"{dataset:11s} {name:16s} MSE {mses.mean():.4g} "
+                f"+- {mses.std():.2g}  fit {times.mean():.2f} s",
+                flush=True,
+            )
+    return rows
+
+
+def add_ratios(rows):
+    """Ratios of each row's MSE to MLP's and to the random features', per dataset."""
+    ref = {(r["dataset"], r["model"]): r for r in rows}
+    for r in rows:
+        mlp = ref.get((r["dataset"], "mlp"))
+        rf = ref.get((r["dataset"], "random_features"))
+        r["vs_mlp"] = r["mse_mean"] / mlp["mse_mean"] if mlp else ""
+        r["vs_random_features"] = r["mse_mean"] / rf["mse_mean"] if rf else ""
+    return rows
+
+
+def targets(rows, modes):
+    """One line per training mode: the suite's targets, measured."""
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    lines = []
+    for mode in modes:
+        have = [d for d in datasets if (d, mode) in by and (d, "mlp") in by]
+        if not have:
+            continue
+        ratios = np.array([by[d, mode]["vs_mlp"] for d in have])
+        wins = int((ratios <= 1.0).sum())
+        time_ratio = sum(by[d, mode]["fit_time"] for d in have) / sum(
+            by[d, "mlp"]["fit_time"] for d in have
+        )
+        nonlinear = [d for d in have if DATASETS[d][1] and (d, "random_features") in by]
+        gains = {d: 1.0 - by[d, mode]["vs_random_features"] for d in nonlinear}
+        learns = [d for d, g in gains.items() if g >= GAIN_TARGET]
+        lines.append(
+            f"- `{mode}`: <= MLP on {wins}/{len(have)} datasets "
+            f"(target >= {int(np.ceil(2 * len(have) / 3))}); geometric mean of "
+            f"MSE / MLP {np.exp(np.log(ratios).mean()):.3f} (target <= 1); "
+            f"fit time {time_ratio:.2f}x MLP's, summed (target <= 3); beats its "
+            f"random features by >= 5 % on {len(learns)}/{len(nonlinear)} "
+            "nonlinear datasets ("
+            + ", ".join(f"{d} {100 * g:+.1f} %" for d, g in gains.items())
+            + ")"
+        )
+    return "\n".join(lines)
+
+
+def time_to_accuracy(datasets, iterations, mlp_iterations, max_rows=None):
+    """Test MSE against fit seconds on the first fold, fits stopped early."""
+    rows = []
+    for dataset in datasets:
+        X, y = load(dataset)
+        if max_rows is not None:
+            X, y = X[:max_rows], y[:max_rows]
+        train, test = folds(X)[0]
+        runs = [
+            ("default", ADMMResidualRegressor(random_state=SEED), iterations),
+            ("mlp", MLPRegressor(random_state=SEED), mlp_iterations),
+        ]
+        for name, model, grid in runs:
+            for n in grid:
+                pipe = make_pipeline(StandardScaler(), clone(model))
+                pipe.set_params(**{f"{pipe.steps[-1][0]}__max_iter": n})
+                tick = time.perf_counter()
+                pipe.fit(X[train], y[train])
+                seconds = time.perf_counter() - tick
+                mse = mean_squared_error(y[test], pipe.predict(X[test]))
+                rows.append(
+                    dict(
+                        dataset=dataset,
+                        model=name,
+                        max_iter=n,
+                        fit_time=seconds,
+                        mse=mse,
+                    )
+                )
+    return rows
+
+
+def plot_time(rows, suite_rows, path):
+    plt = pyplot()
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    ncols = 4
+    nrows = int(np.ceil(len(datasets) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False
+    )
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
+        for name, style in (("default", "o-"), ("mlp", "s--")):
+            pts = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
+            ax.plot(
+                [p["fit_time"] for p in pts],
+                [p["mse"] for p in pts],
+                style,
+                ms=3,
+                label="skadmm defaults" if name == "default" else "MLPRegressor",
+            )
+        for r in suite_rows:
+            if r["dataset"] == dataset and r["model"] in ("ridge", "random_features"):
+                ax.axhline(
+                    r["mse_mean"],
+                    ls=":" if r["model"] == "ridge" else "-.",
+                    color="grey" if r["model"] == "ridge" else "tab:red",
+                    lw=1,
+                    label="Ridge (CV)"
+                    if r["model"] == "ridge"
+                    else "random features (CV)",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("fit time (s)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(datasets) :]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("test MSE (first fold)", fontsize=8)
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"Wrote {path}", flush=True)
+
+
+def parse_mode(text):
+    name, _, params = text.partition("=")
+    if not name or not params:
+        raise argparse.ArgumentTypeError("--mode takes NAME=JSON")
+    try:
+        value = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--mode {name}: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"--mode {name}: JSON must be an object")
+    return name, value
+
+
+def parse_list(choices):
+    def parse(text):
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown) or 'empty list'}; choose from "
+                + ", ".join(choices)
+            )
+        return names
+
+    return parse
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--datasets", type=parse_list(list(DATASETS)), default=list(DATASETS)
+    )
+    parser.add_argument(
+        "--models",
+        type=str,
+        default=None,
+        help="comma list of models to run (default: all)",
+    )
+    parser.add_argument(
+        "--mode",
+        type=parse_mode,
+        action="append",
+        default=[],
+        help="extra ADMM configuration NAME=JSON",
+    )
+    parser.add_argument(
+        "--no-time", action="store_true", help="skip the time-to-accuracy fits"
+    )
+    args = parser.parse_args(argv)
+
+    modes = {**ADMM_MODES, **dict(args.mode)}
+    models = make_models(modes)
+    if args.models is not None:
+        models = {k: models[k] for k in parse_list(list(models))(args.models)}
+    n_splits, max_rows = (2, 300) if args.quick else (5, None)
+    iterations = (1, 3) if args.quick else (1, 3, 10, 30, 100, 200)
+    mlp_iterations = (1, 3) if args.quick else (1, 3, 10, 30, 100, 300, 1000, 2000)
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    with threadpool_limits(1):
+        rows = add_ratios(run_suite(args.datasets, models, n_splits, max_rows))
+        summary = targets(rows, [m for m in modes if m in models])
+        print(summary, flush=True)
+        preamble = (
+            f"{n_splits}-fold shuffled CV (random_state={SEED}), "
+            "StandardScaler in front of every model, one BLAS thread, fit time "
+            "in seconds (mean over folds). Targets:\n\n" + summary
+        )
+        fmt = [
+            {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
+            for r in rows
+        ]
+        write_results(args.out, "suite", fmt, preamble)
+        if not args.no_time:
+            curve = time_to_accuracy(
+                args.datasets, iterations, mlp_iterations, max_rows
+            )
+            write_results(args.out, "suite_time", curve)
+            plot_time(curve, rows, args.out / "suite_time.png")
+
+
+if __name__ == "__main__":
+    main()

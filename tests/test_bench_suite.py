@@ -1,0 +1,105 @@
+"""The regression benchmark suite: its datasets and the arithmetic of its targets.
+
+The suite itself is too slow for the tests; what it claims (ratios, wins, the
+"learns" criterion) is computed by small functions checked here on hand-made
+rows, and a smoke run on one tiny dataset checks that the script runs.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = pytest.mark.skipif(
+    not (BENCHMARKS / "bench_suite.py").exists(), reason="benchmarks/ not present"
+)
+
+
+@pytest.fixture(scope="module")
+def suite():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_suite
+
+        import _datasets
+
+        yield bench_suite, _datasets
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_every_dataset_loads_finite_and_offline(suite):
+    _, datasets = suite
+    assert len(datasets.DATASETS) >= 6
+    for name in datasets.DATASETS:
+        X, y = datasets.load(name)
+        assert X.ndim == 2 and y.shape == (X.shape[0],), name
+        assert np.isfinite(X).all() and np.isfinite(y).all(), name
+        assert X.shape[0] >= 400, name
+    # Generated tables are deterministic.
+    np.testing.assert_array_equal(
+        datasets.load("pricing")[1], datasets.load("pricing")[1]
+    )
+
+
+def _rows(mse):
+    return [
+        dict(dataset=d, model=m, mse_mean=v, fit_time=1.0 if m != "mlp" else 2.0)
+        for (d, m), v in mse.items()
+    ]
+
+
+def test_targets_count_wins_geomean_time_and_gain(suite):
+    bench, _ = suite
+    mse = {
+        ("friedman1", "default"): 0.5,
+        ("friedman1", "mlp"): 1.0,
+        ("friedman1", "random_features"): 1.0,
+        ("sine", "default"): 2.0,
+        ("sine", "mlp"): 1.0,
+        ("sine", "random_features"): 2.02,
+        ("diabetes", "default"): 1.0,
+        ("diabetes", "mlp"): 1.0,
+        ("diabetes", "random_features"): 0.5,
+    }
+    rows = bench.add_ratios(_rows(mse))
+    by = {(r["dataset"], r["model"]): r for r in rows}
+    assert by["sine", "default"]["vs_mlp"] == 2.0
+    assert by["friedman1", "default"]["vs_random_features"] == 0.5
+    text = bench.targets(rows, ["default"])
+    assert "<= MLP on 2/3 datasets" in text  # ties count as wins
+    assert "geometric mean of MSE / MLP 1.000" in text  # (0.5 * 2 * 1) ** (1/3)
+    assert "fit time 0.50x MLP's" in text
+    # diabetes is not a nonlinear dataset of the suite; sine gains only 1 %.
+    assert "on 1/2 nonlinear datasets" in text
+    assert "friedman1 +50.0 %" in text and "sine +1.0 %" in text
+
+
+def test_parse_mode_rejects_malformed(suite):
+    import argparse
+
+    bench, _ = suite
+    assert bench.parse_mode('w={"width": 8}') == ("w", {"width": 8})
+    for bad in ("w", "w=", "w=[1]", "w={bad"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench.parse_mode(bad)
+
+
+def test_quick_run_writes_results(suite, tmp_path):
+    bench, _ = suite
+    bench.main(
+        [
+            "--quick",
+            "--datasets",
+            "sine",
+            "--models",
+            "default,random_features,ridge",
+            "--no-time",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    text = (tmp_path / "suite.md").read_text()
+    assert "| sine | default |" in text and "| sine | ridge |" in text

@@ -1,0 +1,140 @@
+"""``alpha="auto"``: cross-validated on small tables, fixed on large ones."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
+
+from skadmm import ADMMResidualRegressor
+from skadmm._penalty import (
+    CV_GRID,
+    CV_MAX_ROWS,
+    CV_MIN_ROWS,
+    distinct_row_folds,
+    fixed_alpha,
+    resolve_alpha,
+)
+
+
+def ridge_fit_predict(alpha, X, Y, sw, X_test):
+    # The mean-scale penalty of the package is Ridge's divided by the weight sum.
+    total = X.shape[0] if sw is None else sw.sum()
+    return Ridge(alpha=alpha * total).fit(X, Y, sample_weight=sw).predict(X_test)
+
+
+def test_numbers_pass_through_unchanged():
+    def never(*args):
+        raise AssertionError("no fit for a numeric alpha")
+
+    X = np.zeros((5, 2))
+    assert resolve_alpha(0.25, X, X, None, never) == 0.25
+    assert resolve_alpha(0, X, X, None, never) == 0.0
+
+
+def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
+    def never(*args):
+        raise AssertionError("only mid-sized tables are cross-validated")
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((400, 2)), rng.standard_normal((400, 1))
+    for n in (CV_MIN_ROWS - 1, CV_MAX_ROWS + 1):
+        weights = np.full(400, n / 400)  # weights count as rows
+        alpha = resolve_alpha("auto", X, Y, weights, never)
+        assert alpha == fixed_alpha(n)
+    # Never below a sum-scale penalty of 3 (Ridge(alpha=3) on n rows).
+    assert fixed_alpha(30) == pytest.approx(3 / 30)
+    assert fixed_alpha(10**6) == pytest.approx(3e-3)
+
+
+def test_folds_keep_copies_together_and_ignore_row_order():
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((60, 3)), rng.standard_normal((60, 1))
+    fold = distinct_row_folds(X, Y, 3)
+    assert np.bincount(fold).min() >= 18  # dealt round-robin: 20 each
+    counts = rng.integers(1, 4, 60)
+    repeated = distinct_row_folds(
+        np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0), 3
+    )
+    np.testing.assert_array_equal(repeated, np.repeat(fold, counts))
+    perm = rng.permutation(60)
+    np.testing.assert_array_equal(distinct_row_folds(X[perm], Y[perm], 3), fold[perm])
+
+
+@pytest.mark.parametrize("noise", [0.01, 30.0])
+def test_choice_is_the_cross_validation_minimiser(noise):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((120, 40))
+    Y = (X[:, :3].sum(axis=1) + noise * rng.standard_normal(120))[:, None]
+    chosen = resolve_alpha("auto", X, Y, None, ridge_fit_predict)
+    # Oracle: scikit-learn's cross_val_predict on the same folds.
+    split = PredefinedSplit(distinct_row_folds(X, Y, 3))
+    y = Y.ravel()
+    errors = [
+        np.sum((cross_val_predict(Ridge(alpha=a * 80), X, y, cv=split) - y) ** 2)
+        for a in CV_GRID
+    ]
+    assert chosen == CV_GRID[int(np.argmin(errors))]
+    # Noise-free data asks for the least penalty, pure noise for the most.
+    assert chosen == (CV_GRID[0] if noise < 1 else CV_GRID[-1])
+
+
+def test_diverging_candidates_are_never_chosen():
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((150, 2)), rng.standard_normal((150, 1))
+
+    def nan_for_smallest(alpha, X, Y, sw, X_test):
+        pred = ridge_fit_predict(alpha, X, Y, sw, X_test)
+        return pred * np.nan if alpha == CV_GRID[0] else pred
+
+    assert resolve_alpha("auto", X, Y, None, nan_for_smallest) != CV_GRID[0]
+
+
+def fit(est, X, y, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kwargs)
+
+
+def model(**params):
+    return ADMMResidualRegressor(width=16, max_iter=30, random_state=0, **params)
+
+
+def test_estimator_adapts_the_penalty_to_the_noise():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-2, 2, (150, 1))
+    smooth = fit(model(), x, np.sin(3 * x[:, 0]))
+    X = rng.standard_normal((150, 10))
+    noisy = fit(model(), X, X[:, 0] + 3 * rng.standard_normal(150))
+    assert smooth.alpha_ < noisy.alpha_ == CV_GRID[-1]
+
+
+def test_integer_weights_equal_repeated_rows_with_auto():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 3))
+    y = np.tanh(X @ np.ones(3)) + 0.3 * rng.standard_normal(80)
+    counts = rng.integers(1, 4, 80)
+    assert counts.sum() >= CV_MIN_ROWS  # the cross-validated path
+    weighted = fit(model(), X, y, sample_weight=counts)
+    repeated = fit(model(), np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    assert weighted.alpha_ == repeated.alpha_
+    np.testing.assert_allclose(
+        weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9
+    )
+
+
+def test_warm_start_keeps_the_chosen_penalty(monkeypatch):
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-2, 2, (120, 1))
+    y = np.sin(3 * x[:, 0])
+    est = fit(model(warm_start=True), x, y)
+    first = est.alpha_
+
+    def never(*args, **kwargs):
+        raise AssertionError("a warm start does not choose alpha again")
+
+    monkeypatch.setattr("skadmm._estimator.resolve_alpha", never)
+    fit(est, x, y)
+    assert est.alpha_ == first
