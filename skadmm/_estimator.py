@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits
 from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
 from ._network import init_weights, predict_outputs, stack_weights
@@ -453,7 +454,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
 
         def fit_predict(alpha, X_train, Y_train, sw_train, X_test):
             model = clone(self).set_params(alpha=alpha, warm_start=False, verbose=0)
-            model.fit(X_train, Y_train, sample_weight=sw_train)
+            with interrupts_propagate():  # Ctrl-C stops the search, not one fit
+                model.fit(X_train, Y_train, sample_weight=sw_train)
             return model.predict(X_test)
 
         alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict)

@@ -76,10 +76,31 @@ def test_direct_fit_keeps_weights_with_a_dedicated_warning(monkeypatch):
         return real_step(self, problem, run)
 
     monkeypatch.setattr(ResetSolver, "step", step_then_interrupt)
+    # A fixed alpha: no cross-validation fits before the training itself.
+    est = ADMMResidualRegressor(width=20, alpha=3e-3, random_state=0)
     with pytest.warns(FitInterruptedWarning, match="interrupted by the user"):
-        est = ADMMResidualRegressor(width=20, random_state=0).fit(X, y)
+        est.fit(X, y)
     assert est.n_iter_ == 2
     assert issubclass(FitInterruptedWarning, ConvergenceWarning)
+
+
+def test_ctrl_c_during_the_alpha_search_stops_the_fit(monkeypatch):
+    # alpha='auto' fits clones on 100-2000 rows; none of them may swallow the
+    # interrupt and let the search go on (there are no weights to keep yet).
+    X, y = load_wine_quality("red", return_X_y=True)
+    X = StandardScaler().fit_transform(X[:300])
+    calls = []
+
+    def interrupted_step(self, problem, run):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResetSolver, "step", interrupted_step)
+    est = ADMMResidualRegressor(width=20, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y[:300])
+    assert len(calls) == 1
+    assert not hasattr(est, "coefs_")
 
 
 def test_ctrl_c_ends_the_module_with_status_130():
