@@ -51,8 +51,38 @@ def _skip_metadata_request_methods(app, what, name, obj, skip, options):
     return None
 
 
+# ``:ref:`text <label>``` or ``:ref:`label``` in an inherited docstring.
+_REF = re.compile(r":ref:`(?:([^`<]*?)\s*<([^`>]+)>|([^`<]+))`")
+# Pages of scikit-learn's documentation that its inherited docstrings refer to.
+_SKLEARN_DOC = "https://scikit-learn.org/stable/"
+_SKLEARN_LABELS = {
+    "r2_score": "modules/model_evaluation.html#r2-score",
+    "metadata_routing": "metadata_routing.html",
+}
+
+
+def _link_sklearn_refs(app, what, name, obj, options, lines):
+    """Point the ``:ref:`` roles of scikit-learn's docstrings at its website.
+
+    The inherited methods (``score``, ``get_metadata_routing``) refer to labels
+    of scikit-learn's own documentation, which do not exist here; they become
+    links to scikit-learn's pages (plain text for an unknown label).
+    """
+    if not (getattr(obj, "__module__", None) or "").startswith("sklearn"):
+        return
+
+    def replace(match):
+        text, label = match.group(1), match.group(2) or match.group(3)
+        text = text or label
+        page = _SKLEARN_LABELS.get(label)
+        return f"`{text} <{_SKLEARN_DOC}{page}>`__" if page else text
+
+    lines[:] = [_REF.sub(replace, line) for line in lines]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("autodoc-process-docstring", _link_sklearn_refs)
 
 
 # -- sphinx-gallery ------------------------------------------------------------

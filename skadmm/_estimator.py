@@ -19,7 +19,8 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits
 from ._checks import check_fitted_network, check_input_scale, check_predictions
-from ._memory import check_state_fits
+from ._interrupt import interrupts_propagate
+from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
 from ._network import init_weights, predict_outputs, stack_weights
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
@@ -33,7 +34,7 @@ from ._target import (
     standardise,
     unfold_readout,
 )
-from .exceptions import DivergenceWarning
+from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 # Largest step of the reset solver: beyond it the relu z-steps flip so many units
 # that the sweep's direction is no longer useful (the line search extends steps).
@@ -161,7 +162,9 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         whole solver state: auxiliaries and multiplier) of the previous call to
         ``fit``; the curves and ``n_iter_`` then continue. With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
-        hold the best one.
+        hold the best one. The solver state is not pickled (nor
+        copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
+        its weights.
     verbose : int, default=0
         Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
 
@@ -322,6 +325,17 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
+    def __getstate__(self):
+        """State for pickling, without the solver state kept by ``warm_start``.
+
+        That state holds arrays of the size of the training data (hundreds of
+        times the fitted weights); a warm-started fit of an unpickled model
+        starts from its weights instead.
+        """
+        state = super().__getstate__()
+        state.pop("_solver_state", None)
+        return state
+
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a fit can still fail.
         return hasattr(self, "coefs_")
@@ -358,6 +372,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             reset=not warm,
         )
         self._check_solver_options()
+        # Before anything of the fit is allocated (see skadmm._memory).
+        check_fit_memory(self, X, y, sample_weight)
         check_input_scale(X, self.width)
         Y = np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
         if warm and Y.shape[1] != self.n_outputs_:
@@ -438,7 +454,8 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
 
         def fit_predict(alpha, X_train, Y_train, sw_train, X_test):
             model = clone(self).set_params(alpha=alpha, warm_start=False, verbose=0)
-            model.fit(X_train, Y_train, sample_weight=sw_train)
+            with interrupts_propagate():  # Ctrl-C stops the search, not one fit
+                model.fit(X_train, Y_train, sample_weight=sw_train)
             return model.predict(X_test)
 
         alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict)
@@ -529,17 +546,6 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 X.dtype,
             )
         cls = SPLITTINGS[self.splitting]
-        n_hidden = len(weights) - 1
-        nbytes = cls.state_nbytes(
-            X.shape[0], X.shape[1], self.width, n_hidden, Y.shape[1], X.itemsize
-        )
-        check_state_fits(
-            nbytes,
-            n_samples=X.shape[0],
-            width=self.width,
-            n_hidden=n_hidden,
-            splitting=self.splitting,
-        )
         if not warm:
             # Start from the best read-out of the random features: the multiplier
             # then starts at the ridge residual instead of at Y itself.
@@ -608,7 +614,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"Training {result.stop_reason}; the weights of the last "
                 "completed iteration were kept.",
-                ConvergenceWarning,
+                FitInterruptedWarning,
                 stacklevel=3,
             )
         elif not result.converged:

@@ -25,4 +25,23 @@ class NumericalError(ValueError, FloatingPointError):
     """
 
 
-__all__ = ["ConvergenceWarning", "DivergenceWarning", "NumericalError"]
+class FitInterruptedWarning(ConvergenceWarning):
+    """Training was interrupted by the user (Ctrl-C, ``KeyboardInterrupt``).
+
+    A direct call to ``fit`` catches the interrupt, keeps the weights of the
+    last completed iteration (the estimator stays usable) and issues this
+    warning instead of raising. Code that runs several fits in a row, such as
+    ``python -m skadmm``, can turn it back into a stop: with
+    :func:`warnings.catch_warnings` and ``record=True``, or with a filter
+    ``warnings.simplefilter("error", FitInterruptedWarning)``. A subclass of
+    :class:`~sklearn.exceptions.ConvergenceWarning`, so filters on the latter
+    also catch it.
+    """
+
+
+__all__ = [
+    "ConvergenceWarning",
+    "DivergenceWarning",
+    "FitInterruptedWarning",
+    "NumericalError",
+]

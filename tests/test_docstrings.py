@@ -10,6 +10,9 @@ import skadmm.datasets._wine_quality
 MODULES = [skadmm._estimator, skadmm.datasets._wine_quality]
 
 
+# The class example fits with the default max_iter; a ConvergenceWarning there
+# is not part of the shown output.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

@@ -243,9 +243,9 @@ def test_divergence_after_some_iterations_keeps_last_good_iterate(data, monkeypa
 
 def test_memory_check_raises_before_allocating(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr(skadmm._memory, "available_memory", lambda: 1000)
+    monkeypatch.setattr(skadmm._memory, "memory_limit", lambda: (1000, "test"))
     est = small()
-    with pytest.raises(MemoryError, match=r"GiB.*Reduce `width`"):
+    with pytest.raises(MemoryError, match=r"GiB.*limit: test.*reduce `width`"):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
 

@@ -1,10 +1,20 @@
-"""The main job (python -m skadmm) runs end to end and prints its table."""
+"""The main job (python -m skadmm): end to end, its table, and Ctrl-C."""
 
 import io
+import signal
 import subprocess
 import sys
+import time
 
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from skadmm import ADMMResidualRegressor
 from skadmm.__main__ import main
+from skadmm._solvers._reset import ResetSolver
+from skadmm.datasets import load_wine_quality
+from skadmm.exceptions import FitInterruptedWarning
 
 
 def test_main_job_prints_progress_and_table():
@@ -28,3 +38,89 @@ def test_module_entry_point_help():
         check=True,
     )
     assert "--variant" in done.stdout
+
+
+def test_interrupted_fit_stops_the_job(monkeypatch):
+    # A direct fit turns Ctrl-C into a warning and returns; the job must not
+    # carry on with the next fold or model.
+    calls = []
+
+    def interrupted_step(self, problem, run):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResetSolver, "step", interrupted_step)
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as stop:
+        main(["--variant", "red", "--folds", "3"], out=out)
+    assert stop.value.code == 130
+    assert len(calls) == 1
+    text = out.getvalue()
+    assert "fold 1/3" not in text and "Ridge" not in text
+    assert "Interrupted by the user" in text
+    # The handler of the job is gone and Ctrl-C means KeyboardInterrupt again.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_direct_fit_keeps_weights_with_a_dedicated_warning(monkeypatch):
+    X, y = load_wine_quality("red", return_X_y=True)
+    X = StandardScaler().fit_transform(X[:300])
+    y = y[:300]
+    real_step = ResetSolver.step
+    calls = []
+
+    def step_then_interrupt(self, problem, run):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_step(self, problem, run)
+
+    monkeypatch.setattr(ResetSolver, "step", step_then_interrupt)
+    # A fixed alpha: no cross-validation fits before the training itself.
+    est = ADMMResidualRegressor(width=20, alpha=3e-3, random_state=0)
+    with pytest.warns(FitInterruptedWarning, match="interrupted by the user"):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert issubclass(FitInterruptedWarning, ConvergenceWarning)
+
+
+def test_ctrl_c_during_the_alpha_search_stops_the_fit(monkeypatch):
+    # alpha='auto' fits clones on 100-2000 rows; none of them may swallow the
+    # interrupt and let the search go on (there are no weights to keep yet).
+    X, y = load_wine_quality("red", return_X_y=True)
+    X = StandardScaler().fit_transform(X[:300])
+    calls = []
+
+    def interrupted_step(self, problem, run):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResetSolver, "step", interrupted_step)
+    est = ADMMResidualRegressor(width=20, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y[:300])
+    assert len(calls) == 1
+    assert not hasattr(est, "coefs_")
+
+
+def test_ctrl_c_ends_the_module_with_status_130():
+    job = subprocess.Popen(
+        [sys.executable, "-m", "skadmm", "--variant", "red", "--folds", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # SIGINT once the first fit has started.
+        for line in job.stdout:
+            if line.startswith("red:"):
+                break
+        time.sleep(0.3)
+        job.send_signal(signal.SIGINT)
+        rest, _ = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    assert job.returncode == 130
+    assert "Interrupted by the user" in rest
+    # At most the fold in flight when the signal came completed.
+    assert rest.count("fold") <= 1

@@ -62,6 +62,19 @@ class BaseSolver:
     label = "Solver"
     #: What to change when a run fails.
     remedy = ""
+    #: Copies of the weights alive at once during a run: the problem's, the
+    #: last completed iterate's and the new one's (for the memory guard).
+    weight_copies = 3
+
+    @classmethod
+    def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
+        """Elements of the arrays a run keeps besides the problem, by name."""
+        return {}
+
+    @classmethod
+    def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):
+        """Elements of the largest temporaries of a step, by name."""
+        return {}
 
     def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=print):
         self.max_iter = max_iter

@@ -62,6 +62,19 @@ class ResetSolver(BaseSolver):
     label = "Reset"
     merit_name = "objective"
     remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
+    # Besides the base copies: the step's start, the weight change and two
+    # line-search trials.
+    weight_copies = BaseSolver.weight_copies + 4
+
+    @classmethod
+    def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
+        return {"forward features [U, 1]": n_samples * (width + 1)}
+
+    @classmethod
+    def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):
+        # The last hidden block's correction D (or a forward pass's second
+        # buffer), with a residual and the output error.
+        return {"sweep temporaries": n_samples * (width + 2 * n_outputs)}
 
     def __init__(
         self,

@@ -43,8 +43,6 @@ class Splitting:
     """
 
     name = None
-    #: arrays of shape (n_samples, width) held per hidden layer
-    arrays_per_layer = None
 
     def __init__(
         self, X, Y, sample_weight, weights, activation, *, beta, rho, tau, alpha, update
@@ -322,16 +320,31 @@ class Splitting:
         raise NotImplementedError
 
     @classmethod
-    def state_nbytes(cls, n_samples, n_features, width, n_hidden, n_outputs, itemsize):
-        """Bytes held by the state, with one layer's worth of temporaries."""
-        per_layer = n_samples * (width + 1)
-        floats = (
-            n_samples * (n_features + 1)
-            + cls.arrays_per_layer * n_hidden * per_layer
-            + 5 * n_samples * n_outputs
-            + 4 * per_layer
-        )
-        return int(floats) * itemsize
+    def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
+        """Elements of the arrays the state holds for its whole life, by name.
+
+        The memory guard (``skadmm._memory``) sums these before anything is
+        allocated, so a subclass that adds a state array must declare it here.
+        """
+        return {
+            "augmented input [X, 1]": n_samples * (n_features + 1),
+            "O, Lam, R": 3 * n_samples * n_outputs,
+            "U (augmented)": n_hidden * n_samples * (width + 1),
+        }
+
+    @classmethod
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+        """Elements of one region's scratch pool (see :meth:`scratch`), by name.
+
+        ``chunk_rows`` is the height of a row chunk (:meth:`chunks`): one row
+        block with single-threaded BLAS, all the rows with threaded BLAS.
+        """
+        block = block_rows(width) * width
+        return {
+            "chunk buffers": (3 if linearized else 2) * chunk_rows * width,
+            # Row-block buffers and the z-step's work arrays.
+            "block buffers": 5 * block,
+        }
 
 
 class _Pool:

@@ -21,8 +21,12 @@ class ThreeSplitting(Splitting):
     """Proximal (or linearized) ADMM on the three-splitting relaxation."""
 
     name = "three"
-    # U (augmented), Z and s(Z).
-    arrays_per_layer = 3
+
+    @classmethod
+    def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
+        arrays = super().state_arrays(n_samples, n_features, width, n_hidden, n_outputs)
+        arrays["Z, s(Z)"] = 2 * n_hidden * n_samples * width
+        return arrays
 
     def _init_hidden(self):
         N, dtype = self.rw.n_samples, self.dtype

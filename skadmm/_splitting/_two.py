@@ -25,8 +25,19 @@ class TwoSplitting(Splitting):
     """Proximal-linearized ADMM on the two-splitting relaxation."""
 
     name = "two"
-    # U (augmented) and s(A_k W_k).
-    arrays_per_layer = 2
+
+    @classmethod
+    def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
+        arrays = super().state_arrays(n_samples, n_features, width, n_hidden, n_outputs)
+        arrays["s(A W)"] = n_hidden * n_samples * width
+        return arrays
+
+    @classmethod
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+        arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized)
+        # The gradient and the trial point of the backtracked blocks, whole.
+        arrays["gradient and trial arrays"] = 3 * n_samples * (width + 1)
+        return arrays
 
     def _init_hidden(self):
         # sH[k] = s(A_k W_k) for the current A_k, kept valid across the sweep.
@@ -190,7 +201,8 @@ class TwoSplitting(Splitting):
         """
         if not gg > 0:
             return None
-        t = max(self.tau, 0.5 * self._t[k, block])
+        # A Python float: a numpy float64 step would upcast float32 weights.
+        t = float(max(self.tau, 0.5 * self._t[k, block]))
         for _ in range(_MAX_BACKTRACK):
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
