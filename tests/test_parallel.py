@@ -253,7 +253,8 @@ def test_default_small_fit_runs_on_one_blas_thread(data, monkeypatch):
     seen = _spy_blas_threads(monkeypatch)
     with threadpool_limits(2, user_api="blas"):
         ADMMResidualRegressor(max_iter=2, random_state=0).fit(*data)
-    assert seen == [1]
+    # alpha='auto' adds its cross-validation fits: every one on one thread.
+    assert seen and set(seen) == {1}
 
 
 def test_n_jobs_with_one_region_is_silently_serial(data):
