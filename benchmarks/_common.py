@@ -4,6 +4,7 @@ Scripts import this as ``from _common import ...`` (they run as
 ``python benchmarks/<script>.py``, which puts this folder on ``sys.path``).
 """
 
+import argparse
 import csv
 import platform
 from pathlib import Path
@@ -96,6 +97,22 @@ def admm_default_stop(objective_curve, tol=1e-4, n_iter_no_change=10):
         if stalled >= n_iter_no_change:
             return it + 1
     return None
+
+
+def comma_list(choices):
+    """An ``argparse`` type: a comma-separated list of names among ``choices``."""
+
+    def parse(text):
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in choices]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown) or 'empty list'}; choose from "
+                + ", ".join(choices)
+            )
+        return names
+
+    return parse
 
 
 def pyplot():

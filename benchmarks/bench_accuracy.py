@@ -125,6 +125,7 @@ from _common import (
     RESULTS,
     SEED,
     admm_default_stop,
+    comma_list,
     folds,
     machine,
     markdown_table,
@@ -720,20 +721,6 @@ def load(datasets, quick):
             X, y = X[rows], y[rows]
         data[dataset] = (X, y)
     return data
-
-
-def comma_list(allowed):
-    def parse(text):
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        unknown = sorted(set(items) - set(allowed))
-        if unknown or not items:
-            raise argparse.ArgumentTypeError(
-                f"unknown {', '.join(unknown) or 'empty list'}; "
-                f"choose from {', '.join(allowed)}"
-            )
-        return items
-
-    return parse
 
 
 def main(argv=None):

@@ -55,7 +55,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import RESULTS, SEED, folds, pyplot, write_results
+from _common import RESULTS, SEED, comma_list, folds, pyplot, write_results
 from _datasets import DATASETS, load
 
 #: ADMM models judged as training modes (ratios to MLP and to random features).
@@ -255,26 +255,12 @@ def parse_mode(text):
     return name, value
 
 
-def parse_list(choices):
-    def parse(text):
-        names = [n.strip() for n in text.split(",") if n.strip()]
-        unknown = [n for n in names if n not in choices]
-        if unknown or not names:
-            raise argparse.ArgumentTypeError(
-                f"unknown {', '.join(unknown) or 'empty list'}; choose from "
-                + ", ".join(choices)
-            )
-        return names
-
-    return parse
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
-        "--datasets", type=parse_list(list(DATASETS)), default=list(DATASETS)
+        "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
     )
     parser.add_argument(
         "--models",
@@ -297,7 +283,7 @@ def main(argv=None):
     modes = {**ADMM_MODES, **dict(args.mode)}
     models = make_models(modes)
     if args.models is not None:
-        models = {k: models[k] for k in parse_list(list(models))(args.models)}
+        models = {k: models[k] for k in comma_list(list(models))(args.models)}
     n_splits, max_rows = (2, 300) if args.quick else (5, None)
     iterations = (1, 3) if args.quick else (1, 3, 10, 30, 100, 200)
     mlp_iterations = (1, 3) if args.quick else (1, 3, 10, 30, 100, 300, 1000, 2000)

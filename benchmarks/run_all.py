@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import comma_list
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "suite": "bench_suite.py",
@@ -61,17 +63,6 @@ def run(name, quick, out):
     return status, seconds
 
 
-def parse_only(text):
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SCRIPTS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown {', '.join(unknown) or 'empty list'}; "
-            f"choose from {', '.join(SCRIPTS)}"
-        )
-    return names
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -86,7 +77,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--only",
-        type=parse_only,
+        type=comma_list(list(SCRIPTS)),
         default=list(SCRIPTS),
         help=f"comma list of scripts to run, among {', '.join(SCRIPTS)}",
     )
