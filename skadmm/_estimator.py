@@ -371,7 +371,6 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
             ensure_min_samples=2,
             reset=not warm,
         )
-        self._check_solver_options()
         # Before anything of the fit is allocated (see skadmm._memory).
         check_fit_memory(self, X, y, sample_weight)
         check_input_scale(X, self.width)
@@ -474,14 +473,6 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
                 verbose=self.verbose,
             )
         return SOLVERS["radmm"](*common, verbose=self.verbose)
-
-    def _check_solver_options(self):
-        if self.solver == "reset" and self.splitting != "three":
-            raise ValueError(
-                "solver='reset' runs the exact blocks of the three-splitting "
-                f"relaxation; splitting={self.splitting!r} is not supported with "
-                "it. Use splitting='three' or solver='radmm'."
-            )
 
     def _plan_parallelism(self, X):
         """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""

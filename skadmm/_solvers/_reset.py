@@ -132,45 +132,16 @@ class ResetSolver(BaseSolver):
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
         problem.beta = 1.0 / self.eta
-        H = problem.H
-        self._last_hidden(problem)
-        for k in range(H - 1, -1, -1):
-            problem._update_preactivation(k)
-            if k:
-                problem._update_inner(k - 1)
+        problem.backward_sweep()
         return float(np.sqrt(problem.link_sq.sum()))
 
-    def _last_hidden(self, problem):
-        """Block ``U_{H-1}``: ``min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2``.
-
-        From the reset state (``U = T``) the minimiser is ``T - E K V^T`` with
-        ``E = T V + b - Y`` the forward residual and ``K = (beta I + V^T V)^-1``
-        (Woodbury): ``O(n_samples * width * n_outputs)`` instead of a
-        ``width x width`` solve applied to every row.
-        """
-        k = problem.H - 1
-        U = problem.U[k][:, :-1]
-        readout = problem.W[-1]
-        V = readout[:-1]
-        E = problem.U[k] @ readout
-        E -= problem.Y
-        K = V.T @ V
-        K[np.diag_indices_from(K)] += problem.beta
-        D = E @ spd_solve(K, V.T, overwrite_a=True)
-        U -= D
-        problem.link_sq[k, 1] = problem.rw.sq_norm(D)
-
     def _w_steps(self, problem, run):
-        run([partial(self._w_step, problem, k) for k in range(problem.H)])
-
-    def _w_step(self, problem, k):
-        """Ridge fit of ``Z_k`` on its auxiliary input."""
-        A = problem.input_of(k)
-        rw = problem.rw
-        G = rw.gram(A)
-        rhs = rw.cross(A, problem.Z[k])
-        prox = self.mu * float(np.trace(G)) / G.shape[0]
-        problem._ridge_step(k, G, rhs, 1.0, alpha=problem.alpha * self.eta, tau=prox)
+        run(
+            [
+                partial(problem.reset_w_step, k, self.eta, self.mu)
+                for k in range(problem.H)
+            ]
+        )
 
     def _line_search(self, problem, start):
         """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.

@@ -17,6 +17,7 @@ of each block; a trial point is built in a scratch array that becomes the state
 import numpy as np
 
 from ._base import Splitting
+from ._rows import block_rows
 
 _MAX_BACKTRACK = 60
 
@@ -54,6 +55,47 @@ class TwoSplitting(Splitting):
         #: Objective evaluations (backtracking trials) of each block so far.
         self.n_trials = np.zeros((self.H, 2), dtype=np.int64)
 
+    def reset_to_forward(self):
+        for k in range(self.H):
+            sH = self.sH[k]
+            np.matmul(self.input_of(k), self.W[k], out=sH)
+            self.act(sH, out=sH)
+            U = self.U[k][:, :-1]
+            if k > 0:
+                np.add(sH, self.skip_of(k), out=U)
+            else:
+                U[...] = sH
+        self.link_sq[...] = 0.0
+        self._set_readout_output()
+
+    def backward_sweep(self):
+        # Each inner U_k takes one backtracked step whose gradient, from the
+        # reset state, is the error of U_{k+1} carried back through the residual
+        # block; its weight starts at beta (the curvature of its own link).
+        self.link_sq[self.H - 1, 0] = self._descend_last_hidden()
+        for k in range(self.H - 2, -1, -1):
+            self._update_inner(k, floor=float(self.beta))
+
+    def reset_w_step(self, k, eta, mu):
+        """One backtracked gradient step of ``W_k`` on its link + L2.
+
+        The objective is the three-splitting's ridge fit scaled by ``beta = 1 /
+        eta``; the smallest step weight is ``mu`` times ``beta`` times the mean
+        squared input entry (the three-splitting's proximal weight), and never
+        below ``alpha``, the L2 part's curvature. ``s(A_k W_k)`` is not kept:
+        the reset that follows recomputes it.
+        """
+        A = self.input_of(k)
+        mean_sq = self.rw.sq_norm(A) / A.shape[1]
+        floor = float(self.beta * mu * mean_sq + self.alpha)
+        floor = max(floor, float(np.finfo(self.dtype).eps * self.beta))
+        self._update_weights(k, floor=floor, keep=False)
+
+    @classmethod
+    def reset_step_arrays(cls, n_samples, width, chunk_rows):
+        # The weighted gap and a row chunk of the trial activation.
+        return {"weight step": n_samples * width + chunk_rows * width}
+
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)
         if not with_output:
@@ -68,16 +110,29 @@ class TwoSplitting(Splitting):
         # links of layers k and k + 1.
         self._update_inner(k)
 
-    def _update_weights(self, k):
-        """``W_k``: backtracked proximal-gradient step on its penalty + L2."""
+    def _update_weights(self, k, floor=None, keep=True):
+        """``W_k``: backtracked proximal-gradient step on its penalty + L2.
+
+        ``floor`` is the smallest step weight (default ``tau``). With ``keep``
+        the accepted trial's ``s(A W)`` becomes the state; without it the step
+        uses no scratch pool (its buffers are its own), so steps of different
+        layers may run at once, and ``sH[k]`` is left stale.
+        """
         A, W = self.input_of(k), self.W[k]
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
         act, rw, alpha, beta = self.act, self.rw, self.alpha, self.beta
         n = sH.shape[1]
-        pool = self.scratch(k)
-        gap = pool.get("g", sH.shape)
-        u_buf = pool.block("u", n)
-        _, chunks = self.chunks(n)
+        size, chunks = self.chunks(n)
+        if keep:
+            pool = self.scratch(k)
+            gap = pool.get("g", sH.shape)
+            u_buf = pool.block("u", n)
+            trial_sH = pool.get("sH", sH.shape)
+        else:
+            gap = np.empty(sH.shape, self.dtype)
+            u_buf = np.empty_like(gap[: block_rows(n)])
+            trial_sH = None
+            h_buf = np.empty((size, n), self.dtype)
         # gap = U - sH - U_{k-1}, then gap * s'(.) for the gradient A^T S (.).
         sq = 0.0
         for _, parts in chunks:
@@ -91,15 +146,19 @@ class TwoSplitting(Splitting):
         grad = rw.cross(A, gap)
         grad *= -beta
         grad[:-1] += alpha * W[:-1]
-        trial_sH = pool.get("sH", sH.shape)
+        del gap
 
         def trial(t):
             W_new = W - grad / t
             sq = 0.0
             for chunk, parts in chunks:
-                np.matmul(A[chunk], W_new, out=trial_sH[chunk])
-                for rows, _ in parts:
-                    h = trial_sH[rows]
+                if keep:
+                    out = trial_sH[chunk]
+                else:
+                    out = h_buf[: chunk.stop - chunk.start]
+                np.matmul(A[chunk], W_new, out=out)
+                for rows, local in parts:
+                    h = out[local]
                     act(h, out=h)
                     g = np.subtract(U[rows], h, out=u_buf[: rows.stop - rows.start])
                     if skip is not None:
@@ -108,13 +167,15 @@ class TwoSplitting(Splitting):
             f = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W_new[:-1], W_new[:-1])
             return f, (W_new, sq)
 
-        accepted = self._backtrack(k, 0, float(np.vdot(grad, grad)), f_old, trial)
+        gg = float(np.vdot(grad, grad))
+        accepted = self._backtrack(k, 0, gg, f_old, trial, floor)
         if accepted is not None:
             self.W[k], sq = accepted
-            self.sH[k] = pool.swap("sH", sH)
+            if keep:
+                self.sH[k] = pool.swap("sH", sH)
         self.link_sq[k, 0] = sq
 
-    def _update_inner(self, k):
+    def _update_inner(self, k, floor=None):
         """Inner ``U_k``: it enters its own link and, through ``s``, the next one."""
         act, rw, beta = self.act, self.rw, self.beta
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
@@ -183,7 +244,7 @@ class TwoSplitting(Splitting):
                     nxt_sq += rw.sq_norm(nxt, rows)
             return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq)
 
-        accepted = self._backtrack(k, 1, gg, f_old, trial)
+        accepted = self._backtrack(k, 1, gg, f_old, trial, floor)
         if accepted is not None:
             own_sq, nxt_sq = accepted
             self.U[k] = pool.swap("U", self.U[k])
@@ -191,18 +252,20 @@ class TwoSplitting(Splitting):
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
-    def _backtrack(self, k, block, gg, f_old, trial):
+    def _backtrack(self, k, block, gg, f_old, trial, floor=None):
         """Smallest tried ``t`` (doubling from the last one) with sufficient decrease.
 
         ``gg = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
-        block objective at ``x - grad/t``. Returns what ``trial`` returned with it
-        for the accepted step, or ``None`` when no step passes (the block then
-        stays put, which is still a descent step).
+        block objective at ``x - grad/t``; ``t`` never starts below ``floor``
+        (default ``tau``). Returns what ``trial`` returned with it for the
+        accepted step, or ``None`` when no step passes (the block then stays
+        put, which is still a descent step).
         """
         if not gg > 0:
             return None
+        floor = self.tau if floor is None else floor
         # A Python float: a numpy float64 step would upcast float32 weights.
-        t = float(max(self.tau, 0.5 * self._t[k, block]))
+        t = float(max(floor, 0.5 * self._t[k, block]))
         for _ in range(_MAX_BACKTRACK):
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
