@@ -386,11 +386,12 @@ class Splitting:
         }
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
         """Elements of one region's scratch pool (see :meth:`scratch`), by name.
 
         ``chunk_rows`` is the height of a row chunk (:meth:`chunks`): one row
         block with single-threaded BLAS, all the rows with threaded BLAS.
+        ``reset``: the pool of the forward-reset mode (``solver="reset"``).
         """
         block = block_rows(width) * width
         return {

@@ -34,10 +34,14 @@ class TwoSplitting(Splitting):
         return arrays
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
         arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized)
-        # The gradient and the trial point of the backtracked blocks, whole.
-        arrays["gradient and trial arrays"] = 3 * n_samples * (width + 1)
+        if reset:
+            # The inner U steps' gradient; their trials use the chunk buffers.
+            arrays["gradient array"] = n_samples * width
+        else:
+            # The gradient and the trial point of the backtracked blocks, whole.
+            arrays["gradient and trial arrays"] = 3 * n_samples * (width + 1)
         return arrays
 
     def _init_hidden(self):
@@ -74,7 +78,7 @@ class TwoSplitting(Splitting):
         # block; its weight starts at beta (the curvature of its own link).
         self.link_sq[self.H - 1, 0] = self._descend_last_hidden()
         for k in range(self.H - 2, -1, -1):
-            self._update_inner(k, floor=float(self.beta))
+            self._update_inner(k, floor=float(self.beta), keep=False)
 
     def reset_w_step(self, k, eta, mu):
         """One backtracked gradient step of ``W_k`` on its link + L2.
@@ -93,8 +97,8 @@ class TwoSplitting(Splitting):
 
     @classmethod
     def reset_step_arrays(cls, n_samples, width, chunk_rows):
-        # The weighted gap and a row chunk of the trial activation.
-        return {"weight step": n_samples * width + chunk_rows * width}
+        # A row chunk of the gap and one of the trial activation.
+        return {"weight step": 2 * chunk_rows * width}
 
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)
@@ -129,24 +133,29 @@ class TwoSplitting(Splitting):
             u_buf = pool.block("u", n)
             trial_sH = pool.get("sH", sH.shape)
         else:
-            gap = np.empty(sH.shape, self.dtype)
-            u_buf = np.empty_like(gap[: block_rows(n)])
-            trial_sH = None
-            h_buf = np.empty((size, n), self.dtype)
+            # Row chunks only: the gradient is summed chunk by chunk.
+            gap = np.empty((size, n), self.dtype)
+            h_buf = np.empty_like(gap)
+            u_buf = np.empty((min(size, block_rows(n)), n), self.dtype)
         # gap = U - sH - U_{k-1}, then gap * s'(.) for the gradient A^T S (.).
         sq = 0.0
-        for _, parts in chunks:
-            for rows, _ in parts:
-                g = np.subtract(U[rows], sH[rows], out=gap[rows])
+        grad = None
+        for chunk, parts in chunks:
+            gap_c = gap[chunk] if keep else gap[: chunk.stop - chunk.start]
+            for rows, local in parts:
+                g = np.subtract(U[rows], sH[rows], out=gap_c[local])
                 if skip is not None:
                     g -= skip[rows]
                 sq += rw.sq_norm(g, rows)
                 act.mul_derivative(g, sH[rows])
+            if not keep:
+                part = rw.cross(A[chunk], gap_c, rows=chunk)
+                grad = part if grad is None else grad + part
         f_old = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W[:-1], W[:-1])
-        grad = rw.cross(A, gap)
+        if keep:
+            grad = rw.cross(A, gap)
         grad *= -beta
         grad[:-1] += alpha * W[:-1]
-        del gap
 
         def trial(t):
             W_new = W - grad / t
@@ -175,8 +184,15 @@ class TwoSplitting(Splitting):
                 self.sH[k] = pool.swap("sH", sH)
         self.link_sq[k, 0] = sq
 
-    def _update_inner(self, k, floor=None):
-        """Inner ``U_k``: it enters its own link and, through ``s``, the next one."""
+    def _update_inner(self, k, floor=None, keep=True):
+        """Inner ``U_k``: it enters its own link and, through ``s``, the next one.
+
+        ``floor`` is the smallest step weight (default ``tau``). With ``keep``
+        each trial is built in whole scratch arrays that become the state when
+        accepted; without it the trials use row chunks and the accepted step is
+        applied in place (one more product, two ``n_samples x width`` arrays
+        less).
+        """
         act, rw, beta = self.act, self.rw, self.beta
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
         W_next, sH_next = self.W[k + 1], self.sH[k + 1]
@@ -185,14 +201,19 @@ class TwoSplitting(Splitting):
         n = U.shape[1]
         pool = self.scratch(k)
         grad = pool.get("g", sH.shape)
-        trial_U = pool.get("U", U.shape, augmented=True)
-        trial_sH = pool.get("sH", sH.shape)
         own_buf, nxt_buf = pool.block("t", n), pool.block("u", n)
         size, chunks = self.chunks(n)
+        if keep:
+            trial_U = pool.get("U", U.shape, augmented=True)
+            trial_sH = pool.get("sH", sH.shape)
+        else:
+            tU, tH = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
         # Gradient in the S-metric (the row weights cancel per row):
         # beta (own - nxt - (nxt * s'(.)) V^T). With one chunk of all rows the
         # trials' buffers hold nxt * s'(.) and its product with V^T meanwhile.
-        if self.whole_products:
+        if not keep:
+            NX, BK = tH, tU
+        elif self.whole_products:
             NX, BK = trial_sH, trial_U[:, :-1]
         else:
             NX, BK = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
@@ -219,22 +240,31 @@ class TwoSplitting(Splitting):
                 gg += rw.inner(g, g, rows)
         f_old = 0.5 * beta * (own_sq + nxt_sq)
 
+        def new_rows(t, chunk, parts, Uc, Hc):
+            # U - grad/t into Uc (or in place), then s(U_new V + b) into Hc.
+            for rows, local in parts:
+                step = np.divide(grad[rows], t, out=own_buf[: rows.stop - rows.start])
+                if Uc is None:
+                    U[rows] -= step
+                else:
+                    np.subtract(U[rows], step, out=Uc[local])
+            np.matmul(U[chunk] if Uc is None else Uc, V, out=Hc)
+            for _, local in parts:
+                h = Hc[local]
+                h += b
+                act(h, out=h)
+
         def trial(t):
             own_sq = nxt_sq = 0.0
             for chunk, parts in chunks:
-                for rows, _ in parts:
-                    step = np.divide(
-                        grad[rows], t, out=own_buf[: rows.stop - rows.start]
-                    )
-                    np.subtract(U[rows], step, out=trial_U[rows, :-1])
-                U_new = trial_U[chunk, :-1]
-                np.matmul(U_new, V, out=trial_sH[chunk])
-                for rows, _ in parts:
+                m = chunk.stop - chunk.start
+                Uc = trial_U[chunk, :-1] if keep else tU[:m]
+                Hc = trial_sH[chunk] if keep else tH[:m]
+                new_rows(t, chunk, parts, Uc, Hc)
+                for rows, local in parts:
                     m = rows.stop - rows.start
                     own, nxt = own_buf[:m], nxt_buf[:m]
-                    U_new, h = trial_U[rows, :-1], trial_sH[rows]
-                    h += b
-                    act(h, out=h)
+                    U_new, h = Uc[local], Hc[local]
                     np.subtract(U_new, sH[rows], out=own)
                     if skip is not None:
                         own -= skip[rows]
@@ -242,13 +272,17 @@ class TwoSplitting(Splitting):
                     nxt -= h
                     own_sq += rw.sq_norm(own, rows)
                     nxt_sq += rw.sq_norm(nxt, rows)
-            return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq)
+            return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq, t)
 
         accepted = self._backtrack(k, 1, gg, f_old, trial, floor)
         if accepted is not None:
-            own_sq, nxt_sq = accepted
-            self.U[k] = pool.swap("U", self.U[k])
-            self.sH[k + 1] = pool.swap("sH", sH_next)
+            own_sq, nxt_sq, t = accepted
+            if keep:
+                self.U[k] = pool.swap("U", self.U[k])
+                self.sH[k + 1] = pool.swap("sH", sH_next)
+            else:
+                for chunk, parts in chunks:
+                    new_rows(t, chunk, parts, None, sH_next[chunk])
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
