@@ -14,15 +14,28 @@ from skadmm._splitting import SPLITTINGS
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def make_problem(activation, *, weighted=False, n_blocks=2, width=10, alpha=1e-3):
+SPLIT = pytest.mark.parametrize("splitting", ["three", "two"])
+
+
+def make_problem(
+    activation,
+    *,
+    weighted=False,
+    n_blocks=2,
+    width=10,
+    alpha=1e-3,
+    splitting="three",
+    dtype=np.float64,
+):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 4))
     Y = np.column_stack([np.sin(2 * X[:, 0]) * X[:, 1], np.abs(X[:, 2])])
     Y += 0.05 * rng.standard_normal(Y.shape)
+    X, Y = X.astype(dtype), Y.astype(dtype)
     sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
     act = get_activation(activation)
     W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
-    problem = SPLITTINGS["three"](
+    problem = SPLITTINGS[splitting](
         X, Y, sw, W, act, beta=1.0, rho=1.0, tau=0.0, alpha=alpha, update="proximal"
     )
     return problem, X, Y, sw, act
@@ -42,12 +55,15 @@ def solver(**params):
     return ResetSolver(1, 0.0, 1, **base)
 
 
+@SPLIT
 @pytest.mark.parametrize("n_blocks", [0, 3])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_true_objective_never_increases_and_falls(activation, weighted, n_blocks):
+def test_true_objective_never_increases_and_falls(
+    activation, weighted, n_blocks, splitting
+):
     problem, X, Y, sw, act = make_problem(
-        activation, weighted=weighted, n_blocks=n_blocks
+        activation, weighted=weighted, n_blocks=n_blocks, splitting=splitting
     )
     mode = solver()
     first, _ = mode.setup(problem)
@@ -67,9 +83,12 @@ def test_true_objective_never_increases_and_falls(activation, weighted, n_blocks
     assert values[-1] < 0.9 * values[0], values[-1] / values[0]
 
 
+@SPLIT
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_reset_makes_every_penalty_zero(activation):
-    problem, X, Y, sw, act = make_problem(activation, weighted=True, n_blocks=3)
+def test_reset_makes_every_penalty_zero(activation, splitting):
+    problem, X, Y, sw, act = make_problem(
+        activation, weighted=True, n_blocks=3, splitting=splitting
+    )
     mode = solver()
     mode.setup(problem)
     for _ in range(3):
@@ -78,7 +97,12 @@ def test_reset_makes_every_penalty_zero(activation):
     inp = X
     for k in range(problem.H):
         pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
-        np.testing.assert_allclose(problem.Z[k], pre, rtol=1e-12, atol=1e-12)
+        if splitting == "three":
+            np.testing.assert_allclose(problem.Z[k], pre, rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_allclose(
+                problem.sH[k], act(pre.copy()), rtol=1e-12, atol=1e-12
+            )
         prev = 0.0 if k == 0 else inp
         np.testing.assert_allclose(
             problem.U[k][:, :-1], prev + act(pre.copy()), rtol=1e-12, atol=1e-12
@@ -93,28 +117,42 @@ def test_reset_makes_every_penalty_zero(activation):
     )
 
 
+@SPLIT
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_one_sweep_carries_the_error_to_every_layer(activation):
-    """For a small step each layer's pre-activation moves along a descent
+def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
+    """For a small step each layer's auxiliary (pre-activation ``Z_k`` of the
+    three-splitting, output ``U_k`` of the two-splitting) moves along a descent
     direction of the loss (finite differences): credit reaches every layer in
     one sweep (a forward Gauss-Seidel sweep would leave the lower layers still)."""
-    problem, X, Y, sw, act = make_problem(activation, n_blocks=2, width=5, alpha=0.0)
+    problem, X, Y, sw, act = make_problem(
+        activation, n_blocks=2, width=5, alpha=0.0, splitting=splitting
+    )
     mode = solver(eta=1e-5)
     mode.setup(problem)
     weights = problem.weights()
-    before = [Z.copy() for Z in problem.Z]
+    three = splitting == "three"
+
+    def auxiliaries():
+        return [(Z if three else U[:, :-1]).copy() for Z, U in zip(aux, problem.U)]
+
+    aux = problem.Z if three else problem.U
+    before = auxiliaries()
     mode._sweep(problem)
+    aux = problem.Z if three else problem.U
+    after = auxiliaries()
     coefs = [W[:-1] for W in weights]
     intercepts = [W[-1] for W in weights]
 
-    def loss_with(k, Zk):
-        # Forward pass with the pre-activation of layer k replaced by Zk.
+    def loss_with(k, value):
+        # Forward pass with the auxiliary of layer k replaced by value.
         U = None
         for j in range(len(coefs) - 1):
             Z = (X if j == 0 else U) @ coefs[j] + intercepts[j]
-            if j == k:
-                Z = Zk
+            if three and j == k:
+                Z = value
             U = act(Z.copy()) if j == 0 else U + act(Z.copy())
+            if not three and j == k:
+                U = value
         out = U @ coefs[-1] + intercepts[-1]
         return 0.5 * float(np.sum((out - Y) ** 2))
 
@@ -126,7 +164,7 @@ def test_one_sweep_carries_the_error_to_every_layer(activation):
             up[idx] += h
             down[idx] -= h
             grad[idx] = (loss_with(k, up) - loss_with(k, down)) / (2 * h)
-        move = problem.Z[k] - before[k]
+        move = after[k] - before[k]
         cosine = -np.vdot(move, grad) / np.linalg.norm(move) / np.linalg.norm(grad)
         assert cosine > 0.6, (k, cosine)
 

@@ -15,6 +15,7 @@ of each block; a trial point is built in a scratch array that becomes the state
 """
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
 from ._base import Splitting
 from ._rows import block_rows
@@ -81,19 +82,28 @@ class TwoSplitting(Splitting):
             self._update_inner(k, floor=float(self.beta), keep=False)
 
     def reset_w_step(self, k, eta, mu):
-        """One backtracked gradient step of ``W_k`` on its link + L2.
+        """One backtracked step of ``W_k`` on its link + L2, whitened.
 
         The objective is the three-splitting's ridge fit scaled by ``beta = 1 /
-        eta``; the smallest step weight is ``mu`` times ``beta`` times the mean
-        squared input entry (the three-splitting's proximal weight), and never
-        below ``alpha``, the L2 part's curvature. ``s(A_k W_k)`` is not kept:
-        the reset that follows recomputes it.
+        eta``. The gradient is taken in the metric ``P = A^T S A + mu_k I`` of
+        the three-splitting's proximal ridge system (``mu_k`` is ``mu`` times the
+        mean diagonal): a plain gradient step crawls along the ill-conditioned
+        directions of the layer's input (sigmoid outputs, all positive, are the
+        worst case). ``s(A_k W_k)`` is not kept: the reset that follows
+        recomputes it.
         """
         A = self.input_of(k)
-        mean_sq = self.rw.sq_norm(A) / A.shape[1]
-        floor = float(self.beta * mu * mean_sq + self.alpha)
-        floor = max(floor, float(np.finfo(self.dtype).eps * self.beta))
-        self._update_weights(k, floor=floor, keep=False)
+        P = self.rw.gram(A)
+        diag = np.einsum("ii->i", P)
+        diag += mu * float(diag.sum()) / diag.size
+        factor = cho_factor(P, overwrite_a=True)
+
+        def metric(grad):
+            return cho_solve(factor, grad)
+
+        # The step weight in this metric is about beta times the largest squared
+        # slope of the activation (1 for relu, 1/16 for sigmoid).
+        self._update_weights(k, floor=float(self.beta) / 64, keep=False, metric=metric)
 
     @classmethod
     def reset_step_arrays(cls, n_samples, width, chunk_rows):
@@ -114,13 +124,14 @@ class TwoSplitting(Splitting):
         # links of layers k and k + 1.
         self._update_inner(k)
 
-    def _update_weights(self, k, floor=None, keep=True):
+    def _update_weights(self, k, floor=None, keep=True, metric=None):
         """``W_k``: backtracked proximal-gradient step on its penalty + L2.
 
         ``floor`` is the smallest step weight (default ``tau``). With ``keep``
         the accepted trial's ``s(A W)`` becomes the state; without it the step
         uses no scratch pool (its buffers are its own), so steps of different
-        layers may run at once, and ``sH[k]`` is left stale.
+        layers may run at once, and ``sH[k]`` is left stale. ``metric`` maps the
+        gradient to the step direction (default: the gradient itself).
         """
         A, W = self.input_of(k), self.W[k]
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
@@ -158,7 +169,7 @@ class TwoSplitting(Splitting):
         grad[:-1] += alpha * W[:-1]
 
         def trial(t):
-            W_new = W - grad / t
+            W_new = W - direction / t
             sq = 0.0
             for chunk, parts in chunks:
                 if keep:
@@ -176,7 +187,8 @@ class TwoSplitting(Splitting):
             f = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W_new[:-1], W_new[:-1])
             return f, (W_new, sq)
 
-        gg = float(np.vdot(grad, grad))
+        direction = grad if metric is None else metric(grad)
+        gg = float(np.vdot(grad, direction))
         accepted = self._backtrack(k, 0, gg, f_old, trial, floor)
         if accepted is not None:
             self.W[k], sq = accepted
