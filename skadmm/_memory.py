@@ -97,12 +97,11 @@ def fit_memory_parts(
         **solver_cls.transient_arrays(N_tr, n, H, m),
     }
     if solver == "reset":
-        # The hidden weight steps run at once, one per worker.
+        # The hidden weight steps run at once, one per worker, each beside its
+        # block solve.
         step = sum(splitting_cls.reset_step_arrays(N_tr, n, chunk_rows).values())
         if step:
-            temporaries["reset weight steps"] = n_workers * (
-                step + (chunk_rows * wide if weighted else 0)
-            )
+            temporaries["reset weight steps"] = n_workers * (step + solve)
     # The read-out refit: the forward features, a layer's product and
     # activation, then [U, 1] (and its weighted copy).
     refit = (3 + (1 if weighted else 0)) * N_tr * (n + 1)

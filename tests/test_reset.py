@@ -1,5 +1,7 @@
 """Properties of the forward-reset mode (``solver="reset"``) on random data."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -133,12 +135,12 @@ def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
     three = splitting == "three"
 
     def auxiliaries():
-        return [(Z if three else U[:, :-1]).copy() for Z, U in zip(aux, problem.U)]
+        if three:
+            return [Z.copy() for Z in problem.Z]
+        return [U[:, :-1].copy() for U in problem.U]
 
-    aux = problem.Z if three else problem.U
     before = auxiliaries()
     mode._sweep(problem)
-    aux = problem.Z if three else problem.U
     after = auxiliaries()
     coefs = [W[:-1] for W in weights]
     intercepts = [W[-1] for W in weights]
@@ -240,37 +242,50 @@ def data():
     return X, y
 
 
-@pytest.mark.parametrize("n_jobs, n_regions", [(2, 2), (-1, 3), (2, None)])
-def test_results_do_not_depend_on_n_jobs(data, n_jobs, n_regions):
+@pytest.mark.parametrize(
+    "n_jobs, n_regions, splitting",
+    [(2, 2, "three"), (-1, 3, "three"), (2, None, "three"), (2, 2, "two")],
+)
+def test_results_do_not_depend_on_n_jobs(data, n_jobs, n_regions, splitting):
     X, y = data
-    serial = reset_model(n_blocks=4, n_regions=n_regions).fit(X, y)
-    parallel = reset_model(n_blocks=4, n_jobs=n_jobs, n_regions=n_regions).fit(X, y)
+    model = partial(reset_model, n_blocks=4, n_regions=n_regions, splitting=splitting)
+    serial = model().fit(X, y)
+    parallel = model(n_jobs=n_jobs).fit(X, y)
     np.testing.assert_array_equal(serial.predict(X), parallel.predict(X))
     assert serial.objective_curve_ == parallel.objective_curve_
 
 
-def test_integer_sample_weight_equals_repeated_rows(data):
+@SPLIT
+def test_integer_sample_weight_equals_repeated_rows(data, splitting):
     X, y = data
     counts = np.random.default_rng(3).integers(1, 4, len(y))
-    weighted = reset_model().fit(X, y, sample_weight=counts)
-    repeated = reset_model().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    model = partial(reset_model, splitting=splitting)
+    weighted = model().fit(X, y, sample_weight=counts)
+    repeated = model().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
     np.testing.assert_allclose(
         weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9
     )
 
 
-def test_estimator_objective_curve_is_monotone_and_beats_random_features(data):
+@SPLIT
+def test_estimator_objective_curve_is_monotone_and_beats_random_features(
+    data, splitting
+):
     X, y = data
-    est = reset_model(max_iter=40).fit(X, y)
+    est = reset_model(max_iter=40, splitting=splitting).fit(X, y)
     assert np.all(np.diff(est.objective_curve_) <= 0.0)
     random_features = reset_model(solver="radmm", max_iter=1).fit(X, y)
     assert est.score(X, y) > random_features.score(X, y) + 0.1
 
 
-def test_reset_requires_the_three_splitting(data):
+def test_two_splitting_is_accepted_and_keeps_its_own_state(data):
     X, y = data
-    with pytest.raises(ValueError, match="splitting='three'"):
-        reset_model(splitting="two").fit(X, y)
+    est = reset_model(splitting="two", max_iter=3, warm_start=True).fit(X, y)
+    problem = est._solver_state[0]
+    # Its own relaxation (no pre-activations), reset to the forward pass of the
+    # stored weights by the last accepted step.
+    assert problem.name == "two" and not hasattr(problem, "Z")
+    assert not problem.link_sq.any()
 
 
 def test_weight_step_curve_measures_the_hidden_weight_change(data):
@@ -291,9 +306,10 @@ def test_weight_step_curve_measures_the_hidden_weight_change(data):
     assert min(two.weight_step_curve_) > 1e-3
 
 
-def test_warm_start_continues_the_descent(data):
+@SPLIT
+def test_warm_start_continues_the_descent(data, splitting):
     X, y = data
-    est = reset_model(max_iter=8, warm_start=True)
+    est = reset_model(max_iter=8, warm_start=True, splitting=splitting)
     est.fit(X, y)
     first = list(est.objective_curve_)
     est.fit(X, y)
@@ -302,6 +318,26 @@ def test_warm_start_continues_the_descent(data):
     # only lower the objective), so the whole curve keeps falling.
     assert np.all(np.diff(est.objective_curve_) <= 0.0)
     assert est.objective_curve_[-1] < first[-1]
+
+
+@SPLIT
+def test_float32_stays_float32(splitting):
+    problem, X, Y, sw, act = make_problem(
+        "tanh", n_blocks=2, splitting=splitting, dtype=np.float32
+    )
+    mode = solver()
+    values = [mode.setup(problem)[0]]
+    for _ in range(5):
+        values.append(mode.step(problem, _run_in_order)[0])
+    own = problem.Z if splitting == "three" else problem.sH
+    arrays = [*problem.W, *problem.U, *own]
+    assert all(A.dtype == np.float32 for A in arrays)
+    assert np.all(np.diff(values) <= 0.0) and values[-1] < values[0]
+    # The merit is the objective of the float32 network, up to its rounding.
+    expected = true_objective(
+        [W.astype(float) for W in problem.W], X, Y, sw, act, problem.alpha
+    )
+    np.testing.assert_allclose(values[-1], expected, rtol=1e-4)
 
 
 def test_early_stopping_keeps_the_best_validation_iterate(data):
