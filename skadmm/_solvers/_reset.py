@@ -1,20 +1,25 @@
 """Forward-reset block descent: hidden layers that learn, with a monotone loss.
 
 One iteration at step ``eta`` (relaxation weight ``beta = 1 / eta``), built from
-the exact blocks of the three-splitting relaxation (see the user guide,
-"Forward-reset block descent"):
+the block updates of a relaxation, which provides them as hooks (see the user
+guide, "Forward-reset block descent"):
 
-1. *Reset*: the auxiliaries ``Z_k``, ``U_k`` are the forward pass of the weights,
-   so every relaxation penalty is zero and the relaxed energy equals the loss.
-2. *Backward sweep*: the last hidden output ``U_{H-1}`` against the loss with the
-   read-out held, then for ``k = H-1 .. 0`` the elementwise ``Z_k`` step and the
-   quadratic ``U_{k-1}`` step. The output error reaches every layer in one
-   sweep; each auxiliary moves by about ``eta`` times its back-propagated error.
-3. *W steps*: every hidden layer's exact ridge fit of its pre-activation target
-   ``Z_k`` on its auxiliary input, with ridge weight ``alpha * eta`` (so a fixed
-   point is a stationary point of the regularised loss) and a proximal weight
-   ``mu`` relative to the input's scale (damped whitening). Given the targets the
-   layers are independent: they run as parallel tasks.
+1. *Reset* (``reset_to_forward``): the auxiliaries are the forward pass of the
+   weights, so every relaxation penalty is zero and the relaxed energy equals
+   the loss.
+2. *Backward sweep* (``backward_sweep``): the last hidden output ``U_{H-1}``
+   against the loss with the read-out held, then the blocks of every lower
+   layer, top down (three-splitting: the exact ``Z_k`` and ``U_{k-1}`` steps;
+   two-splitting: a backtracked step of each inner ``U_k``). The output error
+   reaches every layer in one sweep; each auxiliary moves by about ``eta``
+   times its back-propagated error.
+3. *W steps* (``reset_w_step``): every hidden layer's weights against their new
+   target, with L2 weight ``alpha * eta`` relative to the link (so a fixed point
+   is a stationary point of the regularised loss) and a proximal weight ``mu``
+   relative to the input's scale (damped whitening): the exact ridge fit of
+   ``Z_k`` (three-splitting) or one backtracked step in the metric of that
+   ridge system (two-splitting). Given the targets the layers are independent:
+   they run as parallel tasks.
 4. *Read-out*: the ridge solution on the new forward features.
 5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
    read-out refitted at each trial) while the training objective keeps falling.
@@ -44,7 +49,7 @@ _MAX_SCALE = 2.0**12
 
 
 class ResetSolver(BaseSolver):
-    """Forward-reset block descent over the three-splitting blocks.
+    """Forward-reset block descent over the blocks of a splitting.
 
     Parameters
     ----------

@@ -11,12 +11,15 @@ gradient step with a backtracked step weight ``t >= tau`` (sufficient decrease
 
 The elementwise work runs row block by row block, fused with the matrix products
 of each block; a trial point is built in a scratch array that becomes the state
-(by swapping buffers) when the step is accepted.
+(by swapping buffers) when the step is accepted. The forward-reset mode
+(``solver="reset"``) drives the same blocks through the hooks
+``reset_to_forward``, ``backward_sweep`` and ``reset_w_step``, with trial points
+built row chunk by row chunk instead (less memory; see the user guide).
 """
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
+from .._linalg import spd_solve
 from ._base import Splitting
 from ._rows import block_rows
 
@@ -96,10 +99,9 @@ class TwoSplitting(Splitting):
         P = self.rw.gram(A)
         diag = np.einsum("ii->i", P)
         diag += mu * float(diag.sum()) / diag.size
-        factor = cho_factor(P, overwrite_a=True)
 
         def metric(grad):
-            return cho_solve(factor, grad)
+            return spd_solve(P, grad, overwrite_a=True)
 
         # The step weight in this metric is about beta times the largest squared
         # slope of the activation (1 for relu, 1/16 for sigmoid).
