@@ -103,9 +103,10 @@ class TwoSplitting(Splitting):
         def metric(grad):
             return spd_solve(P, grad, overwrite_a=True)
 
-        # The step weight in this metric is about beta times the largest squared
-        # slope of the activation (1 for relu, 1/16 for sigmoid).
-        self._update_weights(k, floor=float(self.beta) / 64, keep=False, metric=metric)
+        # At weight beta the step is the three-splitting's proximal ridge step
+        # for a linear activation: never longer than that (longer first steps
+        # stalled some folds of the sine benchmark on a poor plateau).
+        self._update_weights(k, floor=float(self.beta), keep=False, metric=metric)
 
     @classmethod
     def reset_step_arrays(cls, n_samples, width, chunk_rows):
