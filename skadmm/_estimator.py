@@ -88,8 +88,9 @@ class ADMMResidualRegressor(RegressorMixin, BaseEstimator):
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
         array less per layer) and takes backtracked proximal-gradient steps for
         the blocks inside the activation. With ``solver="reset"`` it reached
-        about the same accuracy at about the same fit time on the benchmark
-        suite (see the user guide).
+        the three-splitting's accuracy on the benchmark suite (within the
+        spread of the folds), in 0.6 to 1.0 times its fit time (see the user
+        guide).
     update : {"proximal", "linearized"}, default="proximal"
         ``"proximal"`` solves each quadratic block exactly (Cholesky); ``"linearized"``
         replaces that solve by one proximal-gradient step.
