@@ -75,7 +75,9 @@ def fit_memory_parts(
     live = {"data copies": inputs}
     for name, size in splitting_cls.state_arrays(N_tr, d, n, H, m).items():
         live[f"state: {name}"] = size
-    pool = splitting_cls.scratch_arrays(N_tr, n, chunk_rows, update == "linearized")
+    pool = splitting_cls.scratch_arrays(
+        N_tr, n, chunk_rows, update == "linearized", reset=solver == "reset"
+    )
     for name, size in pool.items():
         live[f"scratch: {name}"] = n_regions * size
     for name, size in solver_cls.buffer_arrays(N_tr, n, H, m).items():
@@ -94,6 +96,12 @@ def fit_memory_parts(
         + N_tr * m,
         **solver_cls.transient_arrays(N_tr, n, H, m),
     }
+    if solver == "reset":
+        # The hidden weight steps run at once, one per worker, each beside its
+        # block solve.
+        step = sum(splitting_cls.reset_step_arrays(N_tr, n, chunk_rows).values())
+        if step:
+            temporaries["reset weight steps"] = n_workers * (step + solve)
     # The read-out refit: the forward features, a layer's product and
     # activation, then [U, 1] (and its weighted copy).
     refit = (3 + (1 if weighted else 0)) * N_tr * (n + 1)
@@ -178,8 +186,7 @@ def check_fit_memory(estimator, X, y, sample_weight):
     if estimator.solver != "radmm":
         remedies.append("use solver='radmm' (fewer weight copies and buffers)")
     if estimator.splitting != "two":
-        two = "use splitting='two' with solver='radmm' (one array less per layer)"
-        remedies.append(two)
+        remedies.append("use splitting='two' (one array less per layer)")
     remedies.append("or raise the memory limit")
     raise MemoryError(
         f"Fitting needs about {_gib(nbytes)} (largest parts: {detail}) for "

@@ -18,6 +18,10 @@ CONFIGS = [
     # alpha=3e-3 here passes every check but sample-weight equivalence (1 % off):
     # a line-search decision flips on the rounding of weighted vs repeated rows.
     ADMMResidualRegressor(n_blocks=3, n_jobs=2, n_regions=2, alpha=3e-2),
+    ADMMResidualRegressor(splitting="two", alpha=3e-3),
+    ADMMResidualRegressor(
+        activation="tanh", splitting="two", n_blocks=2, width=16, alpha=3e-3
+    ),
     ADMMResidualRegressor(solver="radmm", n_blocks=4, width=64, alpha=1e-4),
     ADMMResidualRegressor(solver="radmm", splitting="two", alpha=3e-3),
     ADMMResidualRegressor(

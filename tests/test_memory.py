@@ -123,6 +123,11 @@ CONFIGS = {
     "reset": (dict(width=120), {}),
     "reset deep": (dict(width=80, n_blocks=2), {}),
     "reset wide few rows": (dict(width=300, n_blocks=1), dict(n_samples=150)),
+    "reset two deep": (dict(width=100, n_blocks=3, splitting="two"), {}),
+    "reset two regions": (
+        dict(width=60, n_blocks=2, splitting="two", n_regions=2, n_jobs=2),
+        {},
+    ),
     "radmm three": (dict(width=100, n_blocks=2, solver="radmm"), {}),
     "radmm two": (dict(width=100, n_blocks=1, solver="radmm", splitting="two"), {}),
     "radmm linearized": (
@@ -165,3 +170,29 @@ def test_float32_halves_the_estimate():
     full = sum(estimator_memory_parts(est, X, y, None).values())
     half = sum(estimator_memory_parts(est, X.astype(np.float32), y, None).values())
     assert half == pytest.approx(full / 2, rel=1e-6)
+
+
+def traced_peak(est, X, y):
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_two_splitting_needs_less_memory_when_deep(solver):
+    # Two n_samples x width arrays per hidden layer instead of three, against a
+    # few whole scratch arrays of the two-splitting's backtracked blocks.
+    X, y = data(n_samples=2000)
+    params = dict(width=100, n_blocks=4, max_iter=1, random_state=0, solver=solver)
+    peaks, estimates = {}, {}
+    for splitting in ["two", "three"]:
+        est = ADMMResidualRegressor(splitting=splitting, **params)
+        estimates[splitting] = sum(estimator_memory_parts(est, X, y, None).values())
+        peaks[splitting] = traced_peak(est, X, y)
+    assert peaks["two"] < 0.9 * peaks["three"], peaks
+    assert estimates["two"] < estimates["three"], estimates

@@ -1,5 +1,7 @@
 """Properties of the forward-reset mode (``solver="reset"``) on random data."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -14,15 +16,28 @@ from skadmm._splitting import SPLITTINGS
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def make_problem(activation, *, weighted=False, n_blocks=2, width=10, alpha=1e-3):
+SPLIT = pytest.mark.parametrize("splitting", ["three", "two"])
+
+
+def make_problem(
+    activation,
+    *,
+    weighted=False,
+    n_blocks=2,
+    width=10,
+    alpha=1e-3,
+    splitting="three",
+    dtype=np.float64,
+):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((90, 4))
     Y = np.column_stack([np.sin(2 * X[:, 0]) * X[:, 1], np.abs(X[:, 2])])
     Y += 0.05 * rng.standard_normal(Y.shape)
+    X, Y = X.astype(dtype), Y.astype(dtype)
     sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
     act = get_activation(activation)
     W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
-    problem = SPLITTINGS["three"](
+    problem = SPLITTINGS[splitting](
         X, Y, sw, W, act, beta=1.0, rho=1.0, tau=0.0, alpha=alpha, update="proximal"
     )
     return problem, X, Y, sw, act
@@ -42,12 +57,15 @@ def solver(**params):
     return ResetSolver(1, 0.0, 1, **base)
 
 
+@SPLIT
 @pytest.mark.parametrize("n_blocks", [0, 3])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_true_objective_never_increases_and_falls(activation, weighted, n_blocks):
+def test_true_objective_never_increases_and_falls(
+    activation, weighted, n_blocks, splitting
+):
     problem, X, Y, sw, act = make_problem(
-        activation, weighted=weighted, n_blocks=n_blocks
+        activation, weighted=weighted, n_blocks=n_blocks, splitting=splitting
     )
     mode = solver()
     first, _ = mode.setup(problem)
@@ -67,9 +85,12 @@ def test_true_objective_never_increases_and_falls(activation, weighted, n_blocks
     assert values[-1] < 0.9 * values[0], values[-1] / values[0]
 
 
+@SPLIT
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_reset_makes_every_penalty_zero(activation):
-    problem, X, Y, sw, act = make_problem(activation, weighted=True, n_blocks=3)
+def test_reset_makes_every_penalty_zero(activation, splitting):
+    problem, X, Y, sw, act = make_problem(
+        activation, weighted=True, n_blocks=3, splitting=splitting
+    )
     mode = solver()
     mode.setup(problem)
     for _ in range(3):
@@ -78,7 +99,12 @@ def test_reset_makes_every_penalty_zero(activation):
     inp = X
     for k in range(problem.H):
         pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
-        np.testing.assert_allclose(problem.Z[k], pre, rtol=1e-12, atol=1e-12)
+        if splitting == "three":
+            np.testing.assert_allclose(problem.Z[k], pre, rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_allclose(
+                problem.sH[k], act(pre.copy()), rtol=1e-12, atol=1e-12
+            )
         prev = 0.0 if k == 0 else inp
         np.testing.assert_allclose(
             problem.U[k][:, :-1], prev + act(pre.copy()), rtol=1e-12, atol=1e-12
@@ -93,28 +119,42 @@ def test_reset_makes_every_penalty_zero(activation):
     )
 
 
+@SPLIT
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_one_sweep_carries_the_error_to_every_layer(activation):
-    """For a small step each layer's pre-activation moves along a descent
+def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
+    """For a small step each layer's auxiliary (pre-activation ``Z_k`` of the
+    three-splitting, output ``U_k`` of the two-splitting) moves along a descent
     direction of the loss (finite differences): credit reaches every layer in
     one sweep (a forward Gauss-Seidel sweep would leave the lower layers still)."""
-    problem, X, Y, sw, act = make_problem(activation, n_blocks=2, width=5, alpha=0.0)
+    problem, X, Y, sw, act = make_problem(
+        activation, n_blocks=2, width=5, alpha=0.0, splitting=splitting
+    )
     mode = solver(eta=1e-5)
     mode.setup(problem)
     weights = problem.weights()
-    before = [Z.copy() for Z in problem.Z]
+    three = splitting == "three"
+
+    def auxiliaries():
+        if three:
+            return [Z.copy() for Z in problem.Z]
+        return [U[:, :-1].copy() for U in problem.U]
+
+    before = auxiliaries()
     mode._sweep(problem)
+    after = auxiliaries()
     coefs = [W[:-1] for W in weights]
     intercepts = [W[-1] for W in weights]
 
-    def loss_with(k, Zk):
-        # Forward pass with the pre-activation of layer k replaced by Zk.
+    def loss_with(k, value):
+        # Forward pass with the auxiliary of layer k replaced by value.
         U = None
         for j in range(len(coefs) - 1):
             Z = (X if j == 0 else U) @ coefs[j] + intercepts[j]
-            if j == k:
-                Z = Zk
+            if three and j == k:
+                Z = value
             U = act(Z.copy()) if j == 0 else U + act(Z.copy())
+            if not three and j == k:
+                U = value
         out = U @ coefs[-1] + intercepts[-1]
         return 0.5 * float(np.sum((out - Y) ** 2))
 
@@ -126,7 +166,7 @@ def test_one_sweep_carries_the_error_to_every_layer(activation):
             up[idx] += h
             down[idx] -= h
             grad[idx] = (loss_with(k, up) - loss_with(k, down)) / (2 * h)
-        move = problem.Z[k] - before[k]
+        move = after[k] - before[k]
         cosine = -np.vdot(move, grad) / np.linalg.norm(move) / np.linalg.norm(grad)
         assert cosine > 0.6, (k, cosine)
 
@@ -202,37 +242,50 @@ def data():
     return X, y
 
 
-@pytest.mark.parametrize("n_jobs, n_regions", [(2, 2), (-1, 3), (2, None)])
-def test_results_do_not_depend_on_n_jobs(data, n_jobs, n_regions):
+@pytest.mark.parametrize(
+    "n_jobs, n_regions, splitting",
+    [(2, 2, "three"), (-1, 3, "three"), (2, None, "three"), (2, 2, "two")],
+)
+def test_results_do_not_depend_on_n_jobs(data, n_jobs, n_regions, splitting):
     X, y = data
-    serial = reset_model(n_blocks=4, n_regions=n_regions).fit(X, y)
-    parallel = reset_model(n_blocks=4, n_jobs=n_jobs, n_regions=n_regions).fit(X, y)
+    model = partial(reset_model, n_blocks=4, n_regions=n_regions, splitting=splitting)
+    serial = model().fit(X, y)
+    parallel = model(n_jobs=n_jobs).fit(X, y)
     np.testing.assert_array_equal(serial.predict(X), parallel.predict(X))
     assert serial.objective_curve_ == parallel.objective_curve_
 
 
-def test_integer_sample_weight_equals_repeated_rows(data):
+@SPLIT
+def test_integer_sample_weight_equals_repeated_rows(data, splitting):
     X, y = data
     counts = np.random.default_rng(3).integers(1, 4, len(y))
-    weighted = reset_model().fit(X, y, sample_weight=counts)
-    repeated = reset_model().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    model = partial(reset_model, splitting=splitting)
+    weighted = model().fit(X, y, sample_weight=counts)
+    repeated = model().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
     np.testing.assert_allclose(
         weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9
     )
 
 
-def test_estimator_objective_curve_is_monotone_and_beats_random_features(data):
+@SPLIT
+def test_estimator_objective_curve_is_monotone_and_beats_random_features(
+    data, splitting
+):
     X, y = data
-    est = reset_model(max_iter=40).fit(X, y)
+    est = reset_model(max_iter=40, splitting=splitting).fit(X, y)
     assert np.all(np.diff(est.objective_curve_) <= 0.0)
     random_features = reset_model(solver="radmm", max_iter=1).fit(X, y)
     assert est.score(X, y) > random_features.score(X, y) + 0.1
 
 
-def test_reset_requires_the_three_splitting(data):
+def test_two_splitting_is_accepted_and_keeps_its_own_state(data):
     X, y = data
-    with pytest.raises(ValueError, match="splitting='three'"):
-        reset_model(splitting="two").fit(X, y)
+    est = reset_model(splitting="two", max_iter=3, warm_start=True).fit(X, y)
+    problem = est._solver_state[0]
+    # Its own relaxation (no pre-activations), reset to the forward pass of the
+    # stored weights by the last accepted step.
+    assert problem.name == "two" and not hasattr(problem, "Z")
+    assert not problem.link_sq.any()
 
 
 def test_weight_step_curve_measures_the_hidden_weight_change(data):
@@ -253,9 +306,10 @@ def test_weight_step_curve_measures_the_hidden_weight_change(data):
     assert min(two.weight_step_curve_) > 1e-3
 
 
-def test_warm_start_continues_the_descent(data):
+@SPLIT
+def test_warm_start_continues_the_descent(data, splitting):
     X, y = data
-    est = reset_model(max_iter=8, warm_start=True)
+    est = reset_model(max_iter=8, warm_start=True, splitting=splitting)
     est.fit(X, y)
     first = list(est.objective_curve_)
     est.fit(X, y)
@@ -264,6 +318,26 @@ def test_warm_start_continues_the_descent(data):
     # only lower the objective), so the whole curve keeps falling.
     assert np.all(np.diff(est.objective_curve_) <= 0.0)
     assert est.objective_curve_[-1] < first[-1]
+
+
+@SPLIT
+def test_float32_stays_float32(splitting):
+    problem, X, Y, sw, act = make_problem(
+        "tanh", n_blocks=2, splitting=splitting, dtype=np.float32
+    )
+    mode = solver()
+    values = [mode.setup(problem)[0]]
+    for _ in range(5):
+        values.append(mode.step(problem, _run_in_order)[0])
+    own = problem.Z if splitting == "three" else problem.sH
+    arrays = [*problem.W, *problem.U, *own]
+    assert all(A.dtype == np.float32 for A in arrays)
+    assert np.all(np.diff(values) <= 0.0) and values[-1] < values[0]
+    # The merit is the objective of the float32 network, up to its rounding.
+    expected = true_objective(
+        [W.astype(float) for W in problem.W], X, Y, sw, act, problem.alpha
+    )
+    np.testing.assert_allclose(values[-1], expected, rtol=1e-4)
 
 
 def test_early_stopping_keeps_the_best_validation_iterate(data):

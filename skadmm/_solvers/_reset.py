@@ -1,20 +1,25 @@
 """Forward-reset block descent: hidden layers that learn, with a monotone loss.
 
 One iteration at step ``eta`` (relaxation weight ``beta = 1 / eta``), built from
-the exact blocks of the three-splitting relaxation (see the user guide,
-"Forward-reset block descent"):
+the block updates of a relaxation, which provides them as hooks (see the user
+guide, "Forward-reset block descent"):
 
-1. *Reset*: the auxiliaries ``Z_k``, ``U_k`` are the forward pass of the weights,
-   so every relaxation penalty is zero and the relaxed energy equals the loss.
-2. *Backward sweep*: the last hidden output ``U_{H-1}`` against the loss with the
-   read-out held, then for ``k = H-1 .. 0`` the elementwise ``Z_k`` step and the
-   quadratic ``U_{k-1}`` step. The output error reaches every layer in one
-   sweep; each auxiliary moves by about ``eta`` times its back-propagated error.
-3. *W steps*: every hidden layer's exact ridge fit of its pre-activation target
-   ``Z_k`` on its auxiliary input, with ridge weight ``alpha * eta`` (so a fixed
-   point is a stationary point of the regularised loss) and a proximal weight
-   ``mu`` relative to the input's scale (damped whitening). Given the targets the
-   layers are independent: they run as parallel tasks.
+1. *Reset* (``reset_to_forward``): the auxiliaries are the forward pass of the
+   weights, so every relaxation penalty is zero and the relaxed energy equals
+   the loss.
+2. *Backward sweep* (``backward_sweep``): the last hidden output ``U_{H-1}``
+   against the loss with the read-out held, then the blocks of every lower
+   layer, top down (three-splitting: the exact ``Z_k`` and ``U_{k-1}`` steps;
+   two-splitting: a backtracked step of each inner ``U_k``). The output error
+   reaches every layer in one sweep; each auxiliary moves by about ``eta``
+   times its back-propagated error.
+3. *W steps* (``reset_w_step``): every hidden layer's weights against their new
+   target, with L2 weight ``alpha * eta`` relative to the link (so a fixed point
+   is a stationary point of the regularised loss) and a proximal weight ``mu``
+   relative to the input's scale (damped whitening): the exact ridge fit of
+   ``Z_k`` (three-splitting) or one backtracked step in the metric of that
+   ridge system (two-splitting). Given the targets the layers are independent:
+   they run as parallel tasks.
 4. *Read-out*: the ridge solution on the new forward features.
 5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
    read-out refitted at each trial) while the training objective keeps falling.
@@ -44,7 +49,7 @@ _MAX_SCALE = 2.0**12
 
 
 class ResetSolver(BaseSolver):
-    """Forward-reset block descent over the three-splitting blocks.
+    """Forward-reset block descent over the blocks of a splitting.
 
     Parameters
     ----------
@@ -132,45 +137,16 @@ class ResetSolver(BaseSolver):
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
         problem.beta = 1.0 / self.eta
-        H = problem.H
-        self._last_hidden(problem)
-        for k in range(H - 1, -1, -1):
-            problem._update_preactivation(k)
-            if k:
-                problem._update_inner(k - 1)
+        problem.backward_sweep()
         return float(np.sqrt(problem.link_sq.sum()))
 
-    def _last_hidden(self, problem):
-        """Block ``U_{H-1}``: ``min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2``.
-
-        From the reset state (``U = T``) the minimiser is ``T - E K V^T`` with
-        ``E = T V + b - Y`` the forward residual and ``K = (beta I + V^T V)^-1``
-        (Woodbury): ``O(n_samples * width * n_outputs)`` instead of a
-        ``width x width`` solve applied to every row.
-        """
-        k = problem.H - 1
-        U = problem.U[k][:, :-1]
-        readout = problem.W[-1]
-        V = readout[:-1]
-        E = problem.U[k] @ readout
-        E -= problem.Y
-        K = V.T @ V
-        K[np.diag_indices_from(K)] += problem.beta
-        D = E @ spd_solve(K, V.T, overwrite_a=True)
-        U -= D
-        problem.link_sq[k, 1] = problem.rw.sq_norm(D)
-
     def _w_steps(self, problem, run):
-        run([partial(self._w_step, problem, k) for k in range(problem.H)])
-
-    def _w_step(self, problem, k):
-        """Ridge fit of ``Z_k`` on its auxiliary input."""
-        A = problem.input_of(k)
-        rw = problem.rw
-        G = rw.gram(A)
-        rhs = rw.cross(A, problem.Z[k])
-        prox = self.mu * float(np.trace(G)) / G.shape[0]
-        problem._ridge_step(k, G, rhs, 1.0, alpha=problem.alpha * self.eta, tau=prox)
+        run(
+            [
+                partial(problem.reset_w_step, k, self.eta, self.mu)
+                for k in range(problem.H)
+            ]
+        )
 
     def _line_search(self, problem, start):
         """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.

@@ -307,6 +307,59 @@ class Splitting:
         )
         return value, float(np.sqrt(gap_sq + penalty))
 
+    # ------------------------------------------------- forward-reset hooks
+    def _descend_last_hidden(self):
+        """Reset mode: block ``U_{H-1}`` against the loss, the read-out held.
+
+        Minimises ``1/2 ||U V + b - Y||_S^2 + beta/2 ||U - T||_S^2`` where ``T``
+        is the forward value of ``U`` (the reset state). The minimiser is ``T -
+        E K V^T`` with ``E = T V + b - Y`` the forward residual and ``K = (beta I
+        + V^T V)^-1`` (Woodbury): ``O(n_samples * width * n_outputs)`` instead of
+        a ``width x width`` solve applied to every row. Returns the link
+        ``||U - T||_S^2``.
+        """
+        k = self.H - 1
+        U = self.U[k][:, :-1]
+        readout = self.W[-1]
+        V = readout[:-1]
+        E = self.U[k] @ readout
+        E -= self.Y
+        K = V.T @ V
+        K[np.diag_indices_from(K)] += self.beta
+        D = E @ spd_solve(K, V.T, overwrite_a=True)
+        U -= D
+        return self.rw.sq_norm(D)
+
+    def reset_to_forward(self):
+        """Set the auxiliaries and ``R`` to the forward pass of the weights.
+
+        Every relaxation penalty is then zero (the links are reset too).
+        """
+        raise NotImplementedError
+
+    def backward_sweep(self):
+        """Reset mode: move the auxiliaries from the reset state, top layer first.
+
+        ``U_{H-1}`` against the loss (:meth:`_descend_last_hidden`), then the
+        splitting's blocks of every lower layer, each seeing the blocks just
+        moved above it, so the output error reaches every layer in one sweep.
+        """
+        raise NotImplementedError
+
+    def reset_w_step(self, k, eta, mu):
+        """Reset mode: weights of hidden layer ``k`` against its new target.
+
+        ``eta`` is the step (``beta = 1 / eta``) and ``mu`` the proximal weight
+        relative to the input's scale. The steps of different layers read and
+        write disjoint state (no scratch pool), so they may run at once.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def reset_step_arrays(cls, n_samples, width, chunk_rows):
+        """Elements of the temporaries of one :meth:`reset_w_step`, by name."""
+        return {}
+
     # ------------------------------------------------------------ interface
     def _init_hidden(self):
         raise NotImplementedError
@@ -333,11 +386,12 @@ class Splitting:
         }
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
         """Elements of one region's scratch pool (see :meth:`scratch`), by name.
 
         ``chunk_rows`` is the height of a row chunk (:meth:`chunks`): one row
         block with single-threaded BLAS, all the rows with threaded BLAS.
+        ``reset``: the pool of the forward-reset mode (``solver="reset"``).
         """
         block = block_rows(width) * width
         return {

@@ -93,13 +93,14 @@ class RowWeights:
         As = A * self.sqrt_s
         return As.T @ As
 
-    def cross(self, A, B):
-        """``A^T S B``."""
+    def cross(self, A, B, rows=None):
+        """``A^T S B``; ``A`` and ``B`` hold the rows ``rows`` (default: all)."""
         if self.s is None:
             C = A.T @ B
             C *= self.scale
             return C
-        return (A * self.s).T @ B
+        s = self.s if rows is None else self.s[rows]
+        return (A * s).T @ B
 
     def sq_norm(self, A, rows=None):
         """``sum_i s_i ||A_i||^2``; ``A`` holds the rows ``rows`` (default: all)."""

@@ -42,6 +42,22 @@ class ThreeSplitting(Splitting):
         self._forward_auxiliaries()
         self._set_readout_output()
 
+    def backward_sweep(self):
+        self.link_sq[self.H - 1, 1] = self._descend_last_hidden()
+        for k in range(self.H - 1, -1, -1):
+            self._update_preactivation(k)
+            if k:
+                self._update_inner(k - 1)
+
+    def reset_w_step(self, k, eta, mu):
+        """Ridge fit of ``Z_k`` on its auxiliary input, ridge weight ``alpha eta``."""
+        A = self.input_of(k)
+        rw = self.rw
+        G = rw.gram(A)
+        rhs = rw.cross(A, self.Z[k])
+        prox = mu * float(np.trace(G)) / G.shape[0]
+        self._ridge_step(k, G, rhs, 1.0, alpha=self.alpha * eta, tau=prox)
+
     def _forward_auxiliaries(self):
         for k in range(self.H):
             Z, sZ = self.Z[k], self.sZ[k]

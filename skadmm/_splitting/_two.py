@@ -11,12 +11,17 @@ gradient step with a backtracked step weight ``t >= tau`` (sufficient decrease
 
 The elementwise work runs row block by row block, fused with the matrix products
 of each block; a trial point is built in a scratch array that becomes the state
-(by swapping buffers) when the step is accepted.
+(by swapping buffers) when the step is accepted. The forward-reset mode
+(``solver="reset"``) drives the same blocks through the hooks
+``reset_to_forward``, ``backward_sweep`` and ``reset_w_step``, with trial points
+built row chunk by row chunk instead (less memory; see the user guide).
 """
 
 import numpy as np
 
+from .._linalg import spd_solve
 from ._base import Splitting
+from ._rows import block_rows
 
 _MAX_BACKTRACK = 60
 
@@ -33,10 +38,14 @@ class TwoSplitting(Splitting):
         return arrays
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized):
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
         arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized)
-        # The gradient and the trial point of the backtracked blocks, whole.
-        arrays["gradient and trial arrays"] = 3 * n_samples * (width + 1)
+        if reset:
+            # The inner U steps' gradient; their trials use the chunk buffers.
+            arrays["gradient array"] = n_samples * width
+        else:
+            # The gradient and the trial point of the backtracked blocks, whole.
+            arrays["gradient and trial arrays"] = 3 * n_samples * (width + 1)
         return arrays
 
     def _init_hidden(self):
@@ -54,6 +63,56 @@ class TwoSplitting(Splitting):
         #: Objective evaluations (backtracking trials) of each block so far.
         self.n_trials = np.zeros((self.H, 2), dtype=np.int64)
 
+    def reset_to_forward(self):
+        for k in range(self.H):
+            sH = self.sH[k]
+            np.matmul(self.input_of(k), self.W[k], out=sH)
+            self.act(sH, out=sH)
+            U = self.U[k][:, :-1]
+            if k > 0:
+                np.add(sH, self.skip_of(k), out=U)
+            else:
+                U[...] = sH
+        self.link_sq[...] = 0.0
+        self._set_readout_output()
+
+    def backward_sweep(self):
+        # Each inner U_k takes one backtracked step whose gradient, from the
+        # reset state, is the error of U_{k+1} carried back through the residual
+        # block; its weight starts at beta (the curvature of its own link).
+        self.link_sq[self.H - 1, 0] = self._descend_last_hidden()
+        for k in range(self.H - 2, -1, -1):
+            self._update_inner(k, floor=float(self.beta), keep=False)
+
+    def reset_w_step(self, k, eta, mu):
+        """One backtracked step of ``W_k`` on its link + L2, whitened.
+
+        The objective is the three-splitting's ridge fit scaled by ``beta = 1 /
+        eta``. The gradient is taken in the metric ``P = A^T S A + mu_k I`` of
+        the three-splitting's proximal ridge system (``mu_k`` is ``mu`` times the
+        mean diagonal): a plain gradient step crawls along the ill-conditioned
+        directions of the layer's input (sigmoid outputs, all positive, are the
+        worst case). ``s(A_k W_k)`` is not kept: the reset that follows
+        recomputes it.
+        """
+        A = self.input_of(k)
+        P = self.rw.gram(A)
+        diag = np.einsum("ii->i", P)
+        diag += mu * float(diag.sum()) / diag.size
+
+        def metric(grad):
+            return spd_solve(P, grad, overwrite_a=True)
+
+        # At weight beta the step is the three-splitting's proximal ridge step
+        # for a linear activation: never longer than that (longer first steps
+        # stalled some folds of the sine benchmark on a poor plateau).
+        self._update_weights(k, floor=float(self.beta), keep=False, metric=metric)
+
+    @classmethod
+    def reset_step_arrays(cls, n_samples, width, chunk_rows):
+        # A row chunk of the gap and one of the trial activation.
+        return {"weight step": 2 * chunk_rows * width}
+
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)
         if not with_output:
@@ -68,38 +127,61 @@ class TwoSplitting(Splitting):
         # links of layers k and k + 1.
         self._update_inner(k)
 
-    def _update_weights(self, k):
-        """``W_k``: backtracked proximal-gradient step on its penalty + L2."""
+    def _update_weights(self, k, floor=None, keep=True, metric=None):
+        """``W_k``: backtracked proximal-gradient step on its penalty + L2.
+
+        ``floor`` is the smallest step weight (default ``tau``). With ``keep``
+        the accepted trial's ``s(A W)`` becomes the state; without it the step
+        uses no scratch pool (its buffers are its own), so steps of different
+        layers may run at once, and ``sH[k]`` is left stale. ``metric`` maps the
+        gradient to the step direction (default: the gradient itself).
+        """
         A, W = self.input_of(k), self.W[k]
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
         act, rw, alpha, beta = self.act, self.rw, self.alpha, self.beta
         n = sH.shape[1]
-        pool = self.scratch(k)
-        gap = pool.get("g", sH.shape)
-        u_buf = pool.block("u", n)
-        _, chunks = self.chunks(n)
+        size, chunks = self.chunks(n)
+        if keep:
+            pool = self.scratch(k)
+            gap = pool.get("g", sH.shape)
+            u_buf = pool.block("u", n)
+            trial_sH = pool.get("sH", sH.shape)
+        else:
+            # Row chunks only: the gradient is summed chunk by chunk.
+            gap = np.empty((size, n), self.dtype)
+            h_buf = np.empty_like(gap)
+            u_buf = np.empty((min(size, block_rows(n)), n), self.dtype)
         # gap = U - sH - U_{k-1}, then gap * s'(.) for the gradient A^T S (.).
         sq = 0.0
-        for _, parts in chunks:
-            for rows, _ in parts:
-                g = np.subtract(U[rows], sH[rows], out=gap[rows])
+        grad = None
+        for chunk, parts in chunks:
+            gap_c = gap[chunk] if keep else gap[: chunk.stop - chunk.start]
+            for rows, local in parts:
+                g = np.subtract(U[rows], sH[rows], out=gap_c[local])
                 if skip is not None:
                     g -= skip[rows]
                 sq += rw.sq_norm(g, rows)
                 act.mul_derivative(g, sH[rows])
+            if not keep:
+                part = rw.cross(A[chunk], gap_c, rows=chunk)
+                grad = part if grad is None else grad + part
         f_old = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W[:-1], W[:-1])
-        grad = rw.cross(A, gap)
+        if keep:
+            grad = rw.cross(A, gap)
         grad *= -beta
         grad[:-1] += alpha * W[:-1]
-        trial_sH = pool.get("sH", sH.shape)
 
         def trial(t):
-            W_new = W - grad / t
+            W_new = W - direction / t
             sq = 0.0
             for chunk, parts in chunks:
-                np.matmul(A[chunk], W_new, out=trial_sH[chunk])
-                for rows, _ in parts:
-                    h = trial_sH[rows]
+                if keep:
+                    out = trial_sH[chunk]
+                else:
+                    out = h_buf[: chunk.stop - chunk.start]
+                np.matmul(A[chunk], W_new, out=out)
+                for rows, local in parts:
+                    h = out[local]
                     act(h, out=h)
                     g = np.subtract(U[rows], h, out=u_buf[: rows.stop - rows.start])
                     if skip is not None:
@@ -108,14 +190,24 @@ class TwoSplitting(Splitting):
             f = 0.5 * beta * sq + 0.5 * alpha * np.vdot(W_new[:-1], W_new[:-1])
             return f, (W_new, sq)
 
-        accepted = self._backtrack(k, 0, float(np.vdot(grad, grad)), f_old, trial)
+        direction = grad if metric is None else metric(grad)
+        gg = float(np.vdot(grad, direction))
+        accepted = self._backtrack(k, 0, gg, f_old, trial, floor)
         if accepted is not None:
             self.W[k], sq = accepted
-            self.sH[k] = pool.swap("sH", sH)
+            if keep:
+                self.sH[k] = pool.swap("sH", sH)
         self.link_sq[k, 0] = sq
 
-    def _update_inner(self, k):
-        """Inner ``U_k``: it enters its own link and, through ``s``, the next one."""
+    def _update_inner(self, k, floor=None, keep=True):
+        """Inner ``U_k``: it enters its own link and, through ``s``, the next one.
+
+        ``floor`` is the smallest step weight (default ``tau``). With ``keep``
+        each trial is built in whole scratch arrays that become the state when
+        accepted; without it the trials use row chunks and the accepted step is
+        applied in place (one more product, two ``n_samples x width`` arrays
+        less).
+        """
         act, rw, beta = self.act, self.rw, self.beta
         U, skip, sH = self.U[k][:, :-1], self.skip_of(k), self.sH[k]
         W_next, sH_next = self.W[k + 1], self.sH[k + 1]
@@ -124,14 +216,19 @@ class TwoSplitting(Splitting):
         n = U.shape[1]
         pool = self.scratch(k)
         grad = pool.get("g", sH.shape)
-        trial_U = pool.get("U", U.shape, augmented=True)
-        trial_sH = pool.get("sH", sH.shape)
         own_buf, nxt_buf = pool.block("t", n), pool.block("u", n)
         size, chunks = self.chunks(n)
+        if keep:
+            trial_U = pool.get("U", U.shape, augmented=True)
+            trial_sH = pool.get("sH", sH.shape)
+        else:
+            tU, tH = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
         # Gradient in the S-metric (the row weights cancel per row):
         # beta (own - nxt - (nxt * s'(.)) V^T). With one chunk of all rows the
         # trials' buffers hold nxt * s'(.) and its product with V^T meanwhile.
-        if self.whole_products:
+        if not keep:
+            NX, BK = tH, tU
+        elif self.whole_products:
             NX, BK = trial_sH, trial_U[:, :-1]
         else:
             NX, BK = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
@@ -158,22 +255,31 @@ class TwoSplitting(Splitting):
                 gg += rw.inner(g, g, rows)
         f_old = 0.5 * beta * (own_sq + nxt_sq)
 
+        def new_rows(t, chunk, parts, Uc, Hc):
+            # U - grad/t into Uc (or in place), then s(U_new V + b) into Hc.
+            for rows, local in parts:
+                step = np.divide(grad[rows], t, out=own_buf[: rows.stop - rows.start])
+                if Uc is None:
+                    U[rows] -= step
+                else:
+                    np.subtract(U[rows], step, out=Uc[local])
+            np.matmul(U[chunk] if Uc is None else Uc, V, out=Hc)
+            for _, local in parts:
+                h = Hc[local]
+                h += b
+                act(h, out=h)
+
         def trial(t):
             own_sq = nxt_sq = 0.0
             for chunk, parts in chunks:
-                for rows, _ in parts:
-                    step = np.divide(
-                        grad[rows], t, out=own_buf[: rows.stop - rows.start]
-                    )
-                    np.subtract(U[rows], step, out=trial_U[rows, :-1])
-                U_new = trial_U[chunk, :-1]
-                np.matmul(U_new, V, out=trial_sH[chunk])
-                for rows, _ in parts:
+                m = chunk.stop - chunk.start
+                Uc = trial_U[chunk, :-1] if keep else tU[:m]
+                Hc = trial_sH[chunk] if keep else tH[:m]
+                new_rows(t, chunk, parts, Uc, Hc)
+                for rows, local in parts:
                     m = rows.stop - rows.start
                     own, nxt = own_buf[:m], nxt_buf[:m]
-                    U_new, h = trial_U[rows, :-1], trial_sH[rows]
-                    h += b
-                    act(h, out=h)
+                    U_new, h = Uc[local], Hc[local]
                     np.subtract(U_new, sH[rows], out=own)
                     if skip is not None:
                         own -= skip[rows]
@@ -181,28 +287,34 @@ class TwoSplitting(Splitting):
                     nxt -= h
                     own_sq += rw.sq_norm(own, rows)
                     nxt_sq += rw.sq_norm(nxt, rows)
-            return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq)
+            return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq, t)
 
-        accepted = self._backtrack(k, 1, gg, f_old, trial)
+        accepted = self._backtrack(k, 1, gg, f_old, trial, floor)
         if accepted is not None:
-            own_sq, nxt_sq = accepted
-            self.U[k] = pool.swap("U", self.U[k])
-            self.sH[k + 1] = pool.swap("sH", sH_next)
+            own_sq, nxt_sq, t = accepted
+            if keep:
+                self.U[k] = pool.swap("U", self.U[k])
+                self.sH[k + 1] = pool.swap("sH", sH_next)
+            else:
+                for chunk, parts in chunks:
+                    new_rows(t, chunk, parts, None, sH_next[chunk])
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
-    def _backtrack(self, k, block, gg, f_old, trial):
+    def _backtrack(self, k, block, gg, f_old, trial, floor=None):
         """Smallest tried ``t`` (doubling from the last one) with sufficient decrease.
 
         ``gg = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
-        block objective at ``x - grad/t``. Returns what ``trial`` returned with it
-        for the accepted step, or ``None`` when no step passes (the block then
-        stays put, which is still a descent step).
+        block objective at ``x - grad/t``; ``t`` never starts below ``floor``
+        (default ``tau``). Returns what ``trial`` returned with it for the
+        accepted step, or ``None`` when no step passes (the block then stays
+        put, which is still a descent step).
         """
         if not gg > 0:
             return None
+        floor = self.tau if floor is None else floor
         # A Python float: a numpy float64 step would upcast float32 weights.
-        t = float(max(self.tau, 0.5 * self._t[k, block]))
+        t = float(max(floor, 0.5 * self._t[k, block]))
         for _ in range(_MAX_BACKTRACK):
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
