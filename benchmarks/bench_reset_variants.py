@@ -314,8 +314,9 @@ def main(argv=None):
     preamble = (
         f"{n_splits}-fold shuffled CV (random_state={SEED}), StandardScaler, one "
         "BLAS thread, alpha fixed per fold to the default's alpha='auto' choice; "
-        "means over folds, ratios to the default (to the default at n_blocks=2 "
-        "for the deep_* rows).\n\n" + text
+        "means over folds, ratios to `default`, the one-sweep solver without "
+        "extrapolation (the default before `nesterov_gain` was adopted; for the "
+        "deep_* rows, the same at n_blocks=2).\n\n" + text
     )
     fmt = [
         {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
