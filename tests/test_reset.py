@@ -7,7 +7,7 @@ import pytest
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
-from skadmm._network import forward, init_weights
+from skadmm._network import forward, hidden_features, init_weights
 from skadmm._solvers._base import _run_in_order
 from skadmm._solvers._reset import ResetSolver
 from skadmm._splitting import SPLITTINGS
@@ -224,6 +224,62 @@ def test_a_step_that_cannot_descend_leaves_the_weights(monkeypatch):
     for W, W0 in zip(problem.W, start, strict=True):
         np.testing.assert_array_equal(W, W0)
     assert mode.eta < 0.1 * 0.25**5
+
+
+@pytest.mark.parametrize("gain", [0.5, 0.05])
+def test_extrapolation_is_accepted_only_if_it_gains_enough(monkeypatch, gain):
+    problem, X, Y, sw, act = make_problem("relu")
+    mode = solver()
+    mode.setup(problem)
+    for _ in range(3):
+        mode.step(problem, _run_in_order)
+    previous, current = mode._previous, problem.weights()
+    t, value, last_decrease = mode._t, mode.value, mode._gain
+    assert t > 1 and last_decrease > 0.0
+    # The extrapolated point's objective, declared to lower the current value
+    # by ``gain`` times the last iteration's decrease (the threshold is 0.1).
+    real_readout = ResetSolver._readout
+    monkeypatch.setattr(
+        ResetSolver,
+        "_readout",
+        lambda self, p, hidden: (
+            real_readout(self, p, hidden)[0],
+            value - gain * last_decrease,
+        ),
+    )
+    mode._extrapolate(problem, current)
+    b = (t - 1) / (t + 2)
+    if gain > 0.1:
+        assert mode.value == value - gain * last_decrease and mode._t == t + 1
+        for k in range(len(current) - 1):
+            expected = current[k] + b * (current[k] - previous[k])
+            np.testing.assert_allclose(problem.W[k], expected, rtol=1e-13)
+        # The auxiliaries are the forward pass of the extrapolated weights.
+        np.testing.assert_allclose(
+            problem.U[-1][:, :-1],
+            hidden_features(X, problem.W[:-1], act),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+    else:
+        assert mode.value == value and mode._t == 1
+        for W, V in zip(problem.W, current, strict=True):
+            np.testing.assert_array_equal(W, V)
+
+
+def test_extrapolation_is_used_by_default_and_can_be_turned_off():
+    largest_t = {}
+    for extrapolate in (True, False):
+        problem, *_ = make_problem("relu")
+        mode = solver(extrapolate=extrapolate)
+        mode.setup(problem)
+        largest_t[extrapolate] = 1
+        for _ in range(15):
+            mode.step(problem, _run_in_order)
+            largest_t[extrapolate] = max(largest_t[extrapolate], mode._t)
+    # t grows past 2 only through accepted extrapolations.
+    assert largest_t[True] > 2
+    assert largest_t[False] == 1 and mode._previous is None
 
 
 def reset_model(**params):
