@@ -73,59 +73,36 @@ class VariantSolver(ResetSolver):
 
     ``options`` (a class attribute set by :func:`variant`): ``momentum`` (None,
     ``"nesterov"`` or ``"adaptive"``), ``min_gain`` (float), ``n_sweeps``
-    (int) and ``per_layer`` (bool). With the defaults it runs exactly ``ResetSolver``.
+    (int) and ``per_layer`` (bool). With no options it runs the one-sweep
+    solver (``ResetSolver(extrapolate=False)``), the screen's baseline.
     """
 
     options = {}
 
     def __init__(self, *args, **kwargs):
-        # The solver's own extrapolation (the adopted ``nesterov_gain``) is off:
-        # every variant, and "default", starts from the one-sweep solver.
-        super().__init__(*args, **{**kwargs, "extrapolate": False})
+        # Without momentum, the one-sweep solver (the baseline "default"); with
+        # it, the solver's own extrapolation with this variant's factor and gain.
+        momentum = self.options.get("momentum") is not None
+        super().__init__(*args, **{**kwargs, "extrapolate": momentum})
 
     def setup(self, problem):
         self.momentum = self.options.get("momentum")
         self.n_sweeps = self.options.get("n_sweeps", 1)
         self.per_layer = self.options.get("per_layer", False)
         self.min_gain = self.options.get("min_gain", 0.0)
-        self._previous, self._t, self._b, self._gain = None, 1, 0.5, 0.0
+        self._b = 0.5
         return super().setup(problem)
 
-    def step(self, problem, run):
-        current, value = problem.weights(), self.value
-        if self.momentum and self._previous is not None:
-            self._extrapolate(problem, current)
-        self._previous = current
-        new_value, residual = super().step(problem, run)
-        self._gain = value - new_value
-        return new_value, residual
+    def _momentum(self):
+        return super()._momentum() if self.momentum == "nesterov" else self._b
 
     def _extrapolate(self, problem, current):
-        """Move to ``W + b (W - W_prev)`` if the true objective does not rise.
-
-        With ``min_gain`` the move must also lower the objective by that
-        fraction of the previous iteration's decrease: a move that gains almost
-        nothing still displaces the weights, into regions where the sweeps
-        then need smaller steps (measured on ``sine``).
-        """
-        b = (self._t - 1) / (self._t + 2) if self.momentum == "nesterov" else self._b
-        if b == 0.0:  # nothing to try: the momentum starts
-            self._t += 1
-            return
-        hidden = [
-            W + b * (W - P)
-            for W, P in zip(current[:-1], self._previous[:-1], strict=True)
-        ]
-        readout, value = self._readout(problem, hidden)
-        if value <= self.value - self.min_gain * self._gain:
-            problem.W[:] = [*hidden, readout]
-            problem.reset_to_forward()
-            self.value = value
-            self._t += 1
-            self._b = min(1.5 * self._b, 0.9)
-        else:  # restart: the next extrapolation starts from no momentum
-            self._t = 1
-            self._b *= 0.5
+        # "adaptive": the factor grows after a kept point and halves after a
+        # restart (the solver increments t when it keeps the point).
+        t = self._t
+        super()._extrapolate(problem, current)
+        if self.momentum == "adaptive":
+            self._b = min(1.5 * self._b, 0.9) if self._t > t else 0.5 * self._b
 
     def _sweep(self, problem):
         residual = super()._sweep(problem)

@@ -6,7 +6,7 @@ guide, "Forward-reset block descent"):
 
 0. *Extrapolation*: the weights move to ``W + b_t (W - W_prev)`` (Nesterov's
    ``b_t = (t - 1) / (t + 2)``, read-out refitted) if that lowers the objective
-   by at least ``_MIN_GAIN`` times the previous iteration's decrease; otherwise
+   by at least ``min_gain`` times the previous iteration's decrease; otherwise
    ``t`` restarts at 1.
 1. *Reset* (``reset_to_forward``): the auxiliaries are the forward pass of the
    weights, so every relaxation penalty is zero and the relaxed energy equals
@@ -80,6 +80,8 @@ class ResetSolver(BaseSolver):
     # Besides the base copies: the step's start, the weight change, two
     # line-search trials and the previous iterate of the extrapolation.
     weight_copies = BaseSolver.weight_copies + 5
+    #: Fraction of the previous decrease an extrapolated point must gain.
+    min_gain = _MIN_GAIN
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
@@ -161,7 +163,7 @@ class ResetSolver(BaseSolver):
     # ----------------------------------------------------------------- phases
     def _extrapolate(self, problem, current):
         """Move to ``W + b_t (W - W_prev)`` if the objective falls enough."""
-        b = (self._t - 1) / (self._t + 2)
+        b = self._momentum()
         if b == 0.0:  # nothing to try: the momentum starts
             self._t += 1
             return
@@ -170,13 +172,17 @@ class ResetSolver(BaseSolver):
             for W, P in zip(current[:-1], self._previous[:-1], strict=True)
         ]
         readout, value = self._readout(problem, hidden)
-        if value <= self.value - _MIN_GAIN * self._gain:
+        if value <= self.value - self.min_gain * self._gain:
             problem.W[:] = [*hidden, readout]
             problem.reset_to_forward()
             self.value = value
             self._t += 1
         else:  # restart: no momentum until it builds up again
             self._t = 1
+
+    def _momentum(self):
+        """Extrapolation factor of this iteration: Nesterov's ``(t-1)/(t+2)``."""
+        return (self._t - 1) / (self._t + 2)
 
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
