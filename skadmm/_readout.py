@@ -29,6 +29,11 @@ def ridge_readout(U, Y, sample_weight, alpha):
     A = np.empty((U.shape[0], U.shape[1] + 1), dtype=U.dtype)
     A[:, :-1] = U
     A[:, -1] = 1.0
+    return ridge_solve(A, Y, rw, alpha)
+
+
+def ridge_solve(A, Y, rw, alpha):
+    """Read-out for augmented features ``A = [U, 1]`` and row weights ``rw``."""
     G = rw.gram(A)
     diag = np.einsum("ii->i", G)
     diag[:-1] += alpha

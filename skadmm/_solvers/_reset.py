@@ -39,7 +39,7 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
-from .._linalg import spd_solve
+from .._readout import ridge_solve
 from ._base import BaseSolver
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
@@ -249,12 +249,7 @@ class ResetSolver(BaseSolver):
     def _readout(self, problem, hidden):
         """Ridge read-out on the forward features of ``hidden``, and the objective."""
         A = self._forward_features(problem, hidden)
-        rw, alpha = problem.rw, problem.alpha
-        G = rw.gram(A)
-        rhs = rw.cross(A, problem.Y)
-        diag = np.einsum("ii->i", G)
-        diag[:-1] += alpha
-        readout = spd_solve(G, rhs, overwrite_a=True)
+        readout = ridge_solve(A, problem.Y, problem.rw, problem.alpha)
         residual = A @ readout
         residual -= problem.Y
         return readout, self._value(problem, residual, (*hidden, readout))
