@@ -1,6 +1,6 @@
 """skadmm: residual networks trained by ADMM, as scikit-learn estimators."""
 
-from ._estimator import ADMMResidualRegressor
+from ._regressor import ADMMResidualRegressor
 
 __version__ = "0.1.0"
 

@@ -150,7 +150,7 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
     return fit_memory_parts(
         X.shape[0],
         X.shape[1],
-        1 if y.ndim == 1 else y.shape[1],
+        estimator._n_outputs_for(y),
         width=estimator.width,
         n_blocks=estimator.n_blocks,
         itemsize=X.itemsize,

@@ -3,30 +3,19 @@
 from functools import partial
 
 import numpy as np
-from sklearn.metrics import r2_score
 
 from ._network import forward
 
 
-def weighted_mse(Y, pred, sample_weight, y_scale=None):
-    """Mean squared error over rows (weighted) and outputs.
-
-    ``Y`` and ``pred`` are standardised targets; with ``y_scale`` the error is
-    reported in the units of the original target.
-    """
-    err = pred - Y
-    if y_scale is not None:
-        err *= y_scale
-    sq = (err**2).mean(axis=1)
-    return float(np.average(sq, weights=sample_weight))
-
-
 class ForwardMonitor:
-    """Record the forward network's training MSE and, optionally, validation scores.
+    """Record the forward network's training loss and, optionally, validation scores.
 
-    With ``validation`` set, this is early stopping: the run stops once the
-    validation R^2 has not improved by at least ``tol`` for ``n_iter_no_change``
-    iterations in a row, and :attr:`best_weights` keeps the best iterate.
+    ``target`` (``skadmm._target.RegressionTarget`` or the classifier's) gives
+    the loss of the curves (``curve_loss``) and the validation score
+    (``score``, higher is better). With ``validation`` set, this is early
+    stopping: the run stops once the validation score has not improved by at
+    least ``tol`` for ``n_iter_no_change`` iterations in a row, and
+    :attr:`best_weights` keeps the best iterate.
     """
 
     def __init__(
@@ -38,10 +27,10 @@ class ForwardMonitor:
         validation,
         tol,
         n_iter_no_change,
-        y_scale=None,
+        target,
     ):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self.y_scale = y_scale
+        self.target = target
         self.activation = activation
         #: ``predict(X, weights)``; replaced by a row-parallel version in a team.
         self.predict = partial(forward, activation=activation)
@@ -66,19 +55,19 @@ class ForwardMonitor:
         leaves the curves consistent.
         """
         pred = self.predict(self.X, problem.W)
-        loss = weighted_mse(self.Y, pred, self.sample_weight, self.y_scale)
+        loss = self.target.curve_loss(self.Y, pred, self.sample_weight)
         self.finite = bool(np.isfinite(loss))
         if not self.finite:
             return False, ""
-        info = f"train MSE = {loss:.6g}"
+        info = f"train {self.target.curve_name} = {loss:.6g}"
         if self.validation is None:
             self.loss_curve.append(loss)
             self.best_loss = min(self.best_loss, loss)
             return False, info
         X_val, Y_val, sw_val = self.validation
         pred = self.predict(X_val, problem.W)
-        val_loss = weighted_mse(Y_val, pred, sw_val, self.y_scale)
-        score = r2_score(Y_val, pred, sample_weight=sw_val)
+        val_loss = self.target.curve_loss(Y_val, pred, sw_val)
+        score = self.target.score(Y_val, pred, sw_val)
         self.finite = bool(np.isfinite(val_loss))
         self.loss_curve.append(loss)
         self.validation_loss_curve.append(val_loss)
@@ -90,7 +79,7 @@ class ForwardMonitor:
         if score > self.best_score:
             self.best_score, self.best_loss = score, val_loss
             self.best_weights, self.best_iter = problem.weights(), iteration
-        info += f", validation R2 = {score:.4f}"
+        info += f", validation {self.target.score_name} = {score:.4f}"
         if self._no_improvement >= self.n_iter_no_change:
             self.stop_reason = (
                 f"validation score did not improve by more than tol={self.tol:g} "

@@ -6,7 +6,8 @@ rule on its size can see: on the regression benchmark suite a smooth curve of
 442 noisy rows of the diabetes data want ``1e-2`` (2973 against 3957 at 1e-3).
 So on tables of ``CV_MIN_ROWS`` to ``CV_MAX_ROWS`` rows, where a fit costs
 little, ``"auto"`` picks the penalty of ``CV_GRID`` with the lowest 3-fold
-cross-validated weighted MSE. Other tables take ``max(3e-3, 3 / n)``: a fixed
+cross-validated weighted loss (squared error for the regressor, cross-entropy
+for the classifier). Other tables take ``max(3e-3, 3 / n)``: a fixed
 mean-scale penalty, never below a sum-scale penalty of 3 so that tables too
 small to cross-validate do not overfit (see the user guide, "Regularisation").
 
@@ -49,15 +50,16 @@ def fixed_alpha(n):
     return max(_FIXED_ALPHA, _MIN_SUM_PENALTY / n)
 
 
-def resolve_alpha(alpha, X, Y, sample_weight, fit_predict):
+def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors):
     """The penalty of a fit on ``(X, Y)`` with weights ``sample_weight``.
 
     A number is returned unchanged. For ``"auto"``, with ``n`` the summed
     weights: ``fixed_alpha(n)`` outside ``[CV_MIN_ROWS, CV_MAX_ROWS]`` or with
     too few distinct rows for 3-fold cross-validation; otherwise the value of
-    ``CV_GRID`` with the lowest cross-validated weighted MSE,
+    ``CV_GRID`` with the lowest cross-validated weighted loss,
     ``fit_predict(alpha, X_train, Y_train, sw_train, X_test)`` returning the
-    predictions of a model fitted with that penalty (ties go to the larger).
+    predictions of a model fitted with that penalty and ``row_errors(Y_test,
+    pred)`` the loss of each test row (ties go to the larger penalty).
     """
     if alpha != "auto":
         return float(alpha)
@@ -77,8 +79,7 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict):
             sw_train = None if sample_weight is None else sample_weight[train]
             for i, candidate in enumerate(CV_GRID):
                 pred = fit_predict(candidate, X[train], Y[train], sw_train, X[test])
-                residual = np.asarray(pred).reshape(Y[test].shape) - Y[test]
-                errors[i] += np.sum(sw[test] * np.sum(residual**2, axis=1))
+                errors[i] += np.sum(sw[test] * row_errors(Y[test], pred))
     errors[~np.isfinite(errors)] = np.inf
     if not np.isfinite(errors).any():
         return fixed_alpha(n)

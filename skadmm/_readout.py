@@ -11,13 +11,15 @@ relaxation gap.
 
 import numpy as np
 
-from ._linalg import spd_solve
+from ._losses import SquaredLoss
 from ._network import hidden_features
 from ._splitting._rows import RowWeights
 
 
 def ridge_readout(U, Y, sample_weight, alpha):
-    """``(n + 1, m)`` read-out (bias last) minimising the weighted ridge objective.
+    """The squared loss's :func:`fit_readout`.
+
+    ``(n + 1, m)`` read-out (bias last) minimising the weighted ridge objective.
 
     Solves ``(A^T S A + alpha I') W = A^T S Y`` with ``A = [U, 1]`` and ``I'`` the
     identity without the bias entry. The bias is not penalised, so the system
@@ -25,22 +27,24 @@ def ridge_readout(U, Y, sample_weight, alpha):
     otherwise (``alpha=0`` with fewer rows than features, equal or constant
     columns) :func:`~skadmm._linalg.spd_solve` returns a least-squares solution.
     """
+    return fit_readout(U, Y, sample_weight, alpha, SquaredLoss())
+
+
+def fit_readout(U, Y, sample_weight, alpha, loss, init=None):
+    """``(n + 1, m)`` read-out minimising ``loss`` of ``[U, 1] W`` plus the penalty.
+
+    ``init`` (the current read-out) starts the iterative solvers of losses
+    without a closed form.
+    """
     rw = RowWeights(sample_weight, U.shape[0], U.dtype)
     A = np.empty((U.shape[0], U.shape[1] + 1), dtype=U.dtype)
     A[:, :-1] = U
     A[:, -1] = 1.0
-    return ridge_solve(A, Y, rw, alpha)
+    return loss.fit_readout(A, Y, rw, alpha, init)
 
 
-def ridge_solve(A, Y, rw, alpha):
-    """Read-out for augmented features ``A = [U, 1]`` and row weights ``rw``."""
-    G = rw.gram(A)
-    diag = np.einsum("ii->i", G)
-    diag[:-1] += alpha
-    return spd_solve(G, rw.cross(A, Y), overwrite_a=True)
-
-
-def refit_readout(X, Y, sample_weight, weights, activation, alpha):
-    """``weights`` with the read-out replaced by the ridge fit on forward features."""
+def refit_readout(X, Y, sample_weight, weights, activation, alpha, loss):
+    """``weights`` with the read-out replaced by the best one for forward features."""
     U = hidden_features(X, weights[:-1], activation)
-    return [*weights[:-1], ridge_readout(U, Y, sample_weight, alpha)]
+    readout = fit_readout(U, Y, sample_weight, alpha, loss, init=weights[-1])
+    return [*weights[:-1], readout]

@@ -9,7 +9,10 @@ transform is folded into the read-out afterwards, so ``coefs_`` and
 """
 
 import numpy as np
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
+
+from ._losses import SquaredLoss
 
 # Head room below the square root of the largest float for the squared errors.
 _MARGIN = 1e3
@@ -69,3 +72,78 @@ def unfold_readout(weights, mean, scale):
     readout = weights[-1].copy()
     readout[-1] -= mean
     return [*weights[:-1], readout / scale]
+
+
+class RegressionTarget:
+    """The regressor's target encoding: the weighted z-score of every output.
+
+    The shared fit (``skadmm._base``) asks its estimator's target object for the
+    encoded training target, the loss, how to fold the encoding into the
+    read-out, and the curves' loss and validation score.
+    """
+
+    loss = SquaredLoss()
+    curve_name, score_name = "MSE", "R2"
+
+    def __init__(self, mean, scale, one_dimensional):
+        self.mean, self.scale = mean, scale
+        self.one_dimensional = one_dimensional
+        self.n_outputs = mean.shape[0]
+
+    @classmethod
+    def fit(cls, y, sample_weight, dtype):
+        """Scaler of ``y`` (rows of positive weight)."""
+        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        return cls(*fit_target_scaler(Y, sample_weight), np.ndim(y) == 1)
+
+    def encode(self, y, dtype):
+        """Standardised 2-D target; ``ValueError`` on a different number of outputs."""
+        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        if Y.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"warm_start=True but y has {Y.shape[1]} outputs and the fitted "
+                f"model has {self.n_outputs}; set warm_start=False to refit."
+            )
+        return standardise(Y, self.mean, self.scale)
+
+    def fold(self, weights):
+        return fold_into_readout(weights, self.mean, self.scale)
+
+    def unfold(self, weights):
+        return unfold_readout(weights, self.mean, self.scale)
+
+    def stratify(self, Y):
+        """Labels to stratify a validation split on (none for regression)."""
+        return None
+
+    def curve_loss(self, Y, out, sample_weight):
+        """Mean squared error in the units of ``y`` (``loss_curve_``)."""
+        return weighted_mse(Y, out, sample_weight, self.scale)
+
+    def score(self, Y, out, sample_weight):
+        """Validation R^2 (early stopping)."""
+        return r2_score(Y, out, sample_weight=sample_weight)
+
+    # alpha="auto": models are fitted on the encoded target and compared by the
+    # summed weighted squared error of their predictions.
+    def cv_target(self, Y):
+        return Y
+
+    def cv_predict(self, model, X):
+        return np.asarray(model.predict(X)).reshape(X.shape[0], -1)
+
+    def cv_errors(self, Y, pred):
+        return np.sum((pred - Y) ** 2, axis=1)
+
+
+def weighted_mse(Y, pred, sample_weight, y_scale=None):
+    """Mean squared error over rows (weighted) and outputs.
+
+    ``Y`` and ``pred`` are standardised targets; with ``y_scale`` the error is
+    reported in the units of the original target.
+    """
+    err = pred - Y
+    if y_scale is not None:
+        err *= y_scale
+    sq = (err**2).mean(axis=1)
+    return float(np.average(sq, weights=sample_weight))

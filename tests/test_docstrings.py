@@ -4,10 +4,10 @@ import doctest
 
 import pytest
 
-import skadmm._estimator
+import skadmm._regressor
 import skadmm.datasets._wine_quality
 
-MODULES = [skadmm._estimator, skadmm.datasets._wine_quality]
+MODULES = [skadmm._regressor, skadmm.datasets._wine_quality]
 
 
 # The class example fits with the default max_iter; a ConvergenceWarning there
@@ -23,6 +23,6 @@ def test_docstring_examples(module):
 def test_installed_package_is_tested():
     # Guards the CI promise: the suite imports skadmm from the installed wheel.
     assert (
-        "site-packages" in skadmm._estimator.__file__
+        "site-packages" in skadmm._regressor.__file__
         or "CI" not in __import__("os").environ
     )

@@ -266,12 +266,12 @@ def test_bad_input_is_rejected_before_any_work(data, case, monkeypatch):
     X, y = data
     make, message = BAD_X[case]
     bad = make(X)
-    from skadmm import _estimator
+    from skadmm import _base
 
     def fail(*args, **kwargs):  # pragma: no cover - must not be reached
         raise AssertionError("training started")
 
-    monkeypatch.setattr(_estimator, "init_weights", fail)
+    monkeypatch.setattr(_base, "init_weights", fail)
     est = small()
     with pytest.raises(ValueError, match=message):
         est.fit(bad, y[: len(bad)] if bad.ndim == 2 else y)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-import skadmm._estimator
+import skadmm._target
 from skadmm import ADMMResidualRegressor
 from skadmm._checks import max_input_scale
 from skadmm._linalg import _pseudo_solve, largest_eigenvalue, spd_solve
@@ -232,9 +232,9 @@ def test_non_finite_trained_network_leaves_the_estimator_unfitted(monkeypatch):
     X = rng.standard_normal((40, 3))
     y = X[:, 0]
     monkeypatch.setattr(
-        skadmm._estimator,
-        "fold_into_readout",
-        lambda weights, mean, scale: [*weights[:-1], weights[-1] * np.inf],
+        skadmm._target.RegressionTarget,
+        "fold",
+        lambda self, weights: [*weights[:-1], weights[-1] * np.inf],
     )
     est = ADMMResidualRegressor(max_iter=2)
     with pytest.raises(NumericalError, match="not fitted"):

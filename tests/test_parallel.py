@@ -12,8 +12,8 @@ from joblib import Parallel, cpu_count, delayed, parallel_config
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+import skadmm._base
 import skadmm._blas
-import skadmm._estimator
 from skadmm import ADMMResidualRegressor
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_threads_for
 from skadmm._parallel import Team, plan_parallelism, split_layers
@@ -205,13 +205,13 @@ def test_plan_gives_small_problems_one_thread_and_large_ones_their_share(
 
 def _spy_blas_threads(monkeypatch):
     seen = []
-    original = skadmm._estimator.fit_blas_limits
+    original = skadmm._base.fit_blas_limits
 
     def spy(threads):
         seen.append(threads)
         return original(threads)
 
-    monkeypatch.setattr(skadmm._estimator, "fit_blas_limits", spy)
+    monkeypatch.setattr(skadmm._base, "fit_blas_limits", spy)
     return seen
 
 

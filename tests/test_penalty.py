@@ -19,6 +19,10 @@ from skadmm._penalty import (
 )
 
 
+def squared_errors(Y, pred):
+    return np.sum((np.asarray(pred).reshape(Y.shape) - Y) ** 2, axis=1)
+
+
 def ridge_fit_predict(alpha, X, Y, sw, X_test):
     # The mean-scale penalty of the package is Ridge's divided by the weight sum.
     total = X.shape[0] if sw is None else sw.sum()
@@ -30,8 +34,8 @@ def test_numbers_pass_through_unchanged():
         raise AssertionError("no fit for a numeric alpha")
 
     X = np.zeros((5, 2))
-    assert resolve_alpha(0.25, X, X, None, never) == 0.25
-    assert resolve_alpha(0, X, X, None, never) == 0.0
+    assert resolve_alpha(0.25, X, X, None, never, squared_errors) == 0.25
+    assert resolve_alpha(0, X, X, None, never, squared_errors) == 0.0
 
 
 def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
@@ -42,7 +46,7 @@ def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
     X, Y = rng.standard_normal((400, 2)), rng.standard_normal((400, 1))
     for n in (CV_MIN_ROWS - 1, CV_MAX_ROWS + 1):
         weights = np.full(400, n / 400)  # weights count as rows
-        alpha = resolve_alpha("auto", X, Y, weights, never)
+        alpha = resolve_alpha("auto", X, Y, weights, never, squared_errors)
         assert alpha == fixed_alpha(n)
     # Never below a sum-scale penalty of 3 (Ridge(alpha=3) on n rows).
     assert fixed_alpha(30) == pytest.approx(3 / 30)
@@ -68,7 +72,7 @@ def test_choice_is_the_cross_validation_minimiser(noise):
     rng = np.random.default_rng(2)
     X = rng.standard_normal((120, 40))
     Y = (X[:, :3].sum(axis=1) + noise * rng.standard_normal(120))[:, None]
-    chosen = resolve_alpha("auto", X, Y, None, ridge_fit_predict)
+    chosen = resolve_alpha("auto", X, Y, None, ridge_fit_predict, squared_errors)
     # Oracle: scikit-learn's cross_val_predict on the same folds.
     split = PredefinedSplit(distinct_row_folds(X, Y, 3))
     y = Y.ravel()
@@ -89,7 +93,10 @@ def test_diverging_candidates_are_never_chosen():
         pred = ridge_fit_predict(alpha, X, Y, sw, X_test)
         return pred * np.nan if alpha == CV_GRID[0] else pred
 
-    assert resolve_alpha("auto", X, Y, None, nan_for_smallest) != CV_GRID[0]
+    assert (
+        resolve_alpha("auto", X, Y, None, nan_for_smallest, squared_errors)
+        != CV_GRID[0]
+    )
 
 
 def fit(est, X, y, **kwargs):
@@ -135,6 +142,6 @@ def test_warm_start_keeps_the_chosen_penalty(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a warm start does not choose alpha again")
 
-    monkeypatch.setattr("skadmm._estimator.resolve_alpha", never)
+    monkeypatch.setattr("skadmm._base.resolve_alpha", never)
     fit(est, x, y)
     assert est.alpha_ == first

@@ -30,7 +30,7 @@ guide, "Forward-reset block descent"):
    The best trial is accepted only if it lowers the objective; otherwise ``eta``
    shrinks and the sweep is redone from the same reset.
 
-The merit is the true training objective ``1/2 ||f(X) - Y||_S^2 + alpha/2 sum
+The merit is the true training objective ``l(f(X); Y) + alpha/2 sum
 ||W_k||^2`` (biases excluded), which therefore never increases.
 """
 
@@ -39,7 +39,6 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
-from .._readout import ridge_solve
 from ._base import BaseSolver
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
@@ -237,22 +236,24 @@ class ResetSolver(BaseSolver):
 
     def _objective(self, problem, hidden, readout):
         """Training objective of the network ``hidden`` + ``readout``."""
-        residual = self._forward_features(problem, hidden) @ readout
-        residual -= problem.Y
-        return self._value(problem, residual, (*hidden, readout))
+        output = self._forward_features(problem, hidden) @ readout
+        return self._value(problem, output, (*hidden, readout))
 
     @staticmethod
-    def _value(problem, residual, weights):
+    def _value(problem, output, weights):
         reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in weights)
-        return 0.5 * problem.rw.sq_norm(residual) + 0.5 * problem.alpha * reg
+        return (
+            problem.loss.value(output, problem.Y, problem.rw)
+            + 0.5 * problem.alpha * reg
+        )
 
     def _readout(self, problem, hidden):
-        """Ridge read-out on the forward features of ``hidden``, and the objective."""
+        """Best read-out for the forward features of ``hidden``, and the objective."""
         A = self._forward_features(problem, hidden)
-        readout = ridge_solve(A, problem.Y, problem.rw, problem.alpha)
-        residual = A @ readout
-        residual -= problem.Y
-        return readout, self._value(problem, residual, (*hidden, readout))
+        readout = problem.loss.fit_readout(
+            A, problem.Y, problem.rw, problem.alpha, problem.W[-1]
+        )
+        return readout, self._value(problem, A @ readout, (*hidden, readout))
 
     def _forward_features(self, problem, hidden):
         """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer)."""

@@ -7,7 +7,7 @@ column is one, so ``A_k`` is a buffer and never a concatenation.
 
 L_rho (with normalised row weights ``s``, ``||.||_S`` the weighted norm)::
 
-    1/2 ||O - Y||_S^2 + alpha/2 sum_k ||W_k without bias||^2
+    l(O; Y) + alpha/2 sum_k ||W_k without bias||^2    (l: the loss, weighted)
     + beta/2 * (relaxation penalties of the splitting)
     + <Lam, O - R>_S + rho/2 ||O - R||_S^2,        R = [U_{H-1}, 1] W_H
 """
@@ -18,6 +18,7 @@ import numpy as np
 
 from .._blas import blas_thread_budget
 from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
+from .._losses import SquaredLoss
 from ._rows import RowWeights, block_rows, row_chunks
 
 
@@ -40,14 +41,29 @@ class Splitting:
         and L2 strength.
     update : {"proximal", "linearized"}
         Exact proximal block solves, or one proximal-gradient step per block.
+    loss : loss object from ``skadmm._losses``, default=None
+        The data-fitting term (``None``: the squared loss).
     """
 
     name = None
 
     def __init__(
-        self, X, Y, sample_weight, weights, activation, *, beta, rho, tau, alpha, update
+        self,
+        X,
+        Y,
+        sample_weight,
+        weights,
+        activation,
+        *,
+        beta,
+        rho,
+        tau,
+        alpha,
+        update,
+        loss=None,
     ):
         dtype = X.dtype
+        self.loss = SquaredLoss() if loss is None else loss
         self.dtype = dtype
         self.act = activation
         self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
@@ -73,7 +89,9 @@ class Splitting:
         self._init_hidden()
         self._set_readout_output()
         self.O[...] = self.R
-        np.subtract(self.Y, self.O, out=self.Lam)
+        # The multiplier identity Lam = -grad l(O) holds from the start.
+        self.loss.gradient(self.O, self.Y, out=self.Lam)
+        np.negative(self.Lam, out=self.Lam)
 
     # ---------------------------------------------------------------- helpers
     def input_of(self, k):
@@ -233,14 +251,11 @@ class Splitting:
         self.R += self.W[-1][-1]
 
     def _update_output(self):
-        """Exact ``O`` step: ``O = (Y - Lam + rho R) / (1 + rho)``."""
-        O = self.O
-        np.subtract(self.Y, self.Lam, out=O)
-        O += self.rho * self.R
-        O /= 1.0 + self.rho
+        """Exact ``O`` step: the loss's per-row prox at ``R - Lam / rho``."""
+        self.loss.output_step(self.R, self.Lam, self.Y, self.rho, self.O)
 
     def _update_multiplier(self):
-        """``Lam += rho (O - R)``; after the ``O`` step this gives ``Lam = Y - O``."""
+        """``Lam += rho (O - R)``; after the ``O`` step, ``Lam = -grad l(O)``."""
         self.Lam += self.rho * (self.O - self.R)
 
     # ------------------------------------------------------------ iteration
@@ -299,7 +314,7 @@ class Splitting:
         penalty = float(self.link_sq.sum())
         reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
         value = (
-            0.5 * rw.sq_norm(self.O - self.Y)
+            self.loss.value(self.O, self.Y, rw)
             + 0.5 * self.alpha * reg
             + 0.5 * self.beta * penalty
             + rw.inner(self.Lam, gap)
@@ -311,20 +326,23 @@ class Splitting:
     def _descend_last_hidden(self):
         """Reset mode: block ``U_{H-1}`` against the loss, the read-out held.
 
-        Minimises ``1/2 ||U V + b - Y||_S^2 + beta/2 ||U - T||_S^2`` where ``T``
-        is the forward value of ``U`` (the reset state). The minimiser is ``T -
-        E K V^T`` with ``E = T V + b - Y`` the forward residual and ``K = (beta I
-        + V^T V)^-1`` (Woodbury): ``O(n_samples * width * n_outputs)`` instead of
-        a ``width x width`` solve applied to every row. Returns the link
-        ``||U - T||_S^2``.
+        Minimises ``l(U V + b; Y) + beta/2 ||U - T||_S^2`` where ``T`` is the
+        forward value of ``U`` (the reset state), with the loss replaced by its
+        quadratic majoriser at ``T`` (curvature ``c``; exact for the squared
+        loss). The minimiser is ``T - E K V^T`` with ``E`` the loss gradient at
+        the forward output and ``K = (beta I + c V^T V)^-1`` (Woodbury):
+        ``O(n_samples * width * n_outputs)`` instead of a ``width x width``
+        solve applied to every row. Returns the link ``||U - T||_S^2``.
         """
         k = self.H - 1
         U = self.U[k][:, :-1]
         readout = self.W[-1]
         V = readout[:-1]
         E = self.U[k] @ readout
-        E -= self.Y
+        self.loss.gradient(E, self.Y, out=E)
         K = V.T @ V
+        if self.loss.curvature != 1.0:
+            K *= self.loss.curvature
         K[np.diag_indices_from(K)] += self.beta
         D = E @ spd_solve(K, V.T, overwrite_a=True)
         U -= D

@@ -1,0 +1,430 @@
+"""What the regressor and the classifier share: parameters, validation, the fit.
+
+:class:`BaseADMMResidual` holds the whole scikit-learn layer (parameter
+constraints, input checks, the memory guard, sample weights, the validation
+split, ``alpha="auto"``, the solver run, warm start, the fitted attributes and
+warnings). An estimator adds only its target encoding (a *target* object: the
+loss, how the encoding folds into the read-out, the curves' loss and the
+validation score) and its prediction methods.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import hash as joblib_hash
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._activations import ACTIVATIONS, get_activation
+from ._blas import fit_blas_limits
+from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._interrupt import interrupts_propagate
+from ._memory import check_fit_memory
+from ._monitor import ForwardMonitor
+from ._network import init_weights, predict_outputs, stack_weights
+from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
+from ._penalty import resolve_alpha
+from ._readout import refit_readout
+from ._solvers import SOLVERS
+from ._splitting import SPLITTINGS
+from .exceptions import DivergenceWarning, FitInterruptedWarning
+
+# Largest step of the reset solver: beyond it the relu z-steps flip so many units
+# that the sweep's direction is no longer useful (the line search extends steps).
+_ETA_MAX = 10.0
+
+# Parameters whose change makes a kept solver state unusable for warm_start.
+_STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
+
+
+class BaseADMMResidual(BaseEstimator):
+    """Base class of the estimators: everything but the target and predictions.
+
+    Subclasses define ``_validate_xy``, ``_n_outputs_for``, ``_make_target``
+    and, optionally, ``_weigh_samples`` (class weights) and ``_cv_overrides``.
+    """
+
+    _parameter_constraints = {
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "splitting": [StrOptions(set(SPLITTINGS))],
+        "update": [StrOptions({"proximal", "linearized"})],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "rho": [Interval(Real, 1, None, closed="neither")],
+        "tau": [Interval(Real, 0, None, closed="neither")],
+        "eta": [Interval(Real, 0, None, closed="neither")],
+        "mu": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "refit_readout": ["boolean"],
+        "n_jobs": [Integral, None],
+        "n_regions": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        width=100,
+        n_blocks=0,
+        *,
+        activation="relu",
+        solver="reset",
+        splitting="three",
+        update="proximal",
+        beta=1000.0,
+        rho=2.0,
+        tau=1e-3,
+        eta=0.1,
+        mu=1.0,
+        alpha="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        refit_readout=True,
+        n_jobs=None,
+        n_regions=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.width = width
+        self.n_blocks = n_blocks
+        self.activation = activation
+        self.solver = solver
+        self.splitting = splitting
+        self.update = update
+        self.beta = beta
+        self.rho = rho
+        self.tau = tau
+        self.eta = eta
+        self.mu = mu
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.refit_readout = refit_readout
+        self.n_jobs = n_jobs
+        self.n_regions = n_regions
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __getstate__(self):
+        """State for pickling, without the solver state kept by ``warm_start``.
+
+        That state holds arrays of the size of the training data (hundreds of
+        times the fitted weights); a warm-started fit of an unpickled model
+        starts from its weights instead.
+        """
+        state = super().__getstate__()
+        state.pop("_solver_state", None)
+        return state
+
+    def __sklearn_is_fitted__(self):
+        # validate_data sets n_features_in_ before a fit can still fail.
+        return hasattr(self, "coefs_")
+
+    # ------------------------------------------------------------------ hooks
+    def _validate_xy(self, X, y, reset):
+        """``validate_data`` of ``X, y`` with the estimator's target rules."""
+        raise NotImplementedError
+
+    def _n_outputs_for(self, y):
+        """Outputs of the network trained on ``y`` (for the memory guard)."""
+        raise NotImplementedError
+
+    def _make_target(self, y, sample_weight, dtype):
+        """The target object of a first fit on ``y`` (rows of positive weight)."""
+        raise NotImplementedError
+
+    def _weigh_samples(self, y, sample_weight):
+        """Sample weights of the fit (the classifier folds in class weights)."""
+        return sample_weight
+
+    def _cv_overrides(self):
+        """Parameters of the models that ``alpha="auto"`` fits, besides alpha."""
+        return {}
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight):
+        """The fit shared by the estimators (see their ``fit``)."""
+        warm = self.warm_start and hasattr(self, "coefs_")
+        X, y = self._validate_xy(X, y, reset=not warm)
+        # Before anything of the fit is allocated (see skadmm._memory).
+        check_fit_memory(self, X, y, sample_weight)
+        check_input_scale(X, self.width)
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        sw = self._weigh_samples(y, sw)
+        if sw is not None:
+            if not sw.sum() > 0:
+                raise ValueError("sample_weight must have a positive sum.")
+            # A zero-weight row contributes nothing: dropping it is exact.
+            keep = sw > 0
+            if not keep.all():
+                X, y, sw = X[keep], y[keep], sw[keep]
+        # The network is trained on the encoded target (kept from the first fit
+        # when warm, since the stored network's outputs are in its units).
+        target = self._target if warm else self._make_target(y, sw, X.dtype)
+        Y = target.encode(y, X.dtype)
+
+        plan = self._plan_parallelism(X)
+        rng = check_random_state(self.random_state)
+        X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
+        alpha = self._resolve_alpha(X, Y, sw, warm, target)
+        activation = get_activation(self.activation)
+        loss = target.loss
+        # Every product of the fit (initial read-out, iterations, final refit)
+        # runs on the same BLAS threads, so results depend on the data shape and
+        # n_regions only.
+        with fit_blas_limits(plan.blas_threads):
+            problem = self._make_problem(X, Y, sw, activation, rng, warm, alpha, target)
+            problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+            monitor = ForwardMonitor(
+                X,
+                Y,
+                sw,
+                activation,
+                validation,
+                self.tol,
+                self.n_iter_no_change,
+                target,
+            )
+            solver = self._make_solver()
+            try:
+                with Team(plan.n_workers) as team:
+                    monitor.predict = row_blocks_forward(
+                        team.run, plan.n_regions, activation
+                    )
+                    result = solver.solve(problem, monitor, run=team.run)
+            except BaseException:
+                # A kept solver state may have been partly updated: never resume it.
+                self._solver_state = None
+                raise
+            weights = result.weights
+            if self.early_stopping and monitor.best_weights is not None:
+                weights = monitor.best_weights
+            if self.refit_readout:
+                refitted = refit_readout(X, Y, sw, weights, activation, alpha, loss)
+                if np.isfinite(refitted[-1]).all():
+                    weights = refitted
+        weights = target.fold(weights)
+        self._solver_state = None  # kept again by _store only if the fit succeeds
+        check_fitted_network(weights, X, activation)
+        self._target = target
+        self.alpha_ = alpha
+        self._store(weights, result, monitor, problem, warm)
+        return self
+
+    def _resolve_alpha(self, X, Y, sw, warm, target):
+        """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""
+        if warm and self.alpha == "auto":
+            return self.alpha_
+        overrides = dict(warm_start=False, verbose=0, **self._cv_overrides())
+
+        def fit_predict(alpha, X_train, Y_train, sw_train, X_test):
+            model = clone(self).set_params(alpha=alpha, **overrides)
+            with interrupts_propagate():  # Ctrl-C stops the search, not one fit
+                model.fit(X_train, target.cv_target(Y_train), sample_weight=sw_train)
+            return target.cv_predict(model, X_test)
+
+        alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict, target.cv_errors)
+        if self.verbose and self.alpha == "auto":
+            print(f"alpha='auto': alpha_={alpha:g}")
+        return alpha
+
+    def _make_solver(self):
+        common = (self.max_iter, self.tol, self.n_iter_no_change)
+        if self.solver == "reset":
+            return SOLVERS["reset"](
+                *common,
+                eta=self.eta,
+                eta_max=_ETA_MAX,
+                mu=self.mu,
+                verbose=self.verbose,
+            )
+        return SOLVERS["radmm"](*common, verbose=self.verbose)
+
+    def _plan_parallelism(self, X):
+        """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
+        shape = dict(n_samples=X.shape[0], width=self.width, n_features=X.shape[1])
+        return plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2, **shape)
+
+    def _split_validation(self, X, Y, sw, rng, target):
+        if not self.early_stopping:
+            return X, Y, sw, None
+        arrays = (X, Y) if sw is None else (X, Y, sw)
+        split = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=rng,
+            stratify=target.stratify(Y),
+        )
+        X, X_val, Y, Y_val = split[:4]
+        sw, sw_val = (None, None) if sw is None else split[4:]
+        if X_val.shape[0] < 2 or X.shape[0] < 2:
+            raise ValueError(
+                f"early_stopping needs at least 2 training and 2 validation "
+                f"samples; validation_fraction={self.validation_fraction} of "
+                f"{X.shape[0] + X_val.shape[0]} samples gives {X_val.shape[0]} "
+                "for validation. Raise validation_fraction or disable "
+                "early_stopping."
+            )
+        return X, Y, sw, (X_val, Y_val, sw_val)
+
+    def _make_problem(self, X, Y, sw, activation, rng, warm, alpha, target):
+        """The splitting at its initial iterate (or the kept one, when warm)."""
+        if self.solver == "reset":
+            # The reset solver sets beta, rho and tau itself (see ResetSolver).
+            params = dict(beta=1.0 / self.eta, rho=1.0, tau=0.0, alpha=alpha)
+        else:
+            params = dict(beta=self.beta, rho=self.rho, tau=self.tau, alpha=alpha)
+        config = {key: getattr(self, key) for key in _STATE_KEYS}
+        fingerprint = joblib_hash((X, Y, sw))
+        kept = getattr(self, "_solver_state", None)
+        if warm and kept is not None:
+            problem, kept_config, kept_fingerprint = kept
+            if kept_config == config and kept_fingerprint == fingerprint:
+                for key, value in params.items():
+                    setattr(problem, key, value)
+                return problem
+        if warm:
+            fitted = (self._fitted_config["width"], self._fitted_config["n_blocks"])
+            if fitted != (self.width, self.n_blocks):
+                raise ValueError(
+                    "warm_start=True needs the architecture of the previous fit "
+                    f"(width, n_blocks)={fitted}; got {(self.width, self.n_blocks)}."
+                )
+            weights = target.unfold(
+                stack_weights(self.coefs_, self.intercepts_, X.dtype)
+            )
+        else:
+            weights = init_weights(
+                X.shape[1],
+                self.width,
+                self.n_blocks,
+                Y.shape[1],
+                activation,
+                rng,
+                X.dtype,
+            )
+        cls = SPLITTINGS[self.splitting]
+        if not warm:
+            # Start from the best read-out of the random features: the multiplier
+            # then starts at its residual instead of at Y itself.
+            weights = refit_readout(X, Y, sw, weights, activation, alpha, target.loss)
+        problem = cls(
+            X,
+            Y,
+            sw,
+            weights,
+            activation,
+            update=self.update,
+            loss=target.loss,
+            **params,
+        )
+        problem.fingerprint_config = (config, fingerprint)
+        return problem
+
+    def _store(self, weights, result, monitor, problem, warm):
+        """Set every fitted attribute at once, after the run has ended."""
+        previous = (
+            dict(
+                n_iter=self.n_iter_,
+                loss=self.loss_curve_,
+                objective=self.objective_curve_,
+                time=self.time_curve_,
+                residual=self.residual_curve_,
+                step=self.weight_step_curve_,
+                scores=self.validation_scores_ or [],
+                val_loss=self.validation_loss_curve_ or [],
+            )
+            if warm
+            else dict(
+                n_iter=0,
+                loss=[],
+                objective=[],
+                time=[],
+                residual=[],
+                step=[],
+                scores=[],
+                val_loss=[],
+            )
+        )
+        self.coefs_ = [W[:-1].copy() for W in weights]
+        self.intercepts_ = [W[-1].copy() for W in weights]
+        self.n_outputs_ = problem.Y.shape[1]
+        self.n_iter_ = previous["n_iter"] + result.n_iter
+        self.loss_curve_ = previous["loss"] + monitor.loss_curve
+        self.objective_curve_ = previous["objective"] + result.objective_curve
+        offset = previous["time"][-1] if previous["time"] else 0.0
+        self.time_curve_ = previous["time"] + [offset + t for t in result.time_curve]
+        self.residual_curve_ = previous["residual"] + result.residual_curve
+        self.weight_step_curve_ = previous["step"] + result.step_curve
+        es = self.early_stopping
+        self.validation_scores_ = (
+            previous["scores"] + monitor.validation_scores if es else None
+        )
+        self.validation_loss_curve_ = (
+            previous["val_loss"] + monitor.validation_loss_curve if es else None
+        )
+        self.best_validation_score_ = monitor.best_score if es else None
+        self.best_loss_ = monitor.best_loss
+        self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}
+        # Only warm_start keeps the (large) solver state between fits; a run that
+        # failed leaves an inconsistent state, which is dropped.
+        keep_state = (
+            self.warm_start and result.failure is None and not result.interrupted
+        )
+        self._solver_state = (
+            (problem, *problem.fingerprint_config) if keep_state else None
+        )
+        if result.failure is not None:
+            warnings.warn(result.failure, DivergenceWarning, stacklevel=3)
+        elif result.interrupted:
+            warnings.warn(
+                f"Training {result.stop_reason}; the weights of the last "
+                "completed iteration were kept.",
+                FitInterruptedWarning,
+                stacklevel=3,
+            )
+        elif not result.converged:
+            warnings.warn(
+                f"Training reached max_iter={self.max_iter} iterations without "
+                "converging. Raise max_iter, or tol, or use early_stopping=True.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _forward(self, X):
+        """Network output for ``X`` (validated), in the units of the fit's target."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        activation = get_activation(self._fitted_config["activation"])
+        return check_predictions(
+            predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
+        )

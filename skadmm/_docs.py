@@ -1,0 +1,181 @@
+"""Docstring text shared by the estimators (numpydoc sections).
+
+Both estimators take the same parameters and set the same fitted attributes;
+their docstrings name them once here. ``$``-placeholders stand for the words
+that differ (the loss, the validation score, the read-out fit).
+"""
+
+from string import Template
+
+PARAMETERS = Template(
+    """\
+    width : int, default=100
+        Number of units of every hidden layer.
+    n_blocks : int, default=0
+        Number of residual blocks after the lifting layer (0 gives a network
+        with one hidden layer). On the regression benchmark suite, deeper
+        networks were slower and no more accurate with either solver (see the
+        user guide), hence the default.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
+        Activation of every hidden layer (leaky_relu has slope 0.01).
+    solver : {"reset", "radmm"}, default="reset"
+        Training mode. ``"radmm"`` is the paper's proximal ADMM over the relaxed
+        problem (merit: the augmented Lagrangian; parameters ``beta``, ``rho``,
+        ``tau``, ``update``; parallel regional updates). ``"reset"`` is
+        forward-reset block descent: each iteration resets the auxiliaries to
+        the forward pass, carries the output error to every layer in one
+        backward sweep of the same exact blocks, refits every hidden layer by
+        ridge regression on its new target and the read-out on the new
+        features, and accepts the step only if the training objective
+        decreases (parameters ``eta``, ``mu``; either splitting). Its hidden
+        layers learn, and it is the default: it won the regression benchmark
+        suite (see the user guide for the trade-off).
+    splitting : {"three", "two"}, default="three"
+        Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
+        every block exactly; ``"two"`` drops them (one ``n_samples x width``
+        array less per layer) and takes backtracked proximal-gradient steps for
+        the blocks inside the activation. With ``solver="reset"`` it reached
+        the three-splitting's accuracy on the benchmark suite (within the
+        spread of the folds), in 0.6 to 1.0 times its fit time (see the user
+        guide).
+    update : {"proximal", "linearized"}, default="proximal"
+        ``"proximal"`` solves each quadratic block exactly (Cholesky); ``"linearized"``
+        replaces that solve by one proximal-gradient step.
+    beta : float, default=1000.0
+        Weight of the penalties that relax the links between layers. Larger
+        values keep the auxiliaries closer to the forward network.
+    rho : float, default=2.0
+        ADMM penalty of the read-out constraint; must be greater than 1 for the
+        augmented Lagrangian to decrease monotonically.
+    tau : float, default=1e-3
+        Weight of the proximal terms (must be positive).
+    eta : float, default=0.1
+        Initial step of ``solver="reset"``: the inverse weight of the relaxation
+        penalties during its backward sweep. Adapted during training.
+    mu : float, default=1.0
+        Proximal weight of the hidden-layer ridge steps of ``solver="reset"``,
+        relative to the mean diagonal of each layer's input Gram matrix: larger
+        values damp the whitening of the steps (steadier, better generalising
+        steps; the line search restores their length).
+    alpha : float or "auto", default="auto"
+        L2 penalty on the weights (biases excluded), on the scale of the mean
+        $loss. ``"auto"`` adapts it to the noise of the table: on 100
+        to 2000 training rows (the sum of ``sample_weight``) it takes the value
+        of ``(1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated $loss_short
+        (nine extra fits of the same model on two thirds of the rows; identical
+        rows share a fold, so integer weights still equal repeated rows); on
+        other tables ``max(3e-3, 3 / n)``, ``n`` the number of rows. The value
+        used is ``alpha_``; a warm start keeps it. See the user guide,
+        "Regularisation".
+    max_iter : int, default=200
+        Maximum number of ADMM iterations.
+    tol : float, default=1e-4
+        Training stops (converged) when the relative decrease of the augmented
+        Lagrangian stays below ``tol`` for ``n_iter_no_change`` iterations in a
+        row. With early stopping it also stops when the validation $score has not
+        improved by at least ``tol`` for ``n_iter_no_change`` iterations.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its $score
+        stops improving and keep the weights of the best iteration.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Number of iterations without improvement that stop training.
+    refit_readout : bool, default=True
+        After ADMM, replace the read-out by the $readout (penalty
+        ``alpha``) on the forward network's last hidden layer, so that the
+        returned network's read-out is exactly optimal for its own features
+        rather than for the auxiliary variables. With early stopping it is
+        refitted on the training part for the kept iterate. ``False`` returns
+        the ADMM iterate as it is.
+    n_jobs : int, default=None
+        Number of worker threads of the parallel regional update (at most
+        ``n_regions`` run). ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context; ``-1`` means all processors.
+        Results never depend on ``n_jobs``: with the same ``n_regions`` they are
+        bit-identical for any value. Workers times BLAS threads never exceed the
+        BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
+        (one region) there is nothing to run in parallel and ``n_jobs`` is
+        ignored, silently: choosing regions from it would make the results
+        depend on ``n_jobs``. See :ref:`parallel`.
+    n_regions : int, default=None
+        Number of regions of the parallel regional update: contiguous groups of
+        at least two layers (the network has ``n_blocks + 2``) whose interiors
+        are updated at the same time, then their boundaries. ``None`` means one
+        region, the serial algorithm. The iterates depend on ``n_regions``;
+        every matrix product runs on ``budget // n_regions`` BLAS threads, or on
+        one when the products are too small to gain from more.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weight initialisation and of the validation split.
+    warm_start : bool, default=False
+        Reuse the weights (and, on the same training data and architecture, the
+        whole solver state: auxiliaries and multiplier) of the previous call to
+        ``fit``; the curves and ``n_iter_`` then continue. With early stopping
+        the kept solver state is that of the last iteration, while ``coefs_``
+        hold the best one. The solver state is not pickled (nor
+        copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
+        its weights.
+    verbose : int, default=0
+        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration."""
+)
+
+ATTRIBUTES = Template(
+    """\
+    coefs_ : list of ndarray
+        Weight matrices; ``coefs_[i]`` has shape ``(fan_in, fan_out)``.
+    intercepts_ : list of ndarray
+        Bias vectors; ``intercepts_[i]`` has shape ``(fan_out,)``.
+    n_iter_ : int
+        Number of ADMM iterations run (summed over warm-started fits).
+    loss_curve_ : list of float
+        Training $loss_short of the forward network after each iteration.
+    time_curve_ : list of float
+        Wall-clock seconds from the start of the iterations to the end of each
+        one, evaluation of the forward network included (continued by
+        warm-started fits).
+    objective_curve_ : list of float
+        The solver's merit function after each iteration, which never
+        increases: the augmented Lagrangian ``L_rho`` (``solver="radmm"``) or
+        the regularised training objective (``solver="reset"``).
+    residual_curve_ : list of float
+        Root of the summed squared relaxation residuals after each iteration:
+        how far the auxiliary variables are from the forward pass (for
+        ``solver="reset"``, at the end of the sweep, before the next reset).
+    weight_step_curve_ : list of float
+        Relative change of the hidden weights in each iteration,
+        ``||W_new - W_old|| / ||W_old||`` over all hidden layers (read-out
+        excluded): how much the hidden layers learn.
+    validation_scores_ : list of float or None
+        Validation $score after each iteration (with ``early_stopping``; continued
+        by warm-started fits).
+    validation_loss_curve_ : list of float or None
+        Validation $loss_short after each iteration (with ``early_stopping``).
+    best_validation_score_ : float or None
+        Best validation $score of the last fit (with ``early_stopping``).
+    best_loss_ : float
+        With ``early_stopping``, the validation $loss_short of the kept iterate;
+        otherwise the lowest training $loss_short reached.
+    alpha_ : float
+        The L2 penalty used by the last fit (``alpha`` with ``"auto"``
+        resolved).
+    n_outputs_ : int
+        Number of outputs.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string column names."""
+)
+
+
+def fill_doc(**words):
+    """Class decorator filling ``$parameters`` and ``$attributes`` of a docstring."""
+
+    def decorate(cls):
+        sections = dict(
+            parameters=PARAMETERS.substitute(words).strip(),
+            attributes=ATTRIBUTES.substitute(words).strip(),
+        )
+        cls.__doc__ = Template(cls.__doc__).substitute(sections)
+        return cls
+
+    return decorate
