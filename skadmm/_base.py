@@ -38,10 +38,6 @@ from ._solvers import SOLVERS
 from ._splitting import SPLITTINGS
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
-# Largest step of the reset solver: beyond it the relu z-steps flip so many units
-# that the sweep's direction is no longer useful (the line search extends steps).
-_ETA_MAX = 10.0
-
 # Parameters whose change makes a kept solver state unusable for warm_start.
 _STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
 
@@ -258,16 +254,7 @@ class BaseADMMResidual(BaseEstimator):
         return alpha
 
     def _make_solver(self):
-        common = (self.max_iter, self.tol, self.n_iter_no_change)
-        if self.solver == "reset":
-            return SOLVERS["reset"](
-                *common,
-                eta=self.eta,
-                eta_max=_ETA_MAX,
-                mu=self.mu,
-                verbose=self.verbose,
-            )
-        return SOLVERS["radmm"](*common, verbose=self.verbose)
+        return SOLVERS[self.solver].from_params(self.get_params())
 
     def _plan_parallelism(self, X):
         """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
@@ -298,11 +285,8 @@ class BaseADMMResidual(BaseEstimator):
 
     def _make_problem(self, X, Y, sw, activation, rng, warm, alpha, target):
         """The splitting at its initial iterate (or the kept one, when warm)."""
-        if self.solver == "reset":
-            # The reset solver sets beta, rho and tau itself (see ResetSolver).
-            params = dict(beta=1.0 / self.eta, rho=1.0, tau=0.0, alpha=alpha)
-        else:
-            params = dict(beta=self.beta, rho=self.rho, tau=self.tau, alpha=alpha)
+        solver_cls = SOLVERS[self.solver]
+        params = solver_cls.problem_params(self.get_params(), alpha)
         config = {key: getattr(self, key) for key in _STATE_KEYS}
         fingerprint = joblib_hash((X, Y, sw))
         kept = getattr(self, "_solver_state", None)
@@ -332,7 +316,7 @@ class BaseADMMResidual(BaseEstimator):
                 rng,
                 X.dtype,
             )
-        cls = SPLITTINGS[self.splitting]
+        cls = solver_cls.problem_class(self.splitting)
         if not warm:
             # Start from the best read-out of the random features: the multiplier
             # then starts at its residual instead of at Y itself.

@@ -20,7 +20,6 @@ import math
 
 from ._limits import memory_limit
 from ._solvers import SOLVERS
-from ._splitting import SPLITTINGS
 from ._splitting._rows import block_rows
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -63,7 +62,8 @@ def fit_memory_parts(
     H = n_blocks + 1
     n_val = math.ceil(validation_fraction * N) if early_stopping else 0
     N_tr = N - n_val
-    splitting_cls, solver_cls = SPLITTINGS[splitting], SOLVERS[solver]
+    solver_cls = SOLVERS[solver]
+    splitting_cls = solver_cls.problem_class(splitting)
     chunk_rows = N_tr if threaded_blas else min(N_tr, block_rows(n))
     weights = (d + 1) * n + n_blocks * (n + 1) * n + (n + 1) * m
     copies = solver_cls.weight_copies + (1 if early_stopping else 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._splitting import SPLITTINGS
 from ..exceptions import NumericalError
 
 # The merit never increases in exact arithmetic; growth by this factor means
@@ -75,6 +76,28 @@ class BaseSolver:
     def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):
         """Elements of the largest temporaries of a step, by name."""
         return {}
+
+    @classmethod
+    def from_params(cls, params):
+        """The solver of an estimator with parameters ``params`` (``get_params``)."""
+        return cls(
+            params["max_iter"],
+            params["tol"],
+            params["n_iter_no_change"],
+            verbose=params["verbose"],
+        )
+
+    @staticmethod
+    def problem_params(params, alpha):
+        """Penalties of the problem this solver runs, from estimator ``params``."""
+        return dict(
+            beta=params["beta"], rho=params["rho"], tau=params["tau"], alpha=alpha
+        )
+
+    @staticmethod
+    def problem_class(splitting):
+        """The class of the problem this solver runs (a relaxation by default)."""
+        return SPLITTINGS[splitting]
 
     def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=print):
         self.max_iter = max_iter

@@ -45,6 +45,9 @@ from ._base import BaseSolver
 # Large steps make many relu z-steps switch sides, which spoils the direction;
 # the extrapolation below, not eta, provides the step length.
 _GROW, _SHRINK = 1.25, 0.25
+# Largest step: beyond it the relu z-steps flip so many units that the sweep's
+# direction is no longer useful (the line search extends steps).
+_ETA_MAX = 10.0
 # Rejected sweeps per iteration before the iteration gives up (no change).
 _MAX_RETRIES = 6
 # Largest extrapolation factor of the line search along the weight change.
@@ -81,6 +84,23 @@ class ResetSolver(BaseSolver):
     weight_copies = BaseSolver.weight_copies + 5
     #: Fraction of the previous decrease an extrapolated point must gain.
     min_gain = _MIN_GAIN
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(
+            params["max_iter"],
+            params["tol"],
+            params["n_iter_no_change"],
+            eta=params["eta"],
+            eta_max=_ETA_MAX,
+            mu=params["mu"],
+            verbose=params["verbose"],
+        )
+
+    @staticmethod
+    def problem_params(params, alpha):
+        # beta follows eta during the run; rho and tau are set by setup.
+        return dict(beta=1.0 / params["eta"], rho=1.0, tau=0.0, alpha=alpha)
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
