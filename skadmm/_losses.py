@@ -10,14 +10,27 @@ updates train a regressor and a classifier (see the user guide, "Losses"):
   multiplier step then gives ``Lam = -gradient(O, Y)``;
 * ``curvature``: a bound on the Hessian of ``l`` (the Lipschitz constant of its
   gradient), which sets the condition on ``rho`` and the majorised step of the
-  forward-reset mode;
+  forward-reset mode (Bohning's bound 1/2 for the cross-entropies);
 * ``fit_readout(A, Y, rw, alpha, init)``: the read-out minimising the weighted
   loss of ``A @ W`` plus ``alpha/2 ||W without bias||^2``.
 """
 
 import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit, softmax
 
-from ._linalg import spd_solve
+from ._linalg import spd_inverse, spd_solve
+
+# Newton iterations of the per-row prox: quadratic convergence from the previous
+# output takes 3 to 8; the cap only guards against a non-finite input.
+_NEWTON_MAX_ITER = 50
+# Halvings of a Newton step in the per-row backtracking (Armijo) test.
+_MAX_HALVINGS = 40
+# Read-out refits of the cross-entropy by trust-region Newton-CG: the gradient
+# norm at convergence (the loss and its gradient are means, O(1)) and the most
+# Newton iterations of a refit to convergence.
+_READOUT_GTOL = 1e-12
+_READOUT_MAX_ITER = 200
 
 
 class SquaredLoss:
@@ -39,8 +52,8 @@ class SquaredLoss:
         out /= 1.0 + rho
         return out
 
-    def fit_readout(self, A, Y, rw, alpha, init=None):
-        """Ridge solution (exact; ``init`` is not needed)."""
+    def fit_readout(self, A, Y, rw, alpha, init=None, max_iter=None):
+        """Ridge solution (exact; ``init`` and ``max_iter`` are not needed)."""
         return ridge_solve(A, Y, rw, alpha)
 
 
@@ -50,3 +63,230 @@ def ridge_solve(A, Y, rw, alpha):
     diag = np.einsum("ii->i", G)
     diag[:-1] += alpha
     return spd_solve(G, rw.cross(A, Y), overwrite_a=True)
+
+
+class _CrossEntropy:
+    """What the two cross-entropies share: value, the per-row prox, the read-out.
+
+    Subclasses give the per-row loss ``rows(O, Y)``, its gradient, and the
+    Newton direction of the prox objective ``phi(o) = l(o; y) + rho/2 ||o -
+    v||^2`` (a Hessian solve, closed form per row).
+    """
+
+    curvature = 0.5
+
+    def value(self, O, Y, rw):
+        return rw.total(self.rows(O, Y))
+
+    def output_step(self, R, Lam, Y, rho, out):
+        """Exact prox at ``V = R - Lam / rho`` by a safeguarded Newton per row.
+
+        ``phi`` is ``rho``-strongly convex, so Newton's method from the previous
+        output (``out``) converges quadratically once near; far from it, each
+        row's step is halved until the Armijo test holds. Iterations stop when
+        every row's step is below rounding (``4 eps`` of the row's size).
+        """
+        V = Lam / -rho
+        V += R
+        O = out
+        if not np.isfinite(O).all():
+            O[...] = V
+        eps = np.finfo(O.dtype).eps
+        active = np.arange(O.shape[0])
+        for _ in range(_NEWTON_MAX_ITER):
+            o, v, y = O[active], V[active], Y[active]
+            grad, step = self._newton(o, v, y, rho)
+            size = np.max(np.abs(o), axis=1) + 1.0
+            moving = np.max(np.abs(step), axis=1) > 4 * eps * size
+            if not moving.any():
+                break
+            active, o, v, y = active[moving], o[moving], v[moving], y[moving]
+            grad, step = grad[moving], step[moving]
+            O[active] = self._backtrack(o, v, y, rho, grad, step)
+        return O
+
+    def _phi(self, o, v, y, rho):
+        d = o - v
+        return self.rows(o, y) + 0.5 * rho * np.einsum("ij,ij->i", d, d)
+
+    def _backtrack(self, o, v, y, rho, grad, step):
+        """``o - t step`` with the largest ``t = 2^-j`` passing the Armijo test."""
+        start = self._phi(o, v, y, rho)
+        slope = np.einsum("ij,ij->i", grad, step)
+        # Near the minimiser the decrease is below the rounding of phi, where
+        # the test would halve a good Newton step to nothing.
+        rounding = 16 * np.finfo(o.dtype).eps * (np.abs(start) + 1.0)
+        t = np.ones(o.shape[0], dtype=o.dtype)
+        new = o - step
+        for _ in range(_MAX_HALVINGS):
+            fail = self._phi(new, v, y, rho) > start - 1e-4 * t * slope + rounding
+            if not fail.any():
+                break
+            t[fail] *= 0.5
+            new[fail] = o[fail] - t[fail, None] * step[fail]
+        return new
+
+    def fit_readout(self, A, Y, rw, alpha, init=None, max_iter=None):
+        """Penalised cross-entropy read-out, from ``init``.
+
+        With ``max_iter``: that many majorisation-minimisation steps from
+        ``init`` (:meth:`majorised_steps`), which lower the objective, cost one
+        gradient each and make no data-dependent decision (so weighted and
+        repeated rows give the same read-out to rounding). Otherwise to
+        convergence, as follows.
+
+        Minimises ``sum_i s_i l(A_i W; y_i) + alpha/2 ||W without bias||^2``, a
+        smooth convex problem (strictly convex on the non-bias rows for
+        ``alpha > 0``), by a trust-region Newton-CG with Hessian-vector
+        products (scipy's ``trust-ncg``) until the gradient norm is below
+        ``_READOUT_GTOL`` (so that equal problems in weighted and repeated rows
+        give equal read-outs) or ``_READOUT_MAX_ITER`` Newton iterations. The
+        result never has a higher objective than ``init``.
+        """
+        if max_iter is not None:
+            return self.majorised_steps(A, Y, rw, alpha, init, max_iter)
+        shape = (A.shape[1], Y.shape[1])
+        A64 = A.astype(np.float64, copy=False)
+        Y64 = Y.astype(np.float64, copy=False)
+
+        def objective(w):
+            W = w.reshape(shape)
+            rows, G = self.rows_and_gradient(A64 @ W, Y64)
+            grad = rw.cross(A64, G)
+            grad[:-1] += alpha * W[:-1]
+            penalty = 0.5 * alpha * float(np.vdot(W[:-1], W[:-1]))
+            return rw.total(rows) + penalty, grad.ravel()
+
+        def hessp(w, d):
+            D = d.reshape(shape)
+            HD = rw.cross(A64, self.hessian_product(A64 @ w.reshape(shape), A64 @ D))
+            HD[:-1] += alpha * D[:-1]
+            return HD.ravel()
+
+        x0 = np.zeros(shape) if init is None else np.asarray(init, np.float64)
+        result = minimize(
+            objective,
+            x0.ravel(),
+            jac=True,
+            hessp=hessp,
+            method="trust-ncg",
+            options=dict(gtol=_READOUT_GTOL, maxiter=_READOUT_MAX_ITER),
+        )
+        W = result.x.reshape(shape)
+        if init is not None and result.fun > objective(x0.ravel())[0]:
+            W = x0
+        return W.astype(A.dtype)
+
+    def majorised_steps(self, A, Y, rw, alpha, W, n_steps):
+        """``n_steps`` of ``W -= (c A^T S A + alpha I')^-1 grad`` (``c`` the curvature).
+
+        The Hessian of the loss of ``A W`` is at most ``c A^T S A`` in every
+        output column (Bohning's bound), so each step minimises a quadratic
+        upper bound of the objective that touches it at ``W``: the objective
+        never increases. One factorisation serves every step and column.
+        """
+        M = rw.gram(A)
+        M *= self.curvature
+        M[np.diag_indices(M.shape[0] - 1)] += alpha
+        inverse = spd_inverse(M)
+        W = np.array(W, dtype=A.dtype)
+        for _ in range(n_steps):
+            _, G = self.rows_and_gradient(A @ W, Y)
+            grad = rw.cross(A, G)
+            grad[:-1] += alpha * W[:-1]
+            W -= inverse @ grad
+        return W
+
+
+class SoftmaxLoss(_CrossEntropy):
+    """Softmax cross-entropy ``l(o; y) = logsumexp(o) - <y, o>``, ``y`` one-hot.
+
+    Its Hessian ``diag(p) - p p^T`` (``p`` the softmax) is at most ``1/2`` in
+    every direction (Bohning), and the multiplier identity is ``Lam = Y - P``.
+    """
+
+    name = "softmax"
+
+    def rows(self, O, Y):
+        return self.rows_and_gradient(O, Y)[0]
+
+    def gradient(self, O, Y, out=None):
+        P = softmax(O, axis=1)
+        return np.subtract(P, Y, out=out)
+
+    def hessian_product(self, O, D):
+        """Per-row Hessian times ``D``: ``p * d - p <p, d>``."""
+        P = softmax(O, axis=1)
+        HD = P * D
+        HD -= P * HD.sum(axis=1, keepdims=True)
+        return HD
+
+    def rows_and_gradient(self, O, Y):
+        """Per-row losses and ``P - Y`` from one pass of exponentials."""
+        top = O.max(axis=1, keepdims=True)
+        P = O - top
+        np.exp(P, out=P)
+        total = P.sum(axis=1, keepdims=True)
+        P /= total
+        rows = np.log(total[:, 0])
+        rows += top[:, 0]
+        rows -= np.einsum("ij,ij->i", Y, O)
+        P -= Y
+        return rows, P
+
+    def probabilities(self, O):
+        return softmax(O, axis=1)
+
+    def _newton(self, o, v, y, rho):
+        """Gradient and Newton step of ``phi``: ``(diag(p) + rho I - p p^T)^-1 g``.
+
+        Sherman-Morrison with the diagonal ``m = p + rho``; the denominator
+        ``1 - sum p^2 / m`` exceeds ``rho / (1 + rho)`` since ``sum p = 1``.
+        """
+        p = softmax(o, axis=1)
+        grad = p - y
+        grad += rho * (o - v)
+        m = p + rho
+        a, b = grad / m, p / m
+        denom = 1.0 - np.einsum("ij,ij->i", p, b)
+        coef = np.einsum("ij,ij->i", p, a) / denom
+        return grad, a + b * coef[:, None]
+
+
+class LogisticLoss(_CrossEntropy):
+    """Binary cross-entropy of the log-odds ``c o``, ``c = sqrt(2)``, ``y`` in {0, 1}.
+
+    This is the two-class softmax loss restricted to outputs ``o q`` with
+    ``q = (-1, 1) / sqrt(2)``: an orthonormal basis of the zero-sum outputs, so
+    every norm of the relaxed problem, hence every penalty, means the same as
+    for the two-class softmax (see the user guide, "Classification"). Its
+    curvature ``c^2 sigma (1 - sigma)`` is at most ``1/2``; ``Lam = c (y -
+    sigma(c O))``.
+    """
+
+    name = "logistic"
+    scale = float(np.sqrt(2.0))
+
+    def rows(self, O, Y):
+        z = self.scale * O[:, 0]
+        # -log sigma(z) for y = 1, -log sigma(-z) for y = 0.
+        return -log_expit(np.where(Y[:, 0] > 0.5, z, -z))
+
+    def gradient(self, O, Y, out=None):
+        return np.multiply(expit(self.scale * O) - Y, self.scale, out=out)
+
+    def rows_and_gradient(self, O, Y):
+        return self.rows(O, Y), self.gradient(O, Y)
+
+    def hessian_product(self, O, D):
+        p = expit(self.scale * O)
+        return (self.scale**2 * p * (1.0 - p)) * D
+
+    def probabilities(self, O):
+        return expit(self.scale * O)
+
+    def _newton(self, o, v, y, rho):
+        c = self.scale
+        p = expit(c * o)
+        grad = c * (p - y) + rho * (o - v)
+        return grad, grad / (c * c * p * (1.0 - p) + rho)

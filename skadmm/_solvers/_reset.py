@@ -45,6 +45,10 @@ from ._base import BaseSolver
 # Large steps make many relu z-steps switch sides, which spoils the direction;
 # the extrapolation below, not eta, provides the step length.
 _GROW, _SHRINK = 1.25, 0.25
+# Majorised steps of a read-out refit without a closed form (cross-entropy)
+# inside an iteration: each starts from the previous read-out, which the
+# features changed little, and the steps continue across iterations.
+_READOUT_MAX_ITER = 5
 # Largest step: beyond it the relu z-steps flip so many units that the sweep's
 # direction is no longer useful (the line search extends steps).
 _ETA_MAX = 10.0
@@ -84,6 +88,10 @@ class ResetSolver(BaseSolver):
     weight_copies = BaseSolver.weight_copies + 5
     #: Fraction of the previous decrease an extrapolated point must gain.
     min_gain = _MIN_GAIN
+    #: Steps of a read-out refit without a closed form (cross-entropy),
+    #: warm-started from the current read-out; the estimator's final refit
+    #: runs to convergence.
+    readout_max_iter = _READOUT_MAX_ITER
 
     @classmethod
     def from_params(cls, params):
@@ -271,7 +279,12 @@ class ResetSolver(BaseSolver):
         """Best read-out for the forward features of ``hidden``, and the objective."""
         A = self._forward_features(problem, hidden)
         readout = problem.loss.fit_readout(
-            A, problem.Y, problem.rw, problem.alpha, problem.W[-1]
+            A,
+            problem.Y,
+            problem.rw,
+            problem.alpha,
+            problem.W[-1],
+            max_iter=self.readout_max_iter,
         )
         return readout, self._value(problem, A @ readout, (*hidden, readout))
 

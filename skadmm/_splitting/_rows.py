@@ -109,6 +109,12 @@ class RowWeights:
         s = self.s[:, 0] if rows is None else self.s[rows, 0]
         return float(np.einsum("ij,ij->i", A, A) @ s)
 
+    def total(self, v):
+        """``sum_i s_i v_i`` of per-row values ``v``."""
+        if self.s is None:
+            return float(np.sum(v, dtype=np.float64)) * float(self.scale)
+        return float(v @ self.s[:, 0])
+
     def inner(self, A, B, rows=None):
         """``sum_i s_i <A_i, B_i>``; ``A`` and ``B`` hold the rows ``rows``."""
         if self.s is None:

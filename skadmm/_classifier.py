@@ -1,0 +1,243 @@
+"""ADMMResidualClassifier: softmax (or logistic) cross-entropy on the read-out."""
+
+import numpy as np
+from scipy.special import log_expit, log_softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._base import BaseADMMResidual
+from ._docs import fill_doc
+from ._labels import ClassificationTarget
+
+
+@fill_doc(
+    loss="cross-entropy",
+    loss_short="cross-entropy",
+    score="accuracy",
+    readout="penalised cross-entropy fit (L-BFGS)",
+)
+class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
+    """Residual network classifier trained by proximal ADMM, without backpropagation.
+
+    The network of :class:`ADMMResidualRegressor` (a lifting layer,
+    ``n_blocks`` residual blocks and a linear read-out) with the softmax
+    cross-entropy on its outputs, one per class; for two classes, the logistic
+    loss on one output, which is the two-class softmax restricted to its
+    zero-sum outputs (the same model, half the read-out). The training problem
+    is the regressor's with this loss: the ADMM output block becomes a per-row
+    proximal step of the cross-entropy, solved to machine precision by a
+    safeguarded Newton method, and the read-out refits are penalised logistic
+    regressions. Both training modes of the regressor (``solver``) work
+    unchanged. See the :ref:`user guide <classification>`.
+
+    Parameters
+    ----------
+    $parameters
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict
+        ``{label: weight}``, ``"balanced"`` (``n_samples / (n_classes *
+        count)``), or ``None`` (all 1).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    $attributes
+
+    See Also
+    --------
+    ADMMResidualRegressor : The same network and training for regression.
+    sklearn.neural_network.MLPClassifier : Multi-layer perceptron trained by
+        backpropagation.
+
+    Notes
+    -----
+    ``n_outputs_`` is the number of classes, or 1 for two classes, whose
+    output is the log-odds of ``classes_[1]``. Inputs should be standardised.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skadmm import ADMMResidualClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), ADMMResidualClassifier(random_state=0))
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseADMMResidual._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        width=100,
+        n_blocks=0,
+        *,
+        activation="relu",
+        solver="reset",
+        splitting="three",
+        update="proximal",
+        beta=1000.0,
+        rho=2.0,
+        tau=1e-3,
+        eta=0.1,
+        mu=1.0,
+        alpha="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        refit_readout=True,
+        n_jobs=None,
+        n_regions=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        class_weight=None,
+    ):
+        shared = dict(locals())
+        del shared["self"], shared["class_weight"], shared["__class__"]
+        super().__init__(**shared)
+        self.class_weight = class_weight
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=(np.float64, np.float32),
+            ensure_min_samples=2,
+            reset=reset,
+        )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"ADMMResidualClassifier supports binary and multiclass targets; "
+                f"got a {kind!r} target."
+            )
+        return X, y
+
+    def _n_outputs_for(self, y):
+        n_classes = len(np.unique(y))
+        return 1 if n_classes <= 2 else n_classes
+
+    def _make_target(self, y, sample_weight, dtype):
+        return ClassificationTarget.fit(y, sample_weight, dtype)
+
+    def _weigh_samples(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        weights = compute_sample_weight(self.class_weight, y).astype(
+            sample_weight.dtype if sample_weight is not None else np.float64
+        )
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _cv_overrides(self):
+        # The search's models get the fit's weights, class weights included.
+        return {"class_weight": None}
+
+    @property
+    def classes_(self):
+        """Class labels (``ndarray of shape (n_classes,)``)."""
+        return self._target.classes
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the residual network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32.
+        y : array-like of shape (n_samples,)
+            Class labels (integers, strings, ...); two classes at least.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, multiplied by the class
+            weights. A weight of 2 equals repeating the row and a weight of 0
+            equals dropping it.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def decision_function(self, X):
+        """Network outputs: the log-odds of ``classes_[1]``, or one logit per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Log-odds for two classes, logits otherwise.
+        """
+        out = self._forward(X)
+        return out.ravel() if self._target.binary else out
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if self._target.binary:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``; rows sum
+            to one.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(1)
+        return self.classes_[index]
