@@ -4,7 +4,7 @@ import numpy as np
 from scipy.special import log_expit, log_softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
@@ -139,9 +139,19 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     def _weigh_samples(self, y, sample_weight):
         if self.class_weight is None:
             return sample_weight
-        weights = compute_sample_weight(self.class_weight, y).astype(
-            sample_weight.dtype if sample_weight is not None else np.float64
+        # "balanced" counts the rows by their weights, so that a weight of 2
+        # still equals a repeated row; rows of weight 0 do not count.
+        positive = slice(None) if sample_weight is None else sample_weight > 0
+        classes = np.unique(y[positive])
+        per_class = compute_class_weight(
+            self.class_weight,
+            classes=classes,
+            y=y[positive],
+            sample_weight=None if sample_weight is None else sample_weight[positive],
         )
+        index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+        dtype = np.float64 if sample_weight is None else sample_weight.dtype
+        weights = np.where(classes[index] == y, per_class[index], 0.0).astype(dtype)
         return weights if sample_weight is None else weights * sample_weight
 
     def _cv_overrides(self):

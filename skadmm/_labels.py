@@ -10,7 +10,7 @@ log-odds (``decision_function``).
 
 import numpy as np
 
-from ._losses import LogisticLoss, SoftmaxLoss
+from ._losses import LogisticLoss, SoftmaxLoss, center_columns
 from ._splitting._rows import RowWeights
 
 
@@ -65,9 +65,15 @@ class ClassificationTarget:
         return self.classes[self.true_index(Y)]
 
     def fold(self, weights):
-        """Weights whose output is the log-odds (binary) or the logits."""
+        """Weights whose output is the log-odds (binary) or centred logits.
+
+        The softmax ignores a constant added to every logit of a row, so the
+        read-out's component along the all-ones output is not determined by
+        the loss (nor penalised, in the bias); removing it makes the logits,
+        hence ``decision_function``, one function of the training problem.
+        """
         if not self.binary:
-            return [W.copy() for W in weights]
+            return [*weights[:-1], center_columns(weights[-1])]
         return [*weights[:-1], weights[-1] * LogisticLoss.scale]
 
     def unfold(self, weights):

@@ -175,7 +175,11 @@ class _CrossEntropy:
         W = result.x.reshape(shape)
         if init is not None and result.fun > objective(x0.ravel())[0]:
             W = x0
-        return W.astype(A.dtype)
+        return self.canonical(W).astype(A.dtype)
+
+    def canonical(self, W):
+        """The read-out with the same loss and the least penalty (see subclasses)."""
+        return W
 
     def majorised_steps(self, A, Y, rw, alpha, W, n_steps):
         """``n_steps`` of ``W -= (c A^T S A + alpha I')^-1 grad`` (``c`` the curvature).
@@ -195,7 +199,7 @@ class _CrossEntropy:
             grad = rw.cross(A, G)
             grad[:-1] += alpha * W[:-1]
             W -= inverse @ grad
-        return W
+        return self.canonical(W)
 
 
 class SoftmaxLoss(_CrossEntropy):
@@ -206,6 +210,13 @@ class SoftmaxLoss(_CrossEntropy):
     """
 
     name = "softmax"
+
+    def canonical(self, W):
+        """``W`` minus its row means: the logits lose a per-sample constant,
+        which the softmax ignores, and the penalty can only fall. Without it a
+        trust-region step along the unpenalised direction of the biases would
+        shift every logit by an arbitrary constant."""
+        return center_columns(W)
 
     def rows(self, O, Y):
         return self.rows_and_gradient(O, Y)[0]
@@ -290,3 +301,8 @@ class LogisticLoss(_CrossEntropy):
         p = expit(c * o)
         grad = c * (p - y) + rho * (o - v)
         return grad, grad / (c * c * p * (1.0 - p) + rho)
+
+
+def center_columns(W):
+    """``W`` with the mean of each row over its columns removed."""
+    return W - W.mean(axis=1, keepdims=True)

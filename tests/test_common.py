@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skadmm import ADMMResidualRegressor
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 
 # The checks fit on tiny random problems with the default max_iter, where not
 # converging is expected; what they test is the API.
@@ -54,6 +54,29 @@ CONFIGS = [
 ]
 
 
-@parametrize_with_checks(CONFIGS)
+CLASSIFIER_CONFIGS = [
+    ADMMResidualClassifier(),
+    ADMMResidualClassifier(
+        splitting="two", activation="tanh", n_blocks=1, width=16, alpha=3e-3
+    ),
+    # As for the regressor, a line-search decision of the reset mode flips on
+    # the rounding of weighted vs repeated rows at alpha=3e-3 in this config.
+    ADMMResidualClassifier(n_blocks=3, n_jobs=2, n_regions=2, width=16, alpha=1e-2),
+    ADMMResidualClassifier(solver="radmm", alpha=3e-3),
+    ADMMResidualClassifier(
+        solver="radmm", class_weight="balanced", n_blocks=2, width=16, alpha=3e-3
+    ),
+    ADMMResidualClassifier(
+        solver="radmm",
+        splitting="two",
+        update="linearized",
+        activation="leaky_relu",
+        beta=10.0,
+        alpha=3e-3,
+    ),
+]
+
+
+@parametrize_with_checks(CONFIGS + CLASSIFIER_CONFIGS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
