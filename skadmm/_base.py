@@ -46,7 +46,7 @@ class BaseADMMResidual(BaseEstimator):
     """Base class of the estimators: everything but the target and predictions.
 
     Subclasses define ``_validate_xy``, ``_n_outputs_for``, ``_make_target``
-    and, optionally, ``_weigh_samples`` (class weights) and ``_cv_overrides``.
+    and, optionally, ``_weigh_samples`` (class weights).
     """
 
     _parameter_constraints = {
@@ -158,10 +158,6 @@ class BaseADMMResidual(BaseEstimator):
         """Sample weights of the fit (the classifier folds in class weights)."""
         return sample_weight
 
-    def _cv_overrides(self):
-        """Parameters of the models that ``alpha="auto"`` fits, besides alpha."""
-        return {}
-
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight):
         """The fit shared by the estimators (see their ``fit``)."""
@@ -240,7 +236,9 @@ class BaseADMMResidual(BaseEstimator):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""
         if warm and self.alpha == "auto":
             return self.alpha_
-        overrides = dict(warm_start=False, verbose=0, **self._cv_overrides())
+        if self.alpha == "auto" and target.auto_alpha is not None:
+            return target.auto_alpha
+        overrides = dict(warm_start=False, verbose=0)
 
         def fit_predict(alpha, X_train, Y_train, sw_train, X_test):
             model = clone(self).set_params(alpha=alpha, **overrides)

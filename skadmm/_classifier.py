@@ -17,7 +17,11 @@ from ._labels import ClassificationTarget
     loss="cross-entropy",
     loss_short="cross-entropy",
     score="accuracy",
-    readout="penalised cross-entropy fit (L-BFGS)",
+    readout="penalised cross-entropy fit (Newton-CG)",
+    alpha_auto="""``"auto"`` means ``3e-3``, without cross-validation:
+        on the classification benchmark suite it gave a cross-entropy at most
+        LogisticRegression's on every table, and cross-validating cost ten
+        times the fit.""",
 )
 class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     """Residual network classifier trained by proximal ADMM, without backpropagation.
@@ -153,10 +157,6 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         dtype = np.float64 if sample_weight is None else sample_weight.dtype
         weights = np.where(classes[index] == y, per_class[index], 0.0).astype(dtype)
         return weights if sample_weight is None else weights * sample_weight
-
-    def _cv_overrides(self):
-        # The search's models get the fit's weights, class weights included.
-        return {"class_weight": None}
 
     @property
     def classes_(self):

@@ -59,14 +59,8 @@ PARAMETERS = Template(
         steps; the line search restores their length).
     alpha : float or "auto", default="auto"
         L2 penalty on the weights (biases excluded), on the scale of the mean
-        $loss. ``"auto"`` adapts it to the noise of the table: on 100
-        to 2000 training rows (the sum of ``sample_weight``) it takes the value
-        of ``(1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated $loss_short
-        (nine extra fits of the same model on two thirds of the rows; identical
-        rows share a fold, so integer weights still equal repeated rows); on
-        other tables ``max(3e-3, 3 / n)``, ``n`` the number of rows. The value
-        used is ``alpha_``; a warm start keeps it. See the user guide,
-        "Regularisation".
+        $loss. $alpha_auto The value used is ``alpha_``; a warm start keeps it.
+        See the user guide, "Regularisation".
     max_iter : int, default=200
         Maximum number of ADMM iterations.
     tol : float, default=1e-4

@@ -11,6 +11,7 @@ log-odds (``decision_function``).
 import numpy as np
 
 from ._losses import LogisticLoss, SoftmaxLoss, center_columns
+from ._penalty import CLASSIFICATION_ALPHA
 from ._splitting._rows import RowWeights
 
 
@@ -18,6 +19,7 @@ class ClassificationTarget:
     """Classes of the fit and the loss, curves and score that go with them."""
 
     curve_name, score_name = "log-loss", "accuracy"
+    auto_alpha = CLASSIFICATION_ALPHA
 
     def __init__(self, classes):
         self.classes = classes
@@ -100,20 +102,3 @@ class ClassificationTarget:
             predicted = out.argmax(axis=1)
         hit = predicted == self.true_index(Y)
         return float(np.average(hit, weights=sample_weight))
-
-    # alpha="auto": models are fitted on the labels and compared by the
-    # cross-entropy of their probabilities for the true class.
-    def cv_target(self, Y):
-        return self.decode(Y)
-
-    def cv_predict(self, model, X):
-        """Probabilities of ``model`` over these classes (0 for one it lacks)."""
-        proba = np.zeros((X.shape[0], len(self.classes)))
-        columns = np.searchsorted(self.classes, model.classes_)
-        proba[:, columns] = model.predict_proba(X)
-        return proba
-
-    def cv_errors(self, Y, proba):
-        p = proba[np.arange(Y.shape[0]), self.true_index(Y)]
-        with np.errstate(divide="ignore"):
-            return -np.log(p)

@@ -84,6 +84,8 @@ class RegressionTarget:
 
     loss = SquaredLoss()
     curve_name, score_name = "MSE", "R2"
+    #: ``alpha="auto"`` cross-validates (``skadmm._penalty``).
+    auto_alpha = None
 
     def __init__(self, mean, scale, one_dimensional):
         self.mean, self.scale = mean, scale
