@@ -234,9 +234,11 @@ class BaseADMMResidual(BaseEstimator):
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""
-        if warm and self.alpha == "auto":
+        if self.alpha != "auto":
+            return float(self.alpha)
+        if warm:
             return self.alpha_
-        if self.alpha == "auto" and target.auto_alpha is not None:
+        if target.auto_alpha is not None:
             return target.auto_alpha
         overrides = dict(warm_start=False, verbose=0)
 
