@@ -85,7 +85,13 @@ class BaseSolver:
             params["tol"],
             params["n_iter_no_change"],
             verbose=params["verbose"],
+            **cls.mode_params(params),
         )
+
+    @staticmethod
+    def mode_params(params):
+        """Keyword arguments of this mode's constructor, from estimator ``params``."""
+        return {}
 
     @staticmethod
     def problem_params(params, alpha):

@@ -93,17 +93,9 @@ class ResetSolver(BaseSolver):
     #: runs to convergence.
     readout_max_iter = _READOUT_MAX_ITER
 
-    @classmethod
-    def from_params(cls, params):
-        return cls(
-            params["max_iter"],
-            params["tol"],
-            params["n_iter_no_change"],
-            eta=params["eta"],
-            eta_max=_ETA_MAX,
-            mu=params["mu"],
-            verbose=params["verbose"],
-        )
+    @staticmethod
+    def mode_params(params):
+        return dict(eta=params["eta"], eta_max=_ETA_MAX, mu=params["mu"])
 
     @staticmethod
     def problem_params(params, alpha):
