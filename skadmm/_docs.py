@@ -18,7 +18,7 @@ PARAMETERS = Template(
         user guide), hence the default.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         Activation of every hidden layer (leaky_relu has slope 0.01).
-    solver : {"reset", "radmm"}, default="reset"
+    solver : {"reset", "radmm", "dladmm"}, default="reset"
         Training mode. ``"radmm"`` is the paper's proximal ADMM over the relaxed
         problem (merit: the augmented Lagrangian; parameters ``beta``, ``rho``,
         ``tau``, ``update``; parallel regional updates). ``"reset"`` is
@@ -30,6 +30,14 @@ PARAMETERS = Template(
         decreases (parameters ``eta``, ``mu``; either splitting). Its hidden
         layers learn, and it is the default: it won the regression benchmark
         suite (see the user guide for the trade-off).
+        ``"dladmm"`` is dlADMM (Wang et al., KDD 2019) on the residual blocks:
+        a backward then a forward sweep of linearised, backtracked output and
+        weight steps, exact biases, pre-activations and output, and one
+        multiplier on the read-out constraint (merit: the augmented
+        Lagrangian; ``beta`` is its relaxation weight nu, ``tau`` the first
+        trial of the backtracked proximal weights; ``rho`` must exceed the
+        bound of the loss, 1.56 for the squared loss; ``splitting`` and
+        ``update`` are ignored). See the dlADMM page.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
