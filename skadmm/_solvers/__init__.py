@@ -2,15 +2,22 @@
 
 from ._base import BaseSolver, SolverResult
 from ._dladmm import DLADMMSolver
+from ._mdlam import MDLAMSolver
 from ._radmm import RADMMSolver
 from ._reset import ResetSolver
 
-SOLVERS = {"radmm": RADMMSolver, "reset": ResetSolver, "dladmm": DLADMMSolver}
+SOLVERS = {
+    "radmm": RADMMSolver,
+    "reset": ResetSolver,
+    "dladmm": DLADMMSolver,
+    "mdlam": MDLAMSolver,
+}
 
 __all__ = [
     "SOLVERS",
     "BaseSolver",
     "DLADMMSolver",
+    "MDLAMSolver",
     "RADMMSolver",
     "ResetSolver",
     "SolverResult",

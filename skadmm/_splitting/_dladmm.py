@@ -75,7 +75,7 @@ class DLADMMProblem(ThreeSplitting):
     def __init__(self, X, Y, sample_weight, weights, activation, **params):
         params["update"] = "linearized"
         super().__init__(X, Y, sample_weight, weights, activation, **params)
-        check_rho(self.rho, self.loss, self.mode)
+        self._check_penalties()
         N, n = self.rw.n_samples, self.W[0].shape[1]
         self._g = np.empty((N, n), self.dtype)
         self._p = np.empty((N, n), self.dtype)
@@ -83,6 +83,9 @@ class DLADMMProblem(ThreeSplitting):
         #: Backtracking trials of the last iteration (for tests and progress).
         self.trials = 0
         self.merit_scale = 0.0
+
+    def _check_penalties(self):
+        check_rho(self.rho, self.loss, self.mode)
 
     @classmethod
     def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
