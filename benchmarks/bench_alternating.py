@@ -32,9 +32,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from skadmm import ADMMResidualRegressor
+
 from _common import RESULTS, SEED, folds, write_results
 from _datasets import load
-from skadmm import ADMMResidualRegressor
 
 
 def cv_mse(X, y, **params):
