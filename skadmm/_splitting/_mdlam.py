@@ -251,8 +251,12 @@ class MDLAMProblem(DLADMMProblem):
             a = self.input_of(k) @ self.W[k]
         U, skip = self.U[k][:, :-1], self.skip_of(k)
         b = U if skip is None else U - skip
-        # Rounding of b - epsilon (for relu's jump at zero).
-        tol = 64 * np.finfo(self.dtype).eps * (np.abs(b) + self.epsilon)
+        # Rounding of b - epsilon (for relu's jump at zero): b is a difference
+        # of outputs, rounded on their scale, and so are the U step's bounds.
+        scale = np.abs(U) + self.epsilon
+        if skip is not None:
+            scale += np.abs(skip)
+        tol = 64 * np.finfo(self.dtype).eps * scale
         B1, B2 = band_preimage(self.act, b - self.epsilon, b + self.epsilon, tol)
         Z = self.Z[k]
         np.clip(a, B1, B2, out=Z)
