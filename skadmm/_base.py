@@ -73,6 +73,7 @@ class BaseADMMResidual(BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -101,6 +102,7 @@ class BaseADMMResidual(BaseEstimator):
         random_state=None,
         warm_start=False,
         verbose=0,
+        epsilon=0.01,
     ):
         self.width = width
         self.n_blocks = n_blocks
@@ -125,6 +127,7 @@ class BaseADMMResidual(BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.epsilon = epsilon
 
     def __getstate__(self):
         """State for pickling, without the solver state kept by ``warm_start``.

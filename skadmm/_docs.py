@@ -18,7 +18,7 @@ PARAMETERS = Template(
         user guide), hence the default.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         Activation of every hidden layer (leaky_relu has slope 0.01).
-    solver : {"reset", "radmm"}, default="reset"
+    solver : {"reset", "radmm", "dladmm", "mdlam"}, default="reset"
         Training mode. ``"radmm"`` is the paper's proximal ADMM over the relaxed
         problem (merit: the augmented Lagrangian; parameters ``beta``, ``rho``,
         ``tau``, ``update``; parallel regional updates). ``"reset"`` is
@@ -30,6 +30,21 @@ PARAMETERS = Template(
         decreases (parameters ``eta``, ``mu``; either splitting). Its hidden
         layers learn, and it is the default: it won the regression benchmark
         suite (see the user guide for the trade-off).
+        ``"dladmm"`` is dlADMM (Wang et al., KDD 2019) on the residual blocks:
+        a backward then a forward sweep of linearised, backtracked output and
+        weight steps, exact biases, pre-activations and output, and one
+        multiplier on the read-out constraint (merit: the augmented
+        Lagrangian; ``beta`` is its relaxation weight nu, ``tau`` the first
+        trial of the backtracked proximal weights; ``rho`` must exceed the
+        bound of the loss, 1.56 for the squared loss; ``splitting`` and
+        ``update`` are ignored). See the dlADMM page.
+        ``"mdlam"`` is mDLAM (Wang et al., Neurocomputing 2022): no multiplier,
+        every linear link a penalty of weight ``beta``, every nonlinear link
+        the band ``|U_k - U_{k-1} - s(Z_k)| <= epsilon``, one forward sweep of
+        projected, backtracked steps started from a Nesterov extrapolation that
+        is kept only when it does not raise the objective (merit: the
+        penalised objective; ``rho``, ``splitting`` and ``update`` are
+        ignored). See the mDLAM page.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -110,7 +125,12 @@ PARAMETERS = Template(
         copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
         its weights.
     verbose : int, default=0
-        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration."""
+        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
+    epsilon : float, default=0.01
+        Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
+        replace the nonlinear links in ``solver="mdlam"`` (ignored by the other
+        modes). Smaller values keep the auxiliaries closer to the forward
+        network."""
 )
 
 ATTRIBUTES = Template(

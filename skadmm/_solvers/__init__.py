@@ -1,9 +1,24 @@
 """Solver modes: update orders over the block updates of a relaxation."""
 
 from ._base import BaseSolver, SolverResult
+from ._dladmm import DLADMMSolver
+from ._mdlam import MDLAMSolver
 from ._radmm import RADMMSolver
 from ._reset import ResetSolver
 
-SOLVERS = {"radmm": RADMMSolver, "reset": ResetSolver}
+SOLVERS = {
+    "radmm": RADMMSolver,
+    "reset": ResetSolver,
+    "dladmm": DLADMMSolver,
+    "mdlam": MDLAMSolver,
+}
 
-__all__ = ["SOLVERS", "BaseSolver", "RADMMSolver", "ResetSolver", "SolverResult"]
+__all__ = [
+    "SOLVERS",
+    "BaseSolver",
+    "DLADMMSolver",
+    "MDLAMSolver",
+    "RADMMSolver",
+    "ResetSolver",
+    "SolverResult",
+]

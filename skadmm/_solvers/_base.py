@@ -145,8 +145,10 @@ class BaseSolver:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     value, residual = self.step(problem, run)
-            except NumericalError:
-                result.failure = self._failure(it, "a linear system became non-finite")
+            except NumericalError as exc:
+                # A mode's own check may say what failed (``reason``).
+                what = getattr(exc, "reason", "a linear system became non-finite")
+                result.failure = self._failure(it, what)
                 break
             except KeyboardInterrupt:
                 _interrupted(result, it)

@@ -1,0 +1,273 @@
+"""dlADMM (Wang et al., KDD 2019) on the residual network: the relaxed problem.
+
+The variables are those of the three-splitting relaxation (``Z_k``, ``U_k``,
+the output ``O`` and one multiplier ``Lam`` on the read-out constraint), with
+the relaxation weight ``nu`` (the estimator's ``beta``)::
+
+    L_rho = l(O; Y) + alpha/2 sum_k ||W_k without bias||^2
+          + nu/2 sum_k ( ||Z_k - A_k W_k||_S^2 + ||U_k - U_{k-1}[k>=1] - s(Z_k)||_S^2 )
+          + <Lam, O - R>_S + rho/2 ||O - R||_S^2,      R = [U_{H-1}, 1] W_H
+
+What differs from the proximal ADMM of the three-splitting is the update order
+and the blocks (see ``doc/dladmm.rst``): a backward sweep (``O``, read-out bias
+and weights, then for ``k = H-1 .. 0``: ``U_k``, ``Z_k``, ``b_k``, ``W_k``),
+then a forward sweep (``W_k``, ``b_k``, ``Z_k``, ``U_k`` for ``k = 0 .. H-1``,
+then ``W_H``, ``b_H``, ``O``), then the multiplier step. The outputs ``U_k``
+and the weights without bias take one linearised gradient step whose
+proximal weight is backtracked (doubled) until the sufficient-decrease test of
+the block holds; no block solves a linear system. Biases, ``Z_k`` (relu,
+leaky_relu) and ``O`` are exact block minimisers.
+
+Every linearised block is a quadratic (the loss only touches ``O``), so the
+sufficient-decrease test ``f(x - g/t) <= f(x) - |g|^2 / (2t)`` is evaluated
+exactly from the curvature of the block along the step, ``<d, H d> / |d|^2``
+(one matrix product), instead of by differencing two large values of ``f``
+at every trial: the accepted weight is the one the trial loop of the paper's
+code finds, at the cost of one trial.
+"""
+
+import numpy as np
+
+from ._three import ThreeSplitting
+
+# Doublings of a backtracked weight before a block gives up (and stays put).
+_MAX_DOUBLINGS = 200
+
+
+def check_rho(rho, loss, mode):
+    """Raise if ``rho`` does not make the augmented Lagrangian decrease.
+
+    Two exact output steps per iteration and one multiplier step give the
+    decrease condition ``rho (rho + m) > 4 H^2`` (``H``: the curvature of the
+    loss, ``m``: its strong convexity, 1 for the squared loss and 0 otherwise);
+    with ``m = 0`` it is the paper's bound ``rho > 2H``.
+    """
+    H = float(loss.curvature)
+    m = strong_convexity(loss)
+    if not rho * (rho + m) > 4.0 * H * H:
+        bound = 0.5 * (-m + np.sqrt(m * m + 16.0 * H * H))
+        raise ValueError(
+            f"solver={mode!r} needs rho > {bound:.4g} for the {loss.name} loss "
+            f"(rho (rho + {m:g}) > 4 H^2 with H = {H:g}, the Lipschitz constant of "
+            f"the loss gradient; the paper's bound rho > 2H = {2 * H:g} without "
+            f"strong convexity); got rho={rho!r}. Otherwise the augmented "
+            "Lagrangian can increase. Raise rho."
+        )
+
+
+def strong_convexity(loss):
+    """Strong convexity of the loss in ``O`` (1 for the squared loss, else 0)."""
+    default = 1.0 if getattr(loss, "name", None) == "squared" else 0.0
+    return float(getattr(loss, "strong_convexity", default))
+
+
+class DLADMMProblem(ThreeSplitting):
+    """The dlADMM relaxation of the residual network with its current iterate.
+
+    Parameters are those of :class:`~skadmm._splitting.Splitting`; ``beta`` is
+    the relaxation weight ``nu``, ``tau`` the first trial of every backtracked
+    proximal weight and ``update`` is ignored (every step is linearised).
+    """
+
+    name = "dladmm"
+    mode = "dladmm"
+
+    def __init__(self, X, Y, sample_weight, weights, activation, **params):
+        params["update"] = "linearized"
+        super().__init__(X, Y, sample_weight, weights, activation, **params)
+        self._check_penalties()
+        N, n = self.rw.n_samples, self.W[0].shape[1]
+        self._g = np.empty((N, n), self.dtype)
+        self._p = np.empty((N, n), self.dtype)
+        self._q = np.empty((N, n), self.dtype)
+        #: Backtracking trials of the last iteration (for tests and progress).
+        self.trials = 0
+        self.merit_scale = 0.0
+
+    def _check_penalties(self):
+        check_rho(self.rho, self.loss, self.mode)
+
+    @classmethod
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+        # Three n_samples x width buffers, the z-step's row-block work arrays.
+        return {"step buffers": 3 * n_samples * width, "z-step work": 3 * 32768}
+
+    # ------------------------------------------------------------ reductions
+    def _mean(self, E):
+        """Weighted mean of the rows of ``E`` (the exact bias of a block)."""
+        if self.rw.s is None:
+            return E.mean(axis=0)
+        return (self.rw.s * E).sum(axis=0)
+
+    def _weight(self, t0, curvature):
+        """Smallest ``t0 * 2^j`` that passes the sufficient-decrease test.
+
+        ``curvature`` is the block's curvature along the step: the test
+        ``f(x + D) <= f(x) + <g, D> + t/2 |D|^2`` of the quadratic ``f`` holds
+        exactly when ``t >= curvature``. Returns ``None`` if no trial passes.
+        """
+        t = t0
+        for _ in range(_MAX_DOUBLINGS):
+            self.trials += 1
+            if curvature <= t:
+                return t
+            t *= 2.0
+        return None
+
+    # ---------------------------------------------------------------- blocks
+    def _output_step(self):
+        self.loss.output_step(self.R, self.Lam, self.Y, self.rho, self.O)
+
+    def _layer_target(self, k):
+        """Target and curvature of the linear link of layer ``k`` (``H``: read-out)."""
+        if k == self.H:
+            T = self.Lam / self.rho
+            T += self.O
+            return T, self.rho
+        return self.Z[k], self.beta
+
+    def _bias_step(self, k, P=None):
+        """Exact bias ``b_k``: the weighted row mean of ``target - A' W'``.
+
+        ``P`` is ``A' W'`` if known. Returns ``A_k W_k`` in a fresh array.
+        """
+        A, W = self.input_of(k), self.W[k]
+        target, _ = self._layer_target(k)
+        if P is None:
+            P = A[:, :-1] @ W[:-1]
+        W[-1] = self._mean(target - P)
+        P += W[-1]
+        return P
+
+    def _weight_step(self, k, P=None):
+        """Linearised, backtracked step of ``W_k`` without its bias.
+
+        ``f(W') = c/2 ||T - A' W' - b||_S^2`` (``c``: ``nu``, or ``rho`` for the
+        read-out, ``T`` its target) plus ``alpha/2 ||W'||^2`` taken exactly (the
+        prox of the L2 term): ``W' <- (t W' - g) / (t + alpha)``, i.e. the step
+        ``D = -(g + alpha W') / (t + alpha)``. ``P`` is ``A_k W_k`` if known.
+        Returns ``A_k W_k`` after the step.
+        """
+        A, W = self.input_of(k), self.W[k]
+        Ap = A[:, :-1]
+        target, c = self._layer_target(k)
+        if P is None:
+            P = A @ W
+        E = np.subtract(target, P, out=P)  # P is reused for the residual
+        d = self.rw.cross(Ap, E)
+        d *= -c
+        d += self.alpha * W[:-1]
+        d_sq = float(np.vdot(d, d))
+        if d_sq > 0.0:
+            Ad = Ap @ d
+            t = self._weight(self.tau, c * self.rw.sq_norm(Ad) / d_sq)
+            if t is not None:
+                scale = 1.0 / (t + self.alpha)
+                W[:-1] -= scale * d
+                Ad *= scale
+                E += Ad  # the residual after the step
+        # A W = target - E
+        return np.subtract(target, E, out=E)
+
+    def _output_links(self, k):
+        """Gradient of the terms of ``U_k`` at the current point, into ``self._g``.
+
+        Returns ``(g, T, g_sq, curvature)``: the gradient in the S-metric, the
+        link target ``T``, ``|g|_S^2`` and the block's curvature along ``g``.
+        """
+        U, skip = self.U[k][:, :-1], self.skip_of(k)
+        nu, rw = self.beta, self.rw
+        T = self.sZ[k] if skip is None else np.add(self.sZ[k], skip, out=self._q)
+        g = np.subtract(U, T, out=self._g)
+        g *= nu
+        W_next = self.W[k + 1]
+        V = W_next[:-1]
+        if k == self.H - 1:
+            # Read-out: -(Lam + rho (O - U V - b)) V^T
+            np.matmul(self.U[k], W_next, out=self.R)
+            E = self.O - self.R
+            E *= self.rho
+            E += self.Lam
+            g -= E @ V.T
+            weights = (nu, self.rho, V)
+        else:
+            P = np.matmul(self.U[k], W_next, out=self._p)
+            np.subtract(self.Z[k + 1], P, out=P)
+            g -= (P @ V.T) * nu
+            # -(U_{k+1} - U_k - s(Z_{k+1}))
+            g -= nu * (self.U[k + 1][:, :-1] - U - self.sZ[k + 1])
+            weights = (2.0 * nu, nu, V)
+        g_sq = rw.sq_norm(g)
+        if g_sq == 0.0:
+            return g, T, 0.0, 0.0
+        diag, cross, V = weights
+        curvature = (diag * g_sq + cross * rw.sq_norm(g @ V)) / g_sq
+        return g, T, g_sq, curvature
+
+    def _hidden_step(self, k):
+        """Linearised, backtracked step of ``U_k``; returns its new link."""
+        U = self.U[k][:, :-1]
+        g, T, g_sq, curvature = self._output_links(k)
+        if g_sq > 0.0:
+            t = self._weight(self.tau, curvature)
+            if t is not None:
+                U -= g * (1.0 / t)
+        if k == self.H - 1:
+            self._set_readout_output()
+        return self.rw.sq_norm(U - T)
+
+    def _z_step(self, k, a=None):
+        """Exact ``Z_k`` (relu, leaky_relu) or a descent step (tanh, sigmoid).
+
+        ``min_z (z - a)^2 + (b - s(z))^2`` elementwise, ``a = A_k W_k`` and
+        ``b = U_k - U_{k-1}``. Returns the link ``||a - Z_k||_S^2``.
+        """
+        if a is None:
+            a = self.input_of(k) @ self.W[k]
+        U, skip = self.U[k][:, :-1], self.skip_of(k)
+        b = U if skip is None else np.subtract(U, skip, out=self._q)
+        Z = self.Z[k]
+        self.act.z_step(a, b, Z, 0.0, out=Z)
+        self.act(Z, out=self.sZ[k])
+        a -= Z
+        return self.rw.sq_norm(a)
+
+    # ------------------------------------------------------------- iteration
+    def iterate(self, run=None):
+        """One dlADMM iteration: backward sweep, forward sweep, multiplier."""
+        self.trials = 0
+        H = self.H
+        # Backward: O, then b_H, W_H; then U_k, Z_k, b_k, W_k for k = H-1 .. 0.
+        self._output_step()
+        self._weight_step(H, self._bias_step(H))
+        self._set_readout_output()
+        for k in range(H - 1, -1, -1):
+            self._hidden_step(k)
+            self._z_step(k)
+            self._weight_step(k, self._bias_step(k))
+        # Forward: W_k, b_k, Z_k, U_k for k = 0 .. H-1; then W_H, b_H, O.
+        for k in range(H):
+            P = self._weight_step(k)
+            P -= self.W[k][-1]
+            a = self._bias_step(k, P)
+            self.link_sq[k, 0] = self._z_step(k, a)
+            self.link_sq[k, 1] = self._hidden_step(k)
+        P = self._weight_step(H)
+        P -= self.W[H][-1]
+        self._bias_step(H, P)
+        self._set_readout_output()
+        self._output_step()
+        self._update_multiplier()
+
+    def objective(self):
+        """``L_rho`` and the residual; also sets ``merit_scale`` (its terms' size)."""
+        rw = self.rw
+        gap = self.O - self.R
+        loss = self.loss.value(self.O, self.Y, rw)
+        reg = 0.5 * self.alpha * sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        penalty = float(self.link_sq.sum())
+        inner = rw.inner(self.Lam, gap)
+        gap_sq = rw.sq_norm(gap)
+        terms = (loss, reg, 0.5 * self.beta * penalty, inner, 0.5 * self.rho * gap_sq)
+        self.merit_scale = float(sum(abs(x) for x in terms))
+        return float(sum(terms)), float(np.sqrt(gap_sq + penalty))

@@ -1,0 +1,332 @@
+"""solver="dladmm": monotone L_rho, the block steps against brute force, the API."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skadmm import ADMMResidualRegressor
+from skadmm._activations import ACTIVATIONS, get_activation
+from skadmm._losses import SquaredLoss
+from skadmm._memory import estimator_memory_parts
+from skadmm._network import init_weights
+from skadmm._splitting._dladmm import DLADMMProblem, check_rho
+from skadmm.exceptions import DivergenceWarning
+
+
+def make_problem(
+    activation="relu",
+    *,
+    weighted=False,
+    n_blocks=3,
+    width=10,
+    beta=1.0,
+    rho=2.0,
+    tau=1e-3,
+    alpha=1e-2,
+    seed=0,
+):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((90, 4))
+    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    act = get_activation(activation)
+    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    params = dict(beta=beta, rho=rho, tau=tau, alpha=alpha, update="proximal")
+    return DLADMMProblem(X, Y, sw, W, act, **params), X, Y, sw
+
+
+def independent_objective(problem, X, Y, sw):
+    """L_rho from the state with plain numpy (no cached links)."""
+    act = problem.act
+    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
+
+    def sq(A):
+        return float(np.sum(s[:, None] * A**2))
+
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    inp, prev = X, 0
+    for k in range(problem.H):
+        U = problem.U[k][:, :-1]
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        Z = problem.Z[k]
+        total += 0.5 * problem.beta * (sq(Z - pre) + sq(U - prev - act(Z)))
+        inp = prev = U
+    gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
+    total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
+    return total
+
+
+@pytest.mark.parametrize("n_blocks", [0, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_lrho_non_increasing(activation, weighted, n_blocks):
+    problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
+    values = [independent_objective(problem, X, Y, sw)]
+    for _ in range(50):
+        problem.iterate()
+        value = independent_objective(problem, X, Y, sw)
+        # The cached links give the same L_rho as the independent evaluation.
+        np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
+        values.append(value)
+        # After the multiplier step Lam = -grad l(O) = Y - O.
+        np.testing.assert_allclose(problem.Lam, Y - problem.O, atol=1e-12)
+    values = np.asarray(values)
+    increases = np.diff(values) / np.abs(values[:-1])
+    assert increases.max() <= 1e-12, increases.max()
+    # It descends (a frozen solver would also be non-increasing).
+    assert values[-1] < 0.2 * values[0]
+
+
+def _numeric_gradient(f, x, entries, h=1e-6):
+    out = []
+    for idx in entries:
+        old = x[idx]
+        x[idx] = old + h
+        up = f()
+        x[idx] = old - h
+        down = f()
+        x[idx] = old
+        out.append((up - down) / (2 * h))
+    return np.array(out)
+
+
+def _line_minimum(f, x, direction):
+    """Brute force: the minimiser of the quadratic ``f(x + s direction)`` in s."""
+    old = x.copy()
+    values = []
+    for s in (-1.0, 0.0, 1.0):
+        x[...] = old + s * direction
+        values.append(f())
+    x[...] = old
+    curv = values[0] - 2 * values[1] + values[2]
+    return -(values[2] - values[0]) / (2 * curv)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [0, 2, 3])
+def test_output_step_is_a_backtracked_gradient_step(k, weighted):
+    """``U_k`` moves along -grad L_rho (finite differences), by between half
+    and all of the exact line-search step (brute force), and L_rho decreases."""
+    problem, X, Y, sw = make_problem("tanh", weighted=weighted, n_blocks=3)
+    for _ in range(3):
+        problem.iterate()
+    U = problem.U[k][:, :-1]
+    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    rng = np.random.default_rng(1)
+    entries = [tuple(e) for e in rng.integers(0, [U.shape[0], U.shape[1]], (6, 2))]
+    g, *_ = problem._output_links(k)
+    g = g.copy()
+    numeric = _numeric_gradient(f, U, entries)
+    # dL/dU_ij = s_i g_ij (g is the gradient in the S-metric).
+    expected = np.array([s[i] * g[i, j] for i, j in entries])
+    np.testing.assert_allclose(numeric, expected, rtol=1e-5, atol=1e-9)
+    before, old = f(), U.copy()
+    step_exact = _line_minimum(f, U, -g)
+    problem._hidden_step(k)
+    taken = (old - U)[g != 0] / g[g != 0]
+    np.testing.assert_allclose(taken, taken[0], rtol=1e-10)
+    assert 0.5 * step_exact < taken[0] <= step_exact * (1 + 1e-10)
+    assert f() < before
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [0, 2, 4])
+def test_weight_step_is_a_backtracked_prox_gradient_step(k, weighted):
+    """``W_k`` without bias moves along -grad L_rho (finite differences; the L2
+    term included), between half and all of the exact line-search step."""
+    problem, X, Y, sw = make_problem("relu", weighted=weighted, n_blocks=3, alpha=0.1)
+    for _ in range(3):
+        problem.iterate()
+    W = problem.W[k]
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    rows, cols = W.shape[0] - 1, W.shape[1]
+    entries = [(i, j) for i in range(rows) for j in range(cols)]
+    grad = _numeric_gradient(f, W, entries).reshape(rows, cols)
+    before, old = f(), W.copy()
+    direction = np.zeros_like(W)
+    direction[:-1] = -grad
+    step_exact = _line_minimum(f, W, direction)
+    problem._weight_step(k)
+    np.testing.assert_array_equal(W[-1], old[-1])  # the bias is its own block
+    taken = (W - old)[:-1] / direction[:-1]
+    np.testing.assert_allclose(taken, np.median(taken), rtol=1e-4)
+    assert 0.5 * step_exact < np.median(taken) <= step_exact * (1 + 1e-4)
+    assert f() < before
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [0, 3])
+def test_bias_step_is_exact(k, weighted):
+    problem, X, Y, sw = make_problem("relu", weighted=weighted, n_blocks=2)
+    for _ in range(3):
+        problem.iterate()
+    W = problem.W[k]
+    W[-1] += 0.3  # move it off its optimum
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    problem._bias_step(k)
+    entries = [(W.shape[0] - 1, j) for j in range(W.shape[1])]
+    np.testing.assert_allclose(_numeric_gradient(f, W, entries), 0.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_z_step_is_the_block_minimiser(activation):
+    """No single entry of ``Z_k`` can lower L_rho after the z-step (brute force)."""
+    problem, X, Y, sw = make_problem(activation, n_blocks=2)
+    for _ in range(3):
+        problem.iterate()
+    k = 1
+    problem._z_step(k)
+    Z = problem.Z[k]
+    rng = np.random.default_rng(2)
+    base = independent_objective(problem, X, Y, sw)
+    for i, j in rng.integers(0, Z.shape, (20, 2)):
+        old = Z[i, j]
+        for z in old + np.linspace(-2, 2, 41):
+            Z[i, j] = z
+            assert independent_objective(problem, X, Y, sw) >= base - 1e-12
+        Z[i, j] = old
+
+
+def test_output_block_is_exact():
+    problem, X, Y, sw = make_problem("relu", n_blocks=1)
+    for _ in range(3):
+        problem.iterate()
+    problem._output_step()
+    entries = [(i, j) for i in range(5) for j in range(2)]
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    np.testing.assert_allclose(_numeric_gradient(f, problem.O, entries), 0.0, atol=1e-8)
+
+
+class _PlainLoss(SquaredLoss):
+    """A loss without strong convexity: the paper's bound applies."""
+
+    name = "plain"
+    strong_convexity = 0.0
+
+
+def test_rho_condition_is_enforced():
+    check_rho(2.0, SquaredLoss(), "dladmm")  # 2 * 3 > 4
+    with pytest.raises(ValueError, match="rho > 1.56"):
+        check_rho(1.5, SquaredLoss(), "dladmm")
+    with pytest.raises(ValueError, match="rho > 2"):
+        check_rho(2.0, _PlainLoss(), "dladmm")
+    check_rho(2.01, _PlainLoss(), "dladmm")
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    with pytest.raises(ValueError, match="Raise rho"):
+        ADMMResidualRegressor(solver="dladmm", rho=1.5, alpha=1e-2).fit(X, X[:, 0])
+
+
+def test_an_increase_of_the_merit_is_reported(monkeypatch):
+    """The runtime check stops the run, keeps the last iterate and says why."""
+    original = DLADMMProblem.iterate
+    calls = []
+
+    def broken(self, run=None):
+        original(self, run)
+        calls.append(1)
+        if len(calls) == 3:
+            self.O += 1.0  # not a descent step
+
+    monkeypatch.setattr(DLADMMProblem, "iterate", broken)
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    model = ADMMResidualRegressor(solver="dladmm", width=8, alpha=1e-2, max_iter=10)
+    with pytest.warns(DivergenceWarning, match="L_rho increased.*Raise `rho`"):
+        model.fit(X, X[:, 0])
+    assert model.n_iter_ == 2
+
+
+def test_fit_learns_and_merit_curve_is_monotone():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = np.sin(X[:, 0]) * X[:, 1] + 0.05 * rng.standard_normal(200)
+    model = ADMMResidualRegressor(
+        solver="dladmm", width=32, n_blocks=2, alpha=1e-3, max_iter=60, random_state=0
+    )
+    model.fit(X, y)
+    curve = np.asarray(model.objective_curve_)
+    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
+    assert model.score(X, y) > 0.5
+
+
+def test_every_activation_fits():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    for activation in sorted(ACTIVATIONS):
+        model = ADMMResidualRegressor(
+            solver="dladmm", activation=activation, width=8, alpha=1e-2, max_iter=5
+        )
+        model.fit(X, X[:, 0])
+        assert np.isfinite(model.predict(X)).all()
+
+
+CONFIGS = [
+    ADMMResidualRegressor(solver="dladmm", alpha=3e-3),
+    ADMMResidualRegressor(
+        solver="dladmm",
+        activation="tanh",
+        n_blocks=2,
+        width=16,
+        beta=10.0,
+        rho=3.0,
+        alpha=3e-3,
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(CONFIGS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "params, n_samples",
+    [(dict(width=100, n_blocks=2), 1000), (dict(width=300, n_blocks=1), 150)],
+)
+def test_memory_estimate_brackets_the_traced_peak(params, n_samples):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 8))
+    y = X[:, 0] + rng.standard_normal(n_samples)
+    est = ADMMResidualRegressor(solver="dladmm", max_iter=1, random_state=0, **params)
+    estimate = sum(estimator_memory_parts(est, X, y, None).values())
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate <= 2.5 * peak, estimate / peak
+
+
+def test_warm_start_continues_the_run():
+    """Two warm-started fits of 5 iterations equal one fit of 10."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    y = X[:, 0] * X[:, 1]
+    params = dict(solver="dladmm", width=12, n_blocks=1, alpha=1e-2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm = ADMMResidualRegressor(max_iter=5, warm_start=True, **params)
+        warm.fit(X, y).fit(X, y)
+        cold = ADMMResidualRegressor(max_iter=10, **params).fit(X, y)
+    np.testing.assert_allclose(warm.objective_curve_, cold.objective_curve_, rtol=1e-12)
+    np.testing.assert_allclose(warm.predict(X), cold.predict(X), rtol=1e-10)

@@ -1,0 +1,375 @@
+"""solver="mdlam": monotone F, the bands, the extrapolation, the blocks, the API."""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skadmm import ADMMResidualRegressor
+from skadmm._activations import ACTIVATIONS, get_activation
+from skadmm._memory import estimator_memory_parts
+from skadmm._network import forward, init_weights
+from skadmm._splitting._mdlam import MDLAMProblem, band_preimage
+from skadmm.exceptions import DivergenceWarning
+
+EPS = 0.01
+
+
+def make_problem(
+    activation="relu",
+    *,
+    weighted=False,
+    n_blocks=3,
+    width=10,
+    beta=1.0,
+    tau=1e-3,
+    alpha=1e-2,
+    epsilon=EPS,
+    seed=0,
+):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((90, 4))
+    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    act = get_activation(activation)
+    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    params = dict(beta=beta, rho=2.0, tau=tau, alpha=alpha, update="proximal")
+    return MDLAMProblem(X, Y, sw, W, act, epsilon=epsilon, **params), X, Y, sw
+
+
+def independent_objective(problem, X, Y, sw):
+    """F from the state with plain numpy (no cached links)."""
+    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
+
+    def sq(A):
+        return float(np.sum(s[:, None] * A**2))
+
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    inp = X
+    for k in range(problem.H):
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        total += 0.5 * problem.beta * sq(problem.Z[k] - pre)
+        inp = problem.U[k][:, :-1]
+    R = inp @ problem.W[-1][:-1] + problem.W[-1][-1]
+    return total + 0.5 * problem.beta * sq(problem.O - R)
+
+
+def band_violation(problem):
+    """Largest ``|U_k - U_{k-1} - s(Z_k)| - epsilon`` (recomputed)."""
+    worst, prev = -np.inf, 0
+    for k in range(problem.H):
+        U = problem.U[k][:, :-1]
+        link = U - prev - problem.act(problem.Z[k])
+        worst = max(worst, float(np.abs(link).max()) - problem.epsilon)
+        prev = U
+    return worst
+
+
+@pytest.mark.parametrize("n_blocks", [0, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_objective_non_increasing_inside_the_bands(activation, weighted, n_blocks):
+    problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
+    values = [independent_objective(problem, X, Y, sw)]
+    for _ in range(50):
+        problem.iterate()
+        value = independent_objective(problem, X, Y, sw)
+        np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
+        values.append(value)
+        assert band_violation(problem) <= 1e-12
+    values = np.asarray(values)
+    increases = np.diff(values) / np.abs(values[:-1])
+    assert increases.max() <= 1e-12, increases.max()
+    assert values[-1] < 0.5 * values[0]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_extrapolation_extrapolates_and_helps(activation):
+    """The extrapolated steps are taken (unlike the published code's) and give
+    a lower F after the same number of iterations on this problem."""
+    runs = {}
+    for extrapolate in (True, False):
+        problem, X, Y, sw = make_problem(activation, n_blocks=2)
+        problem.extrapolate = extrapolate
+        accepted = 0
+        for _ in range(40):
+            problem.iterate()
+            accepted += problem.accepted
+        runs[extrapolate] = (independent_objective(problem, X, Y, sw), accepted)
+    assert runs[True][1] > 0 and runs[False][1] == 0
+    assert runs[True][0] < runs[False][0]
+
+
+def test_extrapolated_step_starts_from_the_extrapolated_point():
+    """Accepted W step = one prox-gradient step from W + omega (W - W_prev)."""
+    problem, X, Y, sw = make_problem("relu", n_blocks=1)
+    for _ in range(3):
+        problem.iterate()
+    k = 0
+    W, prev = problem.W[k].copy(), problem._W_prev[k].copy()
+    problem.omega = 0.5
+    problem.tried = problem.accepted = 0
+    problem._nesterov_weight_step(k)
+    assert problem.accepted == 1
+    moved = problem.W[k].copy()
+    # Redo by hand from the extrapolated point.
+    problem.W[k][...] = W
+    problem.W[k][:-1] += 0.5 * (W[:-1] - prev)
+    problem._weight_step(k)
+    np.testing.assert_allclose(problem.W[k], moved, rtol=1e-12)
+    assert not np.allclose(moved, W)
+
+
+def test_a_bad_extrapolation_is_rejected(monkeypatch):
+    """With a wild momentum (omega = 20) the blocks fall back to the plain
+    step: F still never increases."""
+    problem, X, Y, sw = make_problem("tanh", n_blocks=2)
+    monkeypatch.setattr(problem, "_next_omega", lambda: 20.0)
+    values = [independent_objective(problem, X, Y, sw)]
+    tried = accepted = 0
+    for _ in range(10):
+        problem.iterate()
+        tried += problem.tried
+        accepted += problem.accepted
+        values.append(independent_objective(problem, X, Y, sw))
+    assert tried > 0 and accepted < tried
+    values = np.asarray(values)
+    assert (np.diff(values) / np.abs(values[:-1])).max() <= 1e-12
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_band_preimage_against_a_grid(activation):
+    act = get_activation(activation)
+    rng = np.random.default_rng(0)
+    grid = np.linspace(-8, 8, 160001)
+    s = act(grid)
+    for _ in range(30):
+        centre = float(act(np.array([rng.uniform(-3, 3)]))[0])
+        lo, hi = np.array(centre - 0.05), np.array(centre + 0.05)
+        B1, B2 = band_preimage(act, lo, hi)
+        inside = grid[(s >= lo) & (s <= hi)]
+        step = grid[1] - grid[0]
+        if np.isfinite(B1):
+            assert abs(inside.min() - B1) <= step
+        else:
+            assert inside.min() == grid[0]
+        if np.isfinite(B2):
+            assert abs(inside.max() - B2) <= step
+        else:
+            assert inside.max() == grid[-1]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_z_step_is_the_projection(activation):
+    """No feasible value of an entry of ``Z_k`` lowers F (brute force)."""
+    problem, X, Y, sw = make_problem(activation, n_blocks=2)
+    for _ in range(3):
+        problem.iterate()
+    k = 1
+    problem._z_step(k)
+    Z, U = problem.Z[k], problem.U[k][:, :-1] - problem.U[k - 1][:, :-1]
+    base = independent_objective(problem, X, Y, sw)
+    rng = np.random.default_rng(2)
+    for i, j in rng.integers(0, Z.shape, (15, 2)):
+        old = Z[i, j]
+        for z in old + np.linspace(-1, 1, 41):
+            if abs(U[i, j] - problem.act(np.array([z]))[0]) <= EPS:
+                Z[i, j] = z
+                assert independent_objective(problem, X, Y, sw) >= base - 1e-12
+        Z[i, j] = old
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_output_step_is_a_projected_gradient_step(k):
+    """``U_k`` = clip(U - g / t) onto its two bands, g = grad F (finite
+    differences), and F decreases."""
+    problem, X, Y, sw = make_problem("leaky_relu", n_blocks=2)
+    problem.extrapolate = False
+    for _ in range(3):
+        problem.iterate()
+    U = problem.U[k][:, :-1]
+    s = 1 / X.shape[0]
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    entries = [(i, j) for i in range(0, 90, 7) for j in range(U.shape[1])]
+    grad = _numeric_gradient(f, U, entries) / s
+    lower, upper = problem._band(k)
+    old, before = U.copy(), f()
+    problem._nesterov_hidden_step(k)
+    assert f() < before
+    assert np.all(U >= lower - 1e-12) and np.all(U <= upper + 1e-12)
+    rows, cols = zip(*entries, strict=True)
+    free = (U[rows, cols] > lower[rows, cols]) & (U[rows, cols] < upper[rows, cols])
+    moved = (old - U)[rows, cols]
+    assert free.sum() > 10
+    # One step size t for every entry that the box did not stop.
+    step = np.median(moved[free] / grad[free])
+    assert step > 0
+    scale = np.abs(moved).max()
+    np.testing.assert_allclose(moved[free], step * grad[free], atol=1e-4 * scale)
+    # Clipped entries sit on the bound the gradient step pushed them past.
+    target = old[rows, cols] - step * grad
+    clipped = ~free
+    np.testing.assert_allclose(
+        U[rows, cols][clipped],
+        np.clip(target, lower[rows, cols], upper[rows, cols])[clipped],
+        atol=1e-6,
+    )
+
+
+def _numeric_gradient(f, x, entries, h=1e-6):
+    out = []
+    for idx in entries:
+        old = x[idx]
+        x[idx] = old + h
+        up = f()
+        x[idx] = old - h
+        down = f()
+        x[idx] = old
+        out.append((up - down) / (2 * h))
+    return np.array(out)
+
+
+def test_readout_bias_and_output_are_exact():
+    problem, X, Y, sw = make_problem("relu", n_blocks=1)
+    for _ in range(3):
+        problem.iterate()
+    H = problem.H
+    problem.W[H][-1] += 0.2
+    problem._bias_step(H)
+    problem._set_readout_output()
+
+    def f():
+        return independent_objective(problem, X, Y, sw)
+
+    W = problem.W[H]
+    bias = [(W.shape[0] - 1, j) for j in range(W.shape[1])]
+    np.testing.assert_allclose(_numeric_gradient(f, W, bias), 0.0, atol=1e-8)
+    problem.O += 0.1
+    problem._output_step()
+    out = [(i, j) for i in range(5) for j in range(2)]
+    np.testing.assert_allclose(_numeric_gradient(f, problem.O, out), 0.0, atol=1e-8)
+
+
+def test_epsilon_parameter():
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    with pytest.raises(ValueError, match="epsilon"):
+        ADMMResidualRegressor(solver="mdlam", epsilon=0.0).fit(X, X[:, 0])
+    problem, *_ = make_problem("relu", epsilon=0.1)
+    for _ in range(5):
+        problem.iterate()
+    assert band_violation(problem) > -0.1 + 1e-3  # the wide band is used
+    problem.epsilon = 0.01  # narrower: the state restarts inside the bands
+    assert band_violation(problem) <= -0.01 + 1e-12
+    problem.iterate()
+    assert band_violation(problem) <= 1e-12
+
+
+def test_fit_learns_and_forward_is_close_to_the_auxiliaries():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = np.sin(X[:, 0]) * X[:, 1] + 0.05 * rng.standard_normal(200)
+    model = ADMMResidualRegressor(
+        solver="mdlam", width=32, n_blocks=2, alpha=1e-3, max_iter=60, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    curve = np.asarray(model.objective_curve_)
+    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
+    assert model.score(X, y) > 0.5
+
+
+def test_warm_start_continues_the_run():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    y = X[:, 0] * X[:, 1]
+    params = dict(solver="mdlam", width=12, n_blocks=1, alpha=1e-2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm = ADMMResidualRegressor(max_iter=5, warm_start=True, **params)
+        warm.fit(X, y).fit(X, y)
+        cold = ADMMResidualRegressor(max_iter=10, **params).fit(X, y)
+    np.testing.assert_allclose(warm.objective_curve_, cold.objective_curve_, rtol=1e-12)
+    np.testing.assert_allclose(warm.predict(X), cold.predict(X), rtol=1e-10)
+
+
+def test_predict_is_the_forward_pass():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ADMMResidualRegressor(solver="mdlam", width=8, alpha=1e-2, max_iter=5)
+        model.fit(X, X[:, 0])
+    weights = [
+        np.vstack([c, b]) for c, b in zip(model.coefs_, model.intercepts_, strict=True)
+    ]
+    out = forward(X, weights, get_activation("relu")).ravel()
+    np.testing.assert_allclose(model.predict(X), out)
+
+
+CONFIGS = [
+    ADMMResidualRegressor(solver="mdlam", alpha=3e-3),
+    ADMMResidualRegressor(
+        solver="mdlam",
+        activation="sigmoid",
+        n_blocks=2,
+        width=16,
+        beta=10.0,
+        epsilon=0.05,
+        alpha=3e-3,
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(CONFIGS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "params, n_samples",
+    [(dict(width=100, n_blocks=2), 1000), (dict(width=300, n_blocks=1), 150)],
+)
+def test_memory_estimate_brackets_the_traced_peak(params, n_samples):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n_samples, 8))
+    y = X[:, 0] + rng.standard_normal(n_samples)
+    est = ADMMResidualRegressor(solver="mdlam", max_iter=3, random_state=0, **params)
+    estimate = sum(estimator_memory_parts(est, X, y, None).values())
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate <= 2.5 * peak, estimate / peak
+
+
+@pytest.mark.parametrize("solver", ["mdlam", "dladmm"])
+def test_float32_fit_stays_monotone(solver):
+    """In float32 the relu band sits on its jump at zero up to rounding on the
+    scale of the outputs; the z-step must not read that as a violation (it
+    once moved such entries to zero and F rose 60-fold)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5)).astype(np.float32)
+    y = (np.sin(X[:, 0]) * X[:, 1]).astype(np.float32)
+    model = ADMMResidualRegressor(
+        solver=solver, width=32, n_blocks=2, alpha=1e-3, max_iter=100, tol=0.0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", DivergenceWarning)
+        model.set_params(random_state=0).fit(X, y)
+    assert model.coefs_[0].dtype == np.float32
+    assert model.n_iter_ == 100
