@@ -107,6 +107,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         random_state=None,
         warm_start=False,
         verbose=0,
+        epsilon=0.01,
         class_weight=None,
     ):
         shared = dict(locals())

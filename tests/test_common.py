@@ -57,7 +57,7 @@ CONFIGS = [
 CLASSIFIER_CONFIGS = [
     ADMMResidualClassifier(),
     ADMMResidualClassifier(
-        splitting="two", activation="tanh", n_blocks=1, width=16, alpha=3e-3
+        splitting="two", activation="tanh", n_blocks=1, width=32, alpha=3e-3
     ),
     # As for the regressor, a line-search decision of the reset mode flips on
     # the rounding of weighted vs repeated rows at alpha=3e-3 in this config.
