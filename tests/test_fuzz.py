@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skadmm import ADMMResidualRegressor
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 
 # The first element of each list is the typical case: hypothesis draws it most.
 SCALES = [1.0, 1e-300, 1e-150, 1e-20, 1e-6, 1e6, 1e20, 1e150, 1e200, 1e300]
@@ -155,3 +155,65 @@ def outcome(X, y, sample_weight, params):
 @given(cases())
 def test_fit_raises_a_clear_error_or_predicts_finite_values(case):
     assert outcome(*case) in ("fitted", "rejected")
+
+
+LABEL_FAULTS = [None] * 6 + ["one class", "continuous y", "nan label", "2-d y"]
+
+
+@st.composite
+def classification_cases(draw):
+    """A regression case whose target is replaced by class labels."""
+    X, y, sample_weight, params = draw(cases())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = len(y)
+    fault = draw(st.sampled_from(LABEL_FAULTS))
+    n_classes = 1 if fault == "one class" else draw(st.sampled_from([2, 3, 5]))
+    labels = rng.integers(0, n_classes, n)
+    kind = draw(st.sampled_from(["int", "str", "float"]))
+    y = {"int": labels, "str": np.array(["a", "b", "c", "d", "e"])[labels]}.get(
+        kind, labels.astype(float)
+    )
+    if fault == "continuous y":
+        y = rng.standard_normal(n)
+    elif fault == "nan label" and n:
+        y = labels.astype(float)
+        y[rng.integers(n)] = np.nan
+    elif fault == "2-d y":
+        y = np.column_stack([labels, labels])
+    params["class_weight"] = draw(st.sampled_from([None, "balanced", {0: 2.0}]))
+    return X, y, sample_weight, params
+
+
+def classifier_outcome(X, y, sample_weight, params):
+    """``"fitted"``, ``"rejected"``, or the name of a failure (as ``outcome``)."""
+    est = ADMMResidualClassifier(random_state=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            est.fit(X, y, sample_weight=sample_weight)
+            proba = est.predict_proba(X)
+            labels = est.predict(X)
+        except np.linalg.LinAlgError:
+            return "LinAlgError"
+        except (ValueError, TypeError):
+            return "rejected"
+        except Exception as exc:  # noqa: BLE001 - any other type is the failure
+            return type(exc).__name__
+    if proba.shape != (len(X), len(est.classes_)) or labels.shape != (len(X),):
+        return "shape"
+    if not np.isfinite(proba).all() or np.abs(proba.sum(axis=1) - 1).max() > 1e-6:
+        return "NaN"
+    if not np.isin(labels, est.classes_).all():
+        return "labels"
+    return "fitted"
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(classification_cases())
+def test_classifier_fit_raises_a_clear_error_or_gives_probabilities(case):
+    assert classifier_outcome(*case) in ("fitted", "rejected")
