@@ -168,3 +168,27 @@ def test_quick_run_writes_results(suite, tmp_path):
     assert "- `small`: log-loss <= LogisticRegression's on" in text
     assert (tmp_path / "classification.csv").read_text().startswith("dataset,model,")
     assert (tmp_path / "classification.png").stat().st_size > 0
+
+
+def test_cross_validate_matches_scikit_learn(suite):
+    # The suite's own CV loop against sklearn's cross_validate on the same folds.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    bench, datasets = suite
+    X, y = datasets.load("wine")
+    splits = bench.stratified_folds(X, y)
+    model = LogisticRegression(C=0.1, max_iter=5000)
+    accs, losses, times, iters = bench.cross_validate(model, X, y, splits)
+    ref = cross_validate(
+        make_pipeline(StandardScaler(), model),
+        X,
+        y,
+        cv=splits,
+        scoring=("accuracy", "neg_log_loss"),
+    )
+    np.testing.assert_allclose(accs, ref["test_accuracy"], rtol=1e-12)
+    np.testing.assert_allclose(losses, -ref["test_neg_log_loss"], rtol=1e-10)
+    assert times.shape == iters.shape == (5,) and (times >= 0).all()
