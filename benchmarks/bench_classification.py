@@ -18,7 +18,8 @@ models (keys for ``--models``):
 * ``hgb``: ``HistGradientBoostingClassifier(random_state=0)``.
 
 ``--mode NAME=JSON`` adds an ADMM configuration (parameters as JSON, e.g.
-``--mode 'wide={"width": 200}'``), compared like the defaults.
+``--mode 'wide={"width": 200}'``), compared like the defaults; ``--name``
+changes the stem of the output files (to keep such a run beside the suite's).
 
 Outputs in ``--out`` (default ``benchmarks/results``): ``classification.csv``
 and ``classification.md``: CV accuracy (mean, std), CV log-loss (mean, std),
@@ -303,6 +304,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
+        "--name",
+        default="classification",
+        help="stem of the output files (default: classification)",
+    )
+    parser.add_argument(
         "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
     )
     parser.add_argument(
@@ -341,8 +347,8 @@ def main(argv=None):
         {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
         for r in rows
     ]
-    write_results(args.out, "classification", fmt, preamble)
-    plot_scores(rows, args.out / "classification.png")
+    write_results(args.out, args.name, fmt, preamble)
+    plot_scores(rows, args.out / f"{args.name}.png")
     return rows
 
 

@@ -192,3 +192,22 @@ def test_cross_validate_matches_scikit_learn(suite):
     np.testing.assert_allclose(accs, ref["test_accuracy"], rtol=1e-12)
     np.testing.assert_allclose(losses, -ref["test_neg_log_loss"], rtol=1e-10)
     assert times.shape == iters.shape == (5,) and (times >= 0).all()
+
+
+def test_name_sets_the_stem_of_the_outputs(suite, tmp_path):
+    bench, _ = suite
+    bench.main(
+        [
+            "--quick",
+            "--datasets",
+            "moons",
+            "--models",
+            "logreg",
+            "--name",
+            "other",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["other.csv", "other.md", "other.png", "other_machine.txt"]
