@@ -10,6 +10,8 @@ Scripts, in order (names for ``--only``):
 
 * ``suite``: ``bench_suite.py`` (regression suite: every mode, its random
   features and the baselines on eight tables);
+* ``classification``: ``bench_classification.py`` (classification suite: the
+  classifier's modes, its random features and the baselines on six tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
 * ``resnet40``: ``bench_resnet40.py`` (40-block networks, ADMM vs backprop);
 * ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
@@ -35,6 +37,7 @@ from _common import comma_list
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "suite": "bench_suite.py",
+    "classification": "bench_classification.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",
     "depth": "bench_depth.py",

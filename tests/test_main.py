@@ -19,15 +19,50 @@ from skadmm.exceptions import FitInterruptedWarning
 
 def test_main_job_prints_progress_and_table():
     out = io.StringIO()
-    rows = main(["--variant", "red", "--folds", "2"], out=out)
+    tables = main(["--variant", "red", "--folds", "2", "--task", "regression"], out=out)
+    assert list(tables) == ["regression"]
+    rows = tables["regression"]
     text = out.getvalue()
     assert text.count("fold 2/2") == 3
     assert "| red | ADMMResidualRegressor |" in text
+    assert "Classification" not in text
     names = [name for _, name, _, _ in rows]
     assert names == ["ADMMResidualRegressor", "Ridge", "MLPRegressor"]
     for _, _, mses, seconds in rows:
         assert mses.shape == (2,) and (mses > 0).all() and (mses < 1.0).all()
         assert (seconds >= 0).all()
+
+
+def test_main_job_classification_table():
+    out = io.StringIO()
+    tables = main(
+        ["--variant", "red", "--folds", "2", "--task", "classification"], out=out
+    )
+    assert list(tables) == ["classification"]
+    text = out.getvalue()
+    assert "MSE" not in text  # no regression fit
+    assert "red: 1599 samples, 11 features, 3 classes (744/638/217 rows)" in text
+    assert text.count("fold 2/2") == 3
+    assert "| red | ADMMResidualClassifier |" in text
+    rows = tables["classification"]
+    names = [name for _, name, *_ in rows]
+    assert names == ["ADMMResidualClassifier", "LogisticRegression", "MLPClassifier"]
+    for _, _, accs, losses, seconds in rows:
+        assert accs.shape == losses.shape == seconds.shape == (2,)
+        # Three classes, the largest with 47 % of the rows: every model beats
+        # the majority class and the uniform guess (log-loss ln 3 = 1.10).
+        assert (accs > 0.5).all() and (accs <= 1.0).all()
+        assert (losses > 0).all()
+    admm, logreg, _ = rows
+    assert (admm[3] < 1.0).all() and (logreg[3] < 1.0).all()
+    # The table reports the per-fold numbers it returns.
+    assert f"| {admm[2].mean():.4f} | {admm[2].std():.4f} |" in text
+
+
+def test_quality_classes():
+    from skadmm.__main__ import quality_classes
+
+    assert quality_classes([3, 5, 5.0, 6, 7, 9]).tolist() == [0, 0, 0, 1, 2, 2]
 
 
 def test_module_entry_point_help():
@@ -37,7 +72,7 @@ def test_module_entry_point_help():
         text=True,
         check=True,
     )
-    assert "--variant" in done.stdout
+    assert "--variant" in done.stdout and "--task" in done.stdout
 
 
 def test_interrupted_fit_stops_the_job(monkeypatch):
@@ -59,6 +94,26 @@ def test_interrupted_fit_stops_the_job(monkeypatch):
     assert "fold 1/3" not in text and "Ridge" not in text
     assert "Interrupted by the user" in text
     # The handler of the job is gone and Ctrl-C means KeyboardInterrupt again.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_interrupted_classifier_fit_stops_the_job(monkeypatch):
+    # The classification task stops the same way, before its table.
+    calls = []
+
+    def interrupted_step(self, problem, run):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResetSolver, "step", interrupted_step)
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as stop:
+        main(["--variant", "red", "--folds", "3", "--task", "classification"], out=out)
+    assert stop.value.code == 130
+    assert len(calls) == 1
+    text = out.getvalue()
+    assert "fold 1/3" not in text and "LogisticRegression" not in text
+    assert "Interrupted by the user" in text
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
