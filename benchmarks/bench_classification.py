@@ -33,7 +33,7 @@ draws the CV accuracy and log-loss of every model on every dataset.
 
 Usage::
 
-    python benchmarks/bench_classification.py            # about 13 minutes on 2 cores
+    python benchmarks/bench_classification.py            # about 5 minutes on 2 cores
     python benchmarks/bench_classification.py --quick    # smoke run (seconds)
     python benchmarks/bench_classification.py --datasets moons,wine --models default,mlp
 """
