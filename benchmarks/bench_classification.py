@@ -324,6 +324,9 @@ def main(argv=None):
         default=[],
         help="extra ADMM configuration NAME=JSON",
     )
+    parser.add_argument(
+        "--no-plot", action="store_true", help="skip the PNG (needs matplotlib)"
+    )
     args = parser.parse_args(argv)
 
     modes = {**ADMM_MODES, **dict(args.mode)}
@@ -348,7 +351,8 @@ def main(argv=None):
         for r in rows
     ]
     write_results(args.out, args.name, fmt, preamble)
-    plot_scores(rows, args.out / f"{args.name}.png")
+    if not args.no_plot:
+        plot_scores(rows, args.out / f"{args.name}.png")
     return rows
 
 
