@@ -17,6 +17,8 @@ of each block; a trial point is built in a scratch array that becomes the state
 built row chunk by row chunk instead (less memory; see the user guide).
 """
 
+import math
+
 import numpy as np
 
 from .._linalg import spd_solve
@@ -24,6 +26,10 @@ from ._base import Splitting
 from ._rows import block_rows
 
 _MAX_BACKTRACK = 60
+# Most doublings of the step weight skipped at once.
+_MAX_JUMP = 64
+# Units of rounding of the block objective below which no decrease is sought.
+_ROUNDING = 16
 
 
 class TwoSplitting(Splitting):
@@ -192,7 +198,10 @@ class TwoSplitting(Splitting):
 
         direction = grad if metric is None else metric(grad)
         gg = float(np.vdot(grad, direction))
-        accepted = self._backtrack(k, 0, gg, f_old, trial, floor)
+        # The objective is a difference of terms of the size of beta |U|^2:
+        # its rounding, hence what a step can certify, is relative to that.
+        scale = 0.5 * beta * rw.sq_norm(self.U[k][:, :-1])
+        accepted = self._backtrack(k, 0, gg, f_old, trial, floor, scale)
         if accepted is not None:
             self.W[k], sq = accepted
             if keep:
@@ -289,7 +298,8 @@ class TwoSplitting(Splitting):
                     nxt_sq += rw.sq_norm(nxt, rows)
             return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq, t)
 
-        accepted = self._backtrack(k, 1, gg, f_old, trial, floor)
+        scale = 0.5 * beta * (rw.sq_norm(U) + rw.sq_norm(U_next))
+        accepted = self._backtrack(k, 1, gg, f_old, trial, floor, scale)
         if accepted is not None:
             own_sq, nxt_sq, t = accepted
             if keep:
@@ -301,26 +311,41 @@ class TwoSplitting(Splitting):
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
-    def _backtrack(self, k, block, gg, f_old, trial, floor=None):
+    def _backtrack(self, k, block, gg, f_old, trial, floor=None, scale=0.0):
         """Smallest tried ``t`` (doubling from the last one) with sufficient decrease.
 
         ``gg = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
         block objective at ``x - grad/t``; ``t`` never starts below ``floor``
         (default ``tau``). Returns what ``trial`` returned with it for the
-        accepted step, or ``None`` when no step passes (the block then stays
-        put, which is still a descent step).
+        accepted step, or ``None`` when no step passes, or when the decrease
+        a step must certify falls below the rounding of the objective, whose
+        terms have the size ``scale`` (the block then stays put, which is
+        still a descent step).
         """
         if not gg > 0:
             return None
         floor = self.tau if floor is None else floor
         # A Python float: a numpy float64 step would upcast float32 weights.
         t = float(max(floor, 0.5 * self._t[k, block]))
+        # A decrease below the rounding of f cannot be certified: larger t
+        # only asks for less, so the search stops there (it cost up to
+        # _MAX_BACKTRACK trials per block near convergence).
+        rounding = _ROUNDING * np.finfo(self.dtype).eps * (abs(f_old) + scale)
         for _ in range(_MAX_BACKTRACK):
+            if 0.5 * gg / t <= rounding:
+                return None
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
             # With d = -grad/t: f_new <= f_old - t/2 |d|^2 = f_old - |grad|^2/(2t).
             if f_new <= f_old - 0.5 * gg / t:
                 self._t[k, block] = t
                 return result
-            t *= 2.0
+            # The failed trial's curvature along the gradient: the test needs
+            # t >= c on a quadratic, so the doublings below c are skipped
+            # (t stays on the grid of doublings of its start).
+            curvature = 2.0 * (f_new - f_old + gg / t) * t * t / gg
+            if not math.isfinite(curvature):  # an overflowing trial: just double
+                curvature = t
+            jump = math.ceil(math.log2(max(curvature / t, 1.0)))
+            t *= 2.0 ** min(max(1, jump), _MAX_JUMP)
         return None
