@@ -332,7 +332,7 @@ class TwoSplitting(Splitting):
         # _MAX_BACKTRACK trials per block near convergence).
         rounding = _ROUNDING * np.finfo(self.dtype).eps * (abs(f_old) + scale)
         for _ in range(_MAX_BACKTRACK):
-            if 0.5 * gg / t <= rounding:
+            if not (math.isfinite(t) and 0.5 * gg / t > rounding):
                 return None
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
