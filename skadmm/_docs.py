@@ -35,9 +35,9 @@ PARAMETERS = Template(
         output by a multiplier, and all layers are updated at once (``beta`` is
         its penalty ``nu``, ``rho`` the link penalty; set ``rho > max(4 beta
         S^2, 2.56 beta)``, ``S`` the activation's largest slope, for its
-        augmented Lagrangian never to increase; parallel over ``n_regions``
-        groups of layers, with identical results for any ``n_regions``; see
-        :ref:`pdadmm`).
+        augmented Lagrangian never to increase; every layer is a task,
+        ``n_regions`` sets the workers, and the results are identical for any
+        ``n_regions``; see :ref:`pdadmm`).
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``

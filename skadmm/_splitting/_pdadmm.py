@@ -25,10 +25,14 @@ no skip). One iteration, every layer at once (Jacobi) in two phases:
   ``W_H`` and ``O`` (the loss's prox). Given the ``p`` of phase A, a layer's
   phase B reads nothing another layer writes.
 
-No term of L_rho holds two blocks of the same phase, so each phase is an exact
-block step and the result does not depend on how the layers are grouped into
-tasks nor on the threads that run them. See ``doc/pdadmm.rst``.
+Every layer is a task of each phase. No term of L_rho holds two blocks of the
+same phase, so each phase is an exact block step and the result does not
+depend on the order of the tasks nor on the threads that run them. See
+``doc/pdadmm.rst``.
 """
+
+import threading
+from functools import partial
 
 import numpy as np
 
@@ -114,7 +118,7 @@ class PQSplitting:
         # (read-out: ||O - R||^2 in the first column). Valid after each phase B.
         self.links = np.zeros((H + 1, 4))
         self.whole_products = False
-        self._pools = {}
+        self._pools = threading.local()
         self._chunk_cache = {}
         self.set_regions([(0, H + 1)])
         self.reset_to_forward()
@@ -125,18 +129,25 @@ class PQSplitting:
         return [W.copy() for W in self.W]
 
     def set_regions(self, regions):
-        """Group the layers ``0 .. H`` into tasks: one task per region."""
+        """Accept the estimator's regions of layers.
+
+        Every layer is a task of each phase whatever the regions, and the
+        iterates do not depend on them; the regions only set how many workers
+        run the tasks (and the BLAS threads of each, see ``_parallel``).
+        """
         self.regions = list(regions)
-        self._region_of = {
-            k: start for start, stop in self.regions for k in range(start, stop)
-        }
 
     def scratch(self, k):
-        """Scratch buffers of the task (region) that owns layer ``k``."""
-        key = self._region_of[k]
-        pool = self._pools.get(key)
+        """Scratch buffers of the thread that runs the update of layer ``k``.
+
+        One pool per thread: the workers pull the layers' tasks from a shared
+        counter (a worker slowed by another process simply takes fewer), so
+        two layers of one thread never run at once. Buffers are overwritten
+        before use, so which pool a task gets never changes a value.
+        """
+        pool = getattr(self._pools, "pool", None)
         if pool is None:
-            pool = self._pools[key] = _Pool(self.dtype)
+            pool = self._pools.pool = _Pool(self.dtype)
         return pool
 
     def chunks(self, width):
@@ -172,26 +183,8 @@ class PQSplitting:
         run = _run_in_order if run is None else run
         self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
         if self.H:
-            run(
-                [
-                    self._task(self._update_input, start, stop)
-                    for start, stop in self.regions
-                ]
-            )
-        run(
-            [
-                self._task(self._update_layer, start, stop)
-                for start, stop in self.regions
-            ]
-        )
-
-    @staticmethod
-    def _task(update, start, stop):
-        def task():
-            for k in range(start, stop):
-                update(k)
-
-        return task
+            run([partial(self._update_input, k) for k in range(1, self.H + 1)])
+        run([partial(self._update_layer, k) for k in range(self.H + 1)])
 
     def objective(self):
         """``L_rho`` of the current iterate and the RMS of all the links."""
