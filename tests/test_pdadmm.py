@@ -431,9 +431,14 @@ def test_registered_and_memory_counted():
 
 def test_float32_is_kept_and_monotone(data):
     X, y = data
-    est = pd(max_iter=30).fit(X.astype(np.float32), y.astype(np.float32))
+    # The runtime merit check allows float32 rounding, no more: no false alarm.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        est = pd(max_iter=100).fit(X.astype(np.float32), y.astype(np.float32))
     assert est.coefs_[0].dtype == np.float32
-    assert est.n_iter_ == 30
+    assert est.n_iter_ == 100
+    curve = np.asarray(est.objective_curve_)
+    assert curve[-1] < 0.5 * curve[0]
 
 
 # ------------------------------------------------------------ estimator checks
