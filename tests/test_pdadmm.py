@@ -361,6 +361,39 @@ def test_warm_start_continues_the_same_iterates(data):
         np.testing.assert_array_equal(a, b)
 
 
+def test_warm_start_with_new_penalties_resyncs_the_state(data):
+    """New beta and rho on a kept state: the solver's setup rebuilds the
+    multipliers for the new nu and recomputes the cached terms, so the merit it
+    starts from is L_rho of the new problem and the run stays monotone."""
+    X, y = data
+    est = pd(max_iter=10, warm_start=True).fit(X, y)
+    problem = est._solver_state[0]
+    Y = problem.Y
+    problem.beta, problem.rho = 2.0, 9.0
+    value, _ = PDADMMSolver(1, 0.0, 1).setup(problem)
+    np.testing.assert_allclose(
+        value, independent_objective(problem, X, Y, None), rtol=1e-10
+    )
+    for k in range(problem.H):
+        skip = problem.P[k][:, :-1] if k else 0.0
+        r = problem.Q[k] - skip - problem.act(problem.Z[k])
+        np.testing.assert_allclose(problem.Mu[k], 2.0 * r, atol=1e-12)
+    # Unchanged penalties change no bit of the state.
+    before = [M.copy() for M in problem.Mu]
+    PDADMMSolver(1, 0.0, 1).setup(problem)
+    for a, b in zip(before, problem.Mu, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Through the estimator, with other penalties again.
+    est.set_params(beta=0.5, rho=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        warnings.simplefilter("error", PenaltyConditionWarning)
+        est.fit(X, y)
+    assert est._solver_state[0] is problem and problem.beta == 0.5
+    curve = np.asarray(est.objective_curve_[10:])
+    assert np.all(np.diff(curve) <= 1e-12 * curve[0])
+
+
 @pytest.mark.parametrize("activation", ACTS)
 def test_identity_blocks_keep_the_function(activation):
     rng = np.random.default_rng(0)

@@ -65,6 +65,8 @@ class PDADMMSolver(BaseSolver):
 
     def setup(self, problem):
         check_penalties(problem.beta, problem.rho, problem.act.name)
+        # A warm start may have set new penalties on a kept state.
+        problem.sync_penalties()
         return problem.objective()
 
     def step(self, problem, run):

@@ -176,6 +176,42 @@ class PQSplitting:
         np.matmul(self.P[self.H], self.W[-1], out=self.R)
         self.O[...] = self.R
         self.links[...] = 0.0
+        # nu of the multiplier identity u = nu * (residual link).
+        self._nu = self.beta
+
+    def sync_penalties(self):
+        """Make the state consistent with the current ``beta``, ``rho``.
+
+        A warm start may set new penalties on a kept state: the multipliers
+        then no longer equal ``nu`` times their residual links (the identity
+        the descent rests on), and the cached terms of L_rho used the old
+        ``rho``. Rebuilds the multipliers if ``nu`` changed (which changes no
+        bit otherwise) and recomputes every cached term from the state.
+        """
+        if self.beta != self._nu:
+            for k in range(self.H):
+                r = self._residual_link(k, self.Mu[k])
+                r *= self.beta
+            self._nu = self.beta
+        rw = self.rw
+        for k in range(self.H):
+            a = self.P[k] @ self.W[k]
+            a -= self.Z[k]
+            r = self._residual_link(k, np.empty_like(self.Q[k]))
+            g = self.P[k + 1][:, :-1] - self.Q[k]
+            sq = rw.sq_norm(g)
+            coupling = rw.inner(self.Mu[k], g) + 0.5 * self.rho * sq
+            self.links[k] = rw.sq_norm(a), rw.sq_norm(r), coupling, sq
+        np.matmul(self.P[self.H], self.W[-1], out=self.R)
+        self.links[self.H] = rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
+
+    def _residual_link(self, k, out):
+        """``q_k - p_k[k>=1] - s(z_k)`` into ``out``."""
+        self.act(self.Z[k], out=out)
+        np.subtract(self.Q[k], out, out=out)
+        if k:
+            out -= self.P[k][:, :-1]
+        return out
 
     # -------------------------------------------------------------- iteration
     def iterate(self, run=None):
