@@ -2,26 +2,27 @@
 
 One problem (synthetic, N=20000, width 128, 32 residual blocks; ``--quick``:
 N=2000, width 32, 6 blocks), ``solver="pdadmm"`` with ``n_regions=2`` (two
-groups of layers, each one task of every phase), in one process run:
+workers at most, one BLAS thread each; every layer is a task of each phase), in
+one process run:
 
-* ``1 worker x 1 BLAS thread``: ``n_jobs=1`` under a BLAS limit of one thread;
-* ``2 workers x 1 BLAS thread``: ``n_jobs=2`` under a limit of two, which the
-  parallel plan splits into one BLAS thread per worker.
+* ``1 worker``: ``n_jobs=1`` under a BLAS limit of one thread;
+* ``2 workers``: ``n_jobs=2`` under a limit of two, which the parallel plan
+  splits into one BLAS thread per worker.
 
-The two give bit-identical iterates (checked). On a shared machine the wall
-clock of the second worker depends on what else runs, so the 2-worker runs
-1-worker runs also record CPU times (``time.thread_time``, which the load does
-not inflate): of every task of every phase, of the rest of each step and of
-the monitor. ``free_core_estimate`` is the speed-up they imply for 2 workers
-that each have a core of their own: the phases' tasks scheduled as the team
-does (each to the next free worker), the rest of the step serial, the
-monitor's forward pass on two row blocks. The runs alternate
-(1, 2, 1, 2, ...) so that a change of the machine's load hits both; seconds
-per iteration are the median of the per-iteration wall-clock times
-(``time_curve_``, the monitor's forward pass included) after the first
-iteration, over all repeats. The load average is printed before and after and
-written with the results: the machine is shared, and a load above
-``cores - 2`` leaves the second worker no free core.
+The two give bit-identical iterates (checked). The runs come in pairs (1
+worker, then 2), each pair reported on its own with the load average and a
+*control*: the speed-up of two threads over one on independent matrix products
+of the same size, measured around the pair, which says what the shared machine
+offered a second thread then. Seconds per iteration are the median of the
+per-iteration wall-clock times (``time_curve_``, the monitor's forward pass
+included) after the first iteration.
+
+The 1-worker runs also record CPU times (``time.thread_time``, which the load
+does not inflate): of every task of every phase, of the rest of each step and
+of the monitor. ``free_core_estimate`` is the speed-up they imply for 2
+workers that each have a core of their own: the phases' tasks scheduled as the
+team does (each to the next free worker), the rest of the step serial, the
+monitor's forward pass on two row blocks.
 
 Usage::
 
@@ -172,6 +173,38 @@ def load():
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
+def control(n_rows, width, seconds=1.0):
+    """Speed-up of two threads over one on independent BLAS products.
+
+    The same ``n_rows x width`` times ``width x width`` products as the layers,
+    one BLAS thread each, no synchronisation: what the machine offers a
+    second thread at that moment (about 2 on two idle cores).
+    """
+    rng = np.random.default_rng(SEED)
+    A, B = rng.random((n_rows, width)), rng.random((width, width))
+    outs = [np.empty((n_rows, width)) for _ in range(2)]
+
+    def work(i, reps):
+        for _ in range(reps):
+            np.matmul(A, B, out=outs[i])
+
+    with threadpool_limits(1, user_api="blas"):
+        start = time.perf_counter()
+        reps = 0
+        while time.perf_counter() - start < seconds / 2:
+            work(0, 2)
+            reps += 2
+        one = time.perf_counter() - start
+        threads = [threading.Thread(target=work, args=(i, reps // 2)) for i in (0, 1)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        two = time.perf_counter() - start
+    return one / two
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -184,14 +217,13 @@ def main(argv=None):
     width, blocks = params["width"], params["n_blocks"]
     name = f"synthetic N={X.shape[0]}, width {width}, {blocks} blocks"
     print(f"== {name}, {os.cpu_count()} cores, load average {load()}", flush=True)
-    before = load()
-    times = {1: [], 2: []}
-    estimates = []
-    reference = None
-    for _ in range(args.repeats):
+    rows, estimates, reference = [], [], None
+    for repeat in range(1, args.repeats + 1):
+        before, machine = load(), control(X.shape[0], width)
+        seconds = {}
         for workers in (1, 2):
             est, clock = clocked_fit(X, y, params, max_iter, workers)
-            times[workers] += list(np.diff(est.time_curve_))
+            seconds[workers] = float(np.median(np.diff(est.time_curve_)))
             if workers == 1:
                 estimates.append(clock.free_core_estimate(2))
             print(
@@ -206,39 +238,39 @@ def main(argv=None):
                     np.array_equal(a, b)
                     for a, b in zip(est.coefs_, reference.coefs_, strict=True)
                 ), "results differ between n_jobs"
-    after = load()
-    one, two = (float(np.median(times[w])) for w in (1, 2))
-    rows = [
-        dict(
-            problem=name,
-            configuration=f"{w} worker{'s' if w > 1 else ''} x 1 BLAS thread",
-            n_regions=2,
-            workers=w,
-            iterations_timed=len(times[w]),
-            seconds_per_iteration=round(s, 4),
-            speedup_vs_1_worker=round(one / s, 2),
-            free_core_estimate="" if w == 1 else round(float(np.median(estimates)), 2),
-            load_average_before=before,
-            load_average_after=after,
+        machine = (machine + control(X.shape[0], width)) / 2
+        rows.append(
+            dict(
+                problem=name,
+                pair=repeat,
+                seconds_1_worker=round(seconds[1], 4),
+                seconds_2_workers=round(seconds[2], 4),
+                speedup=round(seconds[1] / seconds[2], 2),
+                control_speedup=round(machine, 2),
+                free_core_estimate=round(estimates[-1], 2),
+                load_average_before=before,
+                load_average_after=load(),
+            )
         )
-        for w, s in ((1, one), (2, two))
-    ]
-    for row in rows:
-        print("   ", row, flush=True)
-    print(f"speed-up of 2 workers over 1: {one / two:.2f}x (wall clock)", flush=True)
+        print("   ", rows[-1], flush=True)
+    best = max(rows, key=lambda r: r["speedup"])
+    pairs = ", ".join(str(r["speedup"]) for r in rows)
     print(
-        "estimated speed-up with a free core per worker (from CPU times): "
-        f"{np.median(estimates):.2f}x",
+        f"speed-up of 2 workers over 1 (wall clock): {pairs} by pair, "
+        f"best {best['speedup']}x "
+        f"(control {best['control_speedup']}x); estimated with a free core per "
+        f"worker: {np.median(estimates):.2f}x",
         flush=True,
     )
     preamble = (
         f"solver='pdadmm', beta={PENALTIES['beta']}, rho={PENALTIES['rho']}, "
-        f"n_regions=2, {max_iter} iterations x {args.repeats} repeats per "
-        "configuration (alternating); median seconds per iteration after the "
-        f"first. Load average (1, 5, 15 min): {before} before, {after} after. "
-        "Iterates bit-identical between the two. free_core_estimate: the speed-up "
-        "of 2 workers with a free core each, from the CPU times of the 1-worker "
-        "runs' tasks (see the script)."
+        f"n_regions=2, one BLAS thread per worker. Each pair: a 1-worker fit, "
+        f"then a 2-worker fit, {max_iter} iterations each; median seconds per "
+        "iteration after the first (monitor included); iterates bit-identical. "
+        "control_speedup: two threads over one on independent products of the "
+        "same size, measured before and after the pair (what the shared machine "
+        "offered a second thread). free_core_estimate: the speed-up implied by "
+        "the CPU times of the 1-worker fit's tasks (see the script)."
     )
     if not args.quick:
         write_results(args.out, "pdadmm_parallel", rows, preamble)
