@@ -30,7 +30,12 @@ from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
-from ._network import init_weights, predict_outputs, stack_weights
+from ._network import (
+    append_identity_blocks,
+    init_weights,
+    predict_outputs,
+    stack_weights,
+)
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._penalty import resolve_alpha
 from ._readout import refit_readout
@@ -301,14 +306,31 @@ class BaseADMMResidual(BaseEstimator):
                 return problem
         if warm:
             fitted = (self._fitted_config["width"], self._fitted_config["n_blocks"])
-            if fitted != (self.width, self.n_blocks):
-                raise ValueError(
-                    "warm_start=True needs the architecture of the previous fit "
-                    f"(width, n_blocks)={fitted}; got {(self.width, self.n_blocks)}."
-                )
             weights = target.unfold(
                 stack_weights(self.coefs_, self.intercepts_, X.dtype)
             )
+            # Greedy depth growth: blocks with zero branch weights appended
+            # after the fitted ones leave the network's function unchanged.
+            grows = (
+                solver_cls.grows_depth
+                and fitted[0] == self.width
+                and self.n_blocks > fitted[1]
+            )
+            if grows:
+                weights = append_identity_blocks(
+                    weights, self.n_blocks - fitted[1], activation
+                )
+            elif fitted != (self.width, self.n_blocks):
+                growth = (
+                    " (solver='pdadmm' can also grow it: same width, more n_blocks)"
+                    if not solver_cls.grows_depth
+                    else " or, to grow it, the same width and more n_blocks"
+                )
+                raise ValueError(
+                    "warm_start=True needs the architecture of the previous fit "
+                    f"(width, n_blocks)={fitted}{growth}; got "
+                    f"{(self.width, self.n_blocks)}."
+                )
         else:
             weights = init_weights(
                 X.shape[1],

@@ -18,7 +18,7 @@ PARAMETERS = Template(
         user guide), hence the default.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         Activation of every hidden layer (leaky_relu has slope 0.01).
-    solver : {"reset", "radmm", "dladmm", "mdlam"}, default="reset"
+    solver : {"reset", "radmm", "dladmm", "pdadmm", "mdlam"}, default="reset"
         Training mode. ``"radmm"`` is the paper's proximal ADMM over the relaxed
         problem (merit: the augmented Lagrangian; parameters ``beta``, ``rho``,
         ``tau``, ``update``; parallel regional updates). ``"reset"`` is
@@ -45,6 +45,15 @@ PARAMETERS = Template(
         is kept only when it does not raise the objective (merit: the
         penalised objective; ``rho``, ``splitting`` and ``update`` are
         ignored). See the mDLAM page.
+        ``"pdadmm"`` is the
+        layer-parallel ADMM of Wang et al. (ICDM 2020) adapted to residual
+        blocks: every layer has its own input, linked to the previous layer's
+        output by a multiplier, and all layers are updated at once (``beta`` is
+        its penalty ``nu``, ``rho`` the link penalty; set ``rho > max(4 beta
+        S^2, 2.56 beta)``, ``S`` the activation's largest slope, for its
+        augmented Lagrangian never to increase; every layer is a task,
+        ``n_regions`` sets the workers, and the results are identical for any
+        ``n_regions``; see :ref:`pdadmm`).
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -121,7 +130,10 @@ PARAMETERS = Template(
         whole solver state: auxiliaries and multiplier) of the previous call to
         ``fit``; the curves and ``n_iter_`` then continue. With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
-        hold the best one. The solver state is not pickled (nor
+        hold the best one. With ``solver="pdadmm"`` a larger ``n_blocks`` (same
+        ``width``) grows the fitted network: the new blocks are appended with
+        zero weights, which leaves its function unchanged, and trained on from
+        there. The solver state is not pickled (nor
         copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
         its weights.
     verbose : int, default=0

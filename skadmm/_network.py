@@ -29,6 +29,26 @@ def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype)
     return weights
 
 
+def append_identity_blocks(weights, n_new, activation):
+    """``weights`` with ``n_new`` residual blocks of zero weights before the read-out.
+
+    A block with zero weights adds ``s(0)`` to its input: nothing for relu,
+    leaky_relu and tanh; a constant ``1/2`` per unit for sigmoid, which the
+    read-out's bias absorbs. The grown network computes the same function as
+    ``weights`` (up to rounding).
+    """
+    if n_new <= 0 or len(weights) < 2:
+        return list(weights)
+    width = weights[-1].shape[0] - 1
+    dtype = weights[-1].dtype
+    block = np.zeros((width + 1, width), dtype=dtype)
+    readout = weights[-1].copy()
+    shift = float(activation(np.zeros(1, dtype=dtype))[0]) * n_new
+    if shift:
+        readout[-1] -= shift * readout[:-1].sum(axis=0)
+    return [*weights[:-1], *(block.copy() for _ in range(n_new)), readout]
+
+
 def _dense(fan_in, fan_out, gain, rng, dtype):
     W = np.zeros((fan_in + 1, fan_out), dtype=dtype)
     W[:-1] = rng.standard_normal((fan_in, fan_out)) * (gain / np.sqrt(fan_in))

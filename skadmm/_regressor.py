@@ -31,11 +31,13 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
     in which each layer's output is an auxiliary variable; the links between
     layers become quadratic penalties and every block update is an exact
     minimisation (Cholesky solves, elementwise problems) or a proximal-gradient
-    step with sufficient decrease. Two training modes drive these blocks
+    step with sufficient decrease. Three training modes drive such blocks
     (``solver``): forward-reset block descent (the default), whose every
     iteration lowers the true training objective and whose hidden layers
-    learn, and the paper's ADMM (``beta``, ``rho``), whose augmented Lagrangian
-    never increases. See the :ref:`user guide <user_guide>`.
+    learn; the paper's ADMM (``beta``, ``rho``), whose augmented Lagrangian
+    never increases; and pdADMM, a relaxation in which every layer has its own
+    input, so that all layers are updated at once (see :ref:`pdadmm`). See the
+    :ref:`user guide <user_guide>`.
 
     Parameters
     ----------

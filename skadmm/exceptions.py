@@ -13,6 +13,18 @@ class DivergenceWarning(ConvergenceWarning):
     """
 
 
+class PenaltyConditionWarning(UserWarning):
+    """The penalties break the condition under which a solver's merit decreases.
+
+    Issued by ``fit`` with ``solver="pdadmm"`` when ``rho`` is not above
+    ``max(4 * beta * S^2, (sqrt(17) + 1) / 2 * beta)`` (``S`` the Lipschitz
+    constant of the activation). Training still runs (the published
+    experiments use ``rho = beta``), but the augmented Lagrangian may then
+    increase, which stops it with a :class:`DivergenceWarning`. The message
+    says which term of the bound failed and what to set.
+    """
+
+
 class NumericalError(ValueError, FloatingPointError):
     """A fit or prediction would produce NaN or infinity from finite input.
 
@@ -44,4 +56,5 @@ __all__ = [
     "DivergenceWarning",
     "FitInterruptedWarning",
     "NumericalError",
+    "PenaltyConditionWarning",
 ]

@@ -3,6 +3,7 @@
 from ._base import BaseSolver, SolverResult
 from ._dladmm import DLADMMSolver
 from ._mdlam import MDLAMSolver
+from ._pdadmm import PDADMMSolver
 from ._radmm import RADMMSolver
 from ._reset import ResetSolver
 
@@ -10,6 +11,7 @@ SOLVERS = {
     "radmm": RADMMSolver,
     "reset": ResetSolver,
     "dladmm": DLADMMSolver,
+    "pdadmm": PDADMMSolver,
     "mdlam": MDLAMSolver,
 }
 
@@ -18,6 +20,7 @@ __all__ = [
     "BaseSolver",
     "DLADMMSolver",
     "MDLAMSolver",
+    "PDADMMSolver",
     "RADMMSolver",
     "ResetSolver",
     "SolverResult",

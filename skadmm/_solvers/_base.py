@@ -20,6 +20,9 @@ from ..exceptions import NumericalError
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.
 _EXPLOSION_FACTOR = 1e4
+# A monotone merit may rise by rounding only: by at most this fraction of its
+# size, or a thousand machine epsilons of the data's dtype (float32: 1.2e-4).
+_ROUNDING = 1e-10
 
 
 @dataclass
@@ -63,6 +66,12 @@ class BaseSolver:
     label = "Solver"
     #: What to change when a run fails.
     remedy = ""
+    #: The merit never increases (under the mode's conditions): an increase
+    #: beyond rounding stops the run as a failure.
+    monotone_merit = False
+    #: ``warm_start`` with more ``n_blocks`` appends identity blocks (zero
+    #: branch weights) to the fitted network instead of refusing.
+    grows_depth = False
     #: Copies of the weights alive at once during a run: the problem's, the
     #: last completed iterate's and the new one's (for the memory guard).
     weight_copies = 3
@@ -158,6 +167,14 @@ class BaseSolver:
             ):
                 result.failure = self._failure(it, "non-finite values appeared")
                 break
+            if self.monotone_merit and value - previous > _rounding(problem, previous):
+                result.failure = self._failure(
+                    it,
+                    f"{self.merit_name} increased from {previous:.10g} to "
+                    f"{value:.10g}, beyond rounding (it never increases when the "
+                    "penalties satisfy the mode's condition)",
+                )
+                break
             if abs(value) > _EXPLOSION_FACTOR * max(abs(start_value), 1.0):
                 result.failure = self._failure(
                     it,
@@ -220,6 +237,12 @@ def _relative_step(old, new):
     )
     size = sum(float(np.sum(a**2)) for a in old[:-1])
     return float(np.sqrt(moved / size)) if size > 0 else 0.0
+
+
+def _rounding(problem, value):
+    """How much rounding alone may raise a merit of size ``value``."""
+    dtype = getattr(problem, "dtype", np.float64)
+    return max(_ROUNDING, 1e3 * float(np.finfo(dtype).eps)) * abs(value)
 
 
 def _run_in_order(tasks):

@@ -1,0 +1,91 @@
+"""pdADMM: layer-parallel (Jacobi) ADMM over the p/q relaxation.
+
+Each iteration is :meth:`~skadmm._splitting._pdadmm.PQSplitting.iterate`: every
+layer's input ``p_l`` at once, then every layer's weights, pre-activation,
+output and multiplier at once, as tasks on the fit's team of threads. The merit
+is the augmented Lagrangian, which never increases when
+
+    rho > max(4 nu S^2, (sqrt(17) + 1) nu / 2)
+
+(``nu`` is the estimator's ``beta``, ``S`` the Lipschitz constant of the
+activation): the condition of Wang et al. (ICDM 2020), which also covers the
+residual blocks (see ``doc/pdadmm.rst``). A run that breaks it is warned about
+(:class:`~skadmm.exceptions.PenaltyConditionWarning`), and an increase of the
+merit beyond rounding stops it with a
+:class:`~skadmm.exceptions.DivergenceWarning`.
+"""
+
+import math
+import warnings
+
+from .._splitting._pdadmm import PQSplitting
+from ..exceptions import PenaltyConditionWarning
+from ._base import BaseSolver
+
+#: Lipschitz constant ``S`` of each activation (largest slope).
+LIPSCHITZ = {"relu": 1.0, "leaky_relu": 1.0, "tanh": 1.0, "sigmoid": 0.25}
+#: The paper's lower bound of ``rho / nu`` from the multiplier-output coupling.
+RATIO = (math.sqrt(17.0) + 1.0) / 2.0
+
+
+def penalty_bound(nu, activation):
+    """``max(4 nu S^2, (sqrt(17) + 1) nu / 2)`` and the name of the larger term."""
+    S = LIPSCHITZ[activation]
+    lipschitz, coupling = 4.0 * nu * S * S, RATIO * nu
+    if lipschitz >= coupling:
+        return (
+            lipschitz,
+            f"4 * beta * S^2 with S = {S:g} (Lipschitz constant of {activation})",
+        )
+    return coupling, "(sqrt(17) + 1) / 2 * beta"
+
+
+class PDADMMSolver(BaseSolver):
+    """Jacobi ADMM over the p/q relaxation (``solver="pdadmm"``)."""
+
+    label = "pdADMM"
+    merit_name = "L_rho"
+    monotone_merit = True
+    grows_depth = True
+    remedy = (
+        "Raise `rho` above max(4 * beta * S^2, 2.562 * beta) (S: 1 for relu, "
+        "leaky_relu and tanh, 0.25 for sigmoid) or lower `beta`, or scale the "
+        "input (StandardScaler)."
+    )
+
+    @staticmethod
+    def problem_class(splitting):
+        if splitting != "three":
+            raise ValueError(
+                "solver='pdadmm' has its own variables (the p/q split of every "
+                f"layer); splitting={splitting!r} does not apply. Leave "
+                "splitting='three' (the default)."
+            )
+        return PQSplitting
+
+    def setup(self, problem):
+        check_penalties(problem.beta, problem.rho, problem.act.name)
+        # A warm start may have set new penalties on a kept state.
+        problem.sync_penalties()
+        return problem.objective()
+
+    def step(self, problem, run):
+        problem.iterate(run)
+        return problem.objective()
+
+
+def check_penalties(nu, rho, activation, stacklevel=2):
+    """Warn if ``rho`` breaks the condition that makes L_rho non-increasing."""
+    bound, which = penalty_bound(nu, activation)
+    if rho > bound:
+        return True
+    warnings.warn(
+        f"solver='pdadmm' with rho={rho:g} and beta={nu:g}: the augmented "
+        f"Lagrangian is guaranteed not to increase only if rho > max(4 * beta * "
+        f"S^2, (sqrt(17) + 1) / 2 * beta) = {bound:g}, and rho <= {which}. Set "
+        f"rho > {bound:g} or beta < {rho / (bound / nu):g}. Training stops with a "
+        "DivergenceWarning if the augmented Lagrangian increases.",
+        PenaltyConditionWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return False

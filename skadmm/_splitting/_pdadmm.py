@@ -1,0 +1,388 @@
+"""The p/q relaxation of pdADMM (Wang et al., ICDM 2020) for residual networks.
+
+Every layer ``l = 0 .. H`` (``H`` hidden layers, read-out ``H``) has its own
+input ``p_l`` (``p_0 = X``, fixed) and, for a hidden layer, its pre-activation
+``z_l`` and output ``q_l``; the read-out's pre-activation is the output ``O``.
+The only hard constraints are the *linear* links ``p_{l+1} = q_l`` between
+consecutive layers, with multipliers ``u_l``; everything else is a penalty of
+weight ``nu`` (the estimator's ``beta``). With normalised row weights ``s`` and
+``||.||_S`` the weighted norm, the augmented Lagrangian is::
+
+    l(O; Y) + alpha/2 sum_l ||W_l without bias||^2
+    + nu/2 sum_{l<H} ( ||z_l - [p_l, 1] W_l||_S^2
+                       + ||q_l - p_l [l>=1] - s(z_l)||_S^2 )
+    + nu/2 ||O - [p_H, 1] W_H||_S^2
+    + sum_{l<H} ( <u_l, p_{l+1} - q_l>_S + rho/2 ||p_{l+1} - q_l||_S^2 )
+
+(a residual block's output is its input plus ``s(z_l)``; the lifting layer has
+no skip). One iteration, every layer at once (Jacobi) in two phases:
+
+* phase A: every ``p_l`` (``l >= 1``), given its own layer and ``q_{l-1},
+  u_{l-1}``: a quadratic, one ``n x n`` system per layer for all rows;
+* phase B: per layer, ``W_l`` (ridge, with the proximal term ``tau``), then
+  ``z_l`` (elementwise, proximal weight ``nu``, the activations' z-step), then
+  ``q_l`` (closed form) and ``u_l += rho (p_{l+1} - q_l)``; for the read-out
+  ``W_H`` and ``O`` (the loss's prox). Given the ``p`` of phase A, a layer's
+  phase B reads nothing another layer writes.
+
+Every layer is a task of each phase. No term of L_rho holds two blocks of the
+same phase, so each phase is an exact block step and the result does not
+depend on the order of the tasks nor on the threads that run them. See
+``doc/pdadmm.rst``.
+"""
+
+import threading
+from functools import partial
+
+import numpy as np
+
+from .._blas import blas_thread_budget
+from .._linalg import spd_inverse, spd_solve
+from .._losses import SquaredLoss
+from ._base import _augment, _augment_empty, _Pool, _run_in_order
+from ._rows import RowWeights, block_rows, row_chunks
+
+#: Weight of the proximal term of the z-steps, relative to ``nu`` (the paper's).
+Z_PROX = 1.0
+
+
+class PQSplitting:
+    """State and block updates of pdADMM on a residual network.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    weights : list of ndarray
+        Initial weights, ``(fan_in + 1, fan_out)`` each, bias last; copied.
+    activation : activation object from ``skadmm._activations``
+    beta : float
+        ``nu``, the weight of the penalties (``> 0``).
+    rho : float
+        Penalty of the links ``p_{l+1} = q_l``.
+    tau : float
+        Proximal weight of the ``W`` steps.
+    alpha : float
+        L2 strength.
+    update : {"proximal"}
+        Only exact block solves are implemented.
+    loss : loss object from ``skadmm._losses``, default=None
+        The data-fitting term (``None``: the squared loss).
+    """
+
+    name = "pq"
+
+    def __init__(
+        self,
+        X,
+        Y,
+        sample_weight,
+        weights,
+        activation,
+        *,
+        beta,
+        rho,
+        tau,
+        alpha,
+        update="proximal",
+        loss=None,
+    ):
+        if update != "proximal":
+            raise ValueError(
+                "solver='pdadmm' solves every block exactly; "
+                f"update={update!r} is not supported. Use update='proximal'."
+            )
+        dtype = X.dtype
+        self.loss = SquaredLoss() if loss is None else loss
+        self.dtype = dtype
+        self.act = activation
+        self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
+        self.rw = RowWeights(sample_weight, X.shape[0], dtype)
+        self.Y = Y
+        self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
+        self.H = H = len(self.W) - 1
+        N, m = Y.shape
+        # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
+        self.P = [_augment(X)] + [
+            _augment_empty(N, W.shape[1], dtype) for W in self.W[:-1]
+        ]
+        self.Z = [np.empty((N, W.shape[1]), dtype) for W in self.W[:-1]]
+        self.Q = [np.empty_like(Z) for Z in self.Z]
+        self.Mu = [np.zeros_like(Z) for Z in self.Z]
+        self.O = np.empty((N, m), dtype)
+        self.R = np.empty((N, m), dtype)
+        self._no_multiplier = np.zeros((N, m), dtype)
+        # Per layer: ||z - a||^2, ||q - p - s(z)||^2, the coupling
+        # <u, p_next - q> + rho/2 ||p_next - q||^2 and ||p_next - q||^2
+        # (read-out: ||O - R||^2 in the first column). Valid after each phase B.
+        self.links = np.zeros((H + 1, 4))
+        self.whole_products = False
+        self._pools = threading.local()
+        self._chunk_cache = {}
+        self.set_regions([(0, H + 1)])
+        self.reset_to_forward()
+
+    # ---------------------------------------------------------------- helpers
+    def weights(self):
+        """Copies of the current weights."""
+        return [W.copy() for W in self.W]
+
+    def set_regions(self, regions):
+        """Accept the estimator's regions of layers.
+
+        Every layer is a task of each phase whatever the regions, and the
+        iterates do not depend on them; the regions only set how many workers
+        run the tasks (and the BLAS threads of each, see ``_parallel``).
+        """
+        self.regions = list(regions)
+
+    def scratch(self, k):
+        """Scratch buffers of the thread that runs the update of layer ``k``.
+
+        One pool per thread: the workers pull the layers' tasks from a shared
+        counter (a worker slowed by another process simply takes fewer), so
+        two layers of one thread never run at once. Buffers are overwritten
+        before use, so which pool a task gets never changes a value.
+        """
+        pool = getattr(self._pools, "pool", None)
+        if pool is None:
+            pool = self._pools.pool = _Pool(self.dtype)
+        return pool
+
+    def chunks(self, width):
+        """Row chunks of the products (see ``Splitting.chunks``)."""
+        key = (width, self.whole_products)
+        found = self._chunk_cache.get(key)
+        if found is None:
+            found = row_chunks(self.rw.n_samples, width, self.whole_products)
+            self._chunk_cache[key] = found
+        return found
+
+    def reset_to_forward(self):
+        """Auxiliaries from the forward pass of the weights; multipliers zero.
+
+        Every link is then satisfied and L_rho equals the training objective;
+        the multiplier identity ``u_l = nu (q_l - p_l - s(z_l))`` holds.
+        """
+        for k in range(self.H):
+            Z, Q = self.Z[k], self.Q[k]
+            np.matmul(self.P[k], self.W[k], out=Z)
+            self.act(Z, out=Q)
+            if k:
+                Q += self.P[k][:, :-1]
+            self.P[k + 1][:, :-1] = Q
+            self.Mu[k][...] = 0.0
+        np.matmul(self.P[self.H], self.W[-1], out=self.R)
+        self.O[...] = self.R
+        self.links[...] = 0.0
+        # nu of the multiplier identity u = nu * (residual link).
+        self._nu = self.beta
+
+    def sync_penalties(self):
+        """Make the state consistent with the current ``beta``, ``rho``.
+
+        A warm start may set new penalties on a kept state: the multipliers
+        then no longer equal ``nu`` times their residual links (the identity
+        the descent rests on), and the cached terms of L_rho used the old
+        ``rho``. Rebuilds the multipliers if ``nu`` changed (which changes no
+        bit otherwise) and recomputes every cached term from the state.
+        """
+        if self.beta != self._nu:
+            for k in range(self.H):
+                r = self._residual_link(k, self.Mu[k])
+                r *= self.beta
+            self._nu = self.beta
+        rw = self.rw
+        for k in range(self.H):
+            a = self.P[k] @ self.W[k]
+            a -= self.Z[k]
+            r = self._residual_link(k, np.empty_like(self.Q[k]))
+            g = self.P[k + 1][:, :-1] - self.Q[k]
+            sq = rw.sq_norm(g)
+            coupling = rw.inner(self.Mu[k], g) + 0.5 * self.rho * sq
+            self.links[k] = rw.sq_norm(a), rw.sq_norm(r), coupling, sq
+        np.matmul(self.P[self.H], self.W[-1], out=self.R)
+        self.links[self.H] = rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
+
+    def _residual_link(self, k, out):
+        """``q_k - p_k[k>=1] - s(z_k)`` into ``out``."""
+        self.act(self.Z[k], out=out)
+        np.subtract(self.Q[k], out, out=out)
+        if k:
+            out -= self.P[k][:, :-1]
+        return out
+
+    # -------------------------------------------------------------- iteration
+    def iterate(self, run=None):
+        """One Jacobi iteration: phase A (every ``p``), phase B (the rest)."""
+        run = _run_in_order if run is None else run
+        self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
+        if self.H:
+            run([partial(self._update_input, k) for k in range(1, self.H + 1)])
+        run([partial(self._update_layer, k) for k in range(self.H + 1)])
+
+    def objective(self):
+        """``L_rho`` of the current iterate and the RMS of all the links."""
+        links = self.links
+        reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        penalty = float(links[:, 0].sum() + links[:, 1].sum())
+        value = (
+            self.loss.value(self.O, self.Y, self.rw)
+            + 0.5 * self.alpha * reg
+            + 0.5 * self.beta * penalty
+            + float(links[:, 2].sum())
+        )
+        return value, float(np.sqrt(penalty + links[:, 3].sum()))
+
+    # ---------------------------------------------------------------- phase A
+    def _update_input(self, k):
+        """Block ``p_k`` (``k >= 1``), exact: ``p M = RHS`` row by row.
+
+        Hidden layer: ``M = nu V V^T + (nu + rho) I`` and ``RHS = nu (z - b) V^T
+        + nu (q - s(z)) - u_{k-1} + rho q_{k-1}``; read-out: ``M = nu V V^T +
+        rho I`` and ``RHS = nu (O - b) V^T - u_{H-1} + rho q_{H-1}``, with
+        ``V, b`` the layer's weights and bias.
+        """
+        if k == 0:
+            return
+        nu, rho = self.beta, self.rho
+        hidden = k < self.H
+        W = self.W[k]
+        V = W[:-1]
+        M = V @ V.T
+        M *= nu
+        np.einsum("ii->i", M)[...] += rho + (nu if hidden else 0.0)
+        inv = spd_inverse(M)
+        bias = W[-1] @ V.T
+        bias *= nu
+        target = self.Z[k] if hidden else self.O
+        p = self.P[k][:, :-1]
+        q_prev, u_prev = self.Q[k - 1], self.Mu[k - 1]
+        n = p.shape[1]
+        pool = self.scratch(k)
+        size, chunks = self.chunks(n)
+        R = pool.chunk("c0", size, n)
+        t_buf = pool.block("t", n)
+        for chunk, parts in chunks:
+            Rc = np.matmul(target[chunk], V.T, out=R[: chunk.stop - chunk.start])
+            for rows, local in parts:
+                r = Rc[local]
+                r *= nu
+                r -= bias
+                t = t_buf[: rows.stop - rows.start]
+                if hidden:
+                    self.act(self.Z[k][rows], out=t)
+                    np.subtract(self.Q[k][rows], t, out=t)
+                    t *= nu
+                    r += t
+                r -= u_prev[rows]
+                np.multiply(q_prev[rows], rho, out=t)
+                r += t
+            np.matmul(Rc, inv, out=p[chunk])
+
+    # ---------------------------------------------------------------- phase B
+    def _ridge(self, k, target):
+        """Block ``W_k``: ``(nu A^T S A + alpha' + tau) W = nu A^T S T + tau W``."""
+        A, nu, tau = self.P[k], self.beta, self.tau
+        G = self.rw.gram(A)
+        G *= nu
+        diag = np.einsum("ii->i", G)
+        diag[:-1] += self.alpha
+        diag += tau
+        rhs = self.rw.cross(A, target)
+        rhs *= nu
+        rhs += tau * self.W[k]
+        self.W[k] = spd_solve(G, rhs, overwrite_a=True)
+
+    def _update_layer(self, k):
+        if k == self.H:
+            self._update_readout()
+        else:
+            self._update_hidden(k)
+
+    def _update_readout(self):
+        """``W_H`` (ridge on ``O``), then ``O``: the loss's prox at ``R``."""
+        H = self.H
+        self._ridge(H, self.O)
+        np.matmul(self.P[H], self.W[H], out=self.R)
+        self.loss.output_step(self.R, self._no_multiplier, self.Y, self.beta, self.O)
+        self.links[H] = self.rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
+
+    def _update_hidden(self, k):
+        """``W_k``, then per row block ``z_k``, ``q_k``, ``u_k`` and the links.
+
+        ``z``: the elementwise ``min (z - a)^2 + (b - s(z))^2 + (z - z_old)^2``
+        with ``a = [p_k, 1] W_k`` and ``b = q_k - p_k[k>=1]``; ``q = (nu (p_k[k>=1]
+        + s(z)) + u + rho p_{k+1}) / (nu + rho)``; ``u += rho (p_{k+1} - q)``.
+        """
+        self._ridge(k, self.Z[k])
+        nu, rho, rw, act = self.beta, self.rho, self.rw, self.act
+        A, W = self.P[k], self.W[k]
+        skip = self.P[k][:, :-1] if k else None
+        p_next = self.P[k + 1][:, :-1]
+        Z, Q, Mu = self.Z[k], self.Q[k], self.Mu[k]
+        n = Z.shape[1]
+        pool = self.scratch(k)
+        size, chunks = self.chunks(n)
+        a_buf = pool.chunk("c0", size, n)
+        b_buf, s_buf, g_buf = (pool.block(name, n) for name in ("b", "s", "g"))
+        work = act.z_step_work(b_buf.shape, self.dtype)
+        link_z = link_r = coupling = gap_sq = 0.0
+        for chunk, parts in chunks:
+            a_chunk = np.matmul(A[chunk], W, out=a_buf[: chunk.stop - chunk.start])
+            for rows, local in parts:
+                m = rows.stop - rows.start
+                a, z, q, u = a_chunk[local], Z[rows], Q[rows], Mu[rows]
+                b, s, g = b_buf[:m], s_buf[:m], g_buf[:m]
+                if skip is None:
+                    b[...] = q
+                else:
+                    np.subtract(q, skip[rows], out=b)
+                act.z_step_block(
+                    a, b, z, Z_PROX, z, None if work is None else [w[:m] for w in work]
+                )
+                a -= z
+                link_z += rw.sq_norm(a, rows)
+                # s = p_k[k>=1] + s(z): the layer's forward output.
+                act(z, out=s)
+                if skip is not None:
+                    s += skip[rows]
+                pn = p_next[rows]
+                np.multiply(s, nu, out=q)
+                q += u
+                np.multiply(pn, rho, out=b)
+                q += b
+                q /= nu + rho
+                np.subtract(q, s, out=s)
+                link_r += rw.sq_norm(s, rows)
+                np.subtract(pn, q, out=g)
+                np.multiply(g, rho, out=b)
+                u += b
+                sq = rw.sq_norm(g, rows)
+                gap_sq += sq
+                coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
+        self.links[k] = link_z, link_r, coupling, gap_sq
+
+    # ------------------------------------------------------------------ memory
+    @classmethod
+    def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
+        """Elements of the arrays the state holds for its whole life, by name."""
+        return {
+            "augmented input [X, 1]": n_samples * (n_features + 1),
+            "O, R and a zero multiplier": 3 * n_samples * n_outputs,
+            "p (augmented)": n_hidden * n_samples * (width + 1),
+            "z, q, u": 3 * n_hidden * n_samples * width,
+        }
+
+    @classmethod
+    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+        """Elements of one task's scratch pool, by name."""
+        return {
+            "chunk buffers": chunk_rows * width,
+            # b, s, g, the p-step's t and the relu z-step's three work arrays.
+            "block buffers": 7 * block_rows(width) * width,
+        }
+
+
+__all__ = ["PQSplitting", "Z_PROX"]
