@@ -142,6 +142,40 @@ CONFIGS = {
         dict(width=60, n_blocks=2, solver="radmm", n_regions=2, n_jobs=2),
         {},
     ),
+    "dladmm": (dict(width=100, n_blocks=2, solver="dladmm"), {}),
+    "dladmm wide few rows": (
+        dict(width=300, n_blocks=1, solver="dladmm"),
+        dict(n_samples=150),
+    ),
+    "mdlam": (dict(width=100, n_blocks=2, solver="mdlam"), {}),
+    "mdlam wide few rows": (
+        dict(width=300, n_blocks=1, solver="mdlam"),
+        dict(n_samples=150),
+    ),
+    "pdadmm": (dict(width=100, n_blocks=2, solver="pdadmm", beta=1.0, rho=4.5), {}),
+    "pdadmm regions": (
+        dict(
+            width=60,
+            n_blocks=4,
+            solver="pdadmm",
+            beta=1.0,
+            rho=4.5,
+            n_regions=2,
+            n_jobs=2,
+        ),
+        {},
+    ),
+    "pdadmm early stopping": (
+        dict(
+            width=150,
+            n_blocks=1,
+            solver="pdadmm",
+            beta=1.0,
+            rho=4.5,
+            early_stopping=True,
+        ),
+        {},
+    ),
 }
 
 

@@ -494,32 +494,3 @@ CONFIGS = [
 @parametrize_with_checks(CONFIGS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(width=100, n_blocks=2),
-        dict(width=60, n_blocks=4, n_regions=2, n_jobs=2),
-        dict(width=150, n_blocks=1, early_stopping=True),
-    ],
-)
-def test_memory_estimate_brackets_the_traced_peak(params):
-    import tracemalloc
-
-    from skadmm._memory import estimator_memory_parts
-
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((1000, 6))
-    y = X @ rng.standard_normal(6)
-    est = pd(max_iter=1, **params)
-    estimate = sum(estimator_memory_parts(est, X, y, None).values())
-    tracemalloc.start()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak <= estimate <= 2.5 * peak, estimate / peak
