@@ -77,6 +77,44 @@ CLASSIFIER_CONFIGS = [
 ]
 
 
-@parametrize_with_checks(CONFIGS + CLASSIFIER_CONFIGS)
+# The research modes (one page each in the docs), at penalties within their
+# conditions for a monotone merit.
+MODE_CONFIGS = [
+    ADMMResidualRegressor(solver="dladmm", alpha=3e-3),
+    ADMMResidualRegressor(
+        solver="dladmm",
+        activation="tanh",
+        n_blocks=2,
+        width=16,
+        beta=10.0,
+        rho=3.0,
+        alpha=3e-3,
+    ),
+    ADMMResidualRegressor(solver="mdlam", alpha=3e-3),
+    ADMMResidualRegressor(
+        solver="mdlam",
+        activation="sigmoid",
+        n_blocks=2,
+        width=16,
+        beta=10.0,
+        epsilon=0.05,
+        alpha=3e-3,
+    ),
+    ADMMResidualRegressor(solver="pdadmm", beta=1.0, rho=4.5, alpha=3e-3),
+    ADMMResidualRegressor(
+        solver="pdadmm",
+        activation="tanh",
+        width=16,
+        n_blocks=3,
+        beta=0.5,
+        rho=3.0,
+        n_jobs=2,
+        n_regions=2,
+        alpha=3e-3,
+    ),
+]
+
+
+@parametrize_with_checks(CONFIGS + CLASSIFIER_CONFIGS + MODE_CONFIGS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
@@ -272,26 +271,6 @@ def test_every_activation_fits():
         )
         model.fit(X, X[:, 0])
         assert np.isfinite(model.predict(X)).all()
-
-
-CONFIGS = [
-    ADMMResidualRegressor(solver="dladmm", alpha=3e-3),
-    ADMMResidualRegressor(
-        solver="dladmm",
-        activation="tanh",
-        n_blocks=2,
-        width=16,
-        beta=10.0,
-        rho=3.0,
-        alpha=3e-3,
-    ),
-]
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(CONFIGS)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 def test_warm_start_continues_the_run():

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
@@ -311,26 +310,6 @@ def test_predict_is_the_forward_pass():
     ]
     out = forward(X, weights, get_activation("relu")).ravel()
     np.testing.assert_allclose(model.predict(X), out)
-
-
-CONFIGS = [
-    ADMMResidualRegressor(solver="mdlam", alpha=3e-3),
-    ADMMResidualRegressor(
-        solver="mdlam",
-        activation="sigmoid",
-        n_blocks=2,
-        width=16,
-        beta=10.0,
-        epsilon=0.05,
-        alpha=3e-3,
-    ),
-]
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(CONFIGS)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize("solver", ["mdlam", "dladmm"])

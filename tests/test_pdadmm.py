@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from joblib import cpu_count
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
@@ -475,22 +474,3 @@ def test_float32_is_kept_and_monotone(data):
 
 
 # ------------------------------------------------------------ estimator checks
-CONFIGS = [
-    ADMMResidualRegressor(solver="pdadmm", beta=1.0, rho=4.5, alpha=3e-3),
-    ADMMResidualRegressor(
-        solver="pdadmm",
-        activation="tanh",
-        width=16,
-        n_blocks=3,
-        beta=0.5,
-        rho=3.0,
-        n_jobs=2,
-        n_regions=2,
-        alpha=3e-3,
-    ),
-]
-
-
-@parametrize_with_checks(CONFIGS)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
