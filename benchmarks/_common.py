@@ -6,6 +6,7 @@ Scripts import this as ``from _common import ...`` (they run as
 
 import argparse
 import csv
+import json
 import platform
 from pathlib import Path
 
@@ -113,6 +114,20 @@ def comma_list(choices):
         return names
 
     return parse
+
+
+def parse_mode(text):
+    """``--mode NAME=JSON`` of the suites: an extra configuration by name."""
+    name, _, params = text.partition("=")
+    if not name or not params:
+        raise argparse.ArgumentTypeError("--mode takes NAME=JSON")
+    try:
+        value = json.loads(params)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--mode {name}: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"--mode {name}: JSON must be an object")
+    return name, value
 
 
 def pyplot():

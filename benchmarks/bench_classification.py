@@ -39,7 +39,6 @@ Usage::
 """
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
@@ -59,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualClassifier
 
 from _class_datasets import DATASETS, load
-from _common import RESULTS, SEED, comma_list, pyplot, write_results
+from _common import RESULTS, SEED, comma_list, parse_mode, pyplot, write_results
 
 #: ADMM models judged as training modes (targets against MLP and LogisticRegression).
 ADMM_MODES = {
@@ -284,19 +283,6 @@ def plot_scores(rows, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"Wrote {path}", flush=True)
-
-
-def parse_mode(text):
-    name, _, params = text.partition("=")
-    if not name or not params:
-        raise argparse.ArgumentTypeError("--mode takes NAME=JSON")
-    try:
-        value = json.loads(params)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--mode {name}: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"--mode {name}: JSON must be an object")
-    return name, value
 
 
 def main(argv=None):

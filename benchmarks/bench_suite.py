@@ -37,7 +37,6 @@ Usage::
 """
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
@@ -55,7 +54,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import RESULTS, SEED, comma_list, folds, pyplot, write_results
+from _common import RESULTS, SEED, comma_list, folds, parse_mode, pyplot, write_results
 from _datasets import DATASETS, load
 
 #: ADMM models judged as training modes (ratios to MLP and to random features).
@@ -240,19 +239,6 @@ def plot_time(rows, suite_rows, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"Wrote {path}", flush=True)
-
-
-def parse_mode(text):
-    name, _, params = text.partition("=")
-    if not name or not params:
-        raise argparse.ArgumentTypeError("--mode takes NAME=JSON")
-    try:
-        value = json.loads(params)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--mode {name}: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"--mode {name}: JSON must be an object")
-    return name, value
 
 
 def main(argv=None):

@@ -119,6 +119,26 @@ def cases(draw):
     return X, y, sample_weight, params
 
 
+def fit_and_call(est, X, y, sample_weight, methods):
+    """Fit ``est`` and call ``methods`` on ``X``: their results, or a failure name.
+
+    ``"rejected"`` for a ``ValueError``/``TypeError``, ``"LinAlgError"`` (which
+    subclasses ``ValueError`` but is a failure), or the type of any other
+    exception.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            est.fit(X, y, sample_weight=sample_weight)
+            return [getattr(est, method)(X) for method in methods]
+        except np.linalg.LinAlgError:
+            return "LinAlgError"
+        except (ValueError, TypeError):
+            return "rejected"
+        except Exception as exc:  # noqa: BLE001 - any other type is the failure
+            return type(exc).__name__
+
+
 def outcome(X, y, sample_weight, params):
     """``"fitted"``, ``"rejected"``, or the name of a failure.
 
@@ -126,17 +146,10 @@ def outcome(X, y, sample_weight, params):
     or the type of any other exception.
     """
     est = ADMMResidualRegressor(random_state=0, **params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            est.fit(X, y, sample_weight=sample_weight)
-            pred = est.predict(X)
-        except np.linalg.LinAlgError:
-            return "LinAlgError"
-        except (ValueError, TypeError):
-            return "rejected"
-        except Exception as exc:  # noqa: BLE001 - any other type is the failure
-            return type(exc).__name__
+    result = fit_and_call(est, X, y, sample_weight, ["predict"])
+    if isinstance(result, str):
+        return result
+    (pred,) = result
     n = len(X)
     expected = (n,) if np.ndim(y) == 1 else (n, np.shape(y)[1])
     if pred.shape != expected:
@@ -187,18 +200,10 @@ def classification_cases(draw):
 def classifier_outcome(X, y, sample_weight, params):
     """``"fitted"``, ``"rejected"``, or the name of a failure (as ``outcome``)."""
     est = ADMMResidualClassifier(random_state=0, **params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            est.fit(X, y, sample_weight=sample_weight)
-            proba = est.predict_proba(X)
-            labels = est.predict(X)
-        except np.linalg.LinAlgError:
-            return "LinAlgError"
-        except (ValueError, TypeError):
-            return "rejected"
-        except Exception as exc:  # noqa: BLE001 - any other type is the failure
-            return type(exc).__name__
+    result = fit_and_call(est, X, y, sample_weight, ["predict_proba", "predict"])
+    if isinstance(result, str):
+        return result
+    proba, labels = result
     if proba.shape != (len(X), len(est.classes_)) or labels.shape != (len(X),):
         return "shape"
     if not np.isfinite(proba).all() or np.abs(proba.sum(axis=1) - 1).max() > 1e-6:

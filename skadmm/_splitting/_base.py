@@ -63,15 +63,20 @@ class Splitting:
         loss=None,
     ):
         dtype = X.dtype
-        self.loss = SquaredLoss() if loss is None else loss
-        self.dtype = dtype
-        self.act = activation
-        self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
+        set_problem_data(
+            self,
+            X,
+            Y,
+            sample_weight,
+            weights,
+            activation,
+            loss,
+            beta=beta,
+            rho=rho,
+            tau=tau,
+            alpha=alpha,
+        )
         self.linearized = update == "linearized"
-        self.rw = RowWeights(sample_weight, X.shape[0], dtype)
-        self.Y = Y
-        self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
-        self.H = len(self.W) - 1
         self.X_aug = _augment(X)
         N, m = Y.shape
         self.O = np.empty((N, m), dtype=dtype)
@@ -417,6 +422,27 @@ class Splitting:
             # Row-block buffers and the z-step's work arrays.
             "block buffers": 5 * block,
         }
+
+
+def set_problem_data(
+    problem, X, Y, sample_weight, weights, activation, loss, **penalties
+):
+    """Attributes every training problem has: data, weights, loss, penalties.
+
+    ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the penalties by
+    name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies in the data's
+    dtype) and ``H`` (hidden layers).
+    """
+    dtype = X.dtype
+    problem.dtype = dtype
+    problem.act = activation
+    problem.loss = SquaredLoss() if loss is None else loss
+    for name, value in penalties.items():
+        setattr(problem, name, value)
+    problem.rw = RowWeights(sample_weight, X.shape[0], dtype)
+    problem.Y = Y
+    problem.W = [np.array(W, dtype=dtype, order="C") for W in weights]
+    problem.H = len(problem.W) - 1
 
 
 class _Pool:

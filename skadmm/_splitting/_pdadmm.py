@@ -38,9 +38,8 @@ import numpy as np
 
 from .._blas import blas_thread_budget
 from .._linalg import spd_inverse, spd_solve
-from .._losses import SquaredLoss
-from ._base import _augment, _augment_empty, _Pool, _run_in_order
-from ._rows import RowWeights, block_rows, row_chunks
+from ._base import _augment, _augment_empty, _Pool, _run_in_order, set_problem_data
+from ._rows import block_rows, row_chunks
 
 #: Weight of the proximal term of the z-steps, relative to ``nu`` (the paper's).
 Z_PROX = 1.0
@@ -94,14 +93,20 @@ class PQSplitting:
                 f"update={update!r} is not supported. Use update='proximal'."
             )
         dtype = X.dtype
-        self.loss = SquaredLoss() if loss is None else loss
-        self.dtype = dtype
-        self.act = activation
-        self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
-        self.rw = RowWeights(sample_weight, X.shape[0], dtype)
-        self.Y = Y
-        self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
-        self.H = H = len(self.W) - 1
+        set_problem_data(
+            self,
+            X,
+            Y,
+            sample_weight,
+            weights,
+            activation,
+            loss,
+            beta=beta,
+            rho=rho,
+            tau=tau,
+            alpha=alpha,
+        )
+        H = self.H
         N, m = Y.shape
         # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
         self.P = [_augment(X)] + [
