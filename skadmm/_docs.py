@@ -65,12 +65,20 @@ PARAMETERS = Template(
     update : {"proximal", "linearized"}, default="proximal"
         ``"proximal"`` solves each quadratic block exactly (Cholesky); ``"linearized"``
         replaces that solve by one proximal-gradient step.
-    beta : float, default=1000.0
-        Weight of the penalties that relax the links between layers. Larger
-        values keep the auxiliaries closer to the forward network.
-    rho : float, default=2.0
-        ADMM penalty of the read-out constraint; must be greater than 1 for the
-        augmented Lagrangian to decrease monotonically.
+    beta : float or "auto", default="auto"
+        Weight of the penalties that relax the links between layers (the
+        ``nu`` of dlADMM, mDLAM and pdADMM). Larger values keep the auxiliaries
+        closer to the forward network. ``"auto"`` is 1000 for
+        ``solver="radmm"`` (the paper's value) and 1 for ``"dladmm"``,
+        ``"mdlam"`` and ``"pdadmm"``, which at 1000 do not move their hidden
+        layers (see the page "Training modes head to head").
+        ``solver="reset"`` does not use it (its step is ``eta``).
+    rho : float or "auto", default="auto"
+        ADMM penalty of the read-out constraint (pdADMM: of every link); must
+        be greater than 1 for the augmented Lagrangian to decrease
+        monotonically. ``"auto"`` is 2, and 5 for ``solver="pdadmm"``, which
+        needs ``rho > max(4 beta S^2, 2.56 beta)`` (``S`` the largest slope
+        of the activation). ``solver="reset"`` and ``"mdlam"`` do not use it.
     tau : float, default=1e-3
         Weight of the proximal terms (must be positive).
     eta : float, default=0.1

@@ -235,8 +235,8 @@ def pd(**params):
     return ADMMResidualRegressor(**base)
 
 
-def test_default_penalties_warn_and_an_increase_stops_the_run(data):
-    """The estimator's defaults (beta=1000, rho=2) break the condition; on this
+def test_radmm_penalties_warn_and_an_increase_stops_the_run(data):
+    """RADMM's penalties (beta=1000, rho=2) break the condition; on this
     problem L_rho then rises at some iteration, which stops the fit with a
     DivergenceWarning that names the remedy, keeping the last good iterate."""
     X, y = data
@@ -255,6 +255,33 @@ def test_default_penalties_warn_and_an_increase_stops_the_run(data):
     curve = np.asarray(est.objective_curve_)
     assert np.all(np.diff(curve) <= 0)
     assert np.isfinite(est.predict(X)).all()
+
+
+@pytest.mark.parametrize("activation", ACTS)
+def test_auto_penalties_meet_the_condition(data, activation):
+    """``beta="auto"``, ``rho="auto"`` resolve to pdADMM's own (1, 5), which
+    satisfy the condition for every activation: no warning, monotone L_rho."""
+    X, y = data
+    assert PDADMMSolver.penalties({"beta": "auto", "rho": "auto"}) == {
+        "beta": 1.0,
+        "rho": 5.0,
+    }
+    bound, _ = penalty_bound(1.0, activation)
+    assert 5.0 > bound
+    est = ADMMResidualRegressor(
+        solver="pdadmm",
+        n_blocks=1,
+        width=8,
+        activation=activation,
+        alpha=1e-3,
+        max_iter=15,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PenaltyConditionWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert np.all(np.diff(est.objective_curve_) <= 1e-10 * abs(est.objective_curve_[0]))
 
 
 @pytest.mark.parametrize("activation", ACTS)

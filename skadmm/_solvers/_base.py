@@ -75,6 +75,10 @@ class BaseSolver:
     #: Copies of the weights alive at once during a run: the problem's, the
     #: last completed iterate's and the new one's (for the memory guard).
     weight_copies = 3
+    #: What the estimator's ``beta="auto"`` and ``rho="auto"`` stand for in this
+    #: mode (the paper's RADMM values; each mode sets its own from the
+    #: head-to-head benchmark, page "Training modes head to head").
+    default_penalties = {"beta": 1000.0, "rho": 2.0}
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
@@ -102,12 +106,20 @@ class BaseSolver:
         """Keyword arguments of this mode's constructor, from estimator ``params``."""
         return {}
 
-    @staticmethod
-    def problem_params(params, alpha):
+    @classmethod
+    def penalties(cls, params):
+        """``beta`` and ``rho`` of estimator ``params``, ``"auto"`` resolved."""
+        return {
+            name: cls.default_penalties[name]
+            if params[name] == "auto"
+            else params[name]
+            for name in ("beta", "rho")
+        }
+
+    @classmethod
+    def problem_params(cls, params, alpha):
         """Penalties of the problem this solver runs, from estimator ``params``."""
-        return dict(
-            beta=params["beta"], rho=params["rho"], tau=params["tau"], alpha=alpha
-        )
+        return dict(**cls.penalties(params), tau=params["tau"], alpha=alpha)
 
     @staticmethod
     def problem_class(splitting):

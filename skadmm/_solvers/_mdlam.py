@@ -15,21 +15,17 @@ class MDLAMSolver(DLADMMSolver):
 
     label = "mDLAM"
     merit_name = "F"
+    # beta is the band penalty (rho has no role): 1, like dlADMM's.
+    default_penalties = {"beta": 1.0, "rho": 2.0}
     remedy = "Lower `beta`, raise `epsilon`, or scale the input (StandardScaler)."
 
     @staticmethod
     def problem_class(splitting):
         return MDLAMProblem
 
-    @staticmethod
-    def problem_params(params, alpha):
-        return dict(
-            beta=params["beta"],
-            rho=params["rho"],
-            tau=params["tau"],
-            alpha=alpha,
-            epsilon=params["epsilon"],
-        )
+    @classmethod
+    def problem_params(cls, params, alpha):
+        return {**super().problem_params(params, alpha), "epsilon": params["epsilon"]}
 
     @classmethod
     def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):
