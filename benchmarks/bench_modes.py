@@ -50,7 +50,7 @@ finished task, so an interrupted run keeps what it finished (finish it with
 
 Usage::
 
-    python benchmarks/bench_modes.py --jobs 2      # about 40 minutes on 2 cores
+    python benchmarks/bench_modes.py --jobs 2      # about 30 minutes on 2 cores
     python benchmarks/bench_modes.py --quick       # smoke run (a minute)
     python benchmarks/bench_modes.py --merge --models mdlam --parts suite,time
 """
@@ -303,10 +303,15 @@ def read_csv(path):
         for row in csv.DictReader(f):
             parsed = {}
             for k, v in row.items():
-                try:
-                    parsed[k] = float(v) if k not in ("dataset", "model", "mode") else v
-                except ValueError:
-                    parsed[k] = v
+                parsed[k] = v
+                if k in ("dataset", "model", "mode"):
+                    continue
+                for kind in (int, float):
+                    try:
+                        parsed[k] = kind(v)
+                        break
+                    except ValueError:
+                        pass
             rows.append(parsed)
     return rows
 
