@@ -7,10 +7,13 @@ per process) run for every training mode side by side. Models (keys for
 
 * at the estimator's defaults, ``ADMMResidualRegressor(random_state=0,
   solver=...)``: ``reset`` (the default mode), ``radmm`` (three-splitting),
-  ``radmm_two`` (``splitting="two"``), ``dladmm``, ``pdadmm``, ``mdlam``;
-* each research mode at the setting its page found best: ``dladmm_beta1``
-  (``beta=1``), ``pdadmm_beta1`` (``beta=1, rho=5``), ``mdlam_beta1``
-  (``beta=1``), and ``radmm_beta1`` (``solver="radmm", beta=1``);
+  ``radmm_two`` (``splitting="two"``), ``dladmm``, ``pdadmm``, ``mdlam``
+  (``beta="auto"``: 1000 for RADMM, 1 for the research modes, with
+  ``rho=5`` for pdADMM);
+* the other penalty of each: ``radmm_beta1`` (``beta=1``) and the research
+  modes at RADMM's penalties, ``dladmm_beta1000``, ``pdadmm_beta1000``
+  (``beta=1000, rho=2``) and ``mdlam_beta1000``, the defaults before
+  ``beta="auto"`` (measured then as ``dladmm``, ``pdadmm``, ``mdlam``);
 * ``random_features`` (``solver="radmm", max_iter=1``: the initial network with
   a ridge read-out, which every mode shares: one iteration of ``radmm``,
   ``dladmm``, ``pdadmm`` and ``mdlam`` give the same test MSE, checked on the
@@ -86,9 +89,9 @@ MODES = {
     "pdadmm": {"solver": "pdadmm"},
     "mdlam": {"solver": "mdlam"},
     "radmm_beta1": {"solver": "radmm", "beta": 1.0},
-    "dladmm_beta1": {"solver": "dladmm", "beta": 1.0},
-    "pdadmm_beta1": {"solver": "pdadmm", "beta": 1.0, "rho": 5.0},
-    "mdlam_beta1": {"solver": "mdlam", "beta": 1.0},
+    "dladmm_beta1000": {"solver": "dladmm", "beta": 1000.0},
+    "pdadmm_beta1000": {"solver": "pdadmm", "beta": 1000.0, "rho": 2.0},
+    "mdlam_beta1000": {"solver": "mdlam", "beta": 1000.0},
 }
 #: Modes whose one iteration gives the shared random features (checked).
 SHARED_START = ("radmm", "dladmm", "pdadmm", "mdlam")
@@ -101,7 +104,8 @@ PARALLELISM = {
     "reset": "the W-steps of the hidden layers run as parallel tasks (one per "
     "layer); the backward sweep, line search and read-out are serial",
     "radmm": "each iteration sweeps the layer regions in parallel, then "
-    "their boundary layers (regional Gauss-Seidel, ALGORITHM.md section 5)",
+    "their boundary layers (regional Gauss-Seidel; doc page: Parallel "
+    "regional updates)",
     "radmm_two": "as radmm: regions swept in parallel, then boundaries",
     "dladmm": "none: a backward then forward sweep, layer after layer "
     "(only the monitor's forward pass runs on 2 row blocks)",
@@ -109,18 +113,16 @@ PARALLELISM = {
     "mdlam": "none: a forward sweep, layer after layer (only the monitor's "
     "forward pass runs on 2 row blocks)",
 }
-#: The configuration of each mode on the parallel problem (pdADMM at penalties
-#: where its merit is monotone, as in ``bench_pdadmm_parallel.py``).
+#: The configuration of each mode on the parallel problem: its defaults.
 PARALLEL_MODES = {
-    **{m: MODES[m] for m in ("reset", "radmm", "radmm_two", "dladmm", "mdlam")},
-    "pdadmm": MODES["pdadmm_beta1"],
+    m: MODES[m] for m in ("reset", "radmm", "radmm_two", "dladmm", "mdlam", "pdadmm")
 }
 
 
 # --------------------------------------------------------------------- tasks
 def _quiet():
-    # DivergenceWarning is a ConvergenceWarning; the default penalties of
-    # pdadmm break its condition (PenaltyConditionWarning), as doc/pdadmm.rst says.
+    # DivergenceWarning is a ConvergenceWarning; RADMM's penalties break
+    # pdADMM's condition (PenaltyConditionWarning), as doc/pdadmm.rst says.
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.simplefilter("ignore", PenaltyConditionWarning)
     warnings.simplefilter("ignore", RuntimeWarning)
@@ -420,7 +422,7 @@ def plot_time(rows, suite_rows, path):
             pts = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
             if not pts:
                 continue
-            style = "s--" if name == "mlp" else ("o:" if "beta1" in name else "o-")
+            style = "s--" if name == "mlp" else ("o:" if "_beta" in name else "o-")
             ax.plot(
                 [p["fit_time"] for p in pts],
                 [p["mse"] for p in pts],

@@ -10,6 +10,8 @@ Scripts, in order (names for ``--only``):
 
 * ``suite``: ``bench_suite.py`` (regression suite: every mode, its random
   features and the baselines on eight tables);
+* ``modes``: ``bench_modes.py`` (every training mode head to head on the
+  regression suite, time to accuracy, 2-worker speed-ups);
 * ``classification``: ``bench_classification.py`` (classification suite: the
   classifier's modes, its random features and the baselines on six tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
@@ -21,7 +23,7 @@ Scripts, in order (names for ``--only``):
 
 Usage::
 
-    python benchmarks/run_all.py                     # the whole suite, about 35-40 min
+    python benchmarks/run_all.py                     # the whole suite, about 90 min
     python benchmarks/run_all.py --quick             # smoke run of every script
     python benchmarks/run_all.py --only accuracy,flops --out /tmp/results
 """
@@ -37,6 +39,7 @@ from _common import comma_list
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "suite": "bench_suite.py",
+    "modes": "bench_modes.py",
     "classification": "bench_classification.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",
