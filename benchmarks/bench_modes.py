@@ -65,7 +65,14 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_suite import GAIN_TARGET, add_ratios, make_models, run_suite, targets
+from bench_suite import (
+    GAIN_TARGET,
+    add_ratios,
+    make_models,
+    reference_lines,
+    run_suite,
+    targets,
+)
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -216,27 +223,8 @@ def parallel_problem(quick):
     return X, y, dict(width=32 if quick else 128, n_blocks=6 if quick else 32)
 
 
-def parallel_fit(X, y, shape, params, max_iter, workers):
-    est = ADMMResidualRegressor(
-        **params,
-        **shape,
-        alpha=1e-3,
-        max_iter=max_iter,
-        tol=0.0,
-        refit_readout=False,
-        n_regions=2,
-        n_jobs=workers,
-        random_state=SEED,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with threadpool_limits(workers, user_api="blas"):
-            est.fit(X, y)
-    return est
-
-
 def parallel_rows(modes, quick):
-    from bench_pdadmm_parallel import control
+    from bench_pdadmm_parallel import control, fit
     from bench_pdadmm_parallel import load as load_average
 
     X, y, shape = parallel_problem(quick)
@@ -249,7 +237,7 @@ def parallel_rows(modes, quick):
         before, offered = load_average(), control(X.shape[0], shape["width"])
         seconds, fits = {}, {}
         for workers in (1, 2):
-            est = parallel_fit(X, y, shape, PARALLEL_MODES[mode], max_iter, workers)
+            est = fit(X, y, shape, max_iter, workers, mode=PARALLEL_MODES[mode])
             per_iter = np.diff(est.time_curve_)
             seconds[workers] = float(np.median(per_iter))
             fits[workers] = est
@@ -432,17 +420,7 @@ def plot_time(rows, suite_rows, path):
                 color="black" if name == "mlp" else cmap(i % 10),
                 label="MLPRegressor" if name == "mlp" else name,
             )
-        for r in suite_rows:
-            if r["dataset"] == dataset and r["model"] in ("ridge", "random_features"):
-                ax.axhline(
-                    r["mse_mean"],
-                    ls=":" if r["model"] == "ridge" else "-.",
-                    color="grey" if r["model"] == "ridge" else "tab:red",
-                    lw=1,
-                    label="Ridge (CV)"
-                    if r["model"] == "ridge"
-                    else "random features (CV)",
-                )
+        reference_lines(ax, suite_rows, dataset)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(dataset, fontsize=9)

@@ -66,10 +66,12 @@ def problem(quick):
     return X, y, params
 
 
-def fit(X, y, params, max_iter, workers):
+def fit(X, y, params, max_iter, workers, mode=None):
+    """A fit of ``max_iter`` iterations on ``workers`` workers, one BLAS thread
+    each; ``mode``: the solver's parameters (default pdADMM at ``PENALTIES``)."""
+    mode = dict(solver="pdadmm", **PENALTIES) if mode is None else mode
     est = ADMMResidualRegressor(
-        solver="pdadmm",
-        **PENALTIES,
+        **mode,
         **params,
         alpha=1e-3,
         max_iter=max_iter,

@@ -197,6 +197,20 @@ def time_to_accuracy(datasets, iterations, mlp_iterations, max_rows=None):
     return rows
 
 
+def reference_lines(ax, suite_rows, dataset):
+    """The CV MSE of Ridge and of the random features on ``dataset``, as lines."""
+    for r in suite_rows:
+        if r["dataset"] == dataset and r["model"] in ("ridge", "random_features"):
+            ridge = r["model"] == "ridge"
+            ax.axhline(
+                r["mse_mean"],
+                ls=":" if ridge else "-.",
+                color="grey" if ridge else "tab:red",
+                lw=1,
+                label="Ridge (CV)" if ridge else "random features (CV)",
+            )
+
+
 def plot_time(rows, suite_rows, path):
     plt = pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
@@ -215,17 +229,7 @@ def plot_time(rows, suite_rows, path):
                 ms=3,
                 label="skadmm defaults" if name == "default" else "MLPRegressor",
             )
-        for r in suite_rows:
-            if r["dataset"] == dataset and r["model"] in ("ridge", "random_features"):
-                ax.axhline(
-                    r["mse_mean"],
-                    ls=":" if r["model"] == "ridge" else "-.",
-                    color="grey" if r["model"] == "ridge" else "tab:red",
-                    lw=1,
-                    label="Ridge (CV)"
-                    if r["model"] == "ridge"
-                    else "random features (CV)",
-                )
+        reference_lines(ax, suite_rows, dataset)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(dataset, fontsize=9)
