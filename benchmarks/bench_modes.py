@@ -71,10 +71,10 @@ from bench_suite import (
     make_models,
     reference_lines,
     run_suite,
+    stopped_fits,
     targets,
 )
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error
 from sklearn.pipeline import make_pipeline
@@ -148,28 +148,10 @@ def time_task(dataset, name, model, grid, max_rows):
     X, y = load(dataset)
     if max_rows is not None:
         X, y = X[:max_rows], y[:max_rows]
-    train, test = folds(X)[0]
-    rows = []
     with warnings.catch_warnings():
         _quiet()
         with threadpool_limits(1):
-            for n in grid:
-                pipe = make_pipeline(StandardScaler(), clone(model))
-                pipe.set_params(**{f"{pipe.steps[-1][0]}__max_iter": n})
-                tick = time.perf_counter()
-                pipe.fit(X[train], y[train])
-                seconds = time.perf_counter() - tick
-                mse = mean_squared_error(y[test], pipe.predict(X[test]))
-                rows.append(
-                    dict(
-                        dataset=dataset,
-                        model=name,
-                        max_iter=n,
-                        n_iter=getattr(pipe[-1], "n_iter_", n),
-                        fit_time=seconds,
-                        mse=mse,
-                    )
-                )
+            rows = stopped_fits(X, y, folds(X)[0], dataset, name, model, grid)
     print(
         f"{dataset:11s} {name:16s} time curve: "
         + ", ".join(

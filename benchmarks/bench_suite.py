@@ -178,22 +178,31 @@ def time_to_accuracy(datasets, iterations, mlp_iterations, max_rows=None):
             ("mlp", MLPRegressor(random_state=SEED), mlp_iterations),
         ]
         for name, model, grid in runs:
-            for n in grid:
-                pipe = make_pipeline(StandardScaler(), clone(model))
-                pipe.set_params(**{f"{pipe.steps[-1][0]}__max_iter": n})
-                tick = time.perf_counter()
-                pipe.fit(X[train], y[train])
-                seconds = time.perf_counter() - tick
-                mse = mean_squared_error(y[test], pipe.predict(X[test]))
-                rows.append(
-                    dict(
-                        dataset=dataset,
-                        model=name,
-                        max_iter=n,
-                        fit_time=seconds,
-                        mse=mse,
-                    )
-                )
+            rows += stopped_fits(X, y, (train, test), dataset, name, model, grid)
+    return rows
+
+
+def stopped_fits(X, y, split, dataset, name, model, grid):
+    """Test MSE and fit seconds of ``model`` stopped after each ``max_iter`` of
+    ``grid``, fitted on ``split = (train, test)``."""
+    train, test = split
+    rows = []
+    for n in grid:
+        pipe = make_pipeline(StandardScaler(), clone(model))
+        pipe.set_params(**{f"{pipe.steps[-1][0]}__max_iter": n})
+        tick = time.perf_counter()
+        pipe.fit(X[train], y[train])
+        seconds = time.perf_counter() - tick
+        rows.append(
+            dict(
+                dataset=dataset,
+                model=name,
+                max_iter=n,
+                n_iter=getattr(pipe[-1], "n_iter_", n),
+                fit_time=seconds,
+                mse=mean_squared_error(y[test], pipe.predict(X[test])),
+            )
+        )
     return rows
 
 
