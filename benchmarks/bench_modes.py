@@ -68,8 +68,8 @@ import numpy as np
 from bench_suite import (
     GAIN_TARGET,
     add_ratios,
+    finish_panel,
     make_models,
-    reference_lines,
     run_suite,
     stopped_fits,
     targets,
@@ -402,12 +402,7 @@ def plot_time(rows, suite_rows, path):
                 color="black" if name == "mlp" else cmap(i % 10),
                 label="MLPRegressor" if name == "mlp" else name,
             )
-        reference_lines(ax, suite_rows, dataset)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(dataset, fontsize=9)
-        ax.set_xlabel("fit time (s)", fontsize=8)
-        ax.tick_params(labelsize=7)
+        finish_panel(ax, suite_rows, dataset)
     axes.flat[0].set_ylabel("test MSE (first fold)", fontsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=7, fontsize=7)

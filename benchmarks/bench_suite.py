@@ -206,8 +206,9 @@ def stopped_fits(X, y, split, dataset, name, model, grid):
     return rows
 
 
-def reference_lines(ax, suite_rows, dataset):
-    """The CV MSE of Ridge and of the random features on ``dataset``, as lines."""
+def finish_panel(ax, suite_rows, dataset):
+    """A time-to-accuracy panel's reference lines (the CV MSE of Ridge and of
+    the random features on ``dataset``), log axes and labels."""
     for r in suite_rows:
         if r["dataset"] == dataset and r["model"] in ("ridge", "random_features"):
             ridge = r["model"] == "ridge"
@@ -218,6 +219,11 @@ def reference_lines(ax, suite_rows, dataset):
                 lw=1,
                 label="Ridge (CV)" if ridge else "random features (CV)",
             )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(dataset, fontsize=9)
+    ax.set_xlabel("fit time (s)", fontsize=8)
+    ax.tick_params(labelsize=7)
 
 
 def plot_time(rows, suite_rows, path):
@@ -238,12 +244,7 @@ def plot_time(rows, suite_rows, path):
                 ms=3,
                 label="skadmm defaults" if name == "default" else "MLPRegressor",
             )
-        reference_lines(ax, suite_rows, dataset)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(dataset, fontsize=9)
-        ax.set_xlabel("fit time (s)", fontsize=8)
-        ax.tick_params(labelsize=7)
+        finish_panel(ax, suite_rows, dataset)
     for ax in axes.flat[len(datasets) :]:
         ax.axis("off")
     axes.flat[0].set_ylabel("test MSE (first fold)", fontsize=8)
