@@ -7,7 +7,7 @@ rule on its size can see: on the regression benchmark suite a smooth curve of
 So on tables of ``CV_MIN_ROWS`` to ``CV_MAX_ROWS`` rows, where a fit costs
 little, ``"auto"`` picks the penalty of ``CV_GRID`` with the lowest 3-fold
 cross-validated weighted loss (squared error for the regressor, cross-entropy
-for the classifier). Other tables take ``max(3e-3, 3 / n)``: a fixed
+for the classifier). Other tables take ``max(2e-3, 3 / n)``: a fixed
 mean-scale penalty, never below a sum-scale penalty of 3 so that tables too
 small to cross-validate do not overfit (see the user guide, "Regularisation").
 
@@ -31,7 +31,7 @@ CLASSIFICATION_ALPHA = 3e-3
 CV_MIN_ROWS = 100
 CV_MAX_ROWS = 2000
 CV_GRID = (1e-3, 3e-3, 1e-2)
-_FIXED_ALPHA = 3e-3
+_FIXED_ALPHA = 2e-3
 _MIN_SUM_PENALTY = 3.0
 _N_FOLDS = 3
 # The folds do not depend on random_state: the choice is part of the model, not

@@ -19,7 +19,7 @@ from ._target import RegressionTarget
         of ``(1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated MSE
         (nine extra fits of the same model on two thirds of the rows; identical
         rows share a fold, so integer weights still equal repeated rows); on
-        other tables ``max(3e-3, 3 / n)``, ``n`` the number of rows.""",
+        other tables ``max(2e-3, 3 / n)``, ``n`` the number of rows.""",
 )
 class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
     """Residual network regressor trained by proximal ADMM, without backpropagation.
