@@ -8,6 +8,7 @@ import pytest
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._network import forward, hidden_features, init_weights
+from skadmm._parallel import Team, split_layers
 from skadmm._solvers._base import _run_in_order
 from skadmm._solvers._reset import ResetSolver
 from skadmm._splitting import SPLITTINGS
@@ -296,6 +297,26 @@ def data():
     X = rng.standard_normal((150, 5))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(150)
     return X, y
+
+
+@SPLIT
+def test_row_blocks_of_the_forward_features_are_the_forward_pass(splitting):
+    """With several regions the forward features are computed as one task per
+    row block on the team: every merit still equals the true objective of
+    the weights, and the features equal the network's hidden features."""
+    problem, X, Y, sw, act = make_problem("relu", n_blocks=4, splitting=splitting)
+    problem.set_regions(split_layers(len(problem.W), 3))
+    mode = solver()
+    mode.setup(problem)
+    with Team(2) as team:
+        for _ in range(5):
+            value, _ = mode.step(problem, team.run)
+            expected = true_objective(problem.W, X, Y, sw, act, problem.alpha)
+            np.testing.assert_allclose(value, expected, rtol=1e-10)
+        features = mode._forward_features(problem, problem.W[:-1])
+    np.testing.assert_allclose(
+        features[:, :-1], hidden_features(X, problem.W[:-1], act), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,9 @@ guide, "Forward-reset block descent"):
    relative to the input's scale (damped whitening): the exact ridge fit of
    ``Z_k`` (three-splitting) or one backtracked step in the metric of that
    ridge system (two-splitting). Given the targets the layers are independent:
-   they run as parallel tasks.
+   they run as parallel tasks. The forward passes (the reset, the read-out's
+   features, the line search's trials) run as one task per row block, one
+   block per region of layers.
 4. *Read-out*: the ridge solution on the new forward features.
 5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
    read-out refitted at each trial) while the training objective keeps falling.
@@ -39,7 +41,7 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
-from ._base import BaseSolver
+from ._base import BaseSolver, _run_in_order
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
 # Large steps make many relu z-steps switch sides, which spoils the direction;
@@ -141,14 +143,17 @@ class ResetSolver(BaseSolver):
         problem.tau = 0.0
         problem.whole_products = problem.rw.split_dots = blas_thread_budget() > 1
         self._features = np.empty_like(problem.U[-1]) if problem.H else None
+        # Phases run in order until the run's team arrives with the first step.
+        self._run = _run_in_order
         problem.W[-1], value = self._readout(problem, problem.W[:-1])
-        problem.reset_to_forward()
+        problem.reset_to_forward(self._run)
         self.value = value
         self.scale = 1.0
         self._previous, self._t, self._gain = None, 1, 0.0
         return value, 0.0
 
     def step(self, problem, run):
+        self._run = run
         if not self.extrapolate:
             return self._descend(problem, run)
         current, value = problem.weights(), self.value
@@ -169,13 +174,13 @@ class ResetSolver(BaseSolver):
             hidden, readout, value = self._line_search(problem, start)
             if value < self.value:
                 problem.W[:] = [*hidden, readout]
-                problem.reset_to_forward()
+                problem.reset_to_forward(self._run)
                 self.value = value
                 self.eta = min(self.eta * _GROW, self.eta_max)
                 return value, residual
             # Not a descent: back to the reset state with a smaller step.
             problem.W[:] = [W.copy() for W in start]
-            problem.reset_to_forward()
+            problem.reset_to_forward(self._run)
             self.eta *= _SHRINK
         return self.value, residual
 
@@ -193,7 +198,7 @@ class ResetSolver(BaseSolver):
         readout, value = self._readout(problem, hidden)
         if value <= self.value - self.min_gain * self._gain:
             problem.W[:] = [*hidden, readout]
-            problem.reset_to_forward()
+            problem.reset_to_forward(self._run)
             self.value = value
             self._t += 1
         else:  # restart: no momentum until it builds up again
@@ -281,13 +286,24 @@ class ResetSolver(BaseSolver):
         return readout, self._value(problem, A @ readout, (*hidden, readout))
 
     def _forward_features(self, problem, hidden):
-        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer)."""
+        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer).
+
+        The rows fall into one block per region of layers, each block a task
+        of the team: the blocks depend on ``n_regions``, not on ``n_jobs``, so
+        neither do the results (with one region, one block: all the rows).
+        """
         if not hidden:
             return problem.X_aug
         A = self._features
-        U = A[:, :-1]
         A[:, -1] = 1.0
-        np.matmul(problem.X_aug, hidden[0], out=U)
+        problem.run_row_blocks(partial(self._forward_rows, problem, hidden), self._run)
+        return A
+
+    def _forward_rows(self, problem, hidden, rows):
+        """The forward features of the rows ``rows`` into ``self._features``."""
+        A = self._features[rows]
+        U = A[:, :-1]
+        np.matmul(problem.X_aug[rows], hidden[0], out=U)
         problem.act(U, out=U)
         if len(hidden) > 1:
             T = np.empty_like(U)
@@ -295,4 +311,3 @@ class ResetSolver(BaseSolver):
                 np.matmul(A, W, out=T)
                 problem.act(T, out=T)
                 U += T
-        return A

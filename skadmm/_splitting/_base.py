@@ -15,6 +15,7 @@ L_rho (with normalised row weights ``s``, ``||.||_S`` the weighted norm)::
 from functools import partial
 
 import numpy as np
+from sklearn.utils import gen_even_slices
 
 from .._blas import blas_thread_budget
 from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
@@ -102,6 +103,20 @@ class Splitting:
     def input_of(self, k):
         """``A_k``: the augmented input of layer ``k``."""
         return self.X_aug if k == 0 else self.U[k - 1]
+
+    def run_row_blocks(self, task, run=None):
+        """``task(rows)`` for one row block per region, as one phase of ``run``.
+
+        The blocks are fixed by the regions (not by the workers), so results do
+        not depend on ``n_jobs``; without ``run``, or with one region, ``task``
+        sees all the rows at once.
+        """
+        n_blocks = len(self.regions)
+        if run is None or n_blocks == 1:
+            task(slice(None))
+            return
+        blocks = gen_even_slices(self.rw.n_samples, n_blocks)
+        run([partial(task, rows) for rows in blocks])
 
     def skip_of(self, k):
         """``U_{k-1}`` for residual blocks, ``None`` for the lifting layer."""

@@ -34,12 +34,13 @@ class ThreeSplitting(Splitting):
         self.sZ = [np.empty_like(Z) for Z in self.Z]
         self._forward_auxiliaries()
 
-    def reset_to_forward(self):
+    def reset_to_forward(self, run=None):
         """Set ``Z_k``, ``s(Z_k)``, ``U_k`` and ``R`` to the forward pass.
 
-        Every relaxation penalty is then zero (the links are reset too).
+        Every relaxation penalty is then zero (the links are reset too). With
+        ``run``, the rows are computed as one task per row block.
         """
-        self._forward_auxiliaries()
+        self._forward_auxiliaries(run)
         self._set_readout_output()
 
     def backward_sweep(self):
@@ -58,17 +59,20 @@ class ThreeSplitting(Splitting):
         prox = mu * float(np.trace(G)) / G.shape[0]
         self._ridge_step(k, G, rhs, 1.0, alpha=self.alpha * eta, tau=prox)
 
-    def _forward_auxiliaries(self):
+    def _forward_auxiliaries(self, run=None):
+        self.run_row_blocks(self._forward_rows, run)
+        self.link_sq[...] = 0.0
+
+    def _forward_rows(self, rows):
         for k in range(self.H):
-            Z, sZ = self.Z[k], self.sZ[k]
-            np.matmul(self.input_of(k), self.W[k], out=Z)
+            Z, sZ = self.Z[k][rows], self.sZ[k][rows]
+            np.matmul(self.input_of(k)[rows], self.W[k], out=Z)
             self.act(Z, out=sZ)
-            U = self.U[k][:, :-1]
+            U = self.U[k][rows, :-1]
             if k > 0:
-                np.add(sZ, self.skip_of(k), out=U)
+                np.add(sZ, self.skip_of(k)[rows], out=U)
             else:
                 U[...] = sZ
-        self.link_sq[...] = 0.0
 
     def _sweep_layer(self, k, with_output=True):
         self._update_weights(k)

@@ -69,18 +69,21 @@ class TwoSplitting(Splitting):
         #: Objective evaluations (backtracking trials) of each block so far.
         self.n_trials = np.zeros((self.H, 2), dtype=np.int64)
 
-    def reset_to_forward(self):
-        for k in range(self.H):
-            sH = self.sH[k]
-            np.matmul(self.input_of(k), self.W[k], out=sH)
-            self.act(sH, out=sH)
-            U = self.U[k][:, :-1]
-            if k > 0:
-                np.add(sH, self.skip_of(k), out=U)
-            else:
-                U[...] = sH
+    def reset_to_forward(self, run=None):
+        self.run_row_blocks(self._forward_rows, run)
         self.link_sq[...] = 0.0
         self._set_readout_output()
+
+    def _forward_rows(self, rows):
+        for k in range(self.H):
+            sH = self.sH[k][rows]
+            np.matmul(self.input_of(k)[rows], self.W[k], out=sH)
+            self.act(sH, out=sH)
+            U = self.U[k][rows, :-1]
+            if k > 0:
+                np.add(sH, self.skip_of(k)[rows], out=U)
+            else:
+                U[...] = sH
 
     def backward_sweep(self):
         # Each inner U_k takes one backtracked step whose gradient, from the
