@@ -110,8 +110,7 @@ MLP_ITERATIONS = (1, 3, 10, 30, 100, 300, 1000, 2000)
 PARALLELISM = {
     "reset": "the W-steps of the hidden layers run as parallel tasks (one per "
     "layer), the forward passes (reset, line search, extrapolation, read-out) "
-    "as one task per row block (one block per region); the backward sweep is "
-    "serial",
+    "and the backward sweep as one task per row block (one block per region)",
     "radmm": "each iteration sweeps the layer regions in parallel, then "
     "their boundary layers (regional Gauss-Seidel; doc page: Parallel "
     "regional updates)",

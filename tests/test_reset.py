@@ -319,6 +319,34 @@ def test_row_blocks_of_the_forward_features_are_the_forward_pass(splitting):
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_row_blocks_of_the_backward_sweep_are_the_sweep(activation, weighted):
+    """The three-splitting's sweep as one task per row block (3 blocks, 2
+    workers) moves every auxiliary exactly as the sweep over all rows does, and
+    its summed links are the whole sweep's links."""
+
+    def swept(regions, run):
+        problem, *_ = make_problem(activation, weighted=weighted, n_blocks=4)
+        problem.set_regions(split_layers(len(problem.W), regions))
+        problem.beta = 3.0
+        problem.backward_sweep(run)
+        return problem
+
+    whole = swept(1, None)
+    with Team(2) as team:
+        blocks = swept(2, team.run)
+        three = swept(3, team.run)
+    for problem in (blocks, three):
+        for name in ("U", "Z", "sZ"):
+            pairs = zip(getattr(problem, name), getattr(whole, name), strict=True)
+            for ours, theirs in pairs:
+                np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(problem.link_sq, whole.link_sq, rtol=1e-12)
+    # The sweep did move every layer: the comparison is not between resets.
+    assert np.all(whole.link_sq > 1e-8)
+
+
 @pytest.mark.parametrize(
     "n_jobs, n_regions, splitting",
     [(2, 2, "three"), (-1, 3, "three"), (2, None, "three"), (2, 2, "two")],

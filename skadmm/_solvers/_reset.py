@@ -24,8 +24,9 @@ guide, "Forward-reset block descent"):
    ``Z_k`` (three-splitting) or one backtracked step in the metric of that
    ridge system (two-splitting). Given the targets the layers are independent:
    they run as parallel tasks. The forward passes (the reset, the read-out's
-   features, the line search's trials) run as one task per row block, one
-   block per region of layers.
+   features, the line search's trials) and the three-splitting's backward
+   sweep (row-separable) run as one task per row block, one block per region
+   of layers.
 4. *Read-out*: the ridge solution on the new forward features.
 5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
    read-out refitted at each trial) while the training objective keeps falling.
@@ -211,7 +212,7 @@ class ResetSolver(BaseSolver):
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
         problem.beta = 1.0 / self.eta
-        problem.backward_sweep()
+        problem.backward_sweep(self._run)
         return float(np.sqrt(problem.link_sq.sum()))
 
     def _w_steps(self, problem, run):

@@ -12,6 +12,7 @@ L_rho (with normalised row weights ``s``, ``||.||_S`` the weighted norm)::
     + <Lam, O - R>_S + rho/2 ||O - R||_S^2,        R = [U_{H-1}, 1] W_H
 """
 
+import copy
 from functools import partial
 
 import numpy as np
@@ -47,6 +48,12 @@ class Splitting:
     """
 
     name = None
+    #: Per-row state arrays (each of shape ``(n_samples, ...)``, or lists of
+    #: them), which a row view (:meth:`_row_view`) takes the rows of.
+    row_arrays = ("X_aug", "Y", "O", "Lam", "R", "U")
+    #: Every block of :meth:`backward_sweep` is solved row by row, so the sweep
+    #: can run on row blocks as separate tasks.
+    row_separable_sweep = False
 
     def __init__(
         self,
@@ -88,6 +95,8 @@ class Splitting:
         self.link_sq = np.zeros((self.H, 2))
         # Scratch buffers of each region's tasks (see ``scratch``).
         self._pools = {}
+        # Scratch pools and row chunks of the row views, by row block.
+        self._block_scratch = {}
         # Matrix products over all rows at once (threaded BLAS), or per row block.
         self.whole_products = False
         self._chunk_cache = {}
@@ -375,14 +384,53 @@ class Splitting:
         """
         raise NotImplementedError
 
-    def backward_sweep(self):
+    def backward_sweep(self, run=None):
         """Reset mode: move the auxiliaries from the reset state, top layer first.
 
         ``U_{H-1}`` against the loss (:meth:`_descend_last_hidden`), then the
         splitting's blocks of every lower layer, each seeing the blocks just
         moved above it, so the output error reaches every layer in one sweep.
+
+        With ``run`` and a row-separable sweep (``row_separable_sweep``), the
+        sweep runs as one task per row block, one block per region: the blocks
+        are fixed by the regions, as in :meth:`run_row_blocks`, and every row
+        gets the values of the sweep over all rows (only the links, summed
+        block by block, round differently).
         """
+        if run is None or len(self.regions) == 1 or not self.row_separable_sweep:
+            self._backward_sweep()
+            return
+        blocks = gen_even_slices(self.rw.n_samples, len(self.regions))
+        views = [self._row_view(rows, i) for i, rows in enumerate(blocks)]
+        run([view._backward_sweep for view in views])
+        np.sum([view.link_sq for view in views], axis=0, out=self.link_sq)
+
+    def _backward_sweep(self):
+        """The backward sweep over all the rows of this problem (or row view)."""
         raise NotImplementedError
+
+    def _row_view(self, rows, block):
+        """This problem restricted to the rows ``rows``: views of its arrays.
+
+        The weights and penalties are this problem's (the same list of
+        weights), the row weights are restricted (:meth:`RowWeights.restrict`),
+        and the view updates its rows of the state in place. Row block
+        ``block`` keeps one scratch pool and its row chunks across iterations.
+        """
+        view = copy.copy(self)
+        view.rw = self.rw.restrict(rows)
+        for name in self.row_arrays:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                setattr(view, name, [A[rows] for A in value])
+            else:
+                setattr(view, name, value[rows])
+        view.link_sq = np.zeros_like(self.link_sq)
+        pools, chunks = self._block_scratch.setdefault(block, ({}, {}))
+        view._pools, view._chunk_cache = pools, chunks
+        # One pool for all the layers of the block: its sweep is sequential.
+        view._region_of = dict.fromkeys(self._region_of, 0)
+        return view
 
     def reset_w_step(self, k, eta, mu):
         """Reset mode: weights of hidden layer ``k`` against its new target.

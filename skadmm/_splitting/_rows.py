@@ -13,6 +13,8 @@ from its data shape and number of regions. Nothing depends on the worker threads
 so the rounding is reproducible for any ``n_jobs``.
 """
 
+import copy
+
 import numpy as np
 
 #: Elements of one row block (256 KiB of float64): the few blocks that an update
@@ -83,6 +85,19 @@ class RowWeights:
             s = np.asarray(sample_weight, dtype=dtype)
             self.s = (s / s.sum())[:, None]
             self.sqrt_s = np.sqrt(self.s)
+
+    def restrict(self, rows):
+        """The weights of the rows ``rows`` (a slice), normalised as here.
+
+        Reductions over a restricted copy are the terms of the rows ``rows``
+        in this one's reductions, so the sums of all blocks' reductions are
+        the whole rows' reductions (up to rounding).
+        """
+        part = copy.copy(self)
+        part.n_samples = len(range(*rows.indices(self.n_samples)))
+        if self.s is not None:
+            part.s, part.sqrt_s = self.s[rows], self.sqrt_s[rows]
+        return part
 
     def gram(self, A):
         """``A^T S A``."""

@@ -21,6 +21,8 @@ class ThreeSplitting(Splitting):
     """Proximal (or linearized) ADMM on the three-splitting relaxation."""
 
     name = "three"
+    row_arrays = (*Splitting.row_arrays, "Z", "sZ")
+    row_separable_sweep = True
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
@@ -43,7 +45,7 @@ class ThreeSplitting(Splitting):
         self._forward_auxiliaries(run)
         self._set_readout_output()
 
-    def backward_sweep(self):
+    def _backward_sweep(self):
         self.link_sq[self.H - 1, 1] = self._descend_last_hidden()
         for k in range(self.H - 1, -1, -1):
             self._update_preactivation(k)

@@ -85,8 +85,9 @@ class TwoSplitting(Splitting):
             else:
                 U[...] = sH
 
-    def backward_sweep(self):
-        # Each inner U_k takes one backtracked step whose gradient, from the
+    def _backward_sweep(self):
+        # Not row-separable: the inner U_k steps are backtracked on all rows at
+        # once. Each inner U_k takes one backtracked step whose gradient, from the
         # reset state, is the error of U_{k+1} carried back through the residual
         # block; its weight starts at beta (the curvature of its own link).
         self.link_sq[self.H - 1, 0] = self._descend_last_hidden()
