@@ -172,6 +172,62 @@ def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
         assert cosine > 0.6, (k, cosine)
 
 
+def _first_order_weight_move(activation, first_order, alpha):
+    """``(G + mu_l I) dW / eta`` of the first layer for a tiny step, with the
+    central finite-difference gradients of the data term and of F there."""
+    problem, X, Y, sw, act = make_problem(
+        activation, n_blocks=0, width=4, alpha=alpha, splitting="three"
+    )
+    eta, mu = 1e-4, 0.5
+    mode = solver(eta=eta, mu=mu)
+    mode.first_order_targets = first_order
+    mode.setup(problem)
+    weights = problem.weights()
+    mode._sweep(problem)
+    mode._w_steps(problem, _run_in_order)
+    G = problem.rw.gram(problem.X_aug)
+    metric = G + mu * np.trace(G) / G.shape[0] * np.eye(G.shape[0])
+    move = metric @ (problem.W[0] - weights[0]) / eta
+
+    def gradient(a):
+        grad = np.zeros_like(weights[0])
+        h = 1e-6
+        for idx in np.ndindex(grad.shape):
+            up = [W.copy() for W in weights]
+            down = [W.copy() for W in weights]
+            up[0][idx] += h
+            down[0][idx] -= h
+            grad[idx] = (
+                true_objective(up, X, Y, sw, act, a)
+                - true_objective(down, X, Y, sw, act, a)
+            ) / (2 * h)
+        return grad
+
+    return move, gradient(0.0), gradient(alpha), weights[0]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_first_order_targets_move_the_weights_against_the_gradient_of_F(activation):
+    """With first-order targets a tiny step of the three-splitting moves the
+    first layer by ``-eta (G + mu_l I)^-1 grad F`` (finite differences), so
+    its fixed points are stationary points of the true objective."""
+    move, _, grad_F, _ = _first_order_weight_move(activation, True, alpha=0.05)
+    np.testing.assert_allclose(move, -grad_F, rtol=2e-3, atol=2e-5)
+
+
+def test_exact_z_steps_halve_the_data_gradient_of_relu_layers():
+    """The exact z-step moves an active relu unit by half its share of the
+    error, so by default the step follows ``1/2 grad(data) + alpha W`` (a
+    stationary point of F with the hidden penalty doubled): the property the
+    user guide states, and the reason first-order targets exist."""
+    alpha = 0.05
+    move, grad_data, grad_F, W = _first_order_weight_move("relu", False, alpha)
+    penalty = grad_F - grad_data
+    np.testing.assert_allclose(penalty[:-1], alpha * W[:-1], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(move, -(0.5 * grad_data + penalty), rtol=2e-3, atol=2e-5)
+    assert not np.allclose(move, -grad_F, rtol=0.05, atol=1e-3)
+
+
 def test_rejected_step_restores_the_weights_and_shrinks_the_step(monkeypatch):
     problem, X, Y, sw, act = make_problem("relu")
     mode = solver(eta=0.5)

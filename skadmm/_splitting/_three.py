@@ -23,6 +23,9 @@ class ThreeSplitting(Splitting):
     name = "three"
     row_arrays = (*Splitting.row_arrays, "Z", "sZ")
     row_separable_sweep = True
+    #: Reset mode: scale each move of the sweep's z-steps by ``1 + s'(a)^2``
+    #: (see ``ResetSolver.first_order_targets``).
+    first_order_targets = False
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
@@ -122,9 +125,18 @@ class ThreeSplitting(Splitting):
                 else:
                     b = np.subtract(U[rows], skip[rows], out=b_buf[:m])
                 Zb = Z[rows]
+                if self.first_order_targets:
+                    # From the reset state s(Z) is still s(a).
+                    gain = act.derivative_from_output(sZ[rows])
+                    gain *= gain
+                    gain += 1.0
                 act.z_step_block(
                     a, b, Zb, c, Zb, None if work is None else [w[:m] for w in work]
                 )
+                if self.first_order_targets:
+                    Zb -= a
+                    Zb *= gain
+                    Zb += a
                 a -= Zb
                 link += rw.sq_norm(a, rows)
                 act(Zb, out=sZ[rows])
