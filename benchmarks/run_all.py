@@ -12,6 +12,8 @@ Scripts, in order (names for ``--only``):
   features and the baselines on eight tables);
 * ``modes``: ``bench_modes.py`` (every training mode head to head on the
   regression suite, time to accuracy, 2-worker speed-ups);
+* ``backprop``: ``bench_backprop.py`` (the forward-reset mode against
+  backpropagation, L-BFGS and Adam, on the same training objective);
 * ``classification``: ``bench_classification.py`` (classification suite: the
   classifier's modes, its random features and the baselines on six tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
@@ -40,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "suite": "bench_suite.py",
     "modes": "bench_modes.py",
+    "backprop": "bench_backprop.py",
     "classification": "bench_classification.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",
