@@ -22,6 +22,9 @@ baselines are scored on the same raw units, so ratios of MSEs are meaningful).
 judged on the nonlinear ones.
 """
 
+import argparse
+from pathlib import Path
+
 import numpy as np
 from sklearn.datasets import (
     load_diabetes,
@@ -30,7 +33,7 @@ from sklearn.datasets import (
     make_friedman3,
 )
 
-from _common import SEED, wine
+from _common import RESULTS, SEED, comma_list, wine
 
 
 def _friedman(make, noise):
@@ -81,3 +84,17 @@ def load(name):
     """``(X, y)`` of the suite's dataset ``name`` as float64."""
     X, y = DATASETS[name][0]()
     return np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+
+
+def suite_parser(doc):
+    """The command line of the suite's scripts: ``--quick``, ``--out``, ``--datasets``.
+
+    ``doc``: the script's docstring, whose first line describes it.
+    """
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
+    )
+    return parser

@@ -22,6 +22,9 @@ estimator's ``alpha="auto"`` choice on each training fold. Models:
   each pre-activation's move of the exact z-step is scaled by ``1 + s'(Z)^2``,
   so that the weight step follows the gradient of ``F`` itself (see the user
   guide, "Which objective the sweep descends");
+* ``reset_joint``: the three-splitting with five alternations of the hidden
+  layer's ``U`` and ``Z`` steps per sweep (``ResetSolver.top_alternations``),
+  towards their joint minimiser;
 * ``lbfgs``: ``MLPRegressor(solver="lbfgs", max_iter=5000, tol=1e-10)``,
   full-batch backpropagation run to convergence;
 * ``adam``: ``MLPRegressor(max_iter=2000)``, scikit-learn's default solver
@@ -33,10 +36,8 @@ then measured side by side). Outputs in ``--out`` (default
 ``benchmarks/results``): ``backprop.csv`` and ``backprop.md``.
 """
 
-import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -48,11 +49,24 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm._solvers._reset import ResetSolver
 
-from _common import RESULTS, SEED, comma_list, folds, write_results
-from _datasets import DATASETS, load
+from _common import SEED, folds, write_results
+from _datasets import load, suite_parser
 
 WIDTH = 100
-MODELS = ("reset", "reset_long", "reset_two", "reset_first_order", "lbfgs", "adam")
+MODELS = (
+    "reset",
+    "reset_long",
+    "reset_two",
+    "reset_first_order",
+    "reset_joint",
+    "lbfgs",
+    "adam",
+)
+#: Solver switches (``ResetSolver`` attributes, not estimator parameters).
+SWITCHES = {
+    "reset_first_order": {"first_order_targets": True},
+    "reset_joint": {"top_alternations": 5},
+}
 
 
 def objective(model, X, y, alpha):
@@ -100,13 +114,17 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
         alpha = auto.fit(X_train, y_train).alpha_
         for name in MODELS:
             model = make_model(name, alpha, len(train), max_iter_scale)
-            ResetSolver.first_order_targets = name == "reset_first_order"
+            switches = SWITCHES.get(name, {})
+            defaults = {key: getattr(ResetSolver, key) for key in switches}
+            for key, value in switches.items():
+                setattr(ResetSolver, key, value)
             try:
                 tick = time.perf_counter()
                 model.fit(X_train, y_train)
                 seconds = time.perf_counter() - tick
             finally:
-                ResetSolver.first_order_targets = False
+                for key, value in defaults.items():
+                    setattr(ResetSolver, key, value)
             pred = model.predict(X_test) * std + mean
             rows.append(
                 dict(
@@ -172,12 +190,7 @@ def overall(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
-    )
+    parser = suite_parser(__doc__)
     parser.add_argument("--jobs", type=int, default=1, help="processes for the folds")
     args = parser.parse_args(argv)
     n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)

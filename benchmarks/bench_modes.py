@@ -58,11 +58,9 @@ Usage::
     python benchmarks/bench_modes.py --merge --models mdlam --parts suite,time
 """
 
-import argparse
 import csv
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from bench_suite import (
@@ -84,8 +82,8 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm.exceptions import PenaltyConditionWarning
 
-from _common import RESULTS, SEED, comma_list, folds, machine, markdown_table, pyplot
-from _datasets import DATASETS, load
+from _common import SEED, comma_list, folds, machine, markdown_table, pyplot
+from _datasets import DATASETS, load, suite_parser
 
 #: The training modes compared (estimator parameters besides ``random_state``).
 MODES = {
@@ -434,12 +432,7 @@ def write_parallel(out, rows, preamble):
 
 # --------------------------------------------------------------------- main
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
-    )
+    parser = suite_parser(__doc__)
     choices = [*MODES, "random_features", "mlp", "hgb", "ridge"]
     parser.add_argument(
         "--models",

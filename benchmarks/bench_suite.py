@@ -36,10 +36,8 @@ Usage::
     python benchmarks/bench_suite.py --datasets sine,diabetes --models default,mlp
 """
 
-import argparse
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
@@ -54,8 +52,8 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import RESULTS, SEED, comma_list, folds, parse_mode, pyplot, write_results
-from _datasets import DATASETS, load
+from _common import SEED, comma_list, folds, parse_mode, pyplot, write_results
+from _datasets import DATASETS, load, suite_parser
 
 #: ADMM models judged as training modes (ratios to MLP and to random features).
 ADMM_MODES = {
@@ -256,12 +254,7 @@ def plot_time(rows, suite_rows, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
-    )
+    parser = suite_parser(__doc__)
     parser.add_argument(
         "--models",
         type=str,

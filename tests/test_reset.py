@@ -228,6 +228,42 @@ def test_exact_z_steps_halve_the_data_gradient_of_relu_layers():
     assert not np.allclose(move, -grad_F, rtol=0.05, atol=1e-3)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_top_alternations_descend_to_the_joint_minimiser_of_the_top_pair(activation):
+    """More alternations of the top layer's U and Z steps never raise their
+    joint relaxed energy (recomputed from scratch), and many reach a point
+    where neither block moves: the joint (U, Z) block solve."""
+
+    def swept(alternations):
+        problem, X, Y, sw, act = make_problem(activation, n_blocks=0, width=6)
+        mode = solver(eta=0.5)
+        mode.top_alternations = alternations
+        mode.setup(problem)
+        mode._sweep(problem)
+        U, Z = problem.U[0][:, :-1], problem.Z[0]
+        V, b = problem.W[1][:-1], problem.W[1][-1]
+        pre = np.column_stack([X, np.ones(len(X))]) @ problem.W[0]
+        energy = (
+            0.5 * np.sum((U @ V + b - Y) ** 2)
+            + 0.5 * problem.beta * np.sum((Z - pre) ** 2)
+            + 0.5 * problem.beta * np.sum((U - act(Z.copy())) ** 2)
+        ) / len(X)
+        return problem, energy
+
+    energies = [swept(n)[1] for n in (1, 2, 5, 60)]
+    assert np.all(np.diff(energies) <= 1e-12 * energies[0]), energies
+    assert energies[-1] < energies[0]
+    problem, _ = swept(60)
+    U = problem.U[0][:, :-1].copy()
+    Z = problem.Z[0].copy()
+    # One more alternation leaves the pair where it is.
+    problem.U[0][:, :-1] = problem.sZ[0]
+    problem._descend_last_hidden()
+    problem._update_preactivation(0)
+    np.testing.assert_allclose(problem.U[0][:, :-1], U, atol=1e-7)
+    np.testing.assert_allclose(problem.Z[0], Z, atol=1e-7)
+
+
 def test_rejected_step_restores_the_weights_and_shrinks_the_step(monkeypatch):
     problem, X, Y, sw, act = make_problem("relu")
     mode = solver(eta=0.5)

@@ -98,6 +98,12 @@ class ResetSolver(BaseSolver):
     #: regression suite's test error is lower without it (user guide, "Which
     #: objective the sweep descends"); kept as a switch for that comparison.
     first_order_targets = False
+    #: Alternations of the last hidden layer's ``U`` and ``Z`` steps in each
+    #: sweep (three-splitting; 1: one of each). Many approach their joint
+    #: minimiser, whose weight step is first order too (user guide, "Which
+    #: objective the sweep descends"). Combined with ``first_order_targets``
+    #: the later alternations' moves are scaled at ``s(Z)``, not ``s(a)``.
+    top_alternations = 1
     #: Fraction of the previous decrease an extrapolated point must gain.
     min_gain = _MIN_GAIN
     #: Steps of a read-out refit without a closed form (cross-entropy),
@@ -153,6 +159,7 @@ class ResetSolver(BaseSolver):
         problem.tau = 0.0
         problem.whole_products = problem.rw.split_dots = blas_thread_budget() > 1
         problem.first_order_targets = self.first_order_targets
+        problem.top_alternations = self.top_alternations
         self._features = np.empty_like(problem.U[-1]) if problem.H else None
         # Phases run in order until the run's team arrives with the first step.
         self._run = _run_in_order

@@ -26,6 +26,9 @@ class ThreeSplitting(Splitting):
     #: Reset mode: scale each move of the sweep's z-steps by ``1 + s'(a)^2``
     #: (see ``ResetSolver.first_order_targets``).
     first_order_targets = False
+    #: Reset mode: alternations of the top layer's U and Z steps in a sweep
+    #: (see ``ResetSolver.top_alternations``).
+    top_alternations = 1
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
@@ -49,11 +52,21 @@ class ThreeSplitting(Splitting):
         self._set_readout_output()
 
     def _backward_sweep(self):
-        self.link_sq[self.H - 1, 1] = self._descend_last_hidden()
-        for k in range(self.H - 1, -1, -1):
-            self._update_preactivation(k)
-            if k:
-                self._update_inner(k - 1)
+        top = self.H - 1
+        self.link_sq[top, 1] = self._descend_last_hidden()
+        self._update_preactivation(top)
+        # Further alternations of the top pair approach its joint minimiser:
+        # the U step again, its link's target now s(Z) (+ skip), then Z.
+        for _ in range(self.top_alternations - 1):
+            U = self.U[top][:, :-1]
+            np.copyto(U, self.sZ[top])
+            if top:
+                U += self.skip_of(top)
+            self.link_sq[top, 1] = self._descend_last_hidden()
+            self._update_preactivation(top)
+        for k in range(top, 0, -1):
+            self._update_inner(k - 1)
+            self._update_preactivation(k - 1)
 
     def reset_w_step(self, k, eta, mu):
         """Ridge fit of ``Z_k`` on its auxiliary input, ridge weight ``alpha eta``."""
