@@ -172,11 +172,11 @@ def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
         assert cosine > 0.6, (k, cosine)
 
 
-def _first_order_weight_move(activation, first_order, alpha):
+def _first_order_weight_move(activation, first_order, alpha, splitting="three"):
     """``(G + mu_l I) dW / eta`` of the first layer for a tiny step, with the
     central finite-difference gradients of the data term and of F there."""
     problem, X, Y, sw, act = make_problem(
-        activation, n_blocks=0, width=4, alpha=alpha, splitting="three"
+        activation, n_blocks=0, width=4, alpha=alpha, splitting=splitting
     )
     eta, mu = 1e-4, 0.5
     mode = solver(eta=eta, mu=mu)
@@ -213,6 +213,15 @@ def test_first_order_targets_move_the_weights_against_the_gradient_of_F(activati
     its fixed points are stationary points of the true objective."""
     move, _, grad_F, _ = _first_order_weight_move(activation, True, alpha=0.05)
     np.testing.assert_allclose(move, -grad_F, rtol=2e-3, atol=2e-5)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_two_splitting_weight_step_follows_the_gradient_of_F(activation):
+    """The two-splitting's weight step (backtracked, so of any length) points
+    along ``-(G + mu_l I)^-1 grad F``: no rescaling of the data term."""
+    move, _, grad_F, _ = _first_order_weight_move(activation, False, 0.05, "two")
+    cosine = -np.vdot(move, grad_F) / np.linalg.norm(move) / np.linalg.norm(grad_F)
+    assert cosine > 1 - 1e-6, cosine
 
 
 def test_exact_z_steps_halve_the_data_gradient_of_relu_layers():
