@@ -33,7 +33,11 @@ estimator's ``alpha="auto"`` choice on each training fold. Models:
 The 5-fold CV, datasets and seeds are those of ``bench_suite.py``; one BLAS
 thread per fit. ``--jobs 2`` runs the folds in two processes (fit times are
 then measured side by side). Outputs in ``--out`` (default
-``benchmarks/results``): ``backprop.csv`` and ``backprop.md``.
+``benchmarks/results``): ``backprop.csv`` and ``backprop.md`` (``--parts
+table``), and ``backprop_curves.{csv,md,png}`` (``--parts curves``): F
+against fit time on the first fold of each table, from the reset modes' own
+``objective_curve_`` and ``time_curve_`` (read-out not refitted at the end)
+and from backpropagation stopped after 1, 3, 10, ... 3000 iterations.
 """
 
 import time
@@ -49,7 +53,7 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm._solvers._reset import ResetSolver
 
-from _common import SEED, folds, write_results
+from _common import SEED, comma_list, folds, pyplot, write_results
 from _datasets import load, suite_parser
 
 WIDTH = 100
@@ -62,6 +66,11 @@ MODELS = (
     "lbfgs",
     "adam",
 )
+#: The models of the F-against-time curves, and backpropagation's stops.
+CURVE_MODELS = ("reset", "reset_first_order", "reset_joint", "lbfgs", "adam")
+MLP_ITERATIONS = (1, 3, 10, 30, 100, 300, 1000, 3000)
+#: Smallest relative excess of F shown in the curves' figure.
+FLOOR = 1e-3
 #: Solver switches (``ResetSolver`` attributes, not estimator parameters).
 SWITCHES = {
     "reset_first_order": {"first_order_targets": True},
@@ -100,31 +109,45 @@ def make_model(name, alpha, n_samples, max_iter_scale=1.0):
     )
 
 
-def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
-    """One CV fold: every model at the fold's ``alpha="auto"`` choice."""
-    warnings.simplefilter("ignore", ConvergenceWarning)
+def timed_fit(name, model, X, y):
+    """Fit ``model`` (with the solver switches of ``name``); the seconds taken."""
+    switches = SWITCHES.get(name, {})
+    defaults = {key: getattr(ResetSolver, key) for key in switches}
+    for key, value in switches.items():
+        setattr(ResetSolver, key, value)
+    try:
+        tick = time.perf_counter()
+        model.fit(X, y)
+        return time.perf_counter() - tick
+    finally:
+        for key, value in defaults.items():
+            setattr(ResetSolver, key, value)
+
+
+def prepared_fold(X, y, train, test, max_iter_scale):
+    """Standardised training and test inputs, the standardised training
+    target, its mean and scale, and the defaults' ``alpha="auto"`` choice."""
     scaler = StandardScaler().fit(X[train])
     X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
     mean, std = y[train].mean(), y[train].std()
     y_train = (y[train] - mean) / std
+    auto = ADMMResidualRegressor(width=WIDTH, random_state=SEED)
+    auto.set_params(max_iter=max(2, int(200 * max_iter_scale)))
+    alpha = auto.fit(X_train, y_train).alpha_
+    return X_train, X_test, y_train, mean, std, alpha
+
+
+def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
+    """One CV fold: every model at the fold's ``alpha="auto"`` choice."""
+    warnings.simplefilter("ignore", ConvergenceWarning)
     rows = []
     with threadpool_limits(1):
-        auto = ADMMResidualRegressor(width=WIDTH, random_state=SEED)
-        auto.set_params(max_iter=max(2, int(200 * max_iter_scale)))
-        alpha = auto.fit(X_train, y_train).alpha_
+        X_train, X_test, y_train, mean, std, alpha = prepared_fold(
+            X, y, train, test, max_iter_scale
+        )
         for name in MODELS:
             model = make_model(name, alpha, len(train), max_iter_scale)
-            switches = SWITCHES.get(name, {})
-            defaults = {key: getattr(ResetSolver, key) for key in switches}
-            for key, value in switches.items():
-                setattr(ResetSolver, key, value)
-            try:
-                tick = time.perf_counter()
-                model.fit(X_train, y_train)
-                seconds = time.perf_counter() - tick
-            finally:
-                for key, value in defaults.items():
-                    setattr(ResetSolver, key, value)
+            seconds = timed_fit(name, model, X_train, y_train)
             pred = model.predict(X_test) * std + mean
             rows.append(
                 dict(
@@ -139,6 +162,82 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
                 )
             )
     return rows
+
+
+def curve_rows(dataset, X, y, max_iter_scale):
+    """F against fit time on the first fold: the reset modes' own curves, and
+    backpropagation stopped after ``MLP_ITERATIONS`` iterations."""
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    train, test = folds(X)[0]
+    rows = []
+    with threadpool_limits(1):
+        X_train, _, y_train, _, _, alpha = prepared_fold(
+            X, y, train, test, max_iter_scale
+        )
+        for name in CURVE_MODELS:
+            if name.startswith("reset"):
+                model = make_model(name, alpha, len(train), max_iter_scale)
+                model.set_params(refit_readout=False)
+                timed_fit(name, model, X_train, y_train)
+                points = zip(model.time_curve_, model.objective_curve_, strict=True)
+            else:
+                points = []
+                for limit in MLP_ITERATIONS:
+                    model = make_model(name, alpha, len(train))
+                    model.set_params(max_iter=max(1, int(limit * max_iter_scale)))
+                    seconds = timed_fit(name, model, X_train, y_train)
+                    points.append((seconds, objective(model, X_train, y_train, alpha)))
+            rows += [
+                dict(dataset=dataset, model=name, seconds=t, objective=F)
+                for t, F in points
+            ]
+    return rows
+
+
+def plot_curves(rows, path):
+    """One panel per table: F's excess over the lowest F reached (clipped at
+    ``FLOOR``), against fit time."""
+    plt = pyplot()
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    ncols = 4
+    nrows = int(np.ceil(len(datasets) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False
+    )
+    styles = {
+        "reset": "C0-",
+        "reset_first_order": "C1-",
+        "reset_joint": "C2-",
+        "lbfgs": "C3o--",
+        "adam": "C7s:",
+    }
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        best = min(r["objective"] for r in mine)
+        for name, style in styles.items():
+            pts = [r for r in mine if r["model"] == name]
+            ax.plot(
+                [p["seconds"] for p in pts],
+                [max(p["objective"] / best - 1.0, FLOOR) for p in pts],
+                style,
+                ms=3,
+                lw=1,
+                label=name,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(0.8 * FLOOR, 2.0)
+        ax.set_title(dataset, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("fit time (s)", fontsize=8)
+    for ax in axes.flat[len(datasets) :]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("F / lowest F - 1 (first fold)", fontsize=8)
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"Wrote {path}", flush=True)
 
 
 def summarise(fold_table):
@@ -189,19 +288,8 @@ def overall(rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = suite_parser(__doc__)
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the folds")
-    args = parser.parse_args(argv)
-    n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
-
-    tasks = []
-    for dataset in args.datasets:
-        X, y = load(dataset)
-        if max_rows is not None:
-            X, y = X[:max_rows], y[:max_rows]
-        for fold, (train, test) in enumerate(folds(X, n_splits)):
-            tasks.append(delayed(fold_rows)(dataset, fold, train, test, X, y, scale))
+def run_table(args, tasks, n_splits):
+    """The CV table: every model on every fold, summarised."""
     fold_table = [r for rows in Parallel(n_jobs=args.jobs)(tasks) for r in rows]
     rows = summarise(fold_table)
     for r in rows:
@@ -229,6 +317,35 @@ def main(argv=None):
         for r in rows
     ]
     write_results(args.out, "backprop", fmt, preamble)
+
+
+def main(argv=None):
+    parser = suite_parser(__doc__)
+    parser.add_argument("--jobs", type=int, default=1, help="processes for the folds")
+    parser.add_argument(
+        "--parts",
+        type=comma_list(["table", "curves"]),
+        default=["table", "curves"],
+        help="what to run: table (CV), curves (F against time, first fold)",
+    )
+    args = parser.parse_args(argv)
+    n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
+
+    tasks, data = [], {}
+    for dataset in args.datasets:
+        X, y = load(dataset)
+        if max_rows is not None:
+            X, y = X[:max_rows], y[:max_rows]
+        data[dataset] = X, y
+        for fold, (train, test) in enumerate(folds(X, n_splits)):
+            tasks.append(delayed(fold_rows)(dataset, fold, train, test, X, y, scale))
+    if "table" in args.parts:
+        run_table(args, tasks, n_splits)
+    if "curves" in args.parts:
+        tasks = [delayed(curve_rows)(d, *data[d], scale) for d in args.datasets]
+        curves = [r for rows in Parallel(n_jobs=args.jobs)(tasks) for r in rows]
+        write_results(args.out, "backprop_curves", curves)
+        plot_curves(curves, args.out / "backprop_curves.png")
 
 
 if __name__ == "__main__":

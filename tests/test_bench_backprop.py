@@ -1,6 +1,7 @@
 """The same-objective benchmark against backpropagation: its objective is the
 one both sides minimise, and a smoke run writes its tables."""
 
+import csv
 import sys
 from pathlib import Path
 
@@ -68,3 +69,8 @@ def test_quick_run_writes_ratios_to_lbfgs(bench, tmp_path):
     for name in bench.MODELS:
         assert f"| sine | {name} |" in text
     assert "`reset` against `lbfgs`" in text
+    # The curves: one per curve model, and their figure.
+    with open(tmp_path / "backprop_curves.csv", newline="") as f:
+        curves = list(csv.DictReader(f))
+    assert {r["model"] for r in curves} == set(bench.CURVE_MODELS)
+    assert (tmp_path / "backprop_curves.png").stat().st_size > 0
