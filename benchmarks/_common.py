@@ -138,3 +138,25 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def panel_grid(n_panels, ncols=4):
+    """A figure with one small panel per table, ``ncols`` to a row."""
+    plt = pyplot()
+    nrows = int(np.ceil(n_panels / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False
+    )
+    for ax in axes.flat[n_panels:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def save_panels(fig, axes, ylabel, path):
+    """Label the first panel, add its legend, and write the figure to ``path``."""
+    axes.flat[0].set_ylabel(ylabel, fontsize=8)
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    print(f"Wrote {path}", flush=True)

@@ -53,7 +53,7 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm._solvers._reset import ResetSolver
 
-from _common import SEED, comma_list, folds, pyplot, write_results
+from _common import SEED, comma_list, folds, panel_grid, save_panels, write_results
 from _datasets import load, suite_parser
 
 WIDTH = 100
@@ -197,13 +197,8 @@ def curve_rows(dataset, X, y, max_iter_scale):
 def plot_curves(rows, path):
     """One panel per table: F's excess over the lowest F reached (clipped at
     ``FLOOR``), against fit time."""
-    plt = pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    ncols = 4
-    nrows = int(np.ceil(len(datasets) / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False
-    )
+    fig, axes = panel_grid(len(datasets))
     styles = {
         "reset": "C0-",
         "reset_first_order": "C1-",
@@ -230,14 +225,7 @@ def plot_curves(rows, path):
         ax.set_title(dataset, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("fit time (s)", fontsize=8)
-    for ax in axes.flat[len(datasets) :]:
-        ax.axis("off")
-    axes.flat[0].set_ylabel("F / lowest F - 1 (first fold)", fontsize=8)
-    axes.flat[0].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"Wrote {path}", flush=True)
+    save_panels(fig, axes, "F / lowest F - 1 (first fold)", path)
 
 
 def summarise(fold_table):

@@ -52,7 +52,15 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import SEED, comma_list, folds, parse_mode, pyplot, write_results
+from _common import (
+    SEED,
+    comma_list,
+    folds,
+    panel_grid,
+    parse_mode,
+    save_panels,
+    write_results,
+)
 from _datasets import DATASETS, load, suite_parser
 
 #: ADMM models judged as training modes (ratios to MLP and to random features).
@@ -225,13 +233,8 @@ def finish_panel(ax, suite_rows, dataset):
 
 
 def plot_time(rows, suite_rows, path):
-    plt = pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    ncols = 4
-    nrows = int(np.ceil(len(datasets) / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False
-    )
+    fig, axes = panel_grid(len(datasets))
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         for name, style in (("default", "o-"), ("mlp", "s--")):
             pts = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
@@ -243,14 +246,7 @@ def plot_time(rows, suite_rows, path):
                 label="skadmm defaults" if name == "default" else "MLPRegressor",
             )
         finish_panel(ax, suite_rows, dataset)
-    for ax in axes.flat[len(datasets) :]:
-        ax.axis("off")
-    axes.flat[0].set_ylabel("test MSE (first fold)", fontsize=8)
-    axes.flat[0].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"Wrote {path}", flush=True)
+    save_panels(fig, axes, "test MSE (first fold)", path)
 
 
 def main(argv=None):
