@@ -64,12 +64,27 @@ def test_objective_is_the_reset_modes_merit(bench, data):
 
 
 def test_quick_run_writes_ratios_to_lbfgs(bench, tmp_path):
-    bench.main(["--quick", "--datasets", "sine", "--out", str(tmp_path)])
+    out = ["--quick", "--datasets", "sine", "--out", str(tmp_path)]
+    bench.main([*out, "--parts", "table"])
     text = (tmp_path / "backprop.md").read_text()
     for name in bench.MODELS:
         assert f"| sine | {name} |" in text
     assert "`reset` against `lbfgs`" in text
-    # The curves: one per curve model, and their figure.
+
+
+def test_curves_hold_every_curve_model(bench, data):
+    """The F-against-time points (no figure: matplotlib is a docs extra)."""
+    X, y = data
+    rows = bench.curve_rows("toy", X, y, max_iter_scale=0.02)
+    assert {r["model"] for r in rows} == set(bench.CURVE_MODELS)
+    backprop = [r for r in rows if r["model"] == "lbfgs"]
+    assert len(backprop) == len(bench.MLP_ITERATIONS)
+    assert all(r["objective"] > 0 and r["seconds"] >= 0 for r in rows)
+
+
+def test_curves_figure(bench, tmp_path):
+    pytest.importorskip("matplotlib")
+    bench.main(["--quick", "--datasets", "sine", "--out", str(tmp_path)])
     with open(tmp_path / "backprop_curves.csv", newline="") as f:
         curves = list(csv.DictReader(f))
     assert {r["model"] for r in curves} == set(bench.CURVE_MODELS)
