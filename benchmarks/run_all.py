@@ -14,6 +14,8 @@ Scripts, in order (names for ``--only``):
   regression suite, time to accuracy, 2-worker speed-ups);
 * ``backprop``: ``bench_backprop.py`` (the forward-reset mode against
   backpropagation, L-BFGS and Adam, on the same training objective);
+* ``linear_path``: ``bench_linear_path.py`` (the default network with and
+  without a linear path from the inputs to the read-out, at the optimum);
 * ``classification``: ``bench_classification.py`` (classification suite: the
   classifier's modes, its random features and the baselines on six tables);
 * ``accuracy``: ``bench_accuracy.py`` (CV accuracy, time to accuracy);
@@ -25,7 +27,7 @@ Scripts, in order (names for ``--only``):
 
 Usage::
 
-    python benchmarks/run_all.py                     # the whole suite, about 90 min
+    python benchmarks/run_all.py                     # the whole suite, about 2.5 hours
     python benchmarks/run_all.py --quick             # smoke run of every script
     python benchmarks/run_all.py --only accuracy,flops --out /tmp/results
 """
@@ -43,6 +45,7 @@ SCRIPTS = {
     "suite": "bench_suite.py",
     "modes": "bench_modes.py",
     "backprop": "bench_backprop.py",
+    "linear_path": "bench_linear_path.py",
     "classification": "bench_classification.py",
     "accuracy": "bench_accuracy.py",
     "resnet40": "bench_resnet40.py",

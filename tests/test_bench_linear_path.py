@@ -1,0 +1,77 @@
+"""The linear-path benchmark: its gradient, its start and a smoke run."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+from sklearn.linear_model import Ridge
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+pytestmark = [
+    pytest.mark.skipif(
+        not (BENCHMARKS / "bench_linear_path.py").exists(),
+        reason="benchmarks/ not present",
+    ),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_linear_path
+
+        yield bench_linear_path
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 2]
+    return X, y
+
+
+@pytest.mark.parametrize("linear", [False, True])
+def test_gradient_matches_finite_differences(bench, data, linear):
+    X, y = data
+    net = bench.LinearPathNetwork(3, 7, linear)
+    p = np.random.default_rng(1).standard_normal(sum(net.sizes))
+    F, grad = net.objective(p, X, y, 0.03)
+    fd = approx_fprime(p, lambda q: net.objective(q, X, y, 0.03)[0], 1e-7)
+    np.testing.assert_allclose(grad, fd, rtol=1e-4, atol=1e-6)
+    W1, w2, V = net.unpack(p)
+    penalty = np.sum(W1[:-1] ** 2) + np.sum(w2[:-1] ** 2) + np.sum(V**2)
+    mse = np.mean((net.predict(p, X) - y) ** 2)
+    assert F == pytest.approx(0.5 * mse + 0.5 * 0.03 * penalty)
+    assert V.size == 3 * linear
+
+
+@pytest.mark.parametrize("linear", [False, True])
+def test_start_is_the_ridge_readout(bench, data, linear):
+    """With the hidden weights fixed, the start's read-out (and linear path)
+    is scikit-learn's Ridge at ``alpha * n`` on the features."""
+    X, y = data
+    alpha = 0.02
+    net = bench.LinearPathNetwork(3, 7, linear)
+    W1 = np.random.default_rng(2).standard_normal((4, 7))
+    _, w2, V = net.unpack(net.ridge_start(W1, X, y, alpha))
+    features = np.maximum(X @ W1[:-1] + W1[-1], 0.0)
+    if linear:
+        features = np.hstack([features, X])
+    ridge = Ridge(alpha=alpha * len(y)).fit(features, y)
+    np.testing.assert_allclose(np.concatenate([w2[:-1], V]), ridge.coef_, atol=1e-10)
+    assert w2[-1] == pytest.approx(ridge.intercept_)
+
+
+def test_quick_run_compares_each_network_with_its_linear_path(bench, tmp_path):
+    bench.main(["--quick", "--datasets", "sine", "--out", str(tmp_path)])
+    text = (tmp_path / "linear_path.md").read_text()
+    for name in bench.MODELS:
+        assert f"| sine | {name} |" in text
+    assert "`lbfgs_linear` against `lbfgs`" in text
