@@ -96,17 +96,20 @@ PARAMETERS = Template(
     max_iter : int, default=200
         Maximum number of ADMM iterations.
     tol : float, default=1e-4
-        Training stops (converged) when the relative decrease of the augmented
-        Lagrangian stays below ``tol`` for ``n_iter_no_change`` iterations in a
-        row. With early stopping it also stops when the validation $score has not
-        improved by at least ``tol`` for ``n_iter_no_change`` iterations.
+        Training stops (converged) when the mode's merit (the training
+        objective for ``solver="reset"``, the augmented Lagrangian for the ADMM
+        modes) has decreased by less than ``tol`` (relative) per iteration on
+        average over the last ``n_iter_no_change`` iterations. With early
+        stopping it also stops when the validation $score has not improved by
+        at least ``tol`` for ``n_iter_no_change`` iterations.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when its $score
         stops improving and keep the weights of the best iteration.
     validation_fraction : float, default=0.1
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10
-        Number of iterations without improvement that stop training.
+        Length of the window of iterations over which the decrease of the merit
+        (and, with early stopping, the validation $score) is judged.
     refit_readout : bool, default=True
         After ADMM, replace the read-out by the $readout (penalty
         ``alpha``) on the forward network's last hidden layer, so that the

@@ -200,6 +200,30 @@ def test_converged_fit_does_not_warn(data):
     assert est.n_iter_ < 500
 
 
+@pytest.mark.parametrize(
+    "params",
+    [dict(solver="reset", n_blocks=0, width=32), dict(solver="radmm")],
+    ids=["reset", "radmm"],
+)
+def test_stops_at_the_first_window_of_small_mean_decrease(data, params):
+    """The run stops at the first iteration after which the merit's mean
+    relative decrease over the last n_iter_no_change iterations is below tol,
+    recomputed here from objective_curve_ (one value per iteration)."""
+    X, y = data
+    tol, n = 2e-3, 5
+    est = small(max_iter=300, tol=tol, n_iter_no_change=n, **params).fit(X, y)
+    curve = np.asarray(est.objective_curve_)
+    assert est.n_iter_ == len(curve) < 300
+
+    def stalled(k):  # window of the n iterations ending at iteration k
+        return (curve[k - 1 - n] - curve[k - 1]) / n < tol * abs(curve[k - 1])
+
+    assert stalled(len(curve))
+    # Windows from the first iteration on are in the curve (the one before
+    # starts at the set-up's merit, which the curve does not hold).
+    assert not any(stalled(k) for k in range(n + 1, len(curve)))
+
+
 def test_verbose_prints_progress(data, capsys):
     X, y = data
     fit_quiet(small(verbose=2, max_iter=3), X, y)
