@@ -69,6 +69,14 @@ def markdown_table(rows, columns=None):
     return "\n".join(lines) + "\n"
 
 
+def rounded(rows, digits=4):
+    """``rows`` with every float written to ``digits`` significant digits."""
+    return [
+        {k: (f"{v:.{digits}g}" if isinstance(v, float) else v) for k, v in r.items()}
+        for r in rows
+    ]
+
+
 def write_results(out, name, rows, preamble=""):
     """Write ``name.csv`` and ``name.md`` (machine line, preamble, table)."""
     out = Path(out)

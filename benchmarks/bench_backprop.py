@@ -53,7 +53,15 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm._solvers._reset import ResetSolver
 
-from _common import SEED, comma_list, folds, panel_grid, save_panels, write_results
+from _common import (
+    SEED,
+    comma_list,
+    folds,
+    panel_grid,
+    rounded,
+    save_panels,
+    write_results,
+)
 from _datasets import load, suite_parser
 
 WIDTH = 100
@@ -297,13 +305,9 @@ def run_table(args, tasks, n_splits):
         f"thread ({args.jobs} process(es)); ratios: geometric means over the "
         "folds of the per-fold ratios to `lbfgs`.\n\n" + summary
     )
-    fmt = [
-        {
-            k: (f"{v:.4g}" if isinstance(v, float) else v)
-            for k, v in {**r, "alpha": " ".join(f"{a:g}" for a in r["alpha"])}.items()
-        }
-        for r in rows
-    ]
+    fmt = rounded(
+        [{**r, "alpha": " ".join(f"{a:g}" for a in r["alpha"])} for r in rows]
+    )
     write_results(args.out, "backprop", fmt, preamble)
 
 

@@ -58,7 +58,15 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualClassifier
 
 from _class_datasets import DATASETS, load
-from _common import RESULTS, SEED, comma_list, parse_mode, pyplot, write_results
+from _common import (
+    RESULTS,
+    SEED,
+    comma_list,
+    parse_mode,
+    pyplot,
+    rounded,
+    write_results,
+)
 
 #: ADMM models judged as training modes (targets against MLP and LogisticRegression).
 ADMM_MODES = {
@@ -332,10 +340,7 @@ def main(argv=None):
         "seconds (mean over folds); `acc_vs_mlp` in accuracy points, "
         "`logloss_vs_mlp` and `time_vs_mlp` ratios. Targets:\n\n" + summary
     )
-    fmt = [
-        {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
-        for r in rows
-    ]
+    fmt = rounded(rows)
     write_results(args.out, args.name, fmt, preamble)
     if not args.no_plot:
         plot_scores(rows, args.out / f"{args.name}.png")

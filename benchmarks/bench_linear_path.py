@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import SEED, folds, write_results
+from _common import SEED, folds, rounded, write_results
 from _datasets import load, suite_parser
 from bench_backprop import objective, prepared_fold
 
@@ -232,10 +232,7 @@ def main(argv=None):
         "`gain_over_random_features`: 1 - test MSE / that of the network's own "
         "start.\n\n" + summary
     )
-    fmt = [
-        {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
-        for r in rows
-    ]
+    fmt = rounded(rows)
     write_results(args.out, "linear_path", fmt, preamble)
 
 

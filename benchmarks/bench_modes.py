@@ -82,7 +82,15 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualRegressor
 from skadmm.exceptions import PenaltyConditionWarning
 
-from _common import SEED, comma_list, folds, machine, markdown_table, pyplot
+from _common import (
+    SEED,
+    comma_list,
+    folds,
+    machine,
+    markdown_table,
+    pyplot,
+    rounded,
+)
 from _datasets import DATASETS, load, suite_parser
 
 #: The training modes compared (estimator parameters besides ``random_state``).
@@ -369,10 +377,7 @@ def write_suite(out, rows, start_check, n_splits):
         "random_features), in %; ✓ where >= 5 %; the last row counts the "
         "nonlinear datasets where the mode learns.\n\n" + matrix + "\nAll models:\n\n"
     )
-    fmt = [
-        {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
-        for r in rows
-    ]
+    fmt = rounded(rows)
     (out / "modes.md").write_text(text + markdown_table(fmt))
     (out / "modes_machine.txt").write_text(about + "\n")
     return rows

@@ -60,7 +60,7 @@ from skadmm import ADMMResidualRegressor
 from skadmm._solvers import SOLVERS
 from skadmm._solvers._reset import ResetSolver
 
-from _common import RESULTS, SEED, comma_list, folds, write_results
+from _common import RESULTS, SEED, comma_list, folds, rounded, write_results
 from _datasets import load
 
 DATASETS = ["friedman1", "friedman2", "wine_red", "wine_white", "sine", "diabetes"]
@@ -295,10 +295,7 @@ def main(argv=None):
         "extrapolation (the default before `nesterov_gain` was adopted; for the "
         "deep_* rows, the same at n_blocks=2).\n\n" + text
     )
-    fmt = [
-        {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
-        for r in rows
-    ]
+    fmt = rounded(rows)
     write_results(args.out, "reset_variants", fmt, preamble)
 
 

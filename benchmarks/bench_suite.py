@@ -58,6 +58,7 @@ from _common import (
     folds,
     panel_grid,
     parse_mode,
+    rounded,
     save_panels,
     write_results,
 )
@@ -287,10 +288,7 @@ def main(argv=None):
             "StandardScaler in front of every model, one BLAS thread, fit time "
             "in seconds (mean over folds). Targets:\n\n" + summary
         )
-        fmt = [
-            {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()}
-            for r in rows
-        ]
+        fmt = rounded(rows)
         write_results(args.out, "suite", fmt, preamble)
         if not args.no_time:
             curve = time_to_accuracy(
