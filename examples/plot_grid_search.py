@@ -1,13 +1,13 @@
 """
-Tuning the relaxation weight and the width with a grid search
-=============================================================
+Tuning the penalty and the width with a grid search
+====================================================
 
 :class:`~skadmm.ADMMResidualRegressor` is an ordinary scikit-learn regressor,
 so it fits into a :class:`~sklearn.pipeline.Pipeline` and can be tuned by
 :class:`~sklearn.model_selection.GridSearchCV`. Here the pipeline standardises
-the red Wine Quality features and the search compares two values of ``beta``
-(the weight that ties the auxiliary variables to the forward network) and two
-layer widths, by 3-fold cross-validated mean squared error.
+the red Wine Quality features and the search compares two values of the L2
+penalty ``alpha`` and two layer widths, by 3-fold cross-validated mean squared
+error.
 """
 
 # %%
@@ -33,26 +33,28 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 
 pipe = make_pipeline(
     StandardScaler(),
-    ADMMResidualRegressor(n_blocks=2, random_state=0),
+    ADMMResidualRegressor(random_state=0),
 )
 
 # %%
 # Grid search
 # -----------
-# Four candidates and three folds: twelve fits, run on two workers. With a small
-# ``beta`` the auxiliary variables are free to absorb part of the fit, and the
-# forward network that makes the predictions is worse; the default
-# ``beta=1000`` keeps them close to it.
+# Four candidates and three folds: twelve fits, run on two workers. A fixed
+# ``alpha`` replaces the default ``alpha="auto"``, which makes this choice by
+# itself with an inner 3-fold cross-validation over ``1e-3, 3e-3, 1e-2``
+# (user guide, "Regularisation"); a grid search is how to tune it together
+# with other parameters.
 #
-# Early stopping is left off, so each fit runs until the augmented Lagrangian
-# stalls. The ``beta=100`` candidates keep lowering it slowly and stop at
-# ``max_iter=200`` with a :class:`~sklearn.exceptions.ConvergenceWarning`; that
-# is expected here and the warning is silenced (scikit-learn passes the filter
-# on to the parallel workers).
+# Early stopping is left off, so each fit runs until the training objective
+# stalls. The weakly penalised ``alpha=1e-3`` candidates keep lowering it
+# slowly and may stop at ``max_iter=200`` with a
+# :class:`~sklearn.exceptions.ConvergenceWarning`; that is expected here and
+# the warning is silenced (scikit-learn passes the filter on to the parallel
+# workers).
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 param_grid = {
-    "admmresidualregressor__beta": [100.0, 1000.0],
-    "admmresidualregressor__width": [32, 64],
+    "admmresidualregressor__alpha": [1e-3, 1e-2],
+    "admmresidualregressor__width": [32, 100],
 }
 search = GridSearchCV(
     pipe, param_grid, cv=3, scoring="neg_mean_squared_error", n_jobs=2
@@ -68,18 +70,19 @@ print(f"test MSE of the refitted best pipeline: {test_mse:.3f}")
 # Cross-validated error of each candidate
 # ---------------------------------------
 # Bars show the mean MSE over the three folds, with their standard deviation.
-# The slowest candidates are the ``beta=100`` ones, which run all ``max_iter``
-# iterations.
+# On these 1,199 training rows the penalty matters far more than the width:
+# ``alpha=1e-3`` overfits the noisy quality scores (CV MSE about 0.46 against
+# 0.41 at ``1e-2``, for either width).
 results = search.cv_results_
 mean_mse = -results["mean_test_score"]
 std_mse = results["std_test_score"]
 labels = []
 for i, params in enumerate(results["params"]):
-    beta = params["admmresidualregressor__beta"]
+    alpha = params["admmresidualregressor__alpha"]
     width = params["admmresidualregressor__width"]
-    labels.append(f"beta={beta:g}\nwidth={width}")
+    labels.append(f"alpha={alpha:g}\nwidth={width}")
     print(
-        f"beta={beta:<6g} width={width:<3d} CV MSE {mean_mse[i]:.3f} "
+        f"alpha={alpha:<6g} width={width:<3d} CV MSE {mean_mse[i]:.3f} "
         f"(+/- {std_mse[i]:.3f}), {results['mean_fit_time'][i]:.2f} s per fit"
     )
 best = int(np.argmin(mean_mse))
