@@ -2,8 +2,6 @@
 one both sides minimise, and a smoke run writes its tables."""
 
 import csv
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +9,10 @@ from sklearn.neural_network import MLPRegressor
 
 from skadmm import ADMMResidualRegressor
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from ._benchmarks import imported, needs
+
 pytestmark = [
-    pytest.mark.skipif(
-        not (BENCHMARKS / "bench_backprop.py").exists(),
-        reason="benchmarks/ not present",
-    ),
+    needs("bench_backprop.py"),
     # Short fits on purpose: both stop at their iteration limits.
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
 ]
@@ -24,13 +20,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_backprop
-
-        yield bench_backprop
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_backprop") as (module,):
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -6,30 +6,18 @@ checked here on hand-made rows, and a smoke run on one tiny dataset checks that
 the script runs and writes its files.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-pytestmark = pytest.mark.skipif(
-    not (BENCHMARKS / "bench_classification.py").exists(),
-    reason="benchmarks/ not present",
-)
+from ._benchmarks import imported, needs
+
+pytestmark = needs("bench_classification.py")
 
 
 @pytest.fixture(scope="module")
 def suite():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_classification
-
-        import _class_datasets
-
-        yield bench_classification, _class_datasets
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_classification", "_class_datasets") as modules:
+        yield tuple(modules)
 
 
 def test_every_dataset_loads_finite_and_offline(suite):

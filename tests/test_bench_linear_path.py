@@ -1,32 +1,22 @@
 """The linear-path benchmark: its gradient, its start and a smoke run."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 from sklearn.linear_model import Ridge
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from ._benchmarks import imported, needs
+
 pytestmark = [
-    pytest.mark.skipif(
-        not (BENCHMARKS / "bench_linear_path.py").exists(),
-        reason="benchmarks/ not present",
-    ),
+    needs("bench_linear_path.py"),
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
 ]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_linear_path
-
-        yield bench_linear_path
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_linear_path") as (module,):
+        yield module
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,18 @@
 smoke run with ``--merge`` (the benchmark itself is too slow for the tests)."""
 
 import csv
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-pytestmark = pytest.mark.skipif(
-    not (BENCHMARKS / "bench_modes.py").exists(), reason="benchmarks/ not present"
-)
+from ._benchmarks import imported, needs
+
+pytestmark = needs("bench_modes.py")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_modes
-
-        yield bench_modes
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_modes") as (module,):
+        yield module
 
 
 def test_learns_matrix_marks_gains_of_five_percent(bench):

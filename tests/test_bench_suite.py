@@ -5,29 +5,18 @@ The suite itself is too slow for the tests; what it claims (ratios, wins, the
 rows, and a smoke run on one tiny dataset checks that the script runs.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-pytestmark = pytest.mark.skipif(
-    not (BENCHMARKS / "bench_suite.py").exists(), reason="benchmarks/ not present"
-)
+from ._benchmarks import imported, needs
+
+pytestmark = needs("bench_suite.py")
 
 
 @pytest.fixture(scope="module")
 def suite():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_suite
-
-        import _datasets
-
-        yield bench_suite, _datasets
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_suite", "_datasets") as modules:
+        yield tuple(modules)
 
 
 def test_every_dataset_loads_finite_and_offline(suite):

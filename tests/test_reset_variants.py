@@ -7,9 +7,6 @@ class must run exactly the one-sweep solver without extrapolation, and the
 adopted variant exactly the solver's default.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,13 +14,10 @@ from skadmm._activations import ACTIVATIONS
 from skadmm._solvers._base import _run_in_order
 from skadmm._solvers._reset import ResetSolver
 
+from ._benchmarks import imported, needs
 from .test_reset import make_problem, true_objective
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-pytestmark = pytest.mark.skipif(
-    not (BENCHMARKS / "bench_reset_variants.py").exists(),
-    reason="benchmarks/ not present",
-)
+pytestmark = needs("bench_reset_variants.py")
 OPTIONS = {
     "nesterov, 2 sweeps, per layer": dict(
         momentum="nesterov", min_gain=0.1, n_sweeps=2, per_layer=True
@@ -34,13 +28,8 @@ OPTIONS = {
 
 @pytest.fixture(scope="module")
 def variants():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_reset_variants
-
-        yield bench_reset_variants
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    with imported("bench_reset_variants") as (module,):
+        yield module
 
 
 def make_solver(variants, options):
