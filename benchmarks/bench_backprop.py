@@ -134,15 +134,15 @@ def timed_fit(name, model, X, y):
 
 def prepared_fold(X, y, train, test, max_iter_scale):
     """Standardised training and test inputs, the standardised training
-    target, its mean and scale, and the defaults' ``alpha="auto"`` choice."""
+    target, its mean and scale, and the defaults fitted on it (with
+    ``alpha="auto"``: their ``alpha_`` is the fold's penalty)."""
     scaler = StandardScaler().fit(X[train])
     X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
     mean, std = y[train].mean(), y[train].std()
     y_train = (y[train] - mean) / std
     auto = ADMMResidualRegressor(width=WIDTH, random_state=SEED)
     auto.set_params(max_iter=max(2, int(200 * max_iter_scale)))
-    alpha = auto.fit(X_train, y_train).alpha_
-    return X_train, X_test, y_train, mean, std, alpha
+    return X_train, X_test, y_train, mean, std, auto.fit(X_train, y_train)
 
 
 def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
@@ -150,9 +150,10 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
     warnings.simplefilter("ignore", ConvergenceWarning)
     rows = []
     with threadpool_limits(1):
-        X_train, X_test, y_train, mean, std, alpha = prepared_fold(
+        X_train, X_test, y_train, mean, std, auto = prepared_fold(
             X, y, train, test, max_iter_scale
         )
+        alpha = auto.alpha_
         for name in MODELS:
             model = make_model(name, alpha, len(train), max_iter_scale)
             seconds = timed_fit(name, model, X_train, y_train)
@@ -179,9 +180,10 @@ def curve_rows(dataset, X, y, max_iter_scale):
     train, test = folds(X)[0]
     rows = []
     with threadpool_limits(1):
-        X_train, _, y_train, _, _, alpha = prepared_fold(
+        X_train, _, y_train, _, _, auto = prepared_fold(
             X, y, train, test, max_iter_scale
         )
+        alpha = auto.alpha_
         for name in CURVE_MODELS:
             if name.startswith("reset"):
                 model = make_model(name, alpha, len(train), max_iter_scale)

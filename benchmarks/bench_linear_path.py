@@ -14,7 +14,7 @@ linear path). Those starts are the networks' own random features. Models per
 fold, all at the estimator's ``alpha="auto"`` choice on that training fold:
 
 * ``default``: ``ADMMResidualRegressor`` at its defaults (the fit that chose
-  ``alpha``);
+  ``alpha``, which it then uses);
 * ``random_features`` and ``random_features_linear``: the two starts;
 * ``lbfgs`` and ``lbfgs_linear``: the two networks trained to convergence.
 
@@ -123,16 +123,15 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
     """One CV fold: every model at the fold's ``alpha="auto"`` choice."""
     warnings.simplefilter("ignore", ConvergenceWarning)
     with threadpool_limits(1):
-        X_train, X_test, y_train, mean, std, alpha = prepared_fold(
+        # ``default``: the defaults, whose alpha="auto" choice is the fold's.
+        X_train, X_test, y_train, mean, std, default = prepared_fold(
             X, y, train, test, max_iter_scale
         )
+        alpha = default.alpha_
         init = ADMMResidualRegressor(
             width=WIDTH, solver="radmm", max_iter=1, random_state=SEED
         ).fit(X_train, y_train)
         W1 = np.vstack([init.coefs_[0], init.intercepts_[0]])
-        default = ADMMResidualRegressor(width=WIDTH, alpha=alpha, random_state=SEED)
-        default.set_params(max_iter=max(2, int(200 * max_iter_scale)))
-        default.fit(X_train, y_train)
         F = objective(default, X_train, y_train, alpha)
         points = {"default": (F, default.predict)}
         options = dict(LBFGS_OPTIONS)
