@@ -63,15 +63,6 @@ import time
 import warnings
 
 import numpy as np
-from bench_suite import (
-    GAIN_TARGET,
-    add_ratios,
-    finish_panel,
-    make_models,
-    run_suite,
-    stopped_fits,
-    targets,
-)
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_squared_error
@@ -92,6 +83,15 @@ from _common import (
     rounded,
 )
 from _datasets import DATASETS, load, suite_parser
+from bench_suite import (
+    GAIN_TARGET,
+    add_ratios,
+    finish_panel,
+    make_models,
+    run_suite,
+    stopped_fits,
+    targets,
+)
 
 #: The training modes compared (estimator parameters besides ``random_state``).
 MODES = {
