@@ -8,6 +8,7 @@ loss, how the encoding folds into the read-out, the curves' loss and the
 validation score) and its prediction methods.
 """
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -39,7 +40,7 @@ from ._network import (
 from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
 from ._penalty import resolve_alpha
 from ._readout import refit_readout
-from ._solvers import SOLVERS
+from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
@@ -169,6 +170,7 @@ class BaseADMMResidual(BaseEstimator):
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight):
         """The fit shared by the estimators (see their ``fit``)."""
+        self._warn_ignored_params()
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
         # Before anything of the fit is allocated (see skadmm._memory).
@@ -239,6 +241,19 @@ class BaseADMMResidual(BaseEstimator):
         self.alpha_ = alpha
         self._store(weights, result, monitor, problem, warm)
         return self
+
+    def _warn_ignored_params(self):
+        """Warn when a parameter is set that the chosen ``solver`` does not read."""
+        signature = inspect.signature(type(self).__init__).parameters
+        defaults = {name: p.default for name, p in signature.items()}
+        phrases = ignored_params(self.solver, self.get_params(deep=False), defaults)
+        if phrases:
+            warnings.warn(
+                f"solver={self.solver!r} ignores {'; '.join(phrases)}. Leave "
+                "them at their defaults, or choose a solver that reads them.",
+                UserWarning,
+                stacklevel=5,  # the caller of fit (through its decorator)
+            )
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""

@@ -54,6 +54,10 @@ PARAMETERS = Template(
         augmented Lagrangian never to increase; every layer is a task,
         ``n_regions`` sets the workers, and the results are identical for any
         ``n_regions``; see :ref:`pdadmm`).
+        A mode ignores the parameters of the other modes (``splitting``,
+        ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``
+        as listed above); ``fit`` warns (``UserWarning``) when one of those is
+        set away from its default.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``

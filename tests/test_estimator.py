@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skadmm._memory
 from skadmm import ADMMResidualRegressor
+from skadmm._solvers import MODE_PARAMS, SOLVERS
 from skadmm.exceptions import DivergenceWarning
 
 
@@ -329,6 +330,53 @@ def test_invalid_parameters(data, params, message):
     X, y = data
     with pytest.raises(ValueError, match=message):
         small(**params).fit(X, y)
+
+
+# A value away from the default for every mode parameter.
+CHANGED = dict(
+    splitting="two",
+    update="linearized",
+    beta=3.0,
+    rho=40.0,
+    tau=0.05,
+    eta=0.37,
+    mu=2.5,
+    epsilon=0.2,
+)
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_a_parameter_is_warned_about_exactly_when_the_solver_ignores_it(data, solver):
+    """The oracle is the fit itself: a parameter the solver reads changes the
+    predictions, one it ignores changes nothing and is warned about."""
+    assert set(CHANGED) == set(MODE_PARAMS)
+    X, y = data
+    params = dict(solver=solver, width=8, n_blocks=1, max_iter=4, tol=0.0)
+
+    def fit(**extra):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pred = small(**params, **extra).fit(X, y).predict(X)
+        ignored = [w for w in caught if "ignores" in str(w.message)]
+        return pred, ignored
+
+    reference, ignored = fit()
+    assert not ignored
+    cls = SOLVERS[solver]
+    for name, value in CHANGED.items():
+        if name in cls.refuses:
+            with pytest.raises(ValueError, match=name):
+                fit(**{name: value})
+            continue
+        pred, ignored = fit(**{name: value})
+        if name in cls.reads:
+            assert not np.array_equal(pred, reference), name
+            assert not ignored, name
+        else:
+            np.testing.assert_array_equal(pred, reference, err_msg=name)
+            (warning,) = ignored
+            assert f"solver={solver!r} ignores {name}={value!r}" in str(warning.message)
+            assert warning.filename == __file__  # points at the caller of fit
 
 
 def test_predict_checks(data):

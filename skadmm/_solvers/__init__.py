@@ -1,6 +1,6 @@
 """Solver modes: update orders over the block updates of a relaxation."""
 
-from ._base import BaseSolver, SolverResult
+from ._base import MODE_PARAMS, BaseSolver, SolverResult
 from ._dladmm import DLADMMSolver
 from ._mdlam import MDLAMSolver
 from ._pdadmm import PDADMMSolver
@@ -15,7 +15,27 @@ SOLVERS = {
     "mdlam": MDLAMSolver,
 }
 
+
+def ignored_params(solver, params, defaults):
+    """The mode parameters that ``solver`` ignores although they are set.
+
+    ``params`` and ``defaults``: the estimator's parameters and their defaults.
+    Returns one phrase per parameter of ``MODE_PARAMS`` that ``solver`` does not
+    read and whose value differs from its default, e.g. ``"beta=3.0 (read by
+    solver='radmm', 'dladmm')"``.
+    """
+    phrases = []
+    known = SOLVERS[solver].reads | SOLVERS[solver].refuses
+    for name in MODE_PARAMS:
+        if name in known or params[name] == defaults[name]:
+            continue
+        readers = ", ".join(repr(s) for s, cls in SOLVERS.items() if name in cls.reads)
+        phrases.append(f"{name}={params[name]!r} (read by solver={readers})")
+    return phrases
+
+
 __all__ = [
+    "MODE_PARAMS",
     "SOLVERS",
     "BaseSolver",
     "DLADMMSolver",
@@ -24,4 +44,5 @@ __all__ = [
     "RADMMSolver",
     "ResetSolver",
     "SolverResult",
+    "ignored_params",
 ]

@@ -18,6 +18,9 @@ import numpy as np
 from .._splitting import SPLITTINGS
 from ..exceptions import NumericalError
 
+#: Estimator parameters that only some modes read (see ``BaseSolver.reads``).
+MODE_PARAMS = ("splitting", "update", "beta", "rho", "tau", "eta", "mu", "epsilon")
+
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.
 _EXPLOSION_FACTOR = 1e4
@@ -81,6 +84,12 @@ class BaseSolver:
     #: mode (the paper's RADMM values; each mode sets its own from the
     #: head-to-head benchmark, page "Training modes head to head").
     default_penalties = {"beta": 1000.0, "rho": 2.0}
+    #: The estimator's mode parameters (``MODE_PARAMS``) this mode reads; the
+    #: estimator warns when one of the others is set (it would be ignored).
+    reads = frozenset()
+    #: Mode parameters that this mode refuses with an error unless at their
+    #: defaults (no warning needed).
+    refuses = frozenset()
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):

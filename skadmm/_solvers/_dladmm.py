@@ -34,6 +34,8 @@ class DLADMMSolver(BaseSolver):
     # At RADMM's beta=1000 the hidden blocks do not move: the fits equal their
     # random features on every table of the regression suite; beta=1 learns.
     default_penalties = {"beta": 1.0, "rho": 2.0}
+    # Its own blocks: no pre-activation splitting choice, no update choice.
+    reads = frozenset({"beta", "rho", "tau"})
     remedy = (
         "Raise `rho` (the decrease needs rho > 2 H, H the curvature of the "
         "loss), lower `beta`, or scale the input (StandardScaler)."

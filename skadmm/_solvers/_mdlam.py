@@ -17,6 +17,7 @@ class MDLAMSolver(DLADMMSolver):
     merit_name = "F"
     # beta is the band penalty (rho has no role): 1, like dlADMM's.
     default_penalties = {"beta": 1.0, "rho": 2.0}
+    reads = frozenset({"beta", "tau", "epsilon"})
     remedy = "Lower `beta`, raise `epsilon`, or scale the input (StandardScaler)."
 
     @staticmethod

@@ -50,6 +50,8 @@ class PDADMMSolver(BaseSolver):
     # beta=1 learns where RADMM's beta=1000 does not move, and rho=5 keeps the
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
+    reads = frozenset({"beta", "rho", "tau"})
+    refuses = frozenset({"splitting", "update"})
     remedy = (
         "Raise `rho` above max(4 * beta * S^2, 2.562 * beta) (S: 1 for relu, "
         "leaky_relu and tanh, 0.25 for sigmoid) or lower `beta`, or scale the "

@@ -14,6 +14,7 @@ class RADMMSolver(BaseSolver):
     label = "ADMM"
     merit_name = "L_rho"
     remedy = "Lower `beta` or `rho`, raise `tau`, or scale the input (StandardScaler)."
+    reads = frozenset({"splitting", "update", "beta", "rho", "tau"})
 
     def step(self, problem, run):
         problem.iterate(run)

@@ -88,6 +88,9 @@ class ResetSolver(BaseSolver):
     label = "Reset"
     merit_name = "objective"
     remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
+    # The backward sweep's blocks follow `update`; beta is 1 / eta, and the
+    # read-out link is exact (no rho, no proximal tau).
+    reads = frozenset({"splitting", "update", "eta", "mu"})
     # Besides the base copies: the step's start, the weight change, two
     # line-search trials and the previous iterate of the extrapolation.
     weight_copies = BaseSolver.weight_copies + 5
