@@ -86,10 +86,12 @@ def load(name):
     return np.asarray(X, dtype=float), np.asarray(y, dtype=float)
 
 
-def suite_parser(doc):
+def suite_parser(doc, jobs=None):
     """The command line of the suite's scripts: ``--quick``, ``--out``, ``--datasets``.
 
-    ``doc``: the script's docstring, whose first line describes it.
+    ``doc``: the script's docstring, whose first line describes it. ``jobs``:
+    what a script runs as parallel processes (``"folds"``, ...), which adds
+    ``--jobs``; ``None``: the script runs serially.
     """
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
@@ -97,4 +99,8 @@ def suite_parser(doc):
     parser.add_argument(
         "--datasets", type=comma_list(list(DATASETS)), default=list(DATASETS)
     )
+    if jobs is not None:
+        parser.add_argument(
+            "--jobs", type=int, default=1, help=f"processes for the {jobs}"
+        )
     return parser

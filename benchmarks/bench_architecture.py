@@ -124,8 +124,7 @@ def summary(rows, results, datasets, architectures):
 
 
 def main(argv=None):
-    parser = suite_parser(__doc__)
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the fits")
+    parser = suite_parser(__doc__, jobs="fits")
     args = parser.parse_args(argv)
     quick = ((8, 0), (16, 0), (8, 1))
     n_splits, max_rows, architectures = (

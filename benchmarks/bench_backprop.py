@@ -314,8 +314,7 @@ def run_table(args, tasks, n_splits):
 
 
 def main(argv=None):
-    parser = suite_parser(__doc__)
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the folds")
+    parser = suite_parser(__doc__, jobs="folds")
     parser.add_argument(
         "--parts",
         type=comma_list(["table", "curves"]),

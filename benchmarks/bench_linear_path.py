@@ -206,8 +206,7 @@ def overall(rows):
 
 
 def main(argv=None):
-    parser = suite_parser(__doc__)
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the folds")
+    parser = suite_parser(__doc__, jobs="folds")
     args = parser.parse_args(argv)
     n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
     tasks = []

@@ -437,7 +437,7 @@ def write_parallel(out, rows, preamble):
 
 # --------------------------------------------------------------------- main
 def main(argv=None):
-    parser = suite_parser(__doc__)
+    parser = suite_parser(__doc__, jobs="tasks")
     choices = [*MODES, "random_features", "mlp", "hgb", "ridge"]
     parser.add_argument(
         "--models",
@@ -451,7 +451,6 @@ def main(argv=None):
         default=["suite", "time", "parallel"],
         help="what to run: suite (CV), time (time to accuracy), parallel",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the tasks")
     parser.add_argument(
         "--merge",
         action="store_true",
