@@ -78,6 +78,7 @@ def test_module_entry_point_help():
 def test_interrupted_fit_stops_the_job(monkeypatch):
     # A direct fit turns Ctrl-C into a warning and returns; the job must not
     # carry on with the next fold or model.
+    handler = signal.getsignal(signal.SIGINT)
     calls = []
 
     def interrupted_step(self, problem, run):
@@ -93,12 +94,14 @@ def test_interrupted_fit_stops_the_job(monkeypatch):
     text = out.getvalue()
     assert "fold 1/3" not in text and "Ridge" not in text
     assert "Interrupted by the user" in text
-    # The handler of the job is gone and Ctrl-C means KeyboardInterrupt again.
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # The handler of the job is gone: Ctrl-C means what it meant before (the
+    # default KeyboardInterrupt, or nothing in a background job).
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_interrupted_classifier_fit_stops_the_job(monkeypatch):
     # The classification task stops the same way, before its table.
+    handler = signal.getsignal(signal.SIGINT)
     calls = []
 
     def interrupted_step(self, problem, run):
@@ -114,7 +117,7 @@ def test_interrupted_classifier_fit_stops_the_job(monkeypatch):
     text = out.getvalue()
     assert "fold 1/3" not in text and "LogisticRegression" not in text
     assert "Interrupted by the user" in text
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
 
 def test_direct_fit_keeps_weights_with_a_dedicated_warning(monkeypatch):

@@ -323,6 +323,10 @@ def test_no_thread_is_left_alive_after_fit(data):
     assert set(threading.enumerate()) <= before
 
 
+@pytest.mark.skipif(
+    signal.getsignal(signal.SIGINT) is signal.SIG_IGN,
+    reason="SIGINT is ignored in this process (started as a background job)",
+)
 def test_ctrl_c_stops_a_parallel_fit_promptly(data):
     X, y = data
     est = deep(n_jobs=2, n_regions=3, max_iter=100_000, tol=0.0)
