@@ -145,6 +145,20 @@ def prepared_fold(X, y, train, test, max_iter_scale):
     return X_train, X_test, y_train, mean, std, auto.fit(X_train, y_train)
 
 
+def fold_row(dataset, fold, name, alpha, objective, pred, y_test, **extra):
+    """The table row of one model on one fold: ``pred`` in the target's units."""
+    test_mse = float(np.mean((pred - y_test) ** 2))
+    return dict(
+        dataset=dataset,
+        fold=fold,
+        model=name,
+        alpha=alpha,
+        objective=objective,
+        test_mse=test_mse,
+        **extra,
+    )
+
+
 def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
     """One CV fold: every model at the fold's ``alpha="auto"`` choice."""
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -158,14 +172,16 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
             model = make_model(name, alpha, len(train), max_iter_scale)
             seconds = timed_fit(name, model, X_train, y_train)
             pred = model.predict(X_test) * std + mean
+            F = objective(model, X_train, y_train, alpha)
             rows.append(
-                dict(
-                    dataset=dataset,
-                    fold=fold,
-                    model=name,
-                    alpha=alpha,
-                    objective=objective(model, X_train, y_train, alpha),
-                    test_mse=float(np.mean((pred - y[test]) ** 2)),
+                fold_row(
+                    dataset,
+                    fold,
+                    name,
+                    alpha,
+                    F,
+                    pred,
+                    y[test],
                     fit_time=seconds,
                     n_iter=model.n_iter_,
                 )

@@ -36,7 +36,7 @@ from skadmm import ADMMResidualRegressor
 
 from _common import SEED, folds, rounded, write_results
 from _datasets import load, suite_parser
-from bench_backprop import objective, prepared_fold
+from bench_backprop import fold_row, objective, prepared_fold
 
 WIDTH = 100
 MODELS = (
@@ -147,16 +147,7 @@ def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
     for name in MODELS:
         F, predict = points[name]
         pred = np.ravel(predict(X_test)) * std + mean
-        rows.append(
-            dict(
-                dataset=dataset,
-                fold=fold,
-                model=name,
-                alpha=alpha,
-                objective=F,
-                test_mse=float(np.mean((pred - y[test]) ** 2)),
-            )
-        )
+        rows.append(fold_row(dataset, fold, name, alpha, F, pred, y[test]))
     return rows
 
 
