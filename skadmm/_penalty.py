@@ -30,7 +30,7 @@ import numpy as np
 CLASSIFICATION_ALPHA = 3e-3
 CV_MIN_ROWS = 100
 CV_MAX_ROWS = 2000
-CV_GRID = (1e-3, 3e-3, 1e-2)
+CV_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 _FIXED_ALPHA = 2e-3
 _MIN_SUM_PENALTY = 3.0
 _N_FOLDS = 3

@@ -16,8 +16,8 @@ from ._target import RegressionTarget
     readout="ridge solution",
     alpha_auto="""``"auto"`` adapts it to the noise of the table: on 100
         to 2000 training rows (the sum of ``sample_weight``) it takes the value
-        of ``(1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated MSE
-        (nine extra fits of the same model on two thirds of the rows; identical
+        of ``(3e-4, 1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated
+        MSE (twelve extra fits of the same model on two thirds of the rows; identical
         rows share a fold, so integer weights still equal repeated rows); on
         other tables ``max(2e-3, 3 / n)``, ``n`` the number of rows.""",
 )
