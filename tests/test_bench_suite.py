@@ -76,6 +76,14 @@ def test_parse_mode_rejects_malformed(suite):
             bench.parse_mode(bad)
 
 
+def test_a_mode_may_set_its_own_seed(suite):
+    bench, _ = suite
+    models = bench.make_models({"a": {}, "b": {"random_state": 3, "width": 7}})
+    assert models["a"].get_params()["random_state"] == bench.SEED
+    assert models["b"].get_params()["random_state"] == 3
+    assert models["b"].get_params()["width"] == 7
+
+
 def test_quick_run_writes_results(suite, tmp_path):
     bench, _ = suite
     bench.main(
