@@ -41,7 +41,7 @@ pipe = make_pipeline(
 # -----------
 # Four candidates and three folds: twelve fits, run on two workers. A fixed
 # ``alpha`` replaces the default ``alpha="auto"``, which makes this choice by
-# itself with an inner 3-fold cross-validation over ``1e-3, 3e-3, 1e-2``
+# itself with an inner 3-fold cross-validation over ``3e-4, 1e-3, 3e-3, 1e-2``
 # (user guide, "Regularisation"); a grid search is how to tune it together
 # with other parameters.
 #
