@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from skadmm import ADMMResidualRegressor
-from skadmm._activations import ACTIVATIONS, get_activation
+from skadmm._activations import ACTIVATIONS
 from skadmm._losses import SquaredLoss
-from skadmm._network import init_weights
 from skadmm._splitting._dladmm import DLADMMProblem, check_rho
 from skadmm.exceptions import DivergenceWarning
+
+from ._problems import random_problem
 
 
 def make_problem(
@@ -25,13 +26,9 @@ def make_problem(
     alpha=1e-2,
     seed=0,
 ):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((90, 4))
-    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
-    Y += 0.1 * rng.standard_normal(Y.shape)
-    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    act = get_activation(activation)
-    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    X, Y, sw, W, act = random_problem(
+        90, activation, width=width, n_blocks=n_blocks, weighted=weighted, seed=seed
+    )
     params = dict(beta=beta, rho=rho, tau=tau, alpha=alpha, update="proximal")
     return DLADMMProblem(X, Y, sw, W, act, **params), X, Y, sw
 

@@ -8,9 +8,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
-from skadmm._network import forward, init_weights
+from skadmm._network import forward
 from skadmm._splitting._mdlam import MDLAMProblem, band_preimage
 from skadmm.exceptions import DivergenceWarning
+
+from ._problems import random_problem
 
 EPS = 0.01
 
@@ -27,13 +29,9 @@ def make_problem(
     epsilon=EPS,
     seed=0,
 ):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((90, 4))
-    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
-    Y += 0.1 * rng.standard_normal(Y.shape)
-    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    act = get_activation(activation)
-    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    X, Y, sw, W, act = random_problem(
+        90, activation, width=width, n_blocks=n_blocks, weighted=weighted, seed=seed
+    )
     params = dict(beta=beta, rho=2.0, tau=tau, alpha=alpha, update="proximal")
     return MDLAMProblem(X, Y, sw, W, act, epsilon=epsilon, **params), X, Y, sw
 

@@ -21,6 +21,8 @@ from skadmm.exceptions import (
     PenaltyConditionWarning,
 )
 
+from ._problems import random_problem
+
 # Short fits stop at max_iter on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -30,13 +32,14 @@ NU, RHO = 1.0, 4.5
 
 
 def make_problem(activation="relu", *, weighted=False, n_blocks=3, width=12, **kw):
-    rng = np.random.default_rng(kw.pop("seed", 0))
-    X = rng.standard_normal((120, 4))
-    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
-    Y += 0.1 * rng.standard_normal(Y.shape)
-    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    act = get_activation(activation)
-    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    X, Y, sw, W, act = random_problem(
+        120,
+        activation,
+        width=width,
+        n_blocks=n_blocks,
+        weighted=weighted,
+        seed=kw.pop("seed", 0),
+    )
     params = dict(beta=NU, rho=RHO, tau=1e-3, alpha=1e-3)
     params.update(kw)
     n_regions = params.pop("n_regions", 1)

@@ -11,6 +11,8 @@ from skadmm._network import forward, init_weights
 from skadmm._parallel import split_layers
 from skadmm._splitting import SPLITTINGS
 
+from ._problems import random_problem
+
 CONFIGS = list(
     itertools.product(SPLITTINGS, ["proximal", "linearized"], sorted(ACTIVATIONS))
 )
@@ -31,13 +33,9 @@ def make_problem(
     seed=0,
     n_regions=1,
 ):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((120, 4))
-    Y = np.column_stack([np.sin(X[:, 0]) * X[:, 1], X[:, 2] ** 2])
-    Y += 0.1 * rng.standard_normal(Y.shape)
-    sw = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    act = get_activation(activation)
-    W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
+    X, Y, sw, W, act = random_problem(
+        120, activation, width=width, n_blocks=n_blocks, weighted=weighted, seed=seed
+    )
     cls = SPLITTINGS[splitting]
     params = dict(beta=beta, rho=rho, tau=tau, alpha=alpha, update=update)
     problem = cls(X, Y, sw, W, act, **params)
