@@ -18,7 +18,9 @@ extensions, each kept monotone in the true regularised objective:
 * ``per_layer``: after the common line search, each hidden layer's factor
   doubled alone while the objective falls (per-layer step sizes; identical to
   the default with one hidden layer, the default ``n_blocks=0``, so screened
-  with ``n_blocks=2`` against the default at ``n_blocks=2``).
+  with ``n_blocks=2``): ``deep_per_layer`` against the one-sweep solver at
+  ``n_blocks=2``, ``deep_nesterov_gain_per_layer`` against
+  ``deep_nesterov_gain``, the solver's default at ``n_blocks=2``.
 
 The variants are subclasses of ``ResetSolver`` here, with its own
 extrapolation off, so ``default`` is the solver from before this screen.
@@ -38,8 +40,10 @@ datasets in the summary).
 
 Usage::
 
-    python benchmarks/bench_reset_variants.py            # about 15 min on 2 cores
+    python benchmarks/bench_reset_variants.py            # about 12 min on 2 cores
     python benchmarks/bench_reset_variants.py --quick    # smoke run
+    python benchmarks/bench_reset_variants.py --variants deep_nesterov_gain \
+        --out new/   # some variants only; then --combine old.csv new/...csv
 """
 
 import argparse
@@ -152,7 +156,18 @@ VARIANTS = {
     "nesterov_sweeps2": {"momentum": "nesterov", "n_sweeps": 2},
 }
 #: Variants screened with two residual blocks (per-layer steps need layers).
-DEEP_VARIANTS = {"deep_default": {}, "deep_per_layer": {"per_layer": True}}
+DEEP_VARIANTS = {
+    "deep_default": {},
+    "deep_per_layer": {"per_layer": True},
+    "deep_nesterov_gain": VARIANTS["nesterov_gain"],
+    "deep_nesterov_gain_per_layer": {**VARIANTS["nesterov_gain"], "per_layer": True},
+}
+#: The row each variant's ratios are taken to (``default`` unless named here).
+BASELINES = {
+    **{name: "deep_default" for name in DEEP_VARIANTS},
+    # Per-layer factors on top of the solver's default, against that default.
+    "deep_nesterov_gain_per_layer": "deep_nesterov_gain",
+}
 
 
 @contextlib.contextmanager
@@ -185,23 +200,25 @@ def fit_scores(params, options, X, y, train, test):
     return out
 
 
-def screen(datasets, n_splits, max_rows=None):
+def screen(datasets, n_splits, max_rows=None, names=None):
+    shallow = {k: v for k, v in VARIANTS.items() if names is None or k in names}
+    deep = {k: v for k, v in DEEP_VARIANTS.items() if names is None or k in names}
     rows = []
     for dataset in datasets:
         X, y = load(dataset)
         if max_rows is not None:
             X, y = X[:max_rows], y[:max_rows]
-        results = {name: [] for name in {**VARIANTS, **DEEP_VARIANTS}}
+        results = {name: [] for name in {**shallow, **deep}}
         for train, test in folds(X, n_splits):
             # The penalty alpha="auto" picks for the default (its CV fits are
             # clones, max_iter=200), shared by all.
             base = ADMMResidualRegressor(random_state=SEED)
             pipe = make_pipeline(StandardScaler(), base)
             alpha = pipe.fit(X[train], y[train])[-1].alpha_
-            for name, options in VARIANTS.items():
+            for name, options in shallow.items():
                 params = dict(alpha=alpha)
                 results[name].append(fit_scores(params, options, X, y, train, test))
-            for name, options in DEEP_VARIANTS.items():
+            for name, options in deep.items():
                 params = dict(alpha=alpha, n_blocks=2)
                 results[name].append(fit_scores(params, options, X, y, train, test))
         for name, per_fold in results.items():
@@ -225,8 +242,7 @@ def add_ratios(rows):
     """Each row's MSE, objective and time as ratios to its baseline's."""
     by = {(r["dataset"], r["variant"]): r for r in rows}
     for r in rows:
-        deep = r["variant"] in DEEP_VARIANTS
-        ref = by[r["dataset"], "deep_default" if deep else "default"]
+        ref = by[r["dataset"], BASELINES.get(r["variant"], "default")]
         for n in CHECKPOINTS:
             for key in ("mse", "objective", "time"):
                 r[f"{key}_{n}_ratio"] = r[f"{key}_{n}"] / ref[f"{key}_{n}"]
@@ -272,6 +288,12 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--datasets", type=comma_list(DATASETS), default=DATASETS)
     parser.add_argument(
+        "--variants",
+        type=comma_list({**VARIANTS, **DEEP_VARIANTS}),
+        default=None,
+        help="screen only these (their baselines' rows come from --combine)",
+    )
+    parser.add_argument(
         "--combine",
         type=Path,
         nargs="+",
@@ -285,7 +307,12 @@ def main(argv=None):
     else:
         warnings.simplefilter("ignore", ConvergenceWarning)
         with threadpool_limits(1):
-            rows = add_ratios(screen(args.datasets, n_splits, max_rows))
+            rows = screen(args.datasets, n_splits, max_rows, args.variants)
+        if args.variants:
+            # Ratios need the baselines: write the raw rows, combine later.
+            write_results(args.out, "reset_variants", rounded(rows), "")
+            return
+        rows = add_ratios(rows)
     text = summary(rows)
     print(text, flush=True)
     preamble = (
@@ -293,7 +320,8 @@ def main(argv=None):
         "BLAS thread, alpha fixed per fold to the default's alpha='auto' choice; "
         "means over folds, ratios to `default`, the one-sweep solver without "
         "extrapolation (the default before `nesterov_gain` was adopted; for the "
-        "deep_* rows, the same at n_blocks=2).\n\n" + text
+        "deep_* rows, the same at n_blocks=2, except `deep_nesterov_gain_per_layer`: "
+        "against `deep_nesterov_gain`, the solver's default at n_blocks=2).\n\n" + text
     )
     fmt = rounded(rows)
     write_results(args.out, "reset_variants", fmt, preamble)

@@ -94,3 +94,48 @@ def test_a_rising_extrapolation_is_rejected_and_restarts(variants, monkeypatch):
     assert mode.value == value and mode._t == 1
     for W, V in zip(problem.W, before, strict=True):
         np.testing.assert_array_equal(W, V)
+
+
+def test_each_variant_is_compared_with_its_own_baseline(variants):
+    def row(name, mse):
+        out = dict(dataset="d", variant=name)
+        for n in variants.CHECKPOINTS:
+            out |= {f"mse_{n}": mse, f"objective_{n}": 1.0, f"time_{n}": 1.0}
+        return out
+
+    mse = dict(
+        default=2.0,
+        nesterov=1.0,
+        deep_default=8.0,
+        deep_per_layer=4.0,
+        deep_nesterov_gain=5.0,
+        deep_nesterov_gain_per_layer=4.0,
+    )
+    rows = variants.add_ratios([row(name, value) for name, value in mse.items()])
+    ratio = {r["variant"]: r["mse_200_ratio"] for r in rows}
+    assert ratio == dict(
+        default=1.0,
+        nesterov=0.5,
+        deep_default=1.0,
+        deep_per_layer=0.5,
+        deep_nesterov_gain=0.625,
+        # Per-layer factors on top of the default solver, against that solver.
+        deep_nesterov_gain_per_layer=0.8,
+    )
+
+
+def test_variants_screened_apart_then_combined(variants, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--quick", "--datasets", "sine"]
+    variants.main([*common, "--variants", "deep_default", "--out", str(first)])
+    variants.main([*common, "--variants", "deep_nesterov_gain", "--out", str(second)])
+    files = [str(d / "reset_variants.csv") for d in (first, second)]
+    variants.main(["--combine", *files, "--out", str(tmp_path)])
+    rows = {r["variant"]: r for r in variants.read_csv(tmp_path / "reset_variants.csv")}
+    assert set(rows) == {"deep_default", "deep_nesterov_gain"}
+    expected = float(rows["deep_nesterov_gain"]["mse_200"]) / float(
+        rows["deep_default"]["mse_200"]
+    )
+    assert float(rows["deep_nesterov_gain"]["mse_200_ratio"]) == pytest.approx(
+        expected, rel=1e-3
+    )
