@@ -5,6 +5,7 @@ Scripts import this as ``from _common import ...`` (they run as
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import platform
@@ -16,6 +17,7 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_info
 
 from skadmm import ADMMResidualRegressor
+from skadmm._solvers._reset import ResetSolver
 from skadmm.datasets import load_wine_quality
 
 RESULTS = Path(__file__).parent / "results"
@@ -125,17 +127,36 @@ def comma_list(choices):
 
 
 def parse_mode(text):
-    """``--mode NAME=JSON`` of the suites: an extra configuration by name."""
+    """``--mode NAME=JSON`` of the suites (also ``--switches``): a JSON object
+    of settings by name."""
     name, _, params = text.partition("=")
     if not name or not params:
-        raise argparse.ArgumentTypeError("--mode takes NAME=JSON")
+        raise argparse.ArgumentTypeError("takes NAME=JSON")
     try:
         value = json.loads(params)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--mode {name}: {exc}") from None
+        raise argparse.ArgumentTypeError(f"{name}: {exc}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"--mode {name}: JSON must be an object")
+        raise argparse.ArgumentTypeError(f"{name}: JSON must be an object")
     return name, value
+
+
+@contextlib.contextmanager
+def solver_switches(switches):
+    """Fits inside run ``solver="reset"`` with these ``ResetSolver`` class
+    attributes (switches kept for measurements, not estimator parameters, e.g.
+    ``{"first_order_targets": True}``); restored on exit."""
+    unknown = [key for key in switches if not hasattr(ResetSolver, key)]
+    if unknown:
+        raise ValueError(f"ResetSolver has no switch {unknown}")
+    saved = {key: getattr(ResetSolver, key) for key in switches}
+    try:
+        for key, value in switches.items():
+            setattr(ResetSolver, key, value)
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(ResetSolver, key, value)
 
 
 def pyplot():

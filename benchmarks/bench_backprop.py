@@ -51,7 +51,6 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
-from skadmm._solvers._reset import ResetSolver
 
 from _common import (
     SEED,
@@ -60,6 +59,7 @@ from _common import (
     panel_grid,
     rounded,
     save_panels,
+    solver_switches,
     write_results,
 )
 from _datasets import load, suite_parser
@@ -119,17 +119,10 @@ def make_model(name, alpha, n_samples, max_iter_scale=1.0):
 
 def timed_fit(name, model, X, y):
     """Fit ``model`` (with the solver switches of ``name``); the seconds taken."""
-    switches = SWITCHES.get(name, {})
-    defaults = {key: getattr(ResetSolver, key) for key in switches}
-    for key, value in switches.items():
-        setattr(ResetSolver, key, value)
-    try:
+    with solver_switches(SWITCHES.get(name, {})):
         tick = time.perf_counter()
         model.fit(X, y)
         return time.perf_counter() - tick
-    finally:
-        for key, value in defaults.items():
-            setattr(ResetSolver, key, value)
 
 
 def prepared_fold(X, y, train, test, max_iter_scale):

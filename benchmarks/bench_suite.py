@@ -20,7 +20,10 @@ models (keys for ``--models``):
 ``--mode NAME=JSON`` adds an ADMM configuration (parameters as JSON, e.g.
 ``--mode 'wide={"width": 200}'``), compared like the defaults; its
 ``random_state`` replaces the suite's seed (``--mode 'seed1={"random_state":
-1}'``: the defaults at another initialisation).
+1}'``: the defaults at another initialisation). ``--switches NAME=JSON`` sets
+``ResetSolver`` switches (measurement switches, not estimator parameters) while
+the model ``NAME`` is fitted, its ``alpha="auto"`` selection included: e.g.
+``--mode 'fo={}' --switches 'fo={"first_order_targets": true}'``.
 
 Outputs in ``--out`` (default ``benchmarks/results``): ``suite.csv`` and
 ``suite.md`` (CV MSE mean and std, mean fit time, ratios to MLP and to the
@@ -38,6 +41,7 @@ Usage::
     python benchmarks/bench_suite.py --datasets sine,diabetes --models default,mlp
 """
 
+import json
 import time
 import warnings
 
@@ -62,6 +66,7 @@ from _common import (
     parse_mode,
     rounded,
     save_panels,
+    solver_switches,
     write_results,
 )
 from _datasets import DATASETS, load, suite_parser
@@ -94,20 +99,23 @@ def make_models(modes):
     return {**models, **baselines()}
 
 
-def cross_validate(model, X, y, splits):
-    """Test MSEs, fit seconds and iterations of ``model`` over ``splits``."""
+def cross_validate(model, X, y, splits, switches=None):
+    """Test MSEs, fit seconds and iterations of ``model`` over ``splits``, fitted
+    with the solver ``switches``."""
     mses, times, iters = [], [], []
     for train, test in splits:
         pipe = make_pipeline(StandardScaler(), clone(model))
-        tick = time.perf_counter()
-        pipe.fit(X[train], y[train])
-        times.append(time.perf_counter() - tick)
+        with solver_switches(switches or {}):
+            tick = time.perf_counter()
+            pipe.fit(X[train], y[train])
+            times.append(time.perf_counter() - tick)
         mses.append(mean_squared_error(y[test], pipe.predict(X[test])))
         iters.append(getattr(pipe[-1], "n_iter_", np.nan))
     return np.array(mses), np.array(times), np.array(iters, dtype=float)
 
 
-def run_suite(datasets, models, n_splits, max_rows=None):
+def run_suite(datasets, models, n_splits, max_rows=None, switches=None):
+    switches = switches or {}
     rows = []
     for dataset in datasets:
         X, y = load(dataset)
@@ -115,7 +123,7 @@ def run_suite(datasets, models, n_splits, max_rows=None):
             X, y = X[:max_rows], y[:max_rows]
         splits = folds(X, n_splits)
         for name, model in models.items():
-            mses, times, iters = cross_validate(model, X, y, splits)
+            mses, times, iters = cross_validate(model, X, y, splits, switches.get(name))
             rows.append(
                 dict(
                     dataset=dataset,
@@ -269,11 +277,21 @@ def main(argv=None):
         help="extra ADMM configuration NAME=JSON",
     )
     parser.add_argument(
+        "--switches",
+        type=parse_mode,
+        action="append",
+        default=[],
+        help="ResetSolver switches NAME=JSON while fitting the mode NAME",
+    )
+    parser.add_argument(
         "--no-time", action="store_true", help="skip the time-to-accuracy fits"
     )
     args = parser.parse_args(argv)
 
     modes = {**ADMM_MODES, **dict(args.mode)}
+    switches = dict(args.switches)
+    if set(switches) - set(modes):
+        parser.error(f"--switches for no --mode: {sorted(set(switches) - set(modes))}")
     models = make_models(modes)
     if args.models is not None:
         models = {k: models[k] for k in comma_list(list(models))(args.models)}
@@ -283,13 +301,19 @@ def main(argv=None):
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     with threadpool_limits(1):
-        rows = add_ratios(run_suite(args.datasets, models, n_splits, max_rows))
+        rows = run_suite(args.datasets, models, n_splits, max_rows, switches)
+        rows = add_ratios(rows)
         summary = targets(rows, [m for m in modes if m in models])
         print(summary, flush=True)
         preamble = (
             f"{n_splits}-fold shuffled CV (random_state={SEED}), "
             "StandardScaler in front of every model, one BLAS thread, fit time "
             "in seconds (mean over folds)."
+            + "".join(
+                f" `{name}` fitted with the solver switches {json.dumps(value)}."
+                for name, value in switches.items()
+                if name in models
+            )
             + (f" Targets:\n\n{summary}" if summary else "")
         )
         fmt = rounded(rows)

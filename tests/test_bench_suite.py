@@ -100,3 +100,46 @@ def test_quick_run_writes_results(suite, tmp_path):
     )
     text = (tmp_path / "suite.md").read_text()
     assert "| sine | default |" in text and "| sine | ridge |" in text
+
+
+def test_switches_apply_to_their_mode_only_and_are_restored(suite, tmp_path):
+    from skadmm._solvers._reset import ResetSolver
+
+    bench, _ = suite
+    bench.main(
+        [
+            "--quick",
+            "--datasets",
+            "sine",
+            "--models",
+            "plain,fo",
+            "--mode",
+            "plain={}",
+            "--mode",
+            "fo={}",
+            "--switches",
+            'fo={"first_order_targets": true}',
+            "--no-time",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert ResetSolver.first_order_targets is False
+    text = (tmp_path / "suite.md").read_text()
+    assert '`fo` fitted with the solver switches {"first_order_targets": true}' in text
+    mse = {
+        line.split("|")[2].strip(): float(line.split("|")[3])
+        for line in text.splitlines()
+        if line.startswith("| sine |")
+    }
+    # The same model and folds: only the switch can tell them apart.
+    assert mse["fo"] != mse["plain"]
+
+
+def test_switches_reject_unknown_names(suite, tmp_path):
+    bench, _ = suite
+    with pytest.raises(ValueError, match="no switch"):
+        with bench.solver_switches({"no_such_switch": 1}):
+            pass
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--switches", 'nomode={"x": 1}', "--out", str(tmp_path)])
