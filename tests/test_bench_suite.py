@@ -84,21 +84,15 @@ def test_a_mode_may_set_its_own_seed(suite):
     assert models["b"].get_params()["width"] == 7
 
 
+def quick_run(bench, out, *args):
+    """A smoke run of the suite on the sine curve; the text of its table."""
+    bench.main(["--quick", "--datasets", "sine", "--no-time", "--out", str(out), *args])
+    return (out / "suite.md").read_text()
+
+
 def test_quick_run_writes_results(suite, tmp_path):
     bench, _ = suite
-    bench.main(
-        [
-            "--quick",
-            "--datasets",
-            "sine",
-            "--models",
-            "default,random_features,ridge",
-            "--no-time",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    text = (tmp_path / "suite.md").read_text()
+    text = quick_run(bench, tmp_path, "--models", "default,random_features,ridge")
     assert "| sine | default |" in text and "| sine | ridge |" in text
 
 
@@ -106,26 +100,13 @@ def test_switches_apply_to_their_mode_only_and_are_restored(suite, tmp_path):
     from skadmm._solvers._reset import ResetSolver
 
     bench, _ = suite
-    bench.main(
-        [
-            "--quick",
-            "--datasets",
-            "sine",
-            "--models",
-            "plain,fo",
-            "--mode",
-            "plain={}",
-            "--mode",
-            "fo={}",
-            "--switches",
-            'fo={"first_order_targets": true}',
-            "--no-time",
-            "--out",
-            str(tmp_path),
-        ]
+    text = quick_run(
+        bench,
+        tmp_path,
+        *("--models", "plain,fo", "--mode", "plain={}", "--mode", "fo={}"),
+        *("--switches", 'fo={"first_order_targets": true}'),
     )
     assert ResetSolver.first_order_targets is False
-    text = (tmp_path / "suite.md").read_text()
     assert '`fo` fitted with the solver switches {"first_order_targets": true}' in text
     mse = {
         line.split("|")[2].strip(): float(line.split("|")[3])
