@@ -16,7 +16,7 @@ from joblib import cpu_count
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_info
 
-from skadmm import ADMMResidualRegressor
+from skadmm import ADMMResidualRegressor, _penalty
 from skadmm._solvers._reset import ResetSolver
 from skadmm.datasets import load_wine_quality
 
@@ -143,20 +143,27 @@ def parse_mode(text):
 
 @contextlib.contextmanager
 def solver_switches(switches):
-    """Fits inside run ``solver="reset"`` with these ``ResetSolver`` class
-    attributes (switches kept for measurements, not estimator parameters, e.g.
-    ``{"first_order_targets": True}``); restored on exit."""
-    unknown = [key for key in switches if not hasattr(ResetSolver, key)]
+    """Fits inside run with these measurement switches, restored on exit: the
+    ``ResetSolver`` class attributes named (``solver="reset"``, e.g.
+    ``{"first_order_targets": True}``) and ``alpha_grid``, the candidates of
+    ``alpha="auto"`` (``skadmm._penalty.CV_GRID``). Neither is an estimator
+    parameter."""
+    targets = {key: (ResetSolver, key) for key in switches}
+    if "alpha_grid" in switches:
+        targets["alpha_grid"] = (_penalty, "CV_GRID")
+    unknown = [key for key, (obj, attr) in targets.items() if not hasattr(obj, attr)]
     if unknown:
         raise ValueError(f"ResetSolver has no switch {unknown}")
-    saved = {key: getattr(ResetSolver, key) for key in switches}
+    saved = {key: getattr(obj, attr) for key, (obj, attr) in targets.items()}
     try:
         for key, value in switches.items():
-            setattr(ResetSolver, key, value)
+            obj, attr = targets[key]
+            setattr(obj, attr, tuple(value) if key == "alpha_grid" else value)
         yield
     finally:
         for key, value in saved.items():
-            setattr(ResetSolver, key, value)
+            obj, attr = targets[key]
+            setattr(obj, attr, value)
 
 
 def pyplot():

@@ -21,9 +21,10 @@ models (keys for ``--models``):
 ``--mode 'wide={"width": 200}'``), compared like the defaults; its
 ``random_state`` replaces the suite's seed (``--mode 'seed1={"random_state":
 1}'``: the defaults at another initialisation). ``--switches NAME=JSON`` sets
-``ResetSolver`` switches (measurement switches, not estimator parameters) while
-the model ``NAME`` is fitted, its ``alpha="auto"`` selection included: e.g.
-``--mode 'fo={}' --switches 'fo={"first_order_targets": true}'``.
+measurement switches, not estimator parameters, while the model ``NAME`` is
+fitted, its ``alpha="auto"`` selection included: ``ResetSolver`` attributes and
+``alpha_grid``, the candidates of ``alpha="auto"`` (e.g. ``--mode 'fo={}'
+--switches 'fo={"first_order_targets": true, "alpha_grid": [0.001, 0.01]}'``).
 
 Outputs in ``--out`` (default ``benchmarks/results``): ``suite.csv`` and
 ``suite.md`` (CV MSE mean and std, mean fit time, ratios to MLP and to the

@@ -117,6 +117,22 @@ def test_switches_apply_to_their_mode_only_and_are_restored(suite, tmp_path):
     assert mse["fo"] != mse["plain"]
 
 
+def test_alpha_grid_switch_sets_the_candidates_of_auto(suite):
+    from sklearn.datasets import make_regression
+
+    import skadmm._penalty as penalty
+    from skadmm import ADMMResidualRegressor
+
+    bench, _ = suite
+    X, y = make_regression(n_samples=150, n_features=3, noise=5.0, random_state=0)
+    model = ADMMResidualRegressor(width=8, max_iter=3, random_state=0)
+    grid = penalty.CV_GRID
+    with bench.solver_switches({"alpha_grid": [0.5]}):
+        assert model.fit(X, y).alpha_ == 0.5
+    assert penalty.CV_GRID == grid
+    assert model.fit(X, y).alpha_ in grid
+
+
 def test_switches_reject_unknown_names(suite, tmp_path):
     bench, _ = suite
     with pytest.raises(ValueError, match="no switch"):
