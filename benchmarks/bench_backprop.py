@@ -125,15 +125,16 @@ def timed_fit(name, model, X, y):
         return time.perf_counter() - tick
 
 
-def prepared_fold(X, y, train, test, max_iter_scale):
+def prepared_fold(X, y, train, test, max_iter_scale, seed=SEED):
     """Standardised training and test inputs, the standardised training
-    target, its mean and scale, and the defaults fitted on it (with
-    ``alpha="auto"``: their ``alpha_`` is the fold's penalty)."""
+    target, its mean and scale, and the defaults (``random_state=seed``)
+    fitted on it (with ``alpha="auto"``: their ``alpha_`` is the fold's
+    penalty)."""
     scaler = StandardScaler().fit(X[train])
     X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
     mean, std = y[train].mean(), y[train].std()
     y_train = (y[train] - mean) / std
-    auto = ADMMResidualRegressor(width=WIDTH, random_state=SEED)
+    auto = ADMMResidualRegressor(width=WIDTH, random_state=seed)
     auto.set_params(max_iter=max(2, int(200 * max_iter_scale)))
     return X_train, X_test, y_train, mean, std, auto.fit(X_train, y_train)
 

@@ -9,6 +9,7 @@ The network would gain a penalised linear term ``X V`` beside its read-out::
 any trainer, both networks are trained by full-batch backpropagation (SciPy's
 L-BFGS-B on ``F`` and its exact gradient) to convergence, from the same start:
 the hidden weights of ``ADMMResidualRegressor(random_state=0)``'s initialisation
+(``--seed`` sets another ``random_state``)
 and the ridge read-out at ``alpha`` on them (with ``X`` beside them for the
 linear path). Those starts are the networks' own random features. Models per
 fold, all at the estimator's ``alpha="auto"`` choice on that training fold:
@@ -119,17 +120,18 @@ class LinearPathNetwork:
         ).x
 
 
-def fold_rows(dataset, fold, train, test, X, y, max_iter_scale):
-    """One CV fold: every model at the fold's ``alpha="auto"`` choice."""
+def fold_rows(dataset, fold, train, test, X, y, max_iter_scale, seed=SEED):
+    """One CV fold: every model at the fold's ``alpha="auto"`` choice, the
+    networks initialised with ``random_state=seed``."""
     warnings.simplefilter("ignore", ConvergenceWarning)
     with threadpool_limits(1):
         # ``default``: the defaults, whose alpha="auto" choice is the fold's.
         X_train, X_test, y_train, mean, std, default = prepared_fold(
-            X, y, train, test, max_iter_scale
+            X, y, train, test, max_iter_scale, seed
         )
         alpha = default.alpha_
         init = ADMMResidualRegressor(
-            width=WIDTH, solver="radmm", max_iter=1, random_state=SEED
+            width=WIDTH, solver="radmm", max_iter=1, random_state=seed
         ).fit(X_train, y_train)
         W1 = np.vstack([init.coefs_[0], init.intercepts_[0]])
         F = objective(default, X_train, y_train, alpha)
@@ -198,6 +200,9 @@ def overall(rows):
 
 def main(argv=None):
     parser = suite_parser(__doc__, jobs="folds")
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="random_state of the networks"
+    )
     args = parser.parse_args(argv)
     n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
     tasks = []
@@ -206,7 +211,10 @@ def main(argv=None):
         if max_rows is not None:
             X, y = X[:max_rows], y[:max_rows]
         for fold, (train, test) in enumerate(folds(X, n_splits)):
-            tasks.append(delayed(fold_rows)(dataset, fold, train, test, X, y, scale))
+            task = delayed(fold_rows)(
+                dataset, fold, train, test, X, y, scale, args.seed
+            )
+            tasks.append(task)
     fold_table = [r for rows in Parallel(n_jobs=args.jobs)(tasks) for r in rows]
     rows = summarise(fold_table)
     summary = overall(rows)
@@ -214,7 +222,8 @@ def main(argv=None):
     preamble = (
         f"{n_splits}-fold shuffled CV (random_state={SEED}); inputs and targets "
         f"standardised on each training fold; one hidden layer of {WIDTH} ReLU "
-        "units; alpha: the estimator's alpha='auto' choice per fold; "
+        f"units initialised with random_state={args.seed}; alpha: the "
+        "estimator's alpha='auto' choice per fold; "
         "`objective`: F on the training fold (standardised target); `test_mse`: "
         "in the target's units; `linear_vs_plain`: geometric mean over the folds "
         "of the test MSE ratio to the same model without the linear path; "

@@ -65,3 +65,17 @@ def test_quick_run_compares_each_network_with_its_linear_path(bench, tmp_path):
     for name in bench.MODELS:
         assert f"| sine | {name} |" in text
     assert "`lbfgs_linear` against `lbfgs`" in text
+
+
+def test_seed_sets_the_networks_initialisation(bench, data):
+    """``--seed``: another start (hidden weights of that ``random_state``), so
+    other random features; the same seed gives the same rows."""
+    X, y = data
+    train, test = np.arange(40), np.arange(40, 60)
+
+    def rows(seed):
+        out = bench.fold_rows("toy", 0, train, test, X, y, 0.02, seed)
+        return {r["model"]: r["test_mse"] for r in out}
+
+    assert rows(1) == rows(1)
+    assert rows(1)["random_features"] != rows(0)["random_features"]
