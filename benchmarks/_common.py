@@ -166,6 +166,34 @@ def solver_switches(switches):
             setattr(obj, attr, value)
 
 
+def add_switches_argument(parser):
+    """``--switches NAME=JSON`` of the suites: ``solver_switches`` per mode."""
+    parser.add_argument(
+        "--switches",
+        type=parse_mode,
+        action="append",
+        default=[],
+        help="measurement switches NAME=JSON while fitting the mode NAME",
+    )
+
+
+def mode_switches(parser, args, modes):
+    """The parsed ``--switches`` by mode; an error for a name that is no mode."""
+    switches = dict(args.switches)
+    if set(switches) - set(modes):
+        parser.error(f"--switches for no mode: {sorted(set(switches) - set(modes))}")
+    return switches
+
+
+def switches_note(switches, models):
+    """The sentence of a results preamble naming the switches of its models."""
+    return "".join(
+        f" `{name}` fitted with the solver switches {json.dumps(value)}."
+        for name, value in switches.items()
+        if name in models
+    )
+
+
 def pyplot():
     """matplotlib's pyplot on the non-interactive Agg backend."""
     import matplotlib

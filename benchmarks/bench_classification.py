@@ -20,6 +20,8 @@ models (keys for ``--models``):
 ``--mode NAME=JSON`` adds an ADMM configuration (parameters as JSON, e.g.
 ``--mode 'wide={"width": 200}'``), compared like the defaults; ``--name``
 changes the stem of the output files (to keep such a run beside the suite's).
+``--switches NAME=JSON`` sets measurement switches of the solver while the
+mode ``NAME`` is fitted (as in ``bench_suite.py``).
 
 Outputs in ``--out`` (default ``benchmarks/results``): ``classification.csv``
 and ``classification.md``: CV accuracy (mean, std), CV log-loss (mean, std),
@@ -61,10 +63,14 @@ from _class_datasets import DATASETS, load
 from _common import (
     RESULTS,
     SEED,
+    add_switches_argument,
     comma_list,
+    mode_switches,
     parse_mode,
     pyplot,
     rounded,
+    solver_switches,
+    switches_note,
     write_results,
 )
 
@@ -103,14 +109,16 @@ def stratified_folds(X, y, n_splits=5):
     return list(cv.split(X, y))
 
 
-def cross_validate(model, X, y, splits):
-    """Test accuracies, log-losses, fit seconds and iterations over ``splits``."""
+def cross_validate(model, X, y, splits, switches=None):
+    """Test accuracies, log-losses, fit seconds and iterations over ``splits``,
+    fitted with the solver ``switches``."""
     accs, losses, times, iters = [], [], [], []
     for train, test in splits:
         pipe = make_pipeline(StandardScaler(), clone(model))
-        tick = time.perf_counter()
-        pipe.fit(X[train], y[train])
-        times.append(time.perf_counter() - tick)
+        with solver_switches(switches or {}):
+            tick = time.perf_counter()
+            pipe.fit(X[train], y[train])
+            times.append(time.perf_counter() - tick)
         accs.append(accuracy_score(y[test], pipe.predict(X[test])))
         losses.append(
             log_loss(y[test], pipe.predict_proba(X[test]), labels=pipe.classes_)
@@ -132,13 +140,16 @@ def subsample(X, y, max_rows):
     return X[keep[:max_rows]], y[keep[:max_rows]]
 
 
-def run_suite(datasets, models, n_splits, max_rows=None):
+def run_suite(datasets, models, n_splits, max_rows=None, switches=None):
+    switches = switches or {}
     rows = []
     for dataset in datasets:
         X, y = subsample(*load(dataset), max_rows)
         splits = stratified_folds(X, y, n_splits)
         for name, model in models.items():
-            accs, losses, times, iters = cross_validate(model, X, y, splits)
+            accs, losses, times, iters = cross_validate(
+                model, X, y, splits, switches.get(name)
+            )
             rows.append(
                 dict(
                     dataset=dataset,
@@ -318,12 +329,14 @@ def main(argv=None):
         default=[],
         help="extra ADMM configuration NAME=JSON",
     )
+    add_switches_argument(parser)
     parser.add_argument(
         "--no-plot", action="store_true", help="skip the PNG (needs matplotlib)"
     )
     args = parser.parse_args(argv)
 
     modes = {**ADMM_MODES, **dict(args.mode)}
+    switches = mode_switches(parser, args, modes)
     models = make_models(modes)
     if args.models is not None:
         models = {k: models[k] for k in comma_list(list(models))(args.models)}
@@ -331,14 +344,18 @@ def main(argv=None):
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     with threadpool_limits(1):
-        rows = add_ratios(run_suite(args.datasets, models, n_splits, max_rows))
+        rows = run_suite(args.datasets, models, n_splits, max_rows, switches)
+        rows = add_ratios(rows)
     summary = targets(rows, [m for m in modes if m in models])
     print(summary, flush=True)
     preamble = (
         f"{n_splits}-fold stratified shuffled CV (random_state={SEED}), "
         "StandardScaler in front of every model, one BLAS thread, fit time in "
         "seconds (mean over folds); `acc_vs_mlp` in accuracy points, "
-        "`logloss_vs_mlp` and `time_vs_mlp` ratios. Targets:\n\n" + summary
+        "`logloss_vs_mlp` and `time_vs_mlp` ratios."
+        + switches_note(switches, models)
+        + " Targets:\n\n"
+        + summary
     )
     fmt = rounded(rows)
     write_results(args.out, args.name, fmt, preamble)

@@ -42,7 +42,6 @@ Usage::
     python benchmarks/bench_suite.py --datasets sine,diabetes --models default,mlp
 """
 
-import json
 import time
 import warnings
 
@@ -61,13 +60,16 @@ from skadmm import ADMMResidualRegressor
 
 from _common import (
     SEED,
+    add_switches_argument,
     comma_list,
     folds,
+    mode_switches,
     panel_grid,
     parse_mode,
     rounded,
     save_panels,
     solver_switches,
+    switches_note,
     write_results,
 )
 from _datasets import DATASETS, load, suite_parser
@@ -277,22 +279,14 @@ def main(argv=None):
         default=[],
         help="extra ADMM configuration NAME=JSON",
     )
-    parser.add_argument(
-        "--switches",
-        type=parse_mode,
-        action="append",
-        default=[],
-        help="ResetSolver switches NAME=JSON while fitting the mode NAME",
-    )
+    add_switches_argument(parser)
     parser.add_argument(
         "--no-time", action="store_true", help="skip the time-to-accuracy fits"
     )
     args = parser.parse_args(argv)
 
     modes = {**ADMM_MODES, **dict(args.mode)}
-    switches = dict(args.switches)
-    if set(switches) - set(modes):
-        parser.error(f"--switches for no --mode: {sorted(set(switches) - set(modes))}")
+    switches = mode_switches(parser, args, modes)
     models = make_models(modes)
     if args.models is not None:
         models = {k: models[k] for k in comma_list(list(models))(args.models)}
@@ -310,11 +304,7 @@ def main(argv=None):
             f"{n_splits}-fold shuffled CV (random_state={SEED}), "
             "StandardScaler in front of every model, one BLAS thread, fit time "
             "in seconds (mean over folds)."
-            + "".join(
-                f" `{name}` fitted with the solver switches {json.dumps(value)}."
-                for name, value in switches.items()
-                if name in models
-            )
+            + switches_note(switches, models)
             + (f" Targets:\n\n{summary}" if summary else "")
         )
         fmt = rounded(rows)

@@ -204,3 +204,23 @@ def test_name_sets_the_stem_of_the_outputs(suite, tmp_path):
     )
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["other.csv", "other.md", "other_machine.txt"]
+
+
+def test_switches_change_only_their_mode(suite, tmp_path):
+    from skadmm._solvers._reset import ResetSolver
+
+    bench, _ = suite
+    rows = bench.main(
+        [
+            *("--quick", "--datasets", "moons", "--models", "plain,fo", "--no-plot"),
+            *("--mode", 'plain={"width": 20}', "--mode", 'fo={"width": 20}'),
+            *("--switches", 'fo={"first_order_targets": true}'),
+            *("--out", str(tmp_path)),
+        ]
+    )
+    assert ResetSolver.first_order_targets is False
+    loss = {r["model"]: r["logloss_mean"] for r in rows}
+    # The same model and folds: only the switch can tell them apart.
+    assert loss["fo"] != loss["plain"]
+    text = (tmp_path / "classification.md").read_text()
+    assert '`fo` fitted with the solver switches {"first_order_targets": true}' in text
