@@ -18,7 +18,8 @@ models (keys for ``--models``):
 * ``hgb``: ``HistGradientBoostingClassifier(random_state=0)``.
 
 ``--mode NAME=JSON`` adds an ADMM configuration (parameters as JSON, e.g.
-``--mode 'wide={"width": 200}'``), compared like the defaults; ``--name``
+``--mode 'wide={"width": 200}'``), compared like the defaults (its
+``random_state`` replaces the suite's seed); ``--name``
 changes the stem of the output files (to keep such a run beside the suite's).
 ``--switches NAME=JSON`` sets measurement switches of the solver while the
 mode ``NAME`` is fitted (as in ``bench_suite.py``).
@@ -96,8 +97,9 @@ def baselines():
 
 
 def make_models(modes):
+    # A mode may set its own random_state (the seed spread of the defaults).
     models = {
-        name: ADMMResidualClassifier(random_state=SEED, **params)
+        name: ADMMResidualClassifier(**{"random_state": SEED, **params})
         for name, params in modes.items()
     }
     return {**models, **baselines()}

@@ -224,3 +224,10 @@ def test_switches_change_only_their_mode(suite, tmp_path):
     assert loss["fo"] != loss["plain"]
     text = (tmp_path / "classification.md").read_text()
     assert '`fo` fitted with the solver switches {"first_order_targets": true}' in text
+
+
+def test_a_mode_may_set_its_own_seed(suite):
+    bench, _ = suite
+    models = bench.make_models({"a": {}, "b": {"random_state": 3}})
+    assert models["a"].get_params()["random_state"] == bench.SEED
+    assert models["b"].get_params()["random_state"] == 3
