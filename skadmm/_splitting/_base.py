@@ -24,7 +24,60 @@ from .._losses import SquaredLoss
 from ._rows import RowWeights, block_rows, row_chunks
 
 
-class Splitting:
+class TrainingProblem:
+    """What every relaxed training problem holds, whatever its splitting.
+
+    Data, weights, loss and penalties (:meth:`_set_problem_data`), copies of
+    the weights and the row chunks of the matrix products (:meth:`chunks`).
+    """
+
+    def _set_problem_data(
+        self, X, Y, sample_weight, weights, activation, loss, **penalties
+    ):
+        """Set ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the
+        penalties by name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies
+        in the data's dtype) and ``H`` (hidden layers)."""
+        dtype = X.dtype
+        self.dtype = dtype
+        self.act = activation
+        self.loss = SquaredLoss() if loss is None else loss
+        for name, value in penalties.items():
+            setattr(self, name, value)
+        self.rw = RowWeights(sample_weight, X.shape[0], dtype)
+        self.Y = Y
+        self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
+        self.H = len(self.W) - 1
+        # Matrix products over all rows at once (threaded BLAS), or per row block.
+        self.whole_products = False
+        self._chunk_cache = {}
+
+    def weights(self):
+        """Copies of the current weights."""
+        return [W.copy() for W in self.W]
+
+    def chunks(self, width):
+        """Row chunks of an ``n_samples x width`` array for the products.
+
+        Returns ``(chunk_rows, [(chunk, parts), ...])`` (see
+        :func:`~skadmm._splitting._rows.row_chunks`). The row-separable updates
+        compute each chunk's matrix products, then run their elementwise work and
+        reductions over the chunk's row blocks, which stay in cache. With
+        single-threaded BLAS a chunk is one row block, so a product's output is
+        used while still in cache; with threaded BLAS (``whole_products``) it is
+        all the rows: every BLAS call wakes all its threads, and hundreds of
+        small calls per update cost far more than the cache misses, above all on
+        a loaded machine. Both give the same values up to the rounding of the
+        products.
+        """
+        key = (width, self.whole_products)
+        found = self._chunk_cache.get(key)
+        if found is None:
+            found = row_chunks(self.rw.n_samples, width, self.whole_products)
+            self._chunk_cache[key] = found
+        return found
+
+
+class Splitting(TrainingProblem):
     """Base class: a relaxed training problem together with its current iterate.
 
     Subclasses define the hidden-layer blocks (``_sweep_layer``), the relaxation
@@ -71,8 +124,7 @@ class Splitting:
         loss=None,
     ):
         dtype = X.dtype
-        set_problem_data(
-            self,
+        self._set_problem_data(
             X,
             Y,
             sample_weight,
@@ -97,9 +149,6 @@ class Splitting:
         self._pools = {}
         # Scratch pools and row chunks of the row views, by row block.
         self._block_scratch = {}
-        # Matrix products over all rows at once (threaded BLAS), or per row block.
-        self.whole_products = False
-        self._chunk_cache = {}
         self.set_regions([(0, self.H + 1)])
         self._init_hidden()
         self._set_readout_output()
@@ -131,10 +180,6 @@ class Splitting:
         """``U_{k-1}`` for residual blocks, ``None`` for the lifting layer."""
         return None if k == 0 else self.U[k - 1][:, :-1]
 
-    def weights(self):
-        """Copies of the current weights."""
-        return [W.copy() for W in self.W]
-
     def scratch(self, k):
         """Scratch buffers for the updates of layer ``k``.
 
@@ -148,27 +193,6 @@ class Splitting:
         if pool is None:
             pool = self._pools[key] = _Pool(self.dtype)
         return pool
-
-    def chunks(self, width):
-        """Row chunks of an ``n_samples x width`` array for the products.
-
-        Returns ``(chunk_rows, [(chunk, parts), ...])`` (see
-        :func:`~skadmm._splitting._rows.row_chunks`). The row-separable updates
-        compute each chunk's matrix products, then run their elementwise work and
-        reductions over the chunk's row blocks, which stay in cache. With
-        single-threaded BLAS a chunk is one row block, so a product's output is
-        used while still in cache; with threaded BLAS (``whole_products``) it is
-        all the rows: every BLAS call wakes all its threads, and hundreds of
-        small calls per update cost far more than the cache misses, above all on
-        a loaded machine. Both give the same values up to the rounding of the
-        products.
-        """
-        key = (width, self.whole_products)
-        found = self._chunk_cache.get(key)
-        if found is None:
-            found = row_chunks(self.rw.n_samples, width, self.whole_products)
-            self._chunk_cache[key] = found
-        return found
 
     def _ridge_step(self, k, G, rhs, curvature, alpha=None, tau=None):
         """Block ``W_k`` given ``G = A^T S A`` and the linear term ``rhs``.
@@ -485,27 +509,6 @@ class Splitting:
             # Row-block buffers and the z-step's work arrays.
             "block buffers": 5 * block,
         }
-
-
-def set_problem_data(
-    problem, X, Y, sample_weight, weights, activation, loss, **penalties
-):
-    """Attributes every training problem has: data, weights, loss, penalties.
-
-    ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the penalties by
-    name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies in the data's
-    dtype) and ``H`` (hidden layers).
-    """
-    dtype = X.dtype
-    problem.dtype = dtype
-    problem.act = activation
-    problem.loss = SquaredLoss() if loss is None else loss
-    for name, value in penalties.items():
-        setattr(problem, name, value)
-    problem.rw = RowWeights(sample_weight, X.shape[0], dtype)
-    problem.Y = Y
-    problem.W = [np.array(W, dtype=dtype, order="C") for W in weights]
-    problem.H = len(problem.W) - 1
 
 
 class _Pool:

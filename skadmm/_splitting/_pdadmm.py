@@ -38,14 +38,14 @@ import numpy as np
 
 from .._blas import blas_thread_budget
 from .._linalg import spd_inverse, spd_solve
-from ._base import _augment, _augment_empty, _Pool, _run_in_order, set_problem_data
-from ._rows import block_rows, row_chunks
+from ._base import TrainingProblem, _augment, _augment_empty, _Pool, _run_in_order
+from ._rows import block_rows
 
 #: Weight of the proximal term of the z-steps, relative to ``nu`` (the paper's).
 Z_PROX = 1.0
 
 
-class PQSplitting:
+class PQSplitting(TrainingProblem):
     """State and block updates of pdADMM on a residual network.
 
     Parameters
@@ -93,8 +93,7 @@ class PQSplitting:
                 f"update={update!r} is not supported. Use update='proximal'."
             )
         dtype = X.dtype
-        set_problem_data(
-            self,
+        self._set_problem_data(
             X,
             Y,
             sample_weight,
@@ -122,17 +121,11 @@ class PQSplitting:
         # <u, p_next - q> + rho/2 ||p_next - q||^2 and ||p_next - q||^2
         # (read-out: ||O - R||^2 in the first column). Valid after each phase B.
         self.links = np.zeros((H + 1, 4))
-        self.whole_products = False
         self._pools = threading.local()
-        self._chunk_cache = {}
         self.set_regions([(0, H + 1)])
         self.reset_to_forward()
 
     # ---------------------------------------------------------------- helpers
-    def weights(self):
-        """Copies of the current weights."""
-        return [W.copy() for W in self.W]
-
     def set_regions(self, regions):
         """Accept the estimator's regions of layers.
 
@@ -154,15 +147,6 @@ class PQSplitting:
         if pool is None:
             pool = self._pools.pool = _Pool(self.dtype)
         return pool
-
-    def chunks(self, width):
-        """Row chunks of the products (see ``Splitting.chunks``)."""
-        key = (width, self.whole_products)
-        found = self._chunk_cache.get(key)
-        if found is None:
-            found = row_chunks(self.rw.n_samples, width, self.whole_products)
-            self._chunk_cache[key] = found
-        return found
 
     def reset_to_forward(self):
         """Auxiliaries from the forward pass of the weights; multipliers zero.

@@ -7,7 +7,7 @@ Penalty per hidden layer ``k``::
 Every block is a closed form or an elementwise problem (ALGORITHM.md, section 3).
 The ``Z`` and ``U`` blocks are row-separable: they run row block by row block, each
 block's elementwise work and link norms together while it is in cache, right after
-its matrix products (see ``Splitting.chunks``); with single-threaded BLAS no
+its matrix products (see ``TrainingProblem.chunks``); with single-threaded BLAS no
 ``n_samples x width`` temporary is made.
 """
 
