@@ -1,4 +1,5 @@
-"""The random regression problem that the splitting tests iterate on.
+"""The random regression problem that the splitting tests iterate on, and
+the plain-numpy evaluation of L_rho they check the solvers' own against.
 
 Two smooth nonlinear outputs of four Gaussian inputs plus noise, optional
 positive sample weights, and the network's own initial weights: every
@@ -22,3 +23,38 @@ def random_problem(n_samples, activation, *, width, n_blocks, weighted=False, se
     act = get_activation(activation)
     W = init_weights(X.shape[1], width, n_blocks, Y.shape[1], act, rng, X.dtype)
     return X, Y, sw, W, act
+
+
+def weighted_sq_norm(X, sw):
+    """``||.||_S^2`` with the normalised row weights of ``sw`` (uniform if None),
+    computed directly rather than with the package's ``RowWeights``."""
+    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
+
+    def sq(A):
+        return float(np.sum(s[:, None] * A**2))
+
+    return s, sq
+
+
+def independent_lrho(problem, X, Y, sw):
+    """L_rho of the two- and three-splitting relaxations (dlADMM's included)
+    recomputed from the state with plain numpy, no cached links."""
+    act = problem.act
+    s, sq = weighted_sq_norm(X, sw)
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    # Only the three-splitting family holds the pre-activations Z.
+    three = hasattr(problem, "Z")
+    inp, prev = X, 0
+    for k in range(problem.H):
+        U = problem.U[k][:, :-1]
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        if three:
+            penalty = sq(problem.Z[k] - pre) + sq(U - prev - act(problem.Z[k]))
+        else:
+            penalty = sq(U - prev - act(pre))
+        total += 0.5 * problem.beta * penalty
+        inp = prev = U
+    gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
+    total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
+    return total

@@ -12,7 +12,7 @@ from skadmm._network import forward
 from skadmm._splitting._mdlam import MDLAMProblem, band_preimage
 from skadmm.exceptions import DivergenceWarning
 
-from ._problems import random_problem
+from ._problems import random_problem, weighted_sq_norm
 
 EPS = 0.01
 
@@ -38,10 +38,7 @@ def make_problem(
 
 def independent_objective(problem, X, Y, sw):
     """F from the state with plain numpy (no cached links)."""
-    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
-
-    def sq(A):
-        return float(np.sum(s[:, None] * A**2))
+    _, sq = weighted_sq_norm(X, sw)
 
     total = 0.5 * sq(problem.O - Y)
     total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)

@@ -21,7 +21,7 @@ from skadmm.exceptions import (
     PenaltyConditionWarning,
 )
 
-from ._problems import random_problem
+from ._problems import random_problem, weighted_sq_norm
 
 # Short fits stop at max_iter on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -51,10 +51,7 @@ def make_problem(activation="relu", *, weighted=False, n_blocks=3, width=12, **k
 def independent_objective(problem, X, Y, sw):
     """L_rho of the p/q relaxation from the state, with plain numpy."""
     act, nu, rho = problem.act, problem.beta, problem.rho
-    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
-
-    def sq(A):
-        return float(np.sum(s[:, None] * A**2))
+    s, sq = weighted_sq_norm(X, sw)
 
     def p(k):
         return X if k == 0 else problem.P[k][:, :-1]

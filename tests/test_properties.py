@@ -11,7 +11,7 @@ from skadmm._network import forward, init_weights
 from skadmm._parallel import split_layers
 from skadmm._splitting import SPLITTINGS
 
-from ._problems import random_problem
+from ._problems import independent_lrho, random_problem
 
 CONFIGS = list(
     itertools.product(SPLITTINGS, ["proximal", "linearized"], sorted(ACTIVATIONS))
@@ -89,31 +89,6 @@ def test_lrho_is_bounded_below_by_its_loss_decomposition(splitting):
     assert bound >= 0
 
 
-def independent_objective(problem, X, Y, sw):
-    """L_rho recomputed from the state with plain numpy, for either splitting."""
-    act = problem.act
-    s = np.full(X.shape[0], 1 / X.shape[0]) if sw is None else sw / sw.sum()
-
-    def sq(A):
-        return float(np.sum(s[:, None] * A**2))
-
-    total = 0.5 * sq(problem.O - Y)
-    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
-    inp, prev = X, 0
-    for k in range(problem.H):
-        U = problem.U[k][:, :-1]
-        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
-        if problem.name == "three":
-            penalty = sq(problem.Z[k] - pre) + sq(U - prev - act(problem.Z[k]))
-        else:
-            penalty = sq(U - prev - act(pre))
-        total += 0.5 * problem.beta * penalty
-        inp = prev = U
-    gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
-    total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
-    return total
-
-
 @pytest.mark.parametrize("n_regions", [1, 3])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("splitting", sorted(SPLITTINGS))
@@ -131,7 +106,7 @@ def test_objective_matches_an_independent_evaluation(splitting, weighted, n_regi
     )
     for _ in range(3):
         problem.iterate()
-        expected = independent_objective(problem, X, Y, sw)
+        expected = independent_lrho(problem, X, Y, sw)
         np.testing.assert_allclose(problem.objective()[0], expected, rtol=1e-10)
 
 
