@@ -1,7 +1,5 @@
 """solver="dladmm": monotone L_rho, the block steps against brute force, the API."""
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -246,18 +244,3 @@ def test_every_activation_fits():
         )
         model.fit(X, X[:, 0])
         assert np.isfinite(model.predict(X)).all()
-
-
-def test_warm_start_continues_the_run():
-    """Two warm-started fits of 5 iterations equal one fit of 10."""
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((80, 3))
-    y = X[:, 0] * X[:, 1]
-    params = dict(solver="dladmm", width=12, n_blocks=1, alpha=1e-2, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warm = ADMMResidualRegressor(max_iter=5, warm_start=True, **params)
-        warm.fit(X, y).fit(X, y)
-        cold = ADMMResidualRegressor(max_iter=10, **params).fit(X, y)
-    np.testing.assert_allclose(warm.objective_curve_, cold.objective_curve_, rtol=1e-12)
-    np.testing.assert_allclose(warm.predict(X), cold.predict(X), rtol=1e-10)

@@ -279,20 +279,6 @@ def test_fit_learns_and_forward_is_close_to_the_auxiliaries():
     assert model.score(X, y) > 0.5
 
 
-def test_warm_start_continues_the_run():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((80, 3))
-    y = X[:, 0] * X[:, 1]
-    params = dict(solver="mdlam", width=12, n_blocks=1, alpha=1e-2, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warm = ADMMResidualRegressor(max_iter=5, warm_start=True, **params)
-        warm.fit(X, y).fit(X, y)
-        cold = ADMMResidualRegressor(max_iter=10, **params).fit(X, y)
-    np.testing.assert_allclose(warm.objective_curve_, cold.objective_curve_, rtol=1e-12)
-    np.testing.assert_allclose(warm.predict(X), cold.predict(X), rtol=1e-10)
-
-
 def test_predict_is_the_forward_pass():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 3))
