@@ -25,7 +25,7 @@ PARAMS = {
     "width": [1, 2, 5, 8],
     "n_blocks": [0, 1, 2],
     "activation": ["relu", "leaky_relu", "tanh", "sigmoid"],
-    "solver": ["reset", "radmm"],
+    "solver": ["reset", "radmm", "dladmm", "pdadmm", "mdlam"],
     "splitting": ["three", "two"],
     "update": ["proximal", "linearized"],
     "alpha": ["auto", 0.0, 1e-3, 10.0],
