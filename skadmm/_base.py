@@ -10,6 +10,8 @@ validation score) and its prediction methods.
 
 import inspect
 import warnings
+from contextlib import nullcontext
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
-from ._blas import fit_blas_limits
+from ._blas import BLAS_MIN_PRODUCT, fit_blas_limits, largest_product
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -37,7 +39,14 @@ from ._network import (
     predict_outputs,
     stack_weights,
 )
-from ._parallel import Team, plan_parallelism, row_blocks_forward, split_layers
+from ._parallel import (
+    Team,
+    plan_parallelism,
+    row_blocks_forward,
+    run_search,
+    search_workers,
+    split_layers,
+)
 from ._penalty import resolve_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
@@ -263,15 +272,15 @@ class BaseADMMResidual(BaseEstimator):
             return self.alpha_
         if target.auto_alpha is not None:
             return target.auto_alpha
-        overrides = dict(warm_start=False, verbose=0)
-
-        def fit_predict(alpha, X_train, Y_train, sw_train, X_test):
-            model = clone(self).set_params(alpha=alpha, **overrides)
-            with interrupts_propagate():  # Ctrl-C stops the search, not one fit
-                model.fit(X_train, target.cv_target(Y_train), sample_weight=sw_train)
-            return target.cv_predict(model, X_test)
-
-        alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict, target.cv_errors)
+        n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
+        # The candidates' results do not depend on n_jobs; on worker processes
+        # they leave the cores to each other.
+        template = clone(self).set_params(warm_start=False, verbose=0)
+        if n_workers > 1:
+            template.set_params(n_jobs=1)
+        fit_predict = partial(_fit_predict_candidate, template, target)
+        run = partial(run_search, n_workers=n_workers)
+        alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict, target.cv_errors, run)
         if self.verbose and self.alpha == "auto":
             print(f"alpha='auto': alpha_={alpha:g}")
         return alpha
@@ -452,3 +461,22 @@ class BaseADMMResidual(BaseEstimator):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _fit_predict_candidate(template, target, alpha, X_train, Y_train, sw_train, X_test):
+    """Predictions on ``X_test`` of ``template`` fitted with penalty ``alpha``.
+
+    One fit of ``alpha="auto"``'s search; it may run on a joblib worker
+    process, so it sets up for itself what the search expects: the candidate's
+    own warnings hidden, Ctrl-C stopping the whole search rather than one fit,
+    and, when the products are small, one BLAS thread for the fit and the
+    predictions alike (so the result is the same in any process).
+    """
+    model = clone(template).set_params(alpha=alpha)
+    shape = (X_train.shape[0], template.width, X_train.shape[1])
+    small = largest_product(*shape) < BLAS_MIN_PRODUCT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with interrupts_propagate(), fit_blas_limits(1) if small else nullcontext():
+            model.fit(X_train, target.cv_target(Y_train), sample_weight=sw_train)
+            return target.cv_predict(model, X_test)

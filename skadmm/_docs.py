@@ -128,9 +128,11 @@ PARAMETERS = Template(
         Results never depend on ``n_jobs``: with the same ``n_regions`` they are
         bit-identical for any value. Workers times BLAS threads never exceed the
         BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
-        (one region) there is nothing to run in parallel and ``n_jobs`` is
-        ignored, silently: choosing regions from it would make the results
-        depend on ``n_jobs``. See :ref:`parallel`.
+        (one region) a fit's iterations run serially whatever ``n_jobs``:
+        choosing regions from it would make the results depend on ``n_jobs``.
+        Where ``alpha="auto"`` cross-validates (the regressor, on 100 to 2,000
+        rows), its candidates' fits run on ``n_jobs`` joblib worker processes
+        (see :ref:`search_parallel`). See :ref:`parallel`.
     n_regions : int, default=None
         Number of regions of the parallel regional update: contiguous groups of
         at least two layers (the network has ``n_blocks + 2``) whose interiors

@@ -23,11 +23,17 @@ from functools import partial
 
 import numpy as np
 from joblib import cpu_count, effective_n_jobs
+from joblib.parallel import get_active_backend
 from sklearn import config_context, get_config
 from sklearn.utils import gen_even_slices
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._blas import blas_thread_budget, blas_threads_for
+from ._blas import (
+    BLAS_MIN_PRODUCT,
+    blas_thread_budget,
+    blas_threads_for,
+    largest_product,
+)
 from ._network import forward
 from ._splitting._rows import block_rows
 
@@ -81,6 +87,41 @@ def plan_parallelism(n_jobs, n_regions, n_layers, n_samples, width, n_features):
     workers = max(1, min(effective_n_jobs(n_jobs), regions, budget))
     blas = blas_threads_for(max(1, budget // regions), n_samples, width, n_features)
     return ParallelPlan(regions, workers, blas)
+
+
+def search_workers(n_jobs, n_samples, width, n_features):
+    """Worker processes for the independent fits of ``alpha="auto"``'s search.
+
+    The candidates' fits share nothing, so with ``n_jobs > 1`` they run on
+    joblib's process workers, each fit and its predictions on one BLAS thread.
+    Their results equal the in-process ones only while the products are small
+    enough to run on one BLAS thread anyway (see
+    :func:`~skadmm._blas.blas_threads_for`), so larger ones stay in-process. So
+    does a search under a thread-based joblib backend (a nested call from a
+    joblib worker, or ``parallel_config(backend="threading")``): the fits hold
+    the GIL most of the time, and they change the process-wide warning filters.
+
+    Returns
+    -------
+    n_workers : int
+        ``1``: run the fits in this process, in order.
+    """
+    if largest_product(n_samples, width, n_features) >= BLAS_MIN_PRODUCT:
+        return 1
+    n_workers = effective_n_jobs(n_jobs)
+    if n_workers == 1:
+        return 1
+    backend, _ = get_active_backend(prefer="processes")
+    return 1 if getattr(backend, "uses_threads", False) else n_workers
+
+
+def run_search(tasks, n_workers):
+    """Results of the callables ``tasks``, in order (see :func:`search_workers`)."""
+    if n_workers == 1:
+        return [task() for task in tasks]
+    return Parallel(n_jobs=n_workers, prefer="processes")(
+        delayed(task)() for task in tasks
+    )
 
 
 class Team:

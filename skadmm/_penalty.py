@@ -21,7 +21,7 @@ fold, so a row of integer weight ``k`` and ``k`` copies of it give the same fold
 the same choice and the same fit.
 """
 
-import warnings
+from functools import partial
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def fixed_alpha(n):
     return max(_FIXED_ALPHA, _MIN_SUM_PENALTY / n)
 
 
-def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors):
+def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None):
     """The penalty of a fit on ``(X, Y)`` with weights ``sample_weight``.
 
     A number is returned unchanged. For ``"auto"``, with ``n`` the summed
@@ -68,6 +68,9 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors):
     ``fit_predict(alpha, X_train, Y_train, sw_train, X_test)`` returning the
     predictions of a model fitted with that penalty and ``row_errors(Y_test,
     pred)`` the loss of each test row (ties go to the larger penalty).
+    ``run(tasks)``: the results of the independent zero-argument callables
+    ``tasks`` in order (``None``: call them here, one after the other);
+    ``fit_predict`` must then hide the fits' own warnings itself.
     """
     if alpha != "auto":
         return float(alpha)
@@ -78,16 +81,18 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors):
     if np.bincount(fold, minlength=_N_FOLDS).min() < 2:
         return fixed_alpha(n)
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    tasks, scored = [], []
+    for k in range(_N_FOLDS):
+        train, test = fold != k, fold == k
+        sw_train = None if sample_weight is None else sample_weight[train]
+        for i, candidate in enumerate(CV_GRID):
+            args = (candidate, X[train], Y[train], sw_train, X[test])
+            tasks.append(partial(fit_predict, *args))
+            scored.append((i, test))
+    preds = [task() for task in tasks] if run is None else run(tasks)
     errors = np.zeros(len(CV_GRID))
-    with warnings.catch_warnings():
-        # The candidates' own convergence is not the user's concern.
-        warnings.simplefilter("ignore")
-        for k in range(_N_FOLDS):
-            train, test = fold != k, fold == k
-            sw_train = None if sample_weight is None else sample_weight[train]
-            for i, candidate in enumerate(CV_GRID):
-                pred = fit_predict(candidate, X[train], Y[train], sw_train, X[test])
-                errors[i] += np.sum(sw[test] * row_errors(Y[test], pred))
+    for (i, test), pred in zip(scored, preds, strict=True):
+        errors[i] += np.sum(sw[test] * row_errors(Y[test], pred))
     errors[~np.isfinite(errors)] = np.inf
     if not np.isfinite(errors).any():
         return fixed_alpha(n)

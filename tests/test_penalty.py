@@ -106,7 +106,9 @@ def fit(est, X, y, **kwargs):
 
 
 def model(**params):
-    return ADMMResidualRegressor(width=16, max_iter=30, random_state=0, **params)
+    return ADMMResidualRegressor(
+        **{"width": 16, "max_iter": 30, "random_state": 0, **params}
+    )
 
 
 def test_estimator_adapts_the_penalty_to_the_noise():
@@ -145,3 +147,67 @@ def test_warm_start_keeps_the_chosen_penalty(monkeypatch):
     monkeypatch.setattr("skadmm._base.resolve_alpha", never)
     fit(est, x, y)
     assert est.alpha_ == first
+
+
+def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
+    """n_jobs=2 runs the candidates' fits on joblib's worker processes; the
+    choice, the weights and the predictions are those of n_jobs=1, bit for bit."""
+    import skadmm._base
+
+    used = []
+    original = skadmm._base.run_search
+
+    def spy(tasks, n_workers):
+        used.append(n_workers)
+        return original(tasks, n_workers)
+
+    monkeypatch.setattr(skadmm._base, "run_search", spy)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((240, 4))
+    y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.3 * rng.standard_normal(240)
+    serial = fit(model(max_iter=3), X, y)
+    parallel = fit(model(max_iter=3, n_jobs=2), X, y)
+    assert used == [1, 2]
+    assert parallel.alpha_ == serial.alpha_
+    for a, b in zip(parallel.coefs_, serial.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(parallel.predict(X), serial.predict(X))
+
+
+def test_search_stays_in_process_where_workers_would_not_help_or_differ():
+    from joblib import parallel_config
+
+    from skadmm._blas import BLAS_MIN_PRODUCT, largest_product
+    from skadmm._parallel import search_workers
+
+    assert search_workers(None, 500, 100, 10) == 1
+    assert search_workers(1, 500, 100, 10) == 1
+    assert search_workers(2, 500, 100, 10) == 2
+    with parallel_config(n_jobs=2):
+        assert search_workers(None, 500, 100, 10) == 2
+    # Thread-based backends (a nested call from a joblib worker included).
+    with parallel_config(backend="threading"):
+        assert search_workers(2, 500, 100, 10) == 1
+    # Products large enough for threaded BLAS: one BLAS thread per fit would
+    # change the rounding, so the search runs as it would with n_jobs=1.
+    assert largest_product(2000, 400, 10) >= BLAS_MIN_PRODUCT
+    assert search_workers(2, 2000, 400, 10) == 1
+
+
+def test_a_candidate_fit_hides_its_own_warnings():
+    """On a worker process no filter of the caller applies: the candidate's
+    task itself must keep its convergence warnings from the user."""
+    from skadmm._base import _fit_predict_candidate
+    from skadmm._target import RegressionTarget
+
+    rng = np.random.default_rng(8)
+    X, Y = rng.standard_normal((120, 3)), rng.standard_normal((120, 1))
+    target = RegressionTarget.fit(Y, None, X.dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model(max_iter=2).fit(X, Y[:, 0])
+        assert caught  # an unfinished fit warns...
+        caught.clear()
+        pred = _fit_predict_candidate(model(max_iter=2), target, 1e-3, X, Y, None, X)
+    assert not caught  # ...but not as a candidate
+    assert pred.shape == (120, 1) and np.isfinite(pred).all()
