@@ -23,6 +23,8 @@ Scripts, in order (names for ``--only``):
 * ``depth``: ``bench_depth.py`` (cost and accuracy against depth);
 * ``flops``: ``bench_flops.py`` (achieved GFLOP/s against matmul);
 * ``parallel``: ``bench_parallel.py`` (parallel regional updates);
+* ``search_parallel``: ``bench_search_parallel.py`` (``alpha="auto"``'s
+  cross-validation fits on worker processes);
 * ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads).
 
 Usage::
@@ -52,6 +54,7 @@ SCRIPTS = {
     "depth": "bench_depth.py",
     "flops": "bench_flops.py",
     "parallel": "bench_parallel.py",
+    "search_parallel": "bench_search_parallel.py",
     "load": "bench_load.py",
 }
 

@@ -1,0 +1,30 @@
+"""The benchmark of the alpha search on worker processes: tables, smoke run."""
+
+import csv
+
+from ._benchmarks import imported, needs
+
+pytestmark = needs("bench_search_parallel.py")
+
+
+def test_tables_are_those_the_search_cross_validates():
+    with imported("bench_search_parallel", "_datasets") as (bench, datasets):
+        from skadmm._penalty import CV_MAX_ROWS, CV_MIN_ROWS
+
+        names = bench.searched_tables()
+        sizes = {name: datasets.load(name)[0].shape[0] for name in datasets.DATASETS}
+    assert names and set(names) < set(sizes)
+    for name, n in sizes.items():
+        assert (name in names) == (CV_MIN_ROWS <= n <= CV_MAX_ROWS), name
+
+
+def test_quick_run_writes_one_row_per_configuration(tmp_path):
+    with imported("bench_search_parallel") as (bench,):
+        bench.main(["--quick", "--out", str(tmp_path)])
+        configs = bench.CONFIGS
+    with open(tmp_path / "search_parallel.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["config"] for row in rows] == list(configs)
+    assert rows[0]["vs_serial"] == "1.0"
+    assert all(float(row["fit_time"]) > 0 for row in rows)
+    assert len({row["alpha"] for row in rows}) == 1
