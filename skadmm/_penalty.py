@@ -85,9 +85,9 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None)
     for k in range(_N_FOLDS):
         train, test = fold != k, fold == k
         sw_train = None if sample_weight is None else sample_weight[train]
+        data = (X[train], Y[train], sw_train, X[test])
         for i, candidate in enumerate(CV_GRID):
-            args = (candidate, X[train], Y[train], sw_train, X[test])
-            tasks.append(partial(fit_predict, *args))
+            tasks.append(partial(fit_predict, candidate, *data))
             scored.append((i, test))
     preds = [task() for task in tasks] if run is None else run(tasks)
     errors = np.zeros(len(CV_GRID))
