@@ -94,12 +94,16 @@ def search_workers(n_jobs, n_samples, width, n_features):
 
     The candidates' fits share nothing, so with ``n_jobs > 1`` they run on
     joblib's process workers, each fit and its predictions on one BLAS thread.
-    Their results equal the in-process ones only while the products are small
-    enough to run on one BLAS thread anyway (see
-    :func:`~skadmm._blas.blas_threads_for`), so larger ones stay in-process. So
-    does a search under a thread-based joblib backend (a nested call from a
-    joblib worker, or ``parallel_config(backend="threading")``): the fits hold
-    the GIL most of the time, and they change the process-wide warning filters.
+    As with the regions (:func:`plan_parallelism`), at most the fit's budget of
+    cores run, the BLAS threads in effect when ``fit`` is called: one inside a
+    worker of ``GridSearchCV(n_jobs=...)`` or of a Dask cluster, so nested
+    searches do not oversubscribe the machine. Their results equal the
+    in-process ones only while the products are small enough to run on one
+    BLAS thread anyway (see :func:`~skadmm._blas.blas_threads_for`), so larger
+    ones stay in-process. So does a search under a thread-based joblib backend
+    (a nested call from joblib's thread workers, or
+    ``parallel_config(backend="threading")``): the fits hold the GIL most of
+    the time, and they change the process-wide warning filters.
 
     Returns
     -------
@@ -108,7 +112,8 @@ def search_workers(n_jobs, n_samples, width, n_features):
     """
     if largest_product(n_samples, width, n_features) >= BLAS_MIN_PRODUCT:
         return 1
-    n_workers = effective_n_jobs(n_jobs)
+    budget = max(1, min(blas_thread_budget(), cpu_count()))
+    n_workers = min(effective_n_jobs(n_jobs), budget)
     if n_workers == 1:
         return 1
     backend, _ = get_active_backend(prefer="processes")

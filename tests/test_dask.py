@@ -29,21 +29,23 @@ def grid_search():
         return search.fit(X, y)
 
 
+def local_cluster():
+    """Two single-threaded worker processes on this machine."""
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+    )
+
+
 def test_grid_search_on_a_local_dask_cluster_equals_the_local_run():
     # Dask's worker processes run BLAS on one thread, so the reference does too:
     # then the arithmetic, and the scores, are identical.
     with threadpool_limits(1, user_api="blas"):
         local = grid_search()
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=None,
-            processes=True,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster() as cluster, distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as stream:
             with parallel_config(backend="dask"):
                 remote = grid_search()
@@ -56,3 +58,26 @@ def test_grid_search_on_a_local_dask_cluster_equals_the_local_run():
     np.testing.assert_array_equal(
         remote.best_estimator_.coefs_[0], local.best_estimator_.coefs_[0]
     )
+
+
+def test_alpha_search_of_one_fit_runs_on_the_cluster():
+    """Under the Dask backend, alpha="auto"'s twelve candidate fits are tasks on
+    the cluster, and the fit equals the one in this process, bit for bit."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 4))
+    y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.2 * rng.standard_normal(200)
+
+    def fit():
+        model = ADMMResidualRegressor(width=12, max_iter=10, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.fit(X, y)
+
+    local = fit()
+    with local_cluster() as cluster, distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as stream:
+            with parallel_config(backend="dask"):
+                remote = fit()
+    assert len(stream.data) >= 12
+    assert remote.alpha_ == local.alpha_
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))

@@ -2,13 +2,18 @@
 
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import PredefinedSplit, cross_val_predict
+from threadpoolctl import threadpool_limits
 
+import skadmm._base
 from skadmm import ADMMResidualRegressor
+from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
+from skadmm._parallel import search_workers
 from skadmm._penalty import (
     CV_GRID,
     CV_MAX_ROWS,
@@ -17,6 +22,7 @@ from skadmm._penalty import (
     fixed_alpha,
     resolve_alpha,
 )
+from skadmm._target import RegressionTarget
 
 
 def squared_errors(Y, pred):
@@ -149,11 +155,16 @@ def test_warm_start_keeps_the_chosen_penalty(monkeypatch):
     assert est.alpha_ == first
 
 
+needs_two_cores = pytest.mark.skipif(
+    min(joblib.cpu_count(), blas_thread_budget()) < 2,
+    reason="needs two cores and BLAS threads",
+)
+
+
+@needs_two_cores
 def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
     """n_jobs=2 runs the candidates' fits on joblib's worker processes; the
     choice, the weights and the predictions are those of n_jobs=1, bit for bit."""
-    import skadmm._base
-
     used = []
     original = skadmm._base.run_search
 
@@ -174,20 +185,20 @@ def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
     np.testing.assert_array_equal(parallel.predict(X), serial.predict(X))
 
 
+@needs_two_cores
 def test_search_stays_in_process_where_workers_would_not_help_or_differ():
-    from joblib import parallel_config
-
-    from skadmm._blas import BLAS_MIN_PRODUCT, largest_product
-    from skadmm._parallel import search_workers
-
     assert search_workers(None, 500, 100, 10) == 1
     assert search_workers(1, 500, 100, 10) == 1
     assert search_workers(2, 500, 100, 10) == 2
-    with parallel_config(n_jobs=2):
+    with joblib.parallel_config(n_jobs=2):
         assert search_workers(None, 500, 100, 10) == 2
     # Thread-based backends (a nested call from a joblib worker included).
-    with parallel_config(backend="threading"):
+    with joblib.parallel_config(backend="threading"):
         assert search_workers(2, 500, 100, 10) == 1
+    # No more workers than the BLAS threads in effect (one in the process
+    # workers of GridSearchCV(n_jobs=...) or of a Dask cluster).
+    with threadpool_limits(1, user_api="blas"):
+        assert search_workers(-1, 500, 100, 10) == 1
     # Products large enough for threaded BLAS: one BLAS thread per fit would
     # change the rounding, so the search runs as it would with n_jobs=1.
     assert largest_product(2000, 400, 10) >= BLAS_MIN_PRODUCT
@@ -197,9 +208,6 @@ def test_search_stays_in_process_where_workers_would_not_help_or_differ():
 def test_a_candidate_fit_hides_its_own_warnings():
     """On a worker process no filter of the caller applies: the candidate's
     task itself must keep its convergence warnings from the user."""
-    from skadmm._base import _fit_predict_candidate
-    from skadmm._target import RegressionTarget
-
     rng = np.random.default_rng(8)
     X, Y = rng.standard_normal((120, 3)), rng.standard_normal((120, 1))
     target = RegressionTarget.fit(Y, None, X.dtype)
@@ -208,6 +216,7 @@ def test_a_candidate_fit_hides_its_own_warnings():
         model(max_iter=2).fit(X, Y[:, 0])
         assert caught  # an unfinished fit warns...
         caught.clear()
-        pred = _fit_predict_candidate(model(max_iter=2), target, 1e-3, X, Y, None, X)
+        candidate = skadmm._base._fit_predict_candidate
+        pred = candidate(model(max_iter=2), target, 1e-3, X, Y, None, X)
     assert not caught  # ...but not as a candidate
     assert pred.shape == (120, 1) and np.isfinite(pred).all()
