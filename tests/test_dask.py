@@ -29,15 +29,21 @@ def grid_search():
         return search.fit(X, y)
 
 
-def local_cluster():
-    """Two single-threaded worker processes on this machine."""
-    return distributed.LocalCluster(
+def on_local_cluster(run):
+    """``(run(), tasks)``: ``run`` called under joblib's Dask backend, on two
+    single-threaded worker processes of this machine, and the tasks they ran."""
+    cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         host="127.0.0.1",
         dashboard_address=None,
         processes=True,
     )
+    with cluster, distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as stream:
+            with parallel_config(backend="dask"):
+                result = run()
+    return result, stream.data
 
 
 def test_grid_search_on_a_local_dask_cluster_equals_the_local_run():
@@ -45,12 +51,9 @@ def test_grid_search_on_a_local_dask_cluster_equals_the_local_run():
     # then the arithmetic, and the scores, are identical.
     with threadpool_limits(1, user_api="blas"):
         local = grid_search()
-    with local_cluster() as cluster, distributed.Client(cluster) as client:
-        with distributed.get_task_stream(client) as stream:
-            with parallel_config(backend="dask"):
-                remote = grid_search()
+    remote, tasks = on_local_cluster(grid_search)
     # The fits really ran as tasks on the cluster's worker processes.
-    assert len(stream.data) >= 12
+    assert len(tasks) >= 12
     np.testing.assert_array_equal(
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )
@@ -74,10 +77,7 @@ def test_alpha_search_of_one_fit_runs_on_the_cluster():
             return model.fit(X, y)
 
     local = fit()
-    with local_cluster() as cluster, distributed.Client(cluster) as client:
-        with distributed.get_task_stream(client) as stream:
-            with parallel_config(backend="dask"):
-                remote = fit()
-    assert len(stream.data) >= 12
+    remote, tasks = on_local_cluster(fit)
+    assert len(tasks) >= 12
     assert remote.alpha_ == local.alpha_
     np.testing.assert_array_equal(remote.predict(X), local.predict(X))
