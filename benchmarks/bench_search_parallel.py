@@ -93,7 +93,8 @@ def main(argv=None):
     parser = suite_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    names = [name for name in args.datasets if name in searched_tables()]
+    searched = searched_tables()
+    names = [name for name in args.datasets if name in searched]
     repeats, max_iter, n_rows = args.repeats, None, None
     if args.quick:
         names, repeats, max_iter, n_rows = names[:1], 1, 3, 150

@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
-from ._blas import BLAS_MIN_PRODUCT, fit_blas_limits, largest_product
+from ._blas import fit_blas_limits, small_products
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -473,8 +473,7 @@ def _fit_predict_candidate(template, target, alpha, X_train, Y_train, sw_train, 
     predictions alike (so the result is the same in any process).
     """
     model = clone(template).set_params(alpha=alpha)
-    shape = (X_train.shape[0], template.width, X_train.shape[1])
-    small = largest_product(*shape) < BLAS_MIN_PRODUCT
+    small = small_products(X_train.shape[0], template.width, X_train.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with interrupts_propagate(), fit_blas_limits(1) if small else nullcontext():

@@ -57,6 +57,13 @@ def largest_product(n_samples, width, n_features):
     return n_samples * side * side
 
 
+def small_products(n_samples, width, n_features):
+    """Whether a fit's products are too small to gain from more BLAS threads
+    (:func:`largest_product` below :data:`BLAS_MIN_PRODUCT`): such a fit runs
+    them on one thread whatever its budget."""
+    return largest_product(n_samples, width, n_features) < BLAS_MIN_PRODUCT
+
+
 def blas_threads_for(budget, n_samples, width, n_features):
     """BLAS threads for a fit's products: ``budget``, or one when they are small.
 
@@ -73,10 +80,10 @@ def blas_threads_for(budget, n_samples, width, n_features):
     Returns
     -------
     threads : int
-        ``1`` if :func:`largest_product` is below :data:`BLAS_MIN_PRODUCT`,
-        else ``budget``.
+        ``1`` if the products are small (:func:`small_products`), else
+        ``budget``.
     """
-    if largest_product(n_samples, width, n_features) < BLAS_MIN_PRODUCT:
+    if small_products(n_samples, width, n_features):
         return 1
     return max(1, budget)
 

@@ -28,12 +28,7 @@ from sklearn import config_context, get_config
 from sklearn.utils import gen_even_slices
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._blas import (
-    BLAS_MIN_PRODUCT,
-    blas_thread_budget,
-    blas_threads_for,
-    largest_product,
-)
+from ._blas import blas_thread_budget, blas_threads_for, small_products
 from ._network import forward
 from ._splitting._rows import block_rows
 
@@ -110,7 +105,7 @@ def search_workers(n_jobs, n_samples, width, n_features):
     n_workers : int
         ``1``: run the fits in this process, in order.
     """
-    if largest_product(n_samples, width, n_features) >= BLAS_MIN_PRODUCT:
+    if not small_products(n_samples, width, n_features):
         return 1
     budget = max(1, min(blas_thread_budget(), cpu_count()))
     n_workers = min(effective_n_jobs(n_jobs), budget)
