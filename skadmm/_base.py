@@ -51,6 +51,7 @@ from ._penalty import resolve_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
+from ._stages import stage_iterations, stage_rows, stage_sizes, uses_early_stopping
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
@@ -79,7 +80,7 @@ class BaseADMMResidual(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "refit_readout": ["boolean"],
@@ -108,7 +109,7 @@ class BaseADMMResidual(BaseEstimator):
         alpha="auto",
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         refit_readout=True,
@@ -213,8 +214,7 @@ class BaseADMMResidual(BaseEstimator):
         # runs on the same BLAS threads, so results depend on the data shape and
         # n_regions only.
         with fit_blas_limits(plan.blas_threads):
-            problem = self._make_problem(X, Y, sw, activation, rng, warm, alpha, target)
-            problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+            solver = self._make_solver()
             monitor = ForwardMonitor(
                 X,
                 Y,
@@ -225,19 +225,41 @@ class BaseADMMResidual(BaseEstimator):
                 self.n_iter_no_change,
                 target,
             )
-            solver = self._make_solver()
             try:
                 with Team(plan.n_workers) as team:
-                    monitor.predict = row_blocks_forward(
-                        team.run, plan.n_regions, activation
+                    predict = row_blocks_forward(team.run, plan.n_regions, activation)
+                    stages, weights = self._run_stages(
+                        X,
+                        Y,
+                        sw,
+                        activation,
+                        rng,
+                        warm,
+                        alpha,
+                        target,
+                        solver,
+                        plan,
+                        team.run,
+                        predict,
                     )
-                    result = solver.solve(problem, monitor, run=team.run)
+                    if stages and not stages[-1][0].completed:
+                        # A stage failed or was interrupted: it ends the fit.
+                        (result, monitor, problem), stages = stages[-1], stages[:-1]
+                    else:
+                        problem = self._make_problem(
+                            X, Y, sw, activation, rng, warm, alpha, target, weights
+                        )
+                        problem.set_regions(
+                            split_layers(len(problem.W), plan.n_regions)
+                        )
+                        monitor.predict = predict
+                        result = solver.solve(problem, monitor, run=team.run)
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
                 raise
             weights = result.weights
-            if self.early_stopping and monitor.best_weights is not None:
+            if validation is not None and monitor.best_weights is not None:
                 weights = monitor.best_weights
             if self.refit_readout:
                 refitted = refit_readout(X, Y, sw, weights, activation, alpha, loss)
@@ -248,8 +270,45 @@ class BaseADMMResidual(BaseEstimator):
         check_fitted_network(weights, X, activation)
         self._target = target
         self.alpha_ = alpha
-        self._store(weights, result, monitor, problem, warm)
+        self._store(weights, result, monitor, problem, warm, stages)
         return self
+
+    def _run_stages(
+        self, X, Y, sw, activation, rng, warm, alpha, target, solver, plan, run, predict
+    ):
+        """The stages of a progressive fit on a large table (see ``_stages``).
+
+        Returns ``(stages, weights)``: ``(result, monitor, problem)`` of every
+        stage run, and the weights the final run starts from (``None``: the
+        fit's own start, when there are no stages). A stage whose run failed
+        or was interrupted ends the list.
+        """
+        sizes = [] if warm or not SOLVERS[self.solver].staged else stage_sizes(len(X))
+        if not sizes:
+            return [], None
+        weights = self._initial_weights(
+            X.shape[1], Y.shape[1], activation, rng, X.dtype
+        )
+        stages = []
+        for rows in stage_rows(len(X), sizes, rng):
+            Xs, Ys = X[rows], Y[rows]
+            sws = None if sw is None else sw[rows]
+            problem = self._make_problem(
+                Xs, Ys, sws, activation, rng, False, alpha, target, weights
+            )
+            problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+            monitor = ForwardMonitor(
+                Xs, Ys, sws, activation, None, self.tol, self.n_iter_no_change, target
+            )
+            monitor.predict = predict
+            result = solver.solve(
+                problem, monitor, run=run, max_iter=stage_iterations(len(rows))
+            )
+            stages.append((result, monitor, problem))
+            if not result.completed:
+                break
+            weights = result.weights
+        return stages, weights
 
     def _warn_ignored_params(self):
         """Warn when a parameter is set that the chosen ``solver`` does not read."""
@@ -271,7 +330,7 @@ class BaseADMMResidual(BaseEstimator):
         if warm:
             return self.alpha_
         if target.auto_alpha is not None:
-            return target.auto_alpha
+            return target.auto_alpha(float(len(X) if sw is None else sw.sum()))
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
@@ -294,7 +353,7 @@ class BaseADMMResidual(BaseEstimator):
         return plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2, **shape)
 
     def _split_validation(self, X, Y, sw, rng, target):
-        if not self.early_stopping:
+        if not uses_early_stopping(self.early_stopping, X.shape[0]):
             return X, Y, sw, None
         arrays = (X, Y) if sw is None else (X, Y, sw)
         split = train_test_split(
@@ -315,12 +374,23 @@ class BaseADMMResidual(BaseEstimator):
             )
         return X, Y, sw, (X_val, Y_val, sw_val)
 
-    def _make_problem(self, X, Y, sw, activation, rng, warm, alpha, target):
-        """The splitting at its initial iterate (or the kept one, when warm)."""
+    def _initial_weights(self, n_features, n_outputs, activation, rng, dtype):
+        """Random initial weights of a first fit, drawn from ``rng``."""
+        return init_weights(
+            n_features, self.width, self.n_blocks, n_outputs, activation, rng, dtype
+        )
+
+    def _make_problem(self, X, Y, sw, activation, rng, warm, alpha, target, start=None):
+        """The splitting at its initial iterate (or the kept one, when warm).
+
+        ``start``: the weights a first fit starts from (the last stage's of a
+        progressive fit), instead of random ones; the read-out is refitted.
+        """
         solver_cls = SOLVERS[self.solver]
         params = solver_cls.problem_params(self.get_params(), alpha)
         config = {key: getattr(self, key) for key in _STATE_KEYS}
-        fingerprint = joblib_hash((X, Y, sw))
+        # Only a kept state (warm_start) is matched against the data.
+        fingerprint = joblib_hash((X, Y, sw)) if self.warm_start else None
         kept = getattr(self, "_solver_state", None)
         if warm and kept is not None:
             problem, kept_config, kept_fingerprint = kept
@@ -355,15 +425,11 @@ class BaseADMMResidual(BaseEstimator):
                     f"(width, n_blocks)={fitted}{growth}; got "
                     f"{(self.width, self.n_blocks)}."
                 )
+        elif start is not None:
+            weights = start
         else:
-            weights = init_weights(
-                X.shape[1],
-                self.width,
-                self.n_blocks,
-                Y.shape[1],
-                activation,
-                rng,
-                X.dtype,
+            weights = self._initial_weights(
+                X.shape[1], Y.shape[1], activation, rng, X.dtype
             )
         cls = solver_cls.problem_class(self.splitting)
         if not warm:
@@ -383,11 +449,20 @@ class BaseADMMResidual(BaseEstimator):
         problem.fingerprint_config = (config, fingerprint)
         return problem
 
-    def _store(self, weights, result, monitor, problem, warm):
-        """Set every fitted attribute at once, after the run has ended."""
-        previous = (
-            dict(
-                n_iter=self.n_iter_,
+    def _store(self, weights, result, monitor, problem, warm, stages=()):
+        """Set every fitted attribute at once, after the run has ended.
+
+        The curves hold the iterations of every stage of a progressive fit,
+        then the final run's (and, when warm, the previous fits' before them).
+        """
+        es = monitor.validation is not None
+        curves = dict(
+            loss=[], objective=[], time=[], residual=[], step=[], scores=[], val_loss=[]
+        )
+        n_iter, records = 0, []
+        if warm:
+            n_iter, records = self.n_iter_, list(self.stages_)
+            curves.update(
                 loss=self.loss_curve_,
                 objective=self.objective_curve_,
                 time=self.time_curve_,
@@ -396,35 +471,41 @@ class BaseADMMResidual(BaseEstimator):
                 scores=self.validation_scores_ or [],
                 val_loss=self.validation_loss_curve_ or [],
             )
-            if warm
-            else dict(
-                n_iter=0,
-                loss=[],
-                objective=[],
-                time=[],
-                residual=[],
-                step=[],
-                scores=[],
-                val_loss=[],
+        runs = [*((r, m, p.rw.n_samples) for r, m, p in stages)]
+        runs.append((result, monitor, problem.rw.n_samples))
+        for run_result, run_monitor, n_rows in runs:
+            offset = curves["time"][-1] if curves["time"] else 0.0
+            n_iter += run_result.n_iter
+            curves["loss"] = curves["loss"] + run_monitor.loss_curve
+            curves["objective"] = curves["objective"] + run_result.objective_curve
+            curves["time"] = curves["time"] + [
+                offset + t for t in run_result.time_curve
+            ]
+            curves["residual"] = curves["residual"] + run_result.residual_curve
+            curves["step"] = curves["step"] + run_result.step_curve
+            curves["scores"] = curves["scores"] + run_monitor.validation_scores
+            curves["val_loss"] = curves["val_loss"] + run_monitor.validation_loss_curve
+            records.append(
+                dict(
+                    n_samples=n_rows,
+                    n_iter=run_result.n_iter,
+                    objective=(run_result.objective_curve or [np.nan])[-1],
+                    seconds=(run_result.time_curve or [0.0])[-1],
+                )
             )
-        )
         self.coefs_ = [W[:-1].copy() for W in weights]
         self.intercepts_ = [W[-1].copy() for W in weights]
         self.n_outputs_ = problem.Y.shape[1]
-        self.n_iter_ = previous["n_iter"] + result.n_iter
-        self.loss_curve_ = previous["loss"] + monitor.loss_curve
-        self.objective_curve_ = previous["objective"] + result.objective_curve
-        offset = previous["time"][-1] if previous["time"] else 0.0
-        self.time_curve_ = previous["time"] + [offset + t for t in result.time_curve]
-        self.residual_curve_ = previous["residual"] + result.residual_curve
-        self.weight_step_curve_ = previous["step"] + result.step_curve
-        es = self.early_stopping
-        self.validation_scores_ = (
-            previous["scores"] + monitor.validation_scores if es else None
-        )
-        self.validation_loss_curve_ = (
-            previous["val_loss"] + monitor.validation_loss_curve if es else None
-        )
+        self.n_iter_ = n_iter
+        self.stages_ = records
+        self.loss_curve_ = curves["loss"]
+        self.objective_curve_ = curves["objective"]
+        self.time_curve_ = curves["time"]
+        self.residual_curve_ = curves["residual"]
+        self.weight_step_curve_ = curves["step"]
+        self.early_stopping_ = es
+        self.validation_scores_ = curves["scores"] if es else None
+        self.validation_loss_curve_ = curves["val_loss"] if es else None
         self.best_validation_score_ = monitor.best_score if es else None
         self.best_loss_ = monitor.best_loss
         self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}

@@ -98,7 +98,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         alpha="auto",
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         refit_readout=True,

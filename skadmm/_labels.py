@@ -11,7 +11,7 @@ log-odds (``decision_function``).
 import numpy as np
 
 from ._losses import LogisticLoss, SoftmaxLoss, center_columns
-from ._penalty import CLASSIFICATION_ALPHA
+from ._penalty import classification_alpha
 from ._splitting._rows import RowWeights
 
 
@@ -19,7 +19,8 @@ class ClassificationTarget:
     """Classes of the fit and the loss, curves and score that go with them."""
 
     curve_name, score_name = "log-loss", "accuracy"
-    auto_alpha = CLASSIFICATION_ALPHA
+    #: ``alpha="auto"`` on ``n`` summed weights (no cross-validation).
+    auto_alpha = staticmethod(classification_alpha)
 
     def __init__(self, classes):
         self.classes = classes

@@ -7,14 +7,16 @@ rule on its size can see: on the regression benchmark suite a smooth curve of
 So on tables of ``CV_MIN_ROWS`` to ``CV_MAX_ROWS`` rows, where a fit costs
 little, ``"auto"`` picks the penalty of ``CV_GRID`` with the lowest 3-fold
 cross-validated weighted loss (squared error for the regressor, cross-entropy
-for the classifier). Other tables take ``max(2e-3, 3 / n)``: a fixed
-mean-scale penalty, never below a sum-scale penalty of 3 so that tables too
-small to cross-validate do not overfit (see the user guide, "Regularisation").
+for the classifier). Other tables take :func:`fixed_alpha`: below ``CV_MIN_ROWS`` a
+mean-scale 2e-3, never below a sum-scale penalty of 3 so that tables too
+small to cross-validate do not overfit; above ``CV_MAX_ROWS`` a sum-scale
+penalty of 16, at most 2e-3 (see the user guide, "Regularisation").
 
 The classifier does not cross-validate: on its benchmark suite nine extra fits
 cost ten times MLPClassifier's fit time, and one penalty, ``CLASSIFICATION_ALPHA``,
 gave a cross-entropy at most LogisticRegression's on every table (see the user
-guide, "Classification").
+guide, "Classification"); above 4,000 rows it shrinks as a sum-scale penalty
+(:func:`classification_alpha`).
 
 The folds are drawn over *distinct* rows: identical rows always fall in the same
 fold, so a row of integer weight ``k`` and ``k`` copies of it give the same folds,
@@ -33,10 +35,21 @@ CV_MAX_ROWS = 2000
 CV_GRID = (3e-4, 1e-3, 3e-3, 1e-2)
 _FIXED_ALPHA = 2e-3
 _MIN_SUM_PENALTY = 3.0
+_LARGE_SUM_PENALTY = 16.0
+_LARGE_SUM_PENALTY_CLASSIFICATION = 12.0
 _N_FOLDS = 3
 # The folds do not depend on random_state: the choice is part of the model, not
 # of its random initialisation.
 _FOLD_SEED = 0
+
+
+def classification_alpha(n):
+    """``alpha="auto"`` of the classifier on ``n`` summed weights.
+
+    ``CLASSIFICATION_ALPHA`` up to 4,000 rows (its benchmark suite's tables),
+    then a sum-scale penalty of 12, for the reason of :func:`fixed_alpha`.
+    """
+    return min(CLASSIFICATION_ALPHA, _LARGE_SUM_PENALTY_CLASSIFICATION / n)
 
 
 def distinct_row_folds(X, Y, n_folds):
@@ -54,8 +67,18 @@ def distinct_row_folds(X, Y, n_folds):
 
 
 def fixed_alpha(n):
-    """The penalty of tables that are not cross-validated, ``n`` summed weights."""
-    return max(_FIXED_ALPHA, _MIN_SUM_PENALTY / n)
+    """The penalty of tables that are not cross-validated, ``n`` summed weights.
+
+    Small tables: ``max(2e-3, 3 / n)``, never below a sum-scale penalty of 3.
+    Large ones: ``min(2e-3, 16 / n)``, a sum-scale penalty of 16: a network
+    of fixed size needs less shrinkage the more rows pin it down (as
+    MLPRegressor's penalty, which its loss divides by the rows), and a
+    mean-scale 2e-3 underfits from about 20,000 rows on (user guide,
+    "Large tables"). The two meet at 2e-3 on 1,500 to 8,000 rows.
+    """
+    if n <= CV_MAX_ROWS:
+        return max(_FIXED_ALPHA, _MIN_SUM_PENALTY / n)
+    return min(_FIXED_ALPHA, _LARGE_SUM_PENALTY / n)
 
 
 def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None):

@@ -15,9 +15,11 @@ from skadmm import ADMMResidualRegressor
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
 from skadmm._parallel import search_workers
 from skadmm._penalty import (
+    CLASSIFICATION_ALPHA,
     CV_GRID,
     CV_MAX_ROWS,
     CV_MIN_ROWS,
+    classification_alpha,
     distinct_row_folds,
     fixed_alpha,
     resolve_alpha,
@@ -56,7 +58,18 @@ def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
         assert alpha == fixed_alpha(n)
     # Never below a sum-scale penalty of 3 (Ridge(alpha=3) on n rows).
     assert fixed_alpha(30) == pytest.approx(3 / 30)
-    assert fixed_alpha(10**6) == pytest.approx(2e-3)
+    assert fixed_alpha(CV_MIN_ROWS - 1) == pytest.approx(3 / (CV_MIN_ROWS - 1))
+    # Large tables: a sum-scale 16, continuous with the mean-scale 2e-3.
+    assert fixed_alpha(8000) == pytest.approx(2e-3)
+    assert fixed_alpha(CV_MAX_ROWS + 1) == pytest.approx(2e-3)
+    assert fixed_alpha(50_000) == pytest.approx(16 / 50_000)
+    assert fixed_alpha(10**6) == pytest.approx(1.6e-5)
+
+
+def test_classifier_penalty_shrinks_as_a_sum_scale_penalty_on_large_tables():
+    assert classification_alpha(500) == CLASSIFICATION_ALPHA
+    assert classification_alpha(4000) == pytest.approx(CLASSIFICATION_ALPHA)
+    assert classification_alpha(60_000) == pytest.approx(12 / 60_000)
 
 
 def test_folds_keep_copies_together_and_ignore_row_order():

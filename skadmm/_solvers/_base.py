@@ -44,6 +44,11 @@ class SolverResult:
     failure: str | None = None
     interrupted: bool = False
 
+    @property
+    def completed(self):
+        """Neither failed nor interrupted."""
+        return self.failure is None and not self.interrupted
+
 
 class BaseSolver:
     """Run iterations of a splitting until convergence or ``max_iter``.
@@ -77,6 +82,9 @@ class BaseSolver:
     #: ``warm_start`` with more ``n_blocks`` appends identity blocks (zero
     #: branch weights) to the fitted network instead of refusing.
     grows_depth = False
+    #: On large tables a first fit runs stages on growing row samples before
+    #: the run on all rows (see ``skadmm._stages``).
+    staged = False
     #: Copies of the weights alive at once during a run: the problem's, the
     #: last completed iterate's and the new one's (for the memory guard).
     weight_copies = 3
@@ -152,8 +160,12 @@ class BaseSolver:
         """One iteration in place; return ``(merit, residual)``."""
         raise NotImplementedError
 
-    def solve(self, problem, monitor, run=None):
+    def solve(self, problem, monitor, run=None, max_iter=None):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
+
+        ``max_iter`` overrides the solver's own (a stage of a progressive fit,
+        see ``skadmm._stages``); the solver's step state (step sizes) carries
+        over from one call to the next.
 
         ``run`` executes the phases of an iteration (a list of independent tasks);
         by default they run in order in this thread. Exceptions other than a
@@ -165,14 +177,15 @@ class BaseSolver:
         network stayed finite.
         """
         run = _run_in_order if run is None else run
+        max_iter = self.max_iter if max_iter is None else max_iter
         value, residual = self.setup(problem)
         result = SolverResult(weights=problem.weights())
         start_value = value
         # The merit before the last n_iter_no_change iterations and after each.
         window = deque([value], maxlen=self.n_iter_no_change + 1)
         tick = time.perf_counter()
-        every = 1 if self.verbose >= 2 else max(1, self.max_iter // 20)
-        for it in range(1, self.max_iter + 1):
+        every = 1 if self.verbose >= 2 else max(1, max_iter // 20)
+        for it in range(1, max_iter + 1):
             previous = value
             try:
                 # Overflow is detected below and reported with a remedy.

@@ -86,6 +86,7 @@ class ResetSolver(BaseSolver):
     """
 
     label = "Reset"
+    staged = True
     merit_name = "objective"
     remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
     # The backward sweep's blocks follow `update`; beta is 1 / eta, and the
@@ -125,7 +126,8 @@ class ResetSolver(BaseSolver):
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):
-        return {"forward features [U, 1]": n_samples * (width + 1)}
+        # Two: the line search keeps its best trial's beside the next trial's.
+        return {"forward features [U, 1]": 2 * n_samples * (width + 1)}
 
     @classmethod
     def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):
@@ -164,12 +166,17 @@ class ResetSolver(BaseSolver):
         problem.first_order_targets = self.first_order_targets
         problem.top_alternations = self.top_alternations
         self._features = np.empty_like(problem.U[-1]) if problem.H else None
+        self._spare = np.empty_like(self._features) if problem.H else None
         # Phases run in order until the run's team arrives with the first step.
         self._run = _run_in_order
         problem.W[-1], value = self._readout(problem, problem.W[:-1])
         problem.reset_to_forward(self._run)
         self.value = value
-        self.scale = 1.0
+        # A later run (the next stage of a progressive fit) starts from the
+        # step length and line-search factor the last one reached: its rows
+        # are a superset of the last run's, so the step sizes still fit. The
+        # momentum restarts, since the objective changed.
+        self.scale = getattr(self, "scale", 1.0)
         self._previous, self._t, self._gain = None, 1, 0.0
         return value, 0.0
 
@@ -250,7 +257,9 @@ class ResetSolver(BaseSolver):
         while the objective keeps falling, or halves (down to the unit step)
         until it falls below the current value. Trials are scored with the
         current read-out (one forward pass each); the read-out is refitted once,
-        at the chosen point, which can only lower the objective further.
+        at the chosen point, which can only lower the objective further. The
+        chosen trial's forward features are kept (two buffers take turns), so
+        the refit needs no forward pass of its own.
         """
         H = problem.H
         readout = problem.W[-1]
@@ -264,8 +273,10 @@ class ResetSolver(BaseSolver):
         hidden, value = trial(s)
         if value < self.value:
             while s < _MAX_SCALE:
+                self._swap_features()  # the best trial's stay in the spare
                 bigger, bigger_value = trial(2.0 * s)
                 if not bigger_value < value:
+                    self._swap_features()
                     break
                 s, hidden, value = 2.0 * s, bigger, bigger_value
         else:
@@ -275,7 +286,8 @@ class ResetSolver(BaseSolver):
             if not value < self.value:
                 return hidden, readout, value
         self.scale = s
-        refit, refit_value = self._readout(problem, hidden)
+        features = self._features if H else None
+        refit, refit_value = self._readout(problem, hidden, features)
         if refit_value <= value:
             readout, value = refit, refit_value
         return hidden, readout, value
@@ -293,9 +305,12 @@ class ResetSolver(BaseSolver):
             + 0.5 * problem.alpha * reg
         )
 
-    def _readout(self, problem, hidden):
-        """Best read-out for the forward features of ``hidden``, and the objective."""
-        A = self._forward_features(problem, hidden)
+    def _readout(self, problem, hidden, features=None):
+        """Best read-out for the forward features of ``hidden``, and the objective.
+
+        ``features``: those features, when already computed.
+        """
+        A = self._forward_features(problem, hidden) if features is None else features
         readout = problem.loss.fit_readout(
             A,
             problem.Y,
@@ -305,6 +320,9 @@ class ResetSolver(BaseSolver):
             max_iter=self.readout_max_iter,
         )
         return readout, self._value(problem, A @ readout, (*hidden, readout))
+
+    def _swap_features(self):
+        self._features, self._spare = self._spare, self._features
 
     def _forward_features(self, problem, hidden):
         """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer).

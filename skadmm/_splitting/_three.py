@@ -71,9 +71,8 @@ class ThreeSplitting(Splitting):
     def reset_w_step(self, k, eta, mu):
         """Ridge fit of ``Z_k`` on its auxiliary input, ridge weight ``alpha eta``."""
         A = self.input_of(k)
-        rw = self.rw
-        G = rw.gram(A)
-        rhs = rw.cross(A, self.Z[k])
+        G = self.input_gram(k)
+        rhs = self.rw.cross(A, self.Z[k])
         prox = mu * float(np.trace(G)) / G.shape[0]
         self._ridge_step(k, G, rhs, 1.0, alpha=self.alpha * eta, tau=prox)
 
@@ -109,7 +108,7 @@ class ThreeSplitting(Splitting):
         rw = self.rw
         cross = rw.cross(A, self.Z[k])
         cross *= self.beta
-        self._ridge_step(k, rw.gram(A), cross, self.beta)
+        self._ridge_step(k, self.input_gram(k), cross, self.beta)
 
     def _update_preactivation(self, k):
         """Elementwise ``Z_k`` step given ``a = A_k W_k`` and ``b = U_k - U_{k-1}``.

@@ -105,8 +105,7 @@ class TwoSplitting(Splitting):
         worst case). ``s(A_k W_k)`` is not kept: the reset that follows
         recomputes it.
         """
-        A = self.input_of(k)
-        P = self.rw.gram(A)
+        P = self.input_gram(k)
         diag = np.einsum("ii->i", P)
         diag += mu * float(diag.sum()) / diag.size
 

@@ -1,0 +1,82 @@
+"""Progressive row sampling: the stages of a fit on a large table.
+
+A full-batch iteration costs a pass over every row, and the forward-reset mode
+needs tens of iterations before its hidden layers are near a good point. Most
+of that early progress is already visible on a few thousand rows, so on large
+tables the fit runs *stages*: warm-started runs on nested random row samples
+of geometrically growing size (``FIRST_STAGE_ROWS``, twice that, ...), then
+the final run on every training row. A stage of ``m`` rows costs ``m / N`` of
+a full iteration, so the stages together cost about as much as
+``STAGE_ITER * 2 * (largest stage) / N`` full iterations (see the user guide,
+"Large tables").
+
+What is certified: within a stage, the mode's merit *on the stage's rows*
+never increases (the same guard as a full fit); across stages the rows change,
+and with them the objective; the final run on all rows is a plain fit from the
+stages' weights, so its true training objective never increases.
+
+The samples are nested (each stage's rows start the next one's), drawn once
+from the fit's ``random_state``, so the schedule is reproducible and does not
+depend on ``n_jobs``.
+"""
+
+import numpy as np
+
+#: Tables of at most this many training rows fit on all rows from the start
+#: (the regression and classification suites' tables all do).
+MIN_STAGED_ROWS = 20_000
+#: Rows of the first stage.
+FIRST_STAGE_ROWS = 2_000
+#: Growth factor of the stage sizes.
+GROWTH = 2
+#: The largest stage has at most this fraction of the rows.
+LARGEST_STAGE_FRACTION = 0.75
+#: Iterations of the first stage; a stage of ``m`` rows runs
+#: ``STAGE_ITER * sqrt(FIRST_STAGE_ROWS / m)`` of them (at least
+#: ``MIN_STAGE_ITER``), so small, cheap stages run long and large ones briefly.
+STAGE_ITER = 160
+MIN_STAGE_ITER = 10
+
+
+#: ``early_stopping="auto"`` holds out a validation set above this many rows,
+#: as HistGradientBoosting does: there the final run on all rows is the
+#: expensive part, and the validation score ends it once it stops improving.
+AUTO_EARLY_STOPPING_ROWS = 10_000
+
+
+def uses_early_stopping(early_stopping, n_rows):
+    """``early_stopping`` (``True``, ``False`` or ``"auto"``) for ``n_rows`` rows."""
+    if early_stopping == "auto":
+        return n_rows > AUTO_EARLY_STOPPING_ROWS
+    return bool(early_stopping)
+
+
+def stage_sizes(n_rows):
+    """Row counts of the stages before the final run on all ``n_rows`` rows.
+
+    Empty for tables of at most ``MIN_STAGED_ROWS`` rows. The largest stage
+    has at most ``LARGEST_STAGE_FRACTION`` of the rows.
+    """
+    if n_rows <= MIN_STAGED_ROWS:
+        return []
+    sizes = []
+    m = FIRST_STAGE_ROWS
+    while m <= LARGEST_STAGE_FRACTION * n_rows:
+        sizes.append(m)
+        m *= GROWTH
+    return sizes
+
+
+def stage_iterations(n_stage_rows):
+    """Iteration budget of a stage of ``n_stage_rows`` rows."""
+    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
+    return max(MIN_STAGE_ITER, int(np.ceil(budget)))
+
+
+def stage_rows(n_rows, sizes, rng):
+    """Nested row indices of the stages: the first ``m`` of one permutation.
+
+    Each stage's rows are sorted, so its arrays are gathered in memory order.
+    """
+    order = rng.permutation(n_rows)
+    return [np.sort(order[:m]) for m in sizes]
