@@ -1,5 +1,6 @@
-"""Datasets shipped with skadmm."""
+"""Datasets shipped with skadmm, and generators of synthetic ones."""
 
+from ._csbm import make_csbm
 from ._wine_quality import load_wine_quality
 
-__all__ = ["load_wine_quality"]
+__all__ = ["load_wine_quality", "make_csbm"]
