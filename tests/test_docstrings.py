@@ -6,6 +6,7 @@ import pytest
 
 import skadmm._regressor
 import skadmm.datasets._csbm
+import skadmm.datasets._planetoid
 import skadmm.datasets._wine_quality
 import skadmm.graph
 
@@ -13,6 +14,7 @@ MODULES = [
     skadmm._regressor,
     skadmm.datasets._wine_quality,
     skadmm.datasets._csbm,
+    skadmm.datasets._planetoid,
     skadmm.graph,
 ]
 
