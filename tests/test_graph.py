@@ -62,6 +62,19 @@ def test_matches_dense_oracle(normalization, self_loops, n_hops):
     assert np.isfinite(got).all()
 
 
+def test_large_sparse_graph_needs_no_dense_square():
+    # A dense 200,000 x 200,000 matrix (or a dense power of Â) would need
+    # 320 GB: the products must stay sparse.
+    n = 200_000
+    path = sp.diags([np.ones(n - 1), np.ones(n - 1)], [-1, 1], format="csr")
+    X = np.zeros((n, 2))
+    X[0, 0] = 1.0
+    got = hop_features(path, X, n_hops=3, normalization="random_walk")
+    assert got.shape == (n, 8)
+    # After 3 hops the mass at node 0 has reached node 3 and no further.
+    assert np.flatnonzero(got[:, 6]).tolist() == [0, 1, 2, 3]
+
+
 def test_isolated_node_without_self_loops_has_zero_diffusions():
     A = _random_graph(isolated=(3,))
     X = np.ones((len(A), 2))
@@ -178,6 +191,14 @@ def test_transformer_selects_rows_of_hop_features(csbm):
     assert hops.n_features_in_ == 1
     names = hops.get_feature_names_out()
     assert len(names) == 24 and names[0] == "hop0_x0" and names[-1] == "hop2_x7"
+
+
+def test_transformer_fit_ignores_labels(csbm):
+    A, F, y = csbm
+    nodes = np.arange(50).reshape(-1, 1)
+    with_y = HopFeatures(A, F).fit(nodes, y[:50]).hop_features_
+    shuffled = HopFeatures(A, F).fit(nodes, y[:50][::-1]).hop_features_
+    assert_array_equal(with_y, shuffled)
 
 
 def test_transformer_keeps_sparse_features(csbm):
