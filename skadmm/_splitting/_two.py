@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._linalg import spd_solve
+from .._wide import DualRidge, use_dual
 from ._base import Splitting
 from ._rows import block_rows
 
@@ -106,6 +107,15 @@ class TwoSplitting(Splitting):
         recomputes it.
         """
         A = self.input_of(k)
+        if use_dual(*A.shape):
+            # A wide input: P^-1 in the dual form (trace(A^T S A) = ||A||_S^2).
+            shift = mu * self.rw.sq_norm(A) / A.shape[1]
+            if shift > 0:
+                metric = DualRidge(A, self.rw, 1.0, shift, shift).solve
+                self._update_weights(
+                    k, floor=float(self.beta), keep=False, metric=metric
+                )
+                return
         P = self.rw.gram(A)
         diag = np.einsum("ii->i", P)
         diag += mu * float(diag.sum()) / diag.size
