@@ -25,7 +25,9 @@ Scripts, in order (names for ``--only``):
 * ``parallel``: ``bench_parallel.py`` (parallel regional updates);
 * ``search_parallel``: ``bench_search_parallel.py`` (``alpha="auto"``'s
   cross-validation fits on worker processes);
-* ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads).
+* ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads);
+* ``graph``: ``bench_graph.py`` (hop features against raw node features on
+  Cora, CiteSeer and CSBM graphs).
 
 Usage::
 
@@ -56,6 +58,7 @@ SCRIPTS = {
     "parallel": "bench_parallel.py",
     "search_parallel": "bench_search_parallel.py",
     "load": "bench_load.py",
+    "graph": "bench_graph.py",
 }
 
 

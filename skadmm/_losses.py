@@ -20,6 +20,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 
 from ._linalg import spd_inverse, spd_solve
+from ._wide import DualRidge, use_dual
 
 # Newton iterations of the per-row prox: quadratic convergence from the previous
 # output takes 3 to 8; the cap only guards against a non-finite input.
@@ -58,7 +59,13 @@ class SquaredLoss:
 
 
 def ridge_solve(A, Y, rw, alpha):
-    """Read-out for augmented features ``A = [U, 1]`` and row weights ``rw``."""
+    """Read-out for augmented features ``A = [U, 1]`` and row weights ``rw``.
+
+    Features much wider than their rows take the dual form
+    (:mod:`skadmm._wide`) when ``alpha > 0``.
+    """
+    if use_dual(*A.shape) and alpha > 0:
+        return DualRidge(A, rw, 1.0, alpha, 0.0).solve(rw.cross(A, Y))
     G = rw.gram(A)
     diag = np.einsum("ii->i", G)
     diag[:-1] += alpha
@@ -189,16 +196,21 @@ class _CrossEntropy:
         upper bound of the objective that touches it at ``W``: the objective
         never increases. One factorisation serves every step and column.
         """
-        M = rw.gram(A)
-        M *= self.curvature
-        M[np.diag_indices(M.shape[0] - 1)] += alpha
-        inverse = spd_inverse(M)
         W = np.array(W, dtype=A.dtype)
+        if use_dual(*A.shape) and alpha > 0:
+            # Wide features: one factorisation of the dual N x N system.
+            step = DualRidge(A, rw, self.curvature, alpha, 0.0).solve
+        else:
+            M = rw.gram(A)
+            M *= self.curvature
+            M[np.diag_indices(M.shape[0] - 1)] += alpha
+            inverse = spd_inverse(M)
+            step = inverse.__matmul__
         for _ in range(n_steps):
             _, G = self.rows_and_gradient(A @ W, Y)
             grad = rw.cross(A, G)
             grad[:-1] += alpha * W[:-1]
-            W -= inverse @ grad
+            W -= step(grad)
         return self.canonical(W)
 
 

@@ -21,14 +21,31 @@ import math
 from ._limits import memory_limit
 from ._solvers import SOLVERS
 from ._splitting._rows import block_rows
+from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
 # objects), as a fraction of the counted bytes.
 _SLACK = 0.1
-# Square matrices of one block solve (of the layer's fan-in): the Gram matrix,
+# Square matrices of one (primal) block solve (of the layer's fan-in): the Gram matrix,
 # the scaled system, the right-hand side, the solution and (three-splitting
 # hidden blocks) the ``n x n`` inverse with the identity it is solved from.
 _FACTOR_MATRICES = 6
+
+
+def block_solve_elements(n_rows, n_cols, n_outputs, weighted):
+    """Elements of the temporaries of one weight step on an ``n_cols``-wide input.
+
+    An input much wider than its rows takes the dual step
+    (:mod:`skadmm._wide`), which forms no ``n_cols x n_cols`` matrix.
+    """
+    if use_dual(n_rows, n_cols):
+        return dual_step_elements(n_rows, n_cols, n_outputs)
+    # With row weights a Gram matrix is formed from a weighted copy of its input.
+    return (
+        _FACTOR_MATRICES * n_cols**2
+        + 3 * n_cols * n_outputs
+        + (n_rows * n_cols if weighted else 0)
+    )
 
 
 def fit_memory_parts(
@@ -85,9 +102,10 @@ def fit_memory_parts(
     live[f"weights ({copies} copies)"] = copies * weights
 
     # Each of these is freed before the next one is made.
-    wide = max(d, n) + 1
-    # With row weights a Gram matrix is formed from a weighted copy of its input.
-    solve = _FACTOR_MATRICES * wide**2 + 3 * wide * n + (N_tr * wide if weighted else 0)
+    solve = max(
+        block_solve_elements(N_tr, d + 1, n, weighted),
+        block_solve_elements(N_tr, n + 1, n, weighted),
+    )
     temporaries = {
         # Every worker solves a block at once.
         "block solves": n_workers * solve,

@@ -5,9 +5,18 @@ import doctest
 import pytest
 
 import skadmm._regressor
+import skadmm.datasets._csbm
+import skadmm.datasets._planetoid
 import skadmm.datasets._wine_quality
+import skadmm.graph
 
-MODULES = [skadmm._regressor, skadmm.datasets._wine_quality]
+MODULES = [
+    skadmm._regressor,
+    skadmm.datasets._wine_quality,
+    skadmm.datasets._csbm,
+    skadmm.datasets._planetoid,
+    skadmm.graph,
+]
 
 
 # The class example fits with the default max_iter; a ConvergenceWarning there

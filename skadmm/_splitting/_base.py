@@ -21,6 +21,12 @@ from sklearn.utils import gen_even_slices
 from .._blas import blas_thread_budget
 from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
 from .._losses import SquaredLoss
+from .._wide import (
+    dual_hessian_product,
+    dual_largest_eigenvalue,
+    dual_ridge_solve,
+    use_dual,
+)
 from ._rows import RowWeights, block_rows, row_chunks
 
 
@@ -209,17 +215,25 @@ class Splitting(TrainingProblem):
             pool = self._pools[key] = _Pool(self.dtype)
         return pool
 
-    def _ridge_step(self, k, G, rhs, curvature, alpha=None, tau=None):
-        """Block ``W_k`` given ``G = A^T S A`` and the linear term ``rhs``.
+    def _ridge_step(self, k, A, rhs, curvature, alpha=None, tau=None, G=None):
+        """Block ``W_k`` given its input ``A`` and the linear term ``rhs``.
 
         Minimises ``curvature/2 <W, G W> - <rhs, W> + alpha/2 ||W'||^2`` plus the
         proximal term ``tau/2 ||W - W_old||^2`` (exact), or takes one proximal
-        gradient step on it (linearized). ``alpha`` and ``tau`` default to the
-        problem's.
+        gradient step on it (linearized), with ``G = A^T S A`` (passed if
+        known). ``alpha`` and ``tau`` default to the problem's. An input much
+        wider than its rows (:func:`~skadmm._wide.use_dual`) takes the dual
+        form, which never forms ``G``.
         """
         alpha = self.alpha if alpha is None else alpha
         tau = self.tau if tau is None else tau
         W = self.W[k]
+        if use_dual(*A.shape) and self._dual_ridge_step(
+            k, A, rhs, curvature, alpha, tau
+        ):
+            return
+        if G is None:
+            G = self.rw.gram(A)
         Hm = curvature * G
         diag = np.einsum("ii->i", Hm)
         diag[:-1] += alpha
@@ -229,6 +243,22 @@ class Splitting(TrainingProblem):
             return
         diag += tau
         self.W[k] = spd_solve(Hm, rhs + tau * W, overwrite_a=True)
+
+    def _dual_ridge_step(self, k, A, rhs, curvature, alpha, tau):
+        """:meth:`_ridge_step` on a wide input, in ``N x N`` systems; ``False``
+        when the step has no penalty at all (the primal step then runs)."""
+        W, rw = self.W[k], self.rw
+        if self.linearized:
+            grad = dual_hessian_product(A, rw, curvature, alpha, W)
+            grad -= rhs
+            top = dual_largest_eigenvalue(A, rw, curvature, alpha)
+            self.W[k] = W - grad / max(self.tau, top)
+            return True
+        solved = dual_ridge_solve(A, rw, curvature, alpha, tau, rhs + tau * W)
+        if solved is None:
+            return False
+        self.W[k] = solved
+        return True
 
     def _lipschitz_step(self, hessian):
         """Proximal weight ``t = max(tau, lambda_max(hessian))`` of a quadratic block.
@@ -311,7 +341,7 @@ class Splitting(TrainingProblem):
         """Block ``W_H``: ridge on ``A = [U_{H-1}, 1]`` with target ``O + Lam/rho``."""
         A = self.input_of(self.H)
         rhs = self.rw.cross(A, self.rho * self.O + self.Lam)
-        self._ridge_step(self.H, self.rw.gram(A), rhs, self.rho)
+        self._ridge_step(self.H, A, rhs, self.rho)
         self._set_readout_output()
 
     def _set_readout_output(self):

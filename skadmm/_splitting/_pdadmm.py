@@ -38,6 +38,7 @@ import numpy as np
 
 from .._blas import blas_thread_budget
 from .._linalg import spd_inverse, spd_solve
+from .._wide import dual_ridge_solve, use_dual
 from ._base import TrainingProblem, _augment, _augment_empty, _Pool, _run_in_order
 from ._rows import block_rows
 
@@ -272,8 +273,19 @@ class PQSplitting(TrainingProblem):
 
     # ---------------------------------------------------------------- phase B
     def _ridge(self, k, target):
-        """Block ``W_k``: ``(nu A^T S A + alpha' + tau) W = nu A^T S T + tau W``."""
+        """Block ``W_k``: ``(nu A^T S A + alpha' + tau) W = nu A^T S T + tau W``.
+
+        A wide input (:func:`~skadmm._wide.use_dual`) is solved in the dual form.
+        """
         A, nu, tau = self.P[k], self.beta, self.tau
+        if use_dual(*A.shape):
+            rhs = self.rw.cross(A, target)
+            rhs *= nu
+            rhs += tau * self.W[k]
+            solved = dual_ridge_solve(A, self.rw, nu, self.alpha, tau, rhs)
+            if solved is not None:
+                self.W[k] = solved
+                return
         G = self.rw.gram(A)
         G *= nu
         diag = np.einsum("ii->i", G)

@@ -14,6 +14,7 @@ its matrix products (see ``TrainingProblem.chunks``); with single-threaded BLAS 
 import numpy as np
 
 from .._linalg import spd_inverse
+from .._wide import use_dual
 from ._base import Splitting
 
 
@@ -71,10 +72,13 @@ class ThreeSplitting(Splitting):
     def reset_w_step(self, k, eta, mu):
         """Ridge fit of ``Z_k`` on its auxiliary input, ridge weight ``alpha eta``."""
         A = self.input_of(k)
-        G = self.input_gram(k)
-        rhs = self.rw.cross(A, self.Z[k])
-        prox = mu * float(np.trace(G)) / G.shape[0]
-        self._ridge_step(k, G, rhs, 1.0, alpha=self.alpha * eta, tau=prox)
+        rw = self.rw
+        # A wide input's step never forms G: trace(G) = ||A||_S^2.
+        G = None if use_dual(*A.shape) else self.input_gram(k)
+        rhs = rw.cross(A, self.Z[k])
+        trace = rw.sq_norm(A) if G is None else float(np.trace(G))
+        prox = mu * trace / A.shape[1]
+        self._ridge_step(k, A, rhs, 1.0, alpha=self.alpha * eta, tau=prox, G=G)
 
     def _forward_auxiliaries(self, run=None):
         self.run_row_blocks(self._forward_rows, run)
@@ -108,7 +112,8 @@ class ThreeSplitting(Splitting):
         rw = self.rw
         cross = rw.cross(A, self.Z[k])
         cross *= self.beta
-        self._ridge_step(k, self.input_gram(k), cross, self.beta)
+        G = None if use_dual(*A.shape) else self.input_gram(k)
+        self._ridge_step(k, A, cross, self.beta, G=G)
 
     def _update_preactivation(self, k):
         """Elementwise ``Z_k`` step given ``a = A_k W_k`` and ``b = U_k - U_{k-1}``.

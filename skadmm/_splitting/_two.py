@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._linalg import spd_solve
+from .._wide import DualRidge, use_dual
 from ._base import Splitting
 from ._rows import block_rows
 
@@ -105,6 +106,16 @@ class TwoSplitting(Splitting):
         worst case). ``s(A_k W_k)`` is not kept: the reset that follows
         recomputes it.
         """
+        A = self.input_of(k)
+        if use_dual(*A.shape):
+            # A wide input: P^-1 in the dual form (trace(A^T S A) = ||A||_S^2).
+            shift = mu * self.rw.sq_norm(A) / A.shape[1]
+            if shift > 0:
+                metric = DualRidge(A, self.rw, 1.0, shift, shift).solve
+                self._update_weights(
+                    k, floor=float(self.beta), keep=False, metric=metric
+                )
+                return
         P = self.input_gram(k)
         diag = np.einsum("ii->i", P)
         diag += mu * float(diag.sum()) / diag.size
