@@ -42,11 +42,15 @@ from ._linalg import largest_eigenvalue, spd_solve
 #: makes a few more passes over ``X``); at 2 the dual is 1.4 to 1.6 times faster,
 #: at 3 2 to 3.5 times.
 WIDE_RATIO = 2.0
+#: Fewest columns of a dual step: below, the primal ``(d + 1) x (d + 1)``
+#: solve costs microseconds anyway, and a tiny table stays on one path for
+#: weighted rows and their repetitions (the two forms round differently).
+MIN_DUAL_COLUMNS = 256
 
 
 def use_dual(n_rows, n_cols):
     """Whether a step on an ``n_rows x n_cols`` augmented input takes the dual form."""
-    return n_cols > WIDE_RATIO * n_rows
+    return n_cols > max(WIDE_RATIO * n_rows, MIN_DUAL_COLUMNS)
 
 
 def dual_step_elements(n_rows, n_cols, n_outputs):

@@ -18,6 +18,7 @@ from skadmm._splitting import SPLITTINGS
 from skadmm._splitting._pdadmm import PQSplitting
 from skadmm._splitting._rows import RowWeights
 from skadmm._wide import (
+    MIN_DUAL_COLUMNS,
     WIDE_RATIO,
     dual_largest_eigenvalue,
     dual_ridge_solve,
@@ -62,9 +63,12 @@ def relative(a, b):
 
 
 def test_dual_is_chosen_by_shape_only():
-    assert use_dual(100, int(WIDE_RATIO * 100) + 1)
-    assert not use_dual(100, int(WIDE_RATIO * 100))
+    assert use_dual(200, int(WIDE_RATIO * 200) + 1)
+    assert not use_dual(200, int(WIDE_RATIO * 200))
     assert not use_dual(1000, 50)
+    # Narrow layers of tiny tables stay primal (MIN_DUAL_COLUMNS).
+    assert not use_dual(15, 65)
+    assert use_dual(15, MIN_DUAL_COLUMNS + 1)
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -129,7 +133,7 @@ def test_dual_largest_eigenvalue_equals_the_grams(weighted, alpha):
         assert abs(got - expected) <= 1e-10 * expected
 
 
-def wide_problem(n_rows=40, n_features=150, n_blocks=1, weighted=False, seed=0):
+def wide_problem(n_rows=40, n_features=300, n_blocks=1, weighted=False, seed=0):
     """Data of a network whose first layer's input is wide."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_rows, n_features))
