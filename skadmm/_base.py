@@ -83,7 +83,12 @@ class BaseADMMResidual(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "refit_readout": ["boolean"],
-        "n_jobs": [Integral, None],
+        # joblib's convention: 0 workers has no meaning, refused before any work.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "n_regions": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],

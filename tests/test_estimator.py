@@ -11,9 +11,10 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 import skadmm._memory
-from skadmm import ADMMResidualRegressor
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._solvers import MODE_PARAMS, SOLVERS
 from skadmm.exceptions import DivergenceWarning
 
@@ -332,6 +333,16 @@ def test_invalid_parameters(data, params, message):
     X, y = data
     with pytest.raises(ValueError, match=message):
         small(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_n_jobs_zero_is_refused_before_any_work(Estimator):
+    # joblib gives 0 workers no meaning; the check must come before the data
+    # are even read (an X that cannot be validated would fail otherwise).
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        Estimator(n_jobs=0).fit("not an array", None)
+    for n_jobs in (-2, -1, 1, 2, None):
+        Estimator(n_jobs=n_jobs)._validate_params()
 
 
 # A value away from the default for every mode parameter.
