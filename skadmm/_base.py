@@ -51,6 +51,7 @@ from ._penalty import resolve_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
+from ._warn import warn
 from .exceptions import DivergenceWarning, FitInterruptedWarning
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
@@ -262,11 +263,10 @@ class BaseADMMResidual(BaseEstimator):
         defaults = {name: p.default for name, p in signature.items()}
         phrases = ignored_params(self.solver, self.get_params(deep=False), defaults)
         if phrases:
-            warnings.warn(
+            warn(
                 f"solver={self.solver!r} ignores {'; '.join(phrases)}. Leave "
                 "them at their defaults, or choose a solver that reads them.",
                 UserWarning,
-                stacklevel=5,  # the caller of fit (through its decorator)
             )
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
@@ -442,20 +442,18 @@ class BaseADMMResidual(BaseEstimator):
             (problem, *problem.fingerprint_config) if keep_state else None
         )
         if result.failure is not None:
-            warnings.warn(result.failure, DivergenceWarning, stacklevel=3)
+            warn(result.failure, DivergenceWarning)
         elif result.interrupted:
-            warnings.warn(
+            warn(
                 f"Training {result.stop_reason}; the weights of the last "
                 "completed iteration were kept.",
                 FitInterruptedWarning,
-                stacklevel=3,
             )
         elif not result.converged:
-            warnings.warn(
+            warn(
                 f"Training reached max_iter={self.max_iter} iterations without "
                 "converging. Raise max_iter, or tol, or use early_stopping=True.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     def _forward(self, X):
