@@ -52,7 +52,11 @@ from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
 from ._warn import warn
-from .exceptions import DivergenceWarning, FitInterruptedWarning
+from .exceptions import (
+    DivergenceWarning,
+    FitInterruptedWarning,
+    InconsistentVersionWarning,
+)
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
 _STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
@@ -155,11 +159,32 @@ class BaseADMMResidual(BaseEstimator):
 
         That state holds arrays of the size of the training data (hundreds of
         times the fitted weights); a warm-started fit of an unpickled model
-        starts from its weights instead.
+        starts from its weights instead. The state records the skadmm version,
+        checked by :meth:`__setstate__`.
         """
-        state = super().__getstate__()
+        # A copy: on Python 3.11+ object.__getstate__ returns the instance's
+        # own __dict__, which pickling must not change.
+        state = dict(super().__getstate__())
         state.pop("_solver_state", None)
+        # scikit-learn stores its own version only for its own estimators.
+        state["_skadmm_version"] = _package_version()
         return state
+
+    def __setstate__(self, state):
+        """Restore a pickled state; warn if another skadmm version pickled it."""
+        state = dict(state)
+        version = state.pop("_skadmm_version", None)
+        current = _package_version()
+        if version != current:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=current,
+                    original_version=version,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a fit can still fail.
@@ -464,6 +489,13 @@ class BaseADMMResidual(BaseEstimator):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _package_version():
+    # Imported late: the package's __init__ imports this module first.
+    from . import __version__
+
+    return __version__
 
 
 def _fit_predict_candidate(template, target, alpha, X_train, Y_train, sw_train, X_test):
