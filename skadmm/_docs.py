@@ -193,7 +193,8 @@ ATTRIBUTES = Template(
         Validation $score after each iteration (with ``early_stopping``; continued
         by warm-started fits).
     validation_loss_curve_ : list of float or None
-        Validation $loss_short after each iteration (with ``early_stopping``).
+        Validation $loss_short after each iteration (with ``early_stopping``;
+        continued by warm-started fits).
     best_validation_score_ : float or None
         Best validation $score of the last fit (with ``early_stopping``).
     best_loss_ : float

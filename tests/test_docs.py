@@ -1,0 +1,79 @@
+"""The documentation agrees with the code it describes."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm._solvers import SOLVERS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "doc"
+NUMBERS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _texts():
+    yield "ADMMResidualRegressor", ADMMResidualRegressor.__doc__
+    yield "ADMMResidualClassifier", ADMMResidualClassifier.__doc__
+    for path in sorted(DOC.glob("*.rst")) + [ROOT / "README.md"]:
+        if path.exists():
+            yield path.name, path.read_text()
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+TEXTS = dict(_texts())
+
+
+@pytest.mark.parametrize("name", list(TEXTS))
+def test_every_count_of_the_modes_is_the_number_of_solvers(name):
+    # "Three further modes" counts a subset; "N (training) modes" counts them all.
+    pattern = r"\b(both|two|three|four|five|six)\s+(?:training\s+)?modes\b"
+    for match in re.finditer(pattern, _flat(TEXTS[name]), re.IGNORECASE):
+        assert NUMBERS[match.group(1).lower()] == len(SOLVERS), (name, match[0])
+
+
+def test_the_regressor_names_every_mode():
+    summary = ADMMResidualRegressor.__doc__.split("Parameters\n")[0]
+    for solver in SOLVERS:
+        assert f'"{solver}"' in summary, solver
+
+
+def test_the_cost_of_an_iteration_counts_the_read_out():
+    # O(n_blocks * ...) would be 0 for the default n_blocks=0.
+    notes = _flat(ADMMResidualRegressor.__doc__.split("Notes\n")[1])
+    assert "O((n_blocks + 1) * (n_samples * width**2 + width**3))" in notes
+    if DOC.exists():
+        guide = _flat((DOC / "user_guide.rst").read_text())
+        assert r"(n_\text{blocks} + 1) (N n^2 + n^3)" in guide
+
+
+@pytest.mark.skipif(not DOC.exists(), reason="documentation sources not present")
+def test_the_user_guide_says_the_validation_curves_continue_on_warm_starts():
+    guide = _flat((DOC / "user_guide.rst").read_text())
+    section = guide.split("Warm starts --")[1][:1200]
+    continued = section.split("continue across warm-started calls")[0]
+    for curve in ("validation_scores_", "validation_loss_curve_", "loss_curve_"):
+        assert curve in continued, curve
+
+
+# Built from parts so that this file does not match itself.
+OUTSIDE = ("ALGORITHM" + ".md", ".." + "/shared", "design" + "/")
+
+
+@pytest.mark.skipif(not DOC.exists(), reason="repository sources not present")
+def test_nothing_cites_a_file_outside_the_repository():
+    suffixes = {".py", ".rst", ".md", ".toml", ".txt", ".cfg"}
+    cited = []
+    for folder in ("skadmm", "tests", "doc", "examples", "benchmarks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix not in suffixes or "_build" in path.parts:
+                continue
+            text = path.read_text(errors="replace")
+            cited += [f"{path}: {s}" for s in OUTSIDE if s in text]
+    readme = (ROOT / "README.md").read_text()
+    cited += [f"README.md: {s}" for s in OUTSIDE if s in readme]
+    assert not cited
