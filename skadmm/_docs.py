@@ -124,7 +124,7 @@ PARAMETERS = Template(
     n_jobs : int, default=None
         Number of worker threads of the parallel regional update (at most
         ``n_regions`` run). ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context; ``-1`` means all processors
+        :class:`joblib.parallel_config` context; ``-1`` means all processors
         (``-2`` all but one, and so on); ``0`` is refused.
         Results never depend on ``n_jobs``: with the same ``n_regions`` they are
         bit-identical for any value. Workers times BLAS threads never exceed the

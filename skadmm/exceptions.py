@@ -44,7 +44,7 @@ class FitInterruptedWarning(ConvergenceWarning):
     last completed iteration (the estimator stays usable) and issues this
     warning instead of raising. Code that runs several fits in a row, such as
     ``python -m skadmm``, can turn it back into a stop: with
-    :func:`warnings.catch_warnings` and ``record=True``, or with a filter
+    :class:`warnings.catch_warnings` and ``record=True``, or with a filter
     ``warnings.simplefilter("error", FitInterruptedWarning)``. A subclass of
     :class:`~sklearn.exceptions.ConvergenceWarning`, so filters on the latter
     also catch it.

@@ -77,3 +77,53 @@ def test_nothing_cites_a_file_outside_the_repository():
     readme = (ROOT / "README.md").read_text()
     cited += [f"README.md: {s}" for s in OUTSIDE if s in readme]
     assert not cited
+
+
+INVENTORIES = DOC / "_inventories"
+# Pages whose text the documentation renders: the .rst pages and the public
+# docstrings.
+RENDERED = [
+    *sorted(DOC.glob("*.rst")),
+    *(ROOT / "skadmm" / name for name in ("_docs.py", "_regressor.py")),
+    *(ROOT / "skadmm" / name for name in ("_classifier.py", "exceptions.py")),
+    *sorted((ROOT / "skadmm" / "datasets").glob("*.py")),
+]
+EXTERNAL = r"sklearn|numpy|scipy|joblib|warnings|copy|pickle|tracemalloc"
+
+
+def _inventory_builder():
+    import importlib.util
+
+    path = INVENTORIES / "build_inventories.py"
+    spec = importlib.util.spec_from_file_location("build_inventories", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not INVENTORIES.exists(), reason="documentation not present")
+def test_the_shipped_inventories_are_those_the_script_writes():
+    builder = _inventory_builder()
+    for key, (project, version, entries) in builder.INVENTORIES.items():
+        shipped = (INVENTORIES / f"{key}.inv").read_bytes()
+        assert shipped == builder.inventory(project, version, entries), key
+
+
+@pytest.mark.skipif(not INVENTORIES.exists(), reason="documentation not present")
+def test_every_external_reference_of_the_docs_is_in_an_inventory():
+    builder = _inventory_builder()
+    names = {e[0] for _, _, entries in builder.INVENTORIES.values() for e in entries}
+    conf = {}
+    exec((DOC / "conf.py").read_text(), conf)
+    # Offline: every mapping reads a shipped file, and a missing name is no error.
+    assert set(conf["intersphinx_mapping"]) == set(builder.INVENTORIES)
+    for _, inventory in conf["intersphinx_mapping"].values():
+        assert (DOC / inventory).is_file(), inventory
+    assert not conf.get("nitpicky", False)
+    role = r":(?:class|func|meth|mod|obj|exc|data|attr):`~?((?:%s)\.?[\w.]*)`"
+    missing = set()
+    for path in RENDERED:
+        for name in re.findall(role % EXTERNAL, path.read_text()):
+            if name not in names and not name.startswith("threadpoolctl"):
+                missing.add(f"{path.name}: {name}")
+    assert not missing
