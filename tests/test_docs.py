@@ -127,3 +127,22 @@ def test_every_external_reference_of_the_docs_is_in_an_inventory():
             if name not in names and not name.startswith("threadpoolctl"):
                 missing.add(f"{path.name}: {name}")
     assert not missing
+
+
+@pytest.mark.skipif(not DOC.exists(), reason="documentation not present")
+def test_the_practical_guide_is_linked_and_covers_every_warning_and_mode():
+    import skadmm.exceptions
+
+    assert "\n   practical_guide\n" in (DOC / "index.rst").read_text()
+    guide = (DOC / "practical_guide.rst").read_text()
+    warned = [
+        name
+        for name in skadmm.exceptions.__all__
+        if name.endswith("Warning") or name.endswith("Error")
+    ]
+    for name in [*warned, "MemoryError", "ignores"]:
+        assert name in guide, name
+    for solver in SOLVERS:
+        assert f'"{solver}"' in guide, solver
+    for parameter in ("alpha", "early_stopping", "n_jobs", "n_regions", "width"):
+        assert f"``{parameter}" in guide, parameter
