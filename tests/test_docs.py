@@ -146,3 +146,11 @@ def test_the_practical_guide_is_linked_and_covers_every_warning_and_mode():
         assert f'"{solver}"' in guide, solver
     for parameter in ("alpha", "early_stopping", "n_jobs", "n_regions", "width"):
         assert f"``{parameter}" in guide, parameter
+
+
+@pytest.mark.parametrize("section", ["objective_curve_ :", "tol :"])
+def test_the_merit_of_every_mode_is_named(section):
+    text = ADMMResidualRegressor.__doc__.split(section)[1]
+    entry = re.split(r"\n    \w+ : ", text)[0]
+    for solver in SOLVERS:
+        assert f'"{solver}"' in entry, (section, solver)
