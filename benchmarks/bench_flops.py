@@ -93,7 +93,7 @@ def flops_per_iteration(
     n_regions=1,
     breakdown=False,
 ):
-    """Floating-point operations of one ADMM iteration (ALGORITHM.md, sections 3-4).
+    """Floating-point operations of one ADMM iteration (user guide, "One iteration").
 
     Counted: every matrix product (``2 m k n`` for ``(m x k) @ (k x n)``; a Gram
     matrix ``A^T A`` as a symmetric product, ``m k (k + 1)``), Cholesky

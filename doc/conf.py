@@ -1,7 +1,9 @@
 """Sphinx configuration of the skadmm documentation.
 
 Build with ``python -m sphinx -W --keep-going -b html doc doc/_build/html``
-from the repository root. No extension needs network access.
+from the repository root. No extension needs network access: intersphinx reads
+the small inventories shipped in ``_inventories/`` (written by its
+``build_inventories.py``), never the projects' websites.
 """
 
 import re
@@ -21,6 +23,7 @@ release = skadmm.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -29,14 +32,42 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_inventories", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 default_role = "literal"
+
+# -- intersphinx ----------------------------------------------------------------
+# Links to the projects' public pages from inventories shipped with the docs (the
+# build machine has no network). A name that is not in them stays plain text:
+# nitpicky is off, so a missing link is never a warning.
+intersphinx_mapping = {
+    name: (url, f"_inventories/{name}.inv")
+    for name, url in {
+        "sklearn": "https://scikit-learn.org/stable/",
+        "numpy": "https://numpy.org/doc/stable/",
+        "scipy": "https://docs.scipy.org/doc/scipy/",
+        "joblib": "https://joblib.readthedocs.io/en/stable/",
+        "python": "https://docs.python.org/3/",
+    }.items()
+}
+nitpicky = False
 
 # -- autodoc / autosummary / numpydoc -----------------------------------------
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+# Parameter types link to the shipped inventories: only the words aliased here,
+# so that "of", "shape" or "default" never become references.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+numpydoc_xref_aliases = {
+    "array-like": ":term:`array-like`",
+    "ndarray": "numpy.ndarray",
+    "RandomState": "numpy.random.RandomState",
+    # numpydoc's defaults point some of these at labels the inventory lacks.
+    **{name: f":class:`{name}`" for name in ("bool", "dict", "float", "int", "list")},
+    "str": ":class:`str`",
+}
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

@@ -52,7 +52,12 @@ from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
 from ._stages import stage_iterations, stage_rows, stage_sizes, uses_early_stopping
-from .exceptions import DivergenceWarning, FitInterruptedWarning
+from ._warn import warn
+from .exceptions import (
+    DivergenceWarning,
+    FitInterruptedWarning,
+    InconsistentVersionWarning,
+)
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
 _STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
@@ -84,7 +89,12 @@ class BaseADMMResidual(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "refit_readout": ["boolean"],
-        "n_jobs": [Integral, None],
+        # joblib's convention: 0 workers has no meaning, refused before any work.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "n_regions": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -150,11 +160,32 @@ class BaseADMMResidual(BaseEstimator):
 
         That state holds arrays of the size of the training data (hundreds of
         times the fitted weights); a warm-started fit of an unpickled model
-        starts from its weights instead.
+        starts from its weights instead. The state records the skadmm version,
+        checked by :meth:`__setstate__`.
         """
-        state = super().__getstate__()
+        # A copy: on Python 3.11+ object.__getstate__ returns the instance's
+        # own __dict__, which pickling must not change.
+        state = dict(super().__getstate__())
         state.pop("_solver_state", None)
+        # scikit-learn stores its own version only for its own estimators.
+        state["_skadmm_version"] = _package_version()
         return state
+
+    def __setstate__(self, state):
+        """Restore a pickled state; warn if another skadmm version pickled it."""
+        state = dict(state)
+        version = state.pop("_skadmm_version", None)
+        current = _package_version()
+        if version != current:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=current,
+                    original_version=version,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a fit can still fail.
@@ -316,11 +347,10 @@ class BaseADMMResidual(BaseEstimator):
         defaults = {name: p.default for name, p in signature.items()}
         phrases = ignored_params(self.solver, self.get_params(deep=False), defaults)
         if phrases:
-            warnings.warn(
+            warn(
                 f"solver={self.solver!r} ignores {'; '.join(phrases)}. Leave "
                 "them at their defaults, or choose a solver that reads them.",
                 UserWarning,
-                stacklevel=5,  # the caller of fit (through its decorator)
             )
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
@@ -518,20 +548,18 @@ class BaseADMMResidual(BaseEstimator):
             (problem, *problem.fingerprint_config) if keep_state else None
         )
         if result.failure is not None:
-            warnings.warn(result.failure, DivergenceWarning, stacklevel=3)
+            warn(result.failure, DivergenceWarning)
         elif result.interrupted:
-            warnings.warn(
+            warn(
                 f"Training {result.stop_reason}; the weights of the last "
                 "completed iteration were kept.",
                 FitInterruptedWarning,
-                stacklevel=3,
             )
         elif not result.converged:
-            warnings.warn(
+            warn(
                 f"Training reached max_iter={self.max_iter} iterations without "
                 "converging. Raise max_iter, or tol, or use early_stopping=True.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     def _forward(self, X):
@@ -542,6 +570,13 @@ class BaseADMMResidual(BaseEstimator):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _package_version():
+    # Imported late: the package's __init__ imports this module first.
+    from . import __version__
+
+    return __version__
 
 
 def _fit_predict_candidate(template, target, alpha, X_train, Y_train, sw_train, X_test):

@@ -51,11 +51,18 @@ def check_input_scale(X, width):
     largest = float(np.max(np.abs(X)))
     limit = max_input_scale(X.shape[0], X.shape[1], width, X.dtype)
     if largest > limit:
+        # float64 is a remedy only for narrower data that it would accept.
+        wide = max_input_scale(X.shape[0], X.shape[1], width, np.float64)
+        widen = (
+            f", or pass float64 data (its limit is {wide:.3g})"
+            if X.dtype != np.float64 and largest <= wide
+            else ""
+        )
         raise NumericalError(
             f"max|X| = {largest:.3g} is too large for {X.dtype} arithmetic with "
             f"{X.shape[0]} samples, {X.shape[1]} features and width {width}: the "
             f"network's products would overflow (the limit is {limit:.3g}). "
-            f"{_STANDARDISE}, or pass float64 data."
+            f"{_STANDARDISE}{widen}."
         )
 
 

@@ -34,7 +34,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     is the regressor's with this loss: the ADMM output block becomes a per-row
     proximal step of the cross-entropy, solved to machine precision by a
     safeguarded Newton method, and the read-out refits are penalised logistic
-    regressions. Both training modes of the regressor (``solver``) work
+    regressions. All five training modes of the regressor (``solver``) work
     unchanged. See the :ref:`user guide <classification>`.
 
     Parameters

@@ -101,8 +101,9 @@ PARAMETERS = Template(
         Maximum number of ADMM iterations.
     tol : float, default=1e-4
         Training stops (converged) when the mode's merit (the training
-        objective for ``solver="reset"``, the augmented Lagrangian for the ADMM
-        modes) has decreased by less than ``tol`` (relative) per iteration on
+        objective for ``solver="reset"``, the augmented Lagrangian for
+        ``"radmm"``, ``"dladmm"`` and ``"pdadmm"``, the penalised objective for
+        ``"mdlam"``) has decreased by less than ``tol`` (relative) per iteration on
         average over the last ``n_iter_no_change`` iterations. With early
         stopping it also stops when the validation $score has not improved by
         at least ``tol`` for ``n_iter_no_change`` iterations.
@@ -124,7 +125,8 @@ PARAMETERS = Template(
     n_jobs : int, default=None
         Number of worker threads of the parallel regional update (at most
         ``n_regions`` run). ``None`` means 1 unless in a
-        :func:`joblib.parallel_config` context; ``-1`` means all processors.
+        :class:`joblib.parallel_config` context; ``-1`` means all processors
+        (``-2`` all but one, and so on); ``0`` is refused.
         Results never depend on ``n_jobs``: with the same ``n_regions`` they are
         bit-identical for any value. Workers times BLAS threads never exceed the
         BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
@@ -178,8 +180,10 @@ ATTRIBUTES = Template(
         warm-started fits).
     objective_curve_ : list of float
         The solver's merit function after each iteration, which never
-        increases: the augmented Lagrangian ``L_rho`` (``solver="radmm"``) or
-        the regularised training objective (``solver="reset"``).
+        increases (pdADMM: under its penalty condition): the regularised
+        training objective (``solver="reset"``), the augmented Lagrangian
+        ``L_rho`` (``"radmm"``, ``"dladmm"``, ``"pdadmm"``) or the penalised
+        objective on the bands (``"mdlam"``).
     residual_curve_ : list of float
         Root of the summed squared relaxation residuals after each iteration:
         how far the auxiliary variables are from the forward pass (for
@@ -192,7 +196,8 @@ ATTRIBUTES = Template(
         Validation $score after each iteration (with ``early_stopping``; continued
         by warm-started fits).
     validation_loss_curve_ : list of float or None
-        Validation $loss_short after each iteration (with ``early_stopping``).
+        Validation $loss_short after each iteration (with ``early_stopping``;
+        continued by warm-started fits).
     best_validation_score_ : float or None
         Best validation $score of the last fit (with ``early_stopping``).
     best_loss_ : float

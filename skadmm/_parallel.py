@@ -1,12 +1,12 @@
 """Regions of layers, and the threads that update them in parallel.
 
-The parallel regional update (ALGORITHM.md, section 5) splits the layers into
-contiguous regions and runs each iteration as *phases* of independent tasks (all
-region interiors, then all boundaries). A :class:`Team` runs those phases on the
-caller's thread plus ``n_workers - 1`` threads obtained from joblib once per fit:
-one ``Parallel`` call whose tasks are long-lived loops that wait for the next
-phase, so the ~10 ms cost of a ``Parallel`` call is paid once per fit instead of
-once per iteration.
+The parallel regional update (documentation page "Parallel regional updates")
+splits the layers into contiguous regions and runs each iteration as *phases* of
+independent tasks (all region interiors, then all boundaries). A :class:`Team`
+runs those phases on the caller's thread plus ``n_workers - 1`` threads obtained
+from joblib once per fit: one ``Parallel`` call whose tasks are long-lived loops
+that wait for the next phase, so the ~10 ms cost of a ``Parallel`` call is paid
+once per fit instead of once per iteration.
 
 Tasks are pulled from a shared counter, so which thread runs which region never
 matters: every task writes only its own blocks and reads nothing another task of

@@ -31,13 +31,15 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
     in which each layer's output is an auxiliary variable; the links between
     layers become quadratic penalties and every block update is an exact
     minimisation (Cholesky solves, elementwise problems) or a proximal-gradient
-    step with sufficient decrease. Three training modes drive such blocks
-    (``solver``): forward-reset block descent (the default), whose every
-    iteration lowers the true training objective and whose hidden layers
-    learn; the paper's ADMM (``beta``, ``rho``), whose augmented Lagrangian
-    never increases; and pdADMM, a relaxation in which every layer has its own
+    step with sufficient decrease. Five training modes drive such blocks
+    (``solver``): forward-reset block descent (``"reset"``, the default), whose
+    every iteration lowers the true training objective and whose hidden layers
+    learn; the paper's ADMM (``"radmm"``), whose augmented Lagrangian never
+    increases; dlADMM (``"dladmm"``) and mDLAM (``"mdlam"``), sweeps of
+    linearised, backtracked steps (see :ref:`dladmm` and :ref:`mdlam`); and
+    pdADMM (``"pdadmm"``), a relaxation in which every layer has its own
     input, so that all layers are updated at once (see :ref:`pdadmm`). See the
-    :ref:`user guide <user_guide>`.
+    :ref:`user guide <user_guide>` and :ref:`modes`.
 
     Parameters
     ----------
@@ -54,9 +56,13 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
 
     Notes
     -----
-    One iteration costs ``O(n_blocks * (n_samples * width**2 + width**3))`` and
-    the auxiliary state holds two (``splitting="two"``) or three arrays of shape
-    ``(n_samples, width)`` per hidden layer. Inputs should be standardised.
+    One iteration costs ``O((n_blocks + 1) * (n_samples * width**2 + width**3))``
+    for the residual blocks and the read-out, plus ``O(n_samples * n_features *
+    (n_features + width) + n_features**3)`` for the lifting layer (Gram
+    matrices, Cholesky factorisations and products with the ``(n_samples,
+    width)`` auxiliaries). The auxiliary state holds two (``splitting="two"``)
+    or three arrays of shape ``(n_samples, width)`` per hidden layer. Inputs
+    should be standardised.
 
     References
     ----------

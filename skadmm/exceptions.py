@@ -44,17 +44,58 @@ class FitInterruptedWarning(ConvergenceWarning):
     last completed iteration (the estimator stays usable) and issues this
     warning instead of raising. Code that runs several fits in a row, such as
     ``python -m skadmm``, can turn it back into a stop: with
-    :func:`warnings.catch_warnings` and ``record=True``, or with a filter
+    :class:`warnings.catch_warnings` and ``record=True``, or with a filter
     ``warnings.simplefilter("error", FitInterruptedWarning)``. A subclass of
     :class:`~sklearn.exceptions.ConvergenceWarning`, so filters on the latter
     also catch it.
     """
 
 
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is unpickled by another skadmm version than the one that pickled it.
+
+    The skadmm counterpart of scikit-learn's
+    :class:`~sklearn.exceptions.InconsistentVersionWarning`, which scikit-learn
+    issues for its own estimators only. The fitted attributes or their meaning
+    may differ between versions, so the unpickled estimator may fail or give
+    other results: refit it with the installed version, or install the version
+    that pickled it.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Name of the estimator's class.
+    current_version : str
+        The installed skadmm version.
+    original_version : str or None
+        The version that pickled the estimator; None for pickles made before
+        skadmm recorded it.
+    """
+
+    def __init__(self, *, estimator_name, current_version, original_version):
+        self.estimator_name = estimator_name
+        self.current_version = current_version
+        self.original_version = original_version
+
+    def __str__(self):
+        original = (
+            "an unknown skadmm version (one that did not record it)"
+            if self.original_version is None
+            else f"skadmm {self.original_version}"
+        )
+        return (
+            f"Unpickling estimator {self.estimator_name} pickled by {original} "
+            f"with skadmm {self.current_version}. It may fail or give other "
+            "results: refit it with this version, or install the one that "
+            "pickled it."
+        )
+
+
 __all__ = [
     "ConvergenceWarning",
     "DivergenceWarning",
     "FitInterruptedWarning",
+    "InconsistentVersionWarning",
     "NumericalError",
     "PenaltyConditionWarning",
 ]

@@ -11,9 +11,10 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 import skadmm._memory
-from skadmm import ADMMResidualRegressor
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._solvers import MODE_PARAMS, SOLVERS
 from skadmm.exceptions import DivergenceWarning
 
@@ -132,7 +133,11 @@ def test_pickle_round_trip(data):
     est = fit_quiet(small(warm_start=True), X, y)
     clone_ = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(clone_.predict(X), est.predict(X))
-    # The kept solver state survives too: continuing gives identical results.
+    # The solver state is not pickled (test_pickle.py): the copy continues
+    # from its weights, as the original does once its state is dropped. (This
+    # held without the line below only while pickling dropped the original's
+    # state as well.)
+    est._solver_state = None
     fit_quiet(est, X, y)
     fit_quiet(clone_, X, y)
     np.testing.assert_array_equal(clone_.predict(X), est.predict(X))
@@ -332,6 +337,16 @@ def test_invalid_parameters(data, params, message):
     X, y = data
     with pytest.raises(ValueError, match=message):
         small(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_n_jobs_zero_is_refused_before_any_work(Estimator):
+    # joblib gives 0 workers no meaning; the check must come before the data
+    # are even read (an X that cannot be validated would fail otherwise).
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        Estimator(n_jobs=0).fit("not an array", None)
+    for n_jobs in (-2, -1, 1, 2, None):
+        Estimator(n_jobs=n_jobs)._validate_params()
 
 
 # A value away from the default for every mode parameter.

@@ -217,6 +217,18 @@ def test_input_scale_bound_is_just_refused_above_and_fits_below(dtype):
         _fit((X * 1.1 * limit).astype(dtype), y, width=10)
 
 
+@pytest.mark.parametrize(
+    "dtype, scale, widen",
+    [(np.float32, 1e20, True), (np.float64, 1e200, False)],
+)
+def test_overflow_message_suggests_float64_only_where_it_helps(dtype, scale, widen):
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((50, 3)) * scale).astype(dtype)
+    with pytest.raises(NumericalError, match="StandardScaler") as error:
+        ADMMResidualRegressor(width=10).fit(X, X[:, 0])
+    assert ("pass float64 data" in str(error.value)) == widen
+
+
 def test_predict_refuses_an_overflowing_test_set():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((80, 3))

@@ -1,4 +1,4 @@
-"""Properties of the ADMM iteration (ALGORITHM.md, section 6) on random data."""
+"""Properties of the ADMM iteration (user guide, "Monotone decrease") on random data."""
 
 import itertools
 

@@ -16,9 +16,9 @@ merit beyond rounding stops it with a
 """
 
 import math
-import warnings
 
 from .._splitting._pdadmm import PQSplitting
+from .._warn import warn
 from ..exceptions import PenaltyConditionWarning
 from ._base import BaseSolver
 
@@ -79,18 +79,17 @@ class PDADMMSolver(BaseSolver):
         return problem.objective()
 
 
-def check_penalties(nu, rho, activation, stacklevel=2):
+def check_penalties(nu, rho, activation):
     """Warn if ``rho`` breaks the condition that makes L_rho non-increasing."""
     bound, which = penalty_bound(nu, activation)
     if rho > bound:
         return True
-    warnings.warn(
+    warn(
         f"solver='pdadmm' with rho={rho:g} and beta={nu:g}: the augmented "
         f"Lagrangian is guaranteed not to increase only if rho > max(4 * beta * "
         f"S^2, (sqrt(17) + 1) / 2 * beta) = {bound:g}, and rho <= {which}. Set "
         f"rho > {bound:g} or beta < {rho / (bound / nu):g}. Training stops with a "
         "DivergenceWarning if the augmented Lagrangian increases.",
         PenaltyConditionWarning,
-        stacklevel=stacklevel + 1,
     )
     return False

@@ -4,7 +4,7 @@ Penalty per hidden layer ``k``::
 
     ||Z_k - A_k W_k||_S^2 + ||U_k - U_{k-1}[k>=1] - s(Z_k)||_S^2
 
-Every block is a closed form or an elementwise problem (ALGORITHM.md, section 3).
+Every block is a closed form or an elementwise problem (user guide, "One iteration").
 The ``Z`` and ``U`` blocks are row-separable: they run row block by row block, each
 block's elementwise work and link norms together while it is in cache, right after
 its matrix products (see ``TrainingProblem.chunks``); with single-threaded BLAS no
