@@ -51,7 +51,13 @@ from ._penalty import resolve_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
-from ._stages import stage_iterations, stage_rows, stage_sizes, uses_early_stopping
+from ._stages import (
+    STAGE_DTYPE,
+    stage_iterations,
+    stage_rows,
+    stage_sizes,
+    uses_early_stopping,
+)
 from ._warn import warn
 from .exceptions import (
     DivergenceWarning,
@@ -322,8 +328,8 @@ class BaseADMMResidual(BaseEstimator):
         )
         stages = []
         for rows in stage_rows(len(X), sizes, rng):
-            Xs, Ys = X[rows], Y[rows]
-            sws = None if sw is None else sw[rows]
+            Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
+            sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
             problem = self._make_problem(
                 Xs, Ys, sws, activation, rng, False, alpha, target, weights
             )
@@ -339,7 +345,7 @@ class BaseADMMResidual(BaseEstimator):
             if not result.completed:
                 break
             weights = result.weights
-        return stages, weights
+        return stages, [W.astype(X.dtype) for W in weights]
 
     def _warn_ignored_params(self):
         """Warn when a parameter is set that the chosen ``solver`` does not read."""

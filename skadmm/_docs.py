@@ -98,7 +98,12 @@ PARAMETERS = Template(
         $loss. $alpha_auto The value used is ``alpha_``; a warm start keeps it.
         See the user guide, "Regularisation".
     max_iter : int, default=200
-        Maximum number of ADMM iterations.
+        Maximum number of iterations of the run on all training rows. On
+        tables of more than 20,000 rows ``solver="reset"`` first runs
+        *stages*, warm-started runs on nested random row samples of 4,000,
+        8,000, ... rows (at most three quarters of the rows, in float32),
+        each with its own iteration budget (``stages_``; see the user guide,
+        "Large tables").
     tol : float, default=1e-4
         Training stops (converged) when the mode's merit (the training
         objective for ``solver="reset"``, the augmented Lagrangian for
@@ -107,9 +112,12 @@ PARAMETERS = Template(
         average over the last ``n_iter_no_change`` iterations. With early
         stopping it also stops when the validation $score has not improved by
         at least ``tol`` for ``n_iter_no_change`` iterations.
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data, stop when its $score
-        stops improving and keep the weights of the best iteration.
+        stops improving and keep the weights of the best iteration. ``"auto"``
+        does so on tables of more than 10,000 training rows (as
+        HistGradientBoosting does), where the final run on all rows is the
+        expensive part of a fit; the value used is ``early_stopping_``.
     validation_fraction : float, default=0.1
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10
@@ -171,7 +179,19 @@ ATTRIBUTES = Template(
     intercepts_ : list of ndarray
         Bias vectors; ``intercepts_[i]`` has shape ``(fan_out,)``.
     n_iter_ : int
-        Number of ADMM iterations run (summed over warm-started fits).
+        Number of iterations run (summed over the stages of a large table and
+        over warm-started fits).
+    stages_ : list of dict
+        One record per run, in order: the stages on row samples of a large
+        table (see ``max_iter``), then the run on all training rows, and the
+        runs of earlier warm-started fits before them. Keys: ``n_samples``
+        (rows of the run), ``n_iter``, ``objective`` (the merit at its last
+        iteration, on its own rows) and ``seconds``. The curves below hold
+        the iterations of every run in this order; during a stage the
+        training $loss_short is that of the stage's rows.
+    early_stopping_ : bool
+        Whether the last fit held out a validation set (``early_stopping``
+        with ``"auto"`` resolved).
     loss_curve_ : list of float
         Training $loss_short of the forward network after each iteration.
     time_curve_ : list of float

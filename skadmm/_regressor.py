@@ -19,7 +19,9 @@ from ._target import RegressionTarget
         of ``(3e-4, 1e-3, 3e-3, 1e-2)`` with the lowest 3-fold cross-validated
         MSE (twelve extra fits of the same model on two thirds of the rows; identical
         rows share a fold, so integer weights still equal repeated rows); on
-        other tables ``max(2e-3, 3 / n)``, ``n`` the number of rows.""",
+        smaller tables ``max(2e-3, 3 / n)``, on larger ones ``min(2e-3, 16 /
+        n)`` (a sum-scale penalty: more rows pin a network of fixed size down),
+        ``n`` the number of rows.""",
 )
 class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
     """Residual network regressor trained by proximal ADMM, without backpropagation.

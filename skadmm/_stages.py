@@ -26,7 +26,7 @@ import numpy as np
 #: (the regression and classification suites' tables all do).
 MIN_STAGED_ROWS = 20_000
 #: Rows of the first stage.
-FIRST_STAGE_ROWS = 2_000
+FIRST_STAGE_ROWS = 4_000
 #: Growth factor of the stage sizes.
 GROWTH = 2
 #: The largest stage has at most this fraction of the rows.
@@ -36,6 +36,9 @@ LARGEST_STAGE_FRACTION = 0.75
 #: ``MIN_STAGE_ITER``), so small, cheap stages run long and large ones briefly.
 STAGE_ITER = 160
 MIN_STAGE_ITER = 10
+#: The stages only find the final run's starting point, so they compute in
+#: float32: half the memory traffic of every pass, and faster products.
+STAGE_DTYPE = np.float32
 
 
 #: ``early_stopping="auto"`` holds out a validation set above this many rows,

@@ -1,0 +1,401 @@
+"""Fit time, test MSE and peak memory from 1,000 rows to a million, and tiny tables.
+
+Part ``scaling``: Friedman #1 with 20 features (``make_friedman1(noise=1)``,
+so the best possible test MSE is 1.0) and the suite's generated pricing
+table, at log-spaced row counts, each scored on 20,000 held-out rows of the
+same generator. Models, every one behind a ``StandardScaler`` and on one BLAS
+thread unless stated: skadmm's defaults; the defaults with ``n_jobs=2`` and
+two BLAS threads; ``MLPRegressor(max_iter=2000)``;
+``MLPRegressor(early_stopping=True)``; the same network trained by Adam in
+PyTorch (batch 256, early stopping on 10 % of the rows; optional dependency);
+``HistGradientBoostingRegressor``. Each fit runs in a fresh process, whose
+peak resident memory (data included) is reported. Then a log-log plot of fit
+time against rows with the least-squares slope from 50,000 rows on, and a
+time-to-accuracy plot at 200,000 rows (test MSE after each iteration or
+epoch; the evaluation's own time excluded).
+
+Part ``small``: tables of 30, 60 and 100 rows drawn from the regression
+suite's tables and from four one-dimensional curves, five draws each, tested
+on up to 2,000 of the remaining rows: skadmm's defaults against
+``MLPRegressor(max_iter=2000)``.
+
+    python benchmarks/bench_scaling.py                 # both parts (about 90 min)
+    python benchmarks/bench_scaling.py --parts small   # about 5 min
+    python benchmarks/bench_scaling.py --quick         # smoke run
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import make_friedman1
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skadmm import ADMMResidualRegressor, _penalty
+
+from _common import RESULTS, SEED, comma_list, pyplot, rounded, write_results
+from _datasets import DATASETS, pricing
+
+SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+TEST_ROWS = 20_000
+TIME_TO_ACCURACY_ROWS = 200_000
+SLOPE_FROM = 50_000
+MODELS = ("defaults", "defaults n_jobs=2", "MLP", "MLP early stopping", "torch", "HGB")
+SMALL_SIZES = (30, 60, 100)
+SMALL_DRAWS = 5
+SMALL_TEST_ROWS = 2_000
+
+
+def table(name, n_rows):
+    """``n_rows`` training rows and ``TEST_ROWS`` test rows of table ``name``."""
+    total = n_rows + TEST_ROWS
+    if name == "friedman1":
+        X, y = make_friedman1(total, n_features=20, noise=1.0, random_state=SEED)
+    else:
+        X, y = pricing(total)
+    return X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
+
+
+def make_model(name):
+    """The model ``name`` of ``MODELS`` and its BLAS threads."""
+    if name.startswith("defaults"):
+        jobs = 2 if "n_jobs" in name else None
+        model = ADMMResidualRegressor(random_state=SEED, n_jobs=jobs)
+        return model, 2 if jobs else 1
+    if name == "MLP":
+        return MLPRegressor(max_iter=2000, random_state=SEED), 1
+    if name == "MLP early stopping":
+        return MLPRegressor(early_stopping=True, random_state=SEED), 1
+    if name == "torch":
+        from torch_residual import TorchResidualRegressor
+
+        model = TorchResidualRegressor(
+            width=100,
+            n_blocks=0,
+            batch_size=256,
+            early_stopping=True,
+            max_iter=2000,
+            alpha=1e-4 / 256,  # MLPRegressor's default penalty, per row
+            random_state=SEED,
+            n_threads=1,
+        )
+        return model, 1
+    return HistGradientBoostingRegressor(random_state=SEED), 1
+
+
+def fit_one(table_name, n_rows, model_name):
+    """One fit in this (fresh) process: test MSE, seconds, iterations, memory."""
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    X, y, X_test, y_test = table(table_name, n_rows)
+    model, threads = make_model(model_name)
+    pipe = make_pipeline(StandardScaler(), model)
+    with threadpool_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tick = time.perf_counter()
+        pipe.fit(X, y)
+        seconds = time.perf_counter() - tick
+        mse = float(np.mean((pipe.predict(X_test) - y_test) ** 2))
+    est = pipe[-1]
+    n_iter = getattr(est, "n_iter_", None)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(
+        table=table_name,
+        rows=n_rows,
+        model=model_name,
+        test_mse=mse,
+        fit_s=seconds,
+        n_iter=n_iter if n_iter is not None else "",
+        peak_mib=peak,
+        # The process after its imports, before the data: peak - base is the
+        # data and the fit.
+        base_mib=base,
+        data_mib=(X.nbytes + X_test.nbytes) / 2**20,
+    )
+
+
+def in_fresh_process(function, *args):
+    """``function(*args)`` in a new Python process (its own peak memory).
+
+    A plain ``python`` subprocess, as a user's script would run: the fit's
+    own worker processes (``n_jobs``) start from it as they would there.
+    """
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        json.dumps([function.__name__, *args]),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{function.__name__}{args} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_scaling(sizes, models, tables):
+    rows = []
+    for name in tables:
+        for n in sizes:
+            for model in models:
+                row = in_fresh_process(fit_one, name, n, model)
+                print(rounded([row])[0], flush=True)
+                rows.append(row)
+    return rows
+
+
+def slopes(rows):
+    """Least-squares slope of log(fit time) against log(rows), from SLOPE_FROM."""
+    out = {}
+    for key in sorted({(r["table"], r["model"]) for r in rows}):
+        pts = [
+            (np.log(r["rows"]), np.log(r["fit_s"]))
+            for r in rows
+            if (r["table"], r["model"]) == key and r["rows"] >= SLOPE_FROM
+        ]
+        if len(pts) >= 2:
+            x, t = np.array(pts).T
+            out[key] = float(np.polyfit(x, t, 1)[0])
+    return out
+
+
+def plot_scaling(rows, fitted, path):
+    plt = pyplot()
+    names = sorted({r["table"] for r in rows})
+    fig, axes = plt.subplots(
+        2, len(names), figsize=(5.5 * len(names), 8), squeeze=False
+    )
+    for j, name in enumerate(names):
+        for model in dict.fromkeys(r["model"] for r in rows):
+            mine = [r for r in rows if r["table"] == name and r["model"] == model]
+            if not mine:
+                continue
+            n = [r["rows"] for r in mine]
+            slope = fitted.get((name, model))
+            label = model if slope is None else f"{model} (slope {slope:.2f})"
+            axes[0, j].loglog(n, [r["fit_s"] for r in mine], "o-", label=label)
+            axes[1, j].semilogx(n, [r["test_mse"] for r in mine], "o-", label=model)
+        axes[0, j].set_title(f"{name}: fit time")
+        axes[0, j].set_ylabel("seconds")
+        axes[1, j].set_title(f"{name}: test MSE")
+        axes[1, j].set_xlabel("training rows")
+        axes[0, j].legend(fontsize=7)
+        if name == "friedman1":
+            axes[1, j].set_ylim(0.95, 2.0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"Wrote {path}", flush=True)
+
+
+def curve_one(model_name, n_rows):
+    """Test MSE against training seconds of one fit on Friedman #1."""
+    X, y, X_test, y_test = table("friedman1", n_rows)
+    scaler = StandardScaler().fit(X)
+    X, X_test = scaler.transform(X), scaler.transform(X_test)
+    points = []
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if model_name == "defaults":
+            points = _skadmm_curve(X, y, X_test, y_test)
+        elif model_name == "MLP":
+            model = MLPRegressor(random_state=SEED)
+            spent = 0.0
+            for _ in range(300):
+                tick = time.perf_counter()
+                model.partial_fit(X, y)
+                spent += time.perf_counter() - tick
+                mse = float(np.mean((model.predict(X_test) - y_test) ** 2))
+                points.append((spent, mse))
+        else:
+            model, _ = make_model("torch")
+            model.fit(X, y, eval_set=(X_test, y_test))
+            points = list(zip(model.time_curve_, model.eval_loss_curve_, strict=True))
+    return model_name, [list(p) for p in points]
+
+
+def _skadmm_curve(X, y, X_test, y_test):
+    """Test MSE after every iteration of a default fit (stages included).
+
+    The monitor's update is wrapped to score the test rows; the time that
+    scoring takes is subtracted.
+    """
+    from skadmm import _monitor
+    from skadmm._network import forward
+
+    original = _monitor.ForwardMonitor.update
+    points, spent = [], [0.0]
+    start = time.perf_counter()
+    model = ADMMResidualRegressor(random_state=SEED)
+    mean, sd = y.mean(), y.std()
+
+    def update(self, problem, iteration):
+        result = original(self, problem, iteration)
+        tick = time.perf_counter()
+        pred = forward(X_test, problem.W, self.activation)[:, 0]
+        # The problem's weights predict the standardised target.
+        mse = float(np.mean((pred * sd + mean - y_test) ** 2))
+        points.append((tick - start - spent[0], mse))
+        spent[0] += time.perf_counter() - tick
+        return result
+
+    _monitor.ForwardMonitor.update = update
+    try:
+        model.fit(X, y)
+    finally:
+        _monitor.ForwardMonitor.update = original
+    return points
+
+
+def plot_curves(curves, path, n_rows):
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, points in curves:
+        if points:
+            t, mse = np.array(points).T
+            ax.plot(t, mse, label=name)
+    ax.set_ylim(0.95, 2.0)
+    ax.set_xscale("log")
+    ax.set_xlabel("training seconds (one BLAS thread)")
+    ax.set_ylabel("test MSE")
+    ax.set_title(f"Friedman #1, 20 features, {n_rows:,} rows")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"Wrote {path}", flush=True)
+
+
+def curves_rows(curves):
+    """Time each model takes to reach a few test MSE levels."""
+    rows = []
+    for name, points in curves:
+        row = dict(model=name, final_mse=points[-1][1] if points else np.nan)
+        for level in (1.2, 1.1, 1.06):
+            reached = [t for t, mse in points if mse <= level]
+            row[f"s_to_{level}"] = reached[0] if reached else ""
+        rows.append(row)
+    return rows
+
+
+CURVES = {
+    "sine": lambda x: np.sin(3 * x),
+    "step": lambda x: (x > 0).astype(float),
+    "abs": np.abs,
+    "cubic": lambda x: x**3 - x,
+}
+
+
+def small_tables():
+    """The suite's tables and four 1-D curves (2,400 rows, noise 0.3)."""
+    tables = {name: entry[0] for name, entry in DATASETS.items()}
+    rng = np.random.default_rng(SEED)
+    for name, f in CURVES.items():
+        x = rng.uniform(-2, 2, (2400, 1))
+        y = f(x[:, 0]) + 0.3 * rng.standard_normal(2400)
+        tables[f"curve {name}"] = lambda x=x, y=y: (x, y)
+    return tables
+
+
+def run_small(sizes, draws):
+    rows = []
+    for name, load in small_tables().items():
+        X, y = load()
+        for n in sizes:
+            errors = {"defaults": [], "MLP": []}
+            for draw in range(draws):
+                order = np.random.default_rng(draw).permutation(len(y))
+                train, test = order[:n], order[n : n + SMALL_TEST_ROWS]
+                for model_name, model in (
+                    ("defaults", ADMMResidualRegressor(random_state=SEED)),
+                    ("MLP", MLPRegressor(max_iter=2000, random_state=SEED)),
+                ):
+                    pipe = make_pipeline(StandardScaler(), model)
+                    with threadpool_limits(1), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        pipe.fit(X[train], y[train])
+                        pred = pipe.predict(X[test])
+                    errors[model_name].append(float(np.mean((pred - y[test]) ** 2)))
+            row = dict(
+                table=name,
+                rows=n,
+                defaults=float(np.mean(errors["defaults"])),
+                MLP=float(np.mean(errors["MLP"])),
+            )
+            row["ratio"] = row["defaults"] / row["MLP"]
+            print(rounded([row])[0], flush=True)
+            rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--parts",
+        type=comma_list(("scaling", "curves", "small")),
+        default=["scaling", "curves", "small"],
+    )
+    parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--models", type=comma_list(MODELS), default=list(MODELS))
+    parser.add_argument(
+        "--tables",
+        type=comma_list(("friedman1", "pricing")),
+        default=["friedman1", "pricing"],
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--out", default=RESULTS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cv-min-rows",
+        type=int,
+        help="measurement switch: fewest rows alpha='auto' cross-validates",
+    )
+    args = parser.parse_args(argv)
+    if args.child:
+        name, *call = json.loads(args.child)
+        print(json.dumps(globals()[name](*call)), flush=True)
+        return
+    models = [m for m in args.models if m != "torch" or torch_available()]
+    sizes = args.sizes or ([1_000, 3_000] if args.quick else list(SIZES))
+    if "scaling" in args.parts:
+        rows = run_scaling(sizes, models, args.tables)
+        fitted = slopes(rows)
+        note = "Fit-time slopes (log-log, from 50,000 rows): " + ", ".join(
+            f"{t} {m} {s:.2f}" for (t, m), s in fitted.items()
+        )
+        write_results(args.out, "scaling", rounded(rows), preamble=note)
+        plot_scaling(rows, fitted, f"{args.out}/scaling.png")
+    if "curves" in args.parts:
+        n = 3_000 if args.quick else TIME_TO_ACCURACY_ROWS
+        names = ["defaults", "MLP"] + (["torch"] if torch_available() else [])
+        curves = [in_fresh_process(curve_one, name, n) for name in names]
+        write_results(args.out, "scaling_curves", rounded(curves_rows(curves)))
+        plot_curves(curves, f"{args.out}/scaling_curves.png", n)
+    if args.cv_min_rows is not None:
+        _penalty.CV_MIN_ROWS = args.cv_min_rows
+    if "small" in args.parts:
+        small = run_small(
+            (30,) if args.quick else SMALL_SIZES, 1 if args.quick else SMALL_DRAWS
+        )
+        wins = sum(r["ratio"] <= 1.0 for r in small)
+        note = f"Defaults <= MLPRegressor on {wins} of {len(small)} table sizes."
+        write_results(args.out, "small_tables", rounded(small), preamble=note)
+
+
+if __name__ == "__main__":
+    main()

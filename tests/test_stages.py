@@ -1,0 +1,163 @@
+"""Progressive row sampling on large tables (``skadmm._stages``)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_friedman1
+
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _stages
+from skadmm._stages import (
+    AUTO_EARLY_STOPPING_ROWS,
+    FIRST_STAGE_ROWS,
+    MIN_STAGED_ROWS,
+    stage_iterations,
+    stage_rows,
+    stage_sizes,
+    uses_early_stopping,
+)
+
+
+@pytest.fixture
+def small_stages(monkeypatch):
+    """Stages from 400 rows on, the first of 100 rows, so tests stay small."""
+    monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 400)
+    monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 100)
+    monkeypatch.setattr(_stages, "STAGE_ITER", 12)
+    monkeypatch.setattr(_stages, "MIN_STAGE_ITER", 3)
+
+
+def friedman(n, seed=0):
+    X, y = make_friedman1(n, n_features=6, noise=0.5, random_state=seed)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def fit(model, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y, **kw)
+
+
+def test_schedule_rules():
+    assert stage_sizes(MIN_STAGED_ROWS) == []
+    sizes = stage_sizes(10 * MIN_STAGED_ROWS)
+    assert sizes[0] == FIRST_STAGE_ROWS
+    assert all(b == 2 * a for a, b in zip(sizes, sizes[1:], strict=False))
+    assert sizes[-1] <= _stages.LARGEST_STAGE_FRACTION * 10 * MIN_STAGED_ROWS
+    assert 2 * sizes[-1] > _stages.LARGEST_STAGE_FRACTION * 10 * MIN_STAGED_ROWS
+    # Small stages run longer than large ones, never fewer than the floor.
+    its = [stage_iterations(m) for m in sizes]
+    assert its == sorted(its, reverse=True)
+    assert its[0] == _stages.STAGE_ITER
+    assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
+    assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
+    assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
+    assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
+
+
+def test_stage_rows_are_nested_sorted_and_reproducible():
+    rows = stage_rows(1000, [100, 200, 400], np.random.default_rng(0))
+    again = stage_rows(1000, [100, 200, 400], np.random.default_rng(0))
+    for a, b in zip(rows, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for small, large in zip(rows, rows[1:], strict=False):
+        assert set(small) <= set(large)
+    assert all(np.all(np.diff(r) > 0) for r in rows)
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_staged_fit_records_every_run_and_each_merit_is_monotone():
+    X, y = friedman(1000)
+    est = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
+    sizes = [s["n_samples"] for s in est.stages_]
+    # 1000 <= AUTO_EARLY_STOPPING_ROWS: every row trains.
+    assert sizes == [100, 200, 400, 1000]
+    assert est.n_iter_ == sum(s["n_iter"] for s in est.stages_)
+    assert len(est.objective_curve_) == est.n_iter_
+    assert len(est.loss_curve_) == est.n_iter_
+    assert np.all(np.diff(est.time_curve_) >= 0)
+    # Within each run the merit (the training objective on that run's rows)
+    # never increases; across runs the rows, so the objective, change.
+    start = 0
+    for stage in est.stages_:
+        segment = np.array(est.objective_curve_[start : start + stage["n_iter"]])
+        assert np.all(np.diff(segment) <= 1e-4 * np.abs(segment[1:]))
+        assert segment[-1] == pytest.approx(stage["objective"])
+        start += stage["n_iter"]
+    assert est.coefs_[0].dtype == np.float64
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_stages_learn_and_final_run_continues_on_all_rows():
+    X, y = friedman(1200)
+    X_test, y_test = friedman(2000, seed=1)
+    staged = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
+    first = staged.stages_[0]
+    # The stages' start already beats the random features: their last stage's
+    # objective is below the first stage's first iterate.
+    assert staged.stages_[-2]["objective"] < staged.objective_curve_[0]
+    assert first["n_samples"] == 100
+    assert staged.score(X_test, y_test) > 0.8
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_staged_fit_does_not_depend_on_n_jobs():
+    # A fixed alpha: the search's worker processes would not see the
+    # monkeypatched schedule.
+    X, y = friedman(900)
+    params = dict(width=16, random_state=0, max_iter=8, alpha=1e-3)
+    one = fit(ADMMResidualRegressor(**params), X, y)
+    two = fit(ADMMResidualRegressor(**params, n_jobs=2), X, y)
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_small_tables_and_other_modes_run_no_stage():
+    X, y = friedman(300)
+    est = fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X, y)
+    assert [s["n_samples"] for s in est.stages_] == [300]
+    X, y = friedman(900)
+    est = fit(
+        ADMMResidualRegressor(width=16, random_state=0, max_iter=5, solver="radmm"),
+        X,
+        y,
+    )
+    assert [s["n_samples"] for s in est.stages_] == [900]
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_warm_start_after_a_staged_fit_continues_on_all_rows():
+    X, y = friedman(900)
+    est = ADMMResidualRegressor(width=16, random_state=0, max_iter=5, warm_start=True)
+    fit(est, X, y)
+    n_runs = len(est.stages_)
+    fit(est, X, y)
+    assert len(est.stages_) == n_runs + 1
+    assert est.stages_[-1]["n_samples"] == 900
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_classifier_runs_stages_with_weights():
+    X, y = friedman(900)
+    labels = (y > np.median(y)).astype(int)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    est = fit(
+        ADMMResidualClassifier(width=16, random_state=0, max_iter=6),
+        X,
+        labels,
+        sample_weight=sw,
+    )
+    assert [s["n_samples"] for s in est.stages_][:3] == [100, 200, 400]
+    assert est.score(X, labels) > 0.8
+
+
+def test_early_stopping_auto_holds_out_rows_on_large_tables(monkeypatch):
+    monkeypatch.setattr(_stages, "AUTO_EARLY_STOPPING_ROWS", 500)
+    X, y = friedman(600)
+    est = fit(ADMMResidualRegressor(width=8, random_state=0, max_iter=4), X, y)
+    assert est.early_stopping_ is True
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.stages_[-1]["n_samples"] == 540
+    X, y = friedman(400)
+    est = fit(ADMMResidualRegressor(width=8, random_state=0, max_iter=4), X, y)
+    assert est.early_stopping_ is False and est.validation_scores_ is None
