@@ -9,6 +9,7 @@ validation score) and its prediction methods.
 """
 
 import inspect
+import time
 import warnings
 from contextlib import nullcontext
 from functools import partial
@@ -47,7 +48,7 @@ from ._parallel import (
     search_workers,
     split_layers,
 )
-from ._penalty import resolve_alpha
+from ._penalty import AlphaSearch, search_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._splitting import SPLITTINGS
@@ -241,6 +242,13 @@ class BaseADMMResidual(BaseEstimator):
         target = self._target if warm else self._make_target(y, sw, X.dtype)
         Y = target.encode(y, X.dtype)
 
+        if self.verbose:
+            print(
+                f"{type(self).__name__}: {X.shape[0]} rows x {X.shape[1]} features, "
+                f"solver={self.solver!r}, width={self.width}, "
+                f"n_blocks={self.n_blocks}, alpha={self.alpha!r}",
+                flush=True,
+            )
         plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
@@ -307,6 +315,7 @@ class BaseADMMResidual(BaseEstimator):
         check_fitted_network(weights, X, activation)
         self._target = target
         self.alpha_ = alpha
+        self.alpha_search_ = self._alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
         return self
 
@@ -361,12 +370,27 @@ class BaseADMMResidual(BaseEstimator):
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""
-        if self.alpha != "auto":
-            return float(self.alpha)
-        if warm:
-            return self.alpha_
-        if target.auto_alpha is not None:
-            return target.auto_alpha(float(len(X) if sw is None else sw.sum()))
+        tick = time.perf_counter()
+        if self.alpha != "auto" or warm:
+            alpha = float(self.alpha) if self.alpha != "auto" else self.alpha_
+            search = AlphaSearch(alpha, "given" if self.alpha != "auto" else "kept")
+        elif target.auto_alpha is not None:
+            alpha = target.auto_alpha(float(len(X) if sw is None else sw.sum()))
+            search = AlphaSearch(alpha, "fixed", (alpha,))
+        else:
+            search = self._search_alpha(X, Y, sw, target)
+        self._alpha_search = search.as_dict()
+        self._alpha_search["seconds"] = time.perf_counter() - tick
+        if self.verbose and self.alpha == "auto" and not warm:
+            print(
+                f"alpha='auto': alpha_={search.alpha:g} ({search.rule}, "
+                f"{self._alpha_search['seconds']:.2f}s)",
+                flush=True,
+            )
+        return search.alpha
+
+    def _search_alpha(self, X, Y, sw, target):
+        """``alpha="auto"``'s cross-validated search (see ``_penalty``)."""
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
@@ -375,10 +399,24 @@ class BaseADMMResidual(BaseEstimator):
             template.set_params(n_jobs=1)
         fit_predict = partial(_fit_predict_candidate, template, target)
         run = partial(run_search, n_workers=n_workers)
-        alpha = resolve_alpha(self.alpha, X, Y, sw, fit_predict, target.cv_errors, run)
-        if self.verbose and self.alpha == "auto":
-            print(f"alpha='auto': alpha_={alpha:g}")
-        return alpha
+
+        def report(fold, alpha, error, seconds):
+            print(
+                f"alpha='auto': fold {fold + 1}/3, alpha={alpha:g}: "
+                f"validation loss {error:.5g} ({seconds:.2f}s)",
+                flush=True,
+            )
+
+        return search_alpha(
+            self.alpha,
+            X,
+            Y,
+            sw,
+            fit_predict,
+            target.cv_errors,
+            run,
+            report if self.verbose else None,
+        )
 
     def _make_solver(self):
         return SOLVERS[self.solver].from_params(self.get_params())

@@ -226,6 +226,14 @@ ATTRIBUTES = Template(
     alpha_ : float
         The L2 penalty used by the last fit (``alpha`` with ``"auto"``
         resolved).
+    alpha_search_ : dict
+        How the last fit's penalty was chosen: ``alpha``, ``rule``
+        (``"cross-validation"``, ``"fixed"`` for the size rule, ``"given"``
+        for a number, ``"kept"`` by a warm start), ``candidates`` and
+        ``seconds`` (the whole search); with cross-validation also
+        ``fold_errors`` (folds x candidates, summed weighted loss),
+        ``mean_errors`` (per unit weight) and ``fit_seconds`` (folds x
+        candidates), as RidgeCV's ``cv_results_``.
     n_outputs_ : int
         Number of outputs.
     n_features_in_ : int

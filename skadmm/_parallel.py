@@ -116,10 +116,11 @@ def search_workers(n_jobs, n_samples, width, n_features):
 
 
 def run_search(tasks, n_workers):
-    """Results of the callables ``tasks``, in order (see :func:`search_workers`)."""
+    """Results of the callables ``tasks``, in order, as each arrives (see
+    :func:`search_workers`): a generator, so progress can be reported."""
     if n_workers == 1:
-        return [task() for task in tasks]
-    return Parallel(n_jobs=n_workers, prefer="processes")(
+        return (task() for task in tasks)
+    return Parallel(n_jobs=n_workers, prefer="processes", return_as="generator")(
         delayed(task)() for task in tasks
     )
 

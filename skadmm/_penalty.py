@@ -23,6 +23,8 @@ fold, so a row of integer weight ``k`` and ``k`` copies of it give the same fold
 the same choice and the same fit.
 """
 
+import time
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -81,7 +83,53 @@ def fixed_alpha(n):
     return min(_FIXED_ALPHA, _LARGE_SUM_PENALTY / n)
 
 
+@dataclass
+class AlphaSearch:
+    """How ``alpha="auto"`` chose the penalty of a fit (``alpha_search_``).
+
+    ``rule`` is ``"cross-validation"``, ``"fixed"`` (tables outside the
+    cross-validated range, see :func:`fixed_alpha`) or ``"given"`` (a
+    number). With cross-validation, ``fold_errors[k, i]`` is the summed
+    weighted loss of candidate ``i`` on the rows of fold ``k`` and
+    ``fit_seconds[k, i]`` the time of its fit and predictions;
+    ``mean_errors[i]`` is its loss per unit weight over all folds.
+    """
+
+    alpha: float
+    rule: str
+    candidates: tuple = ()
+    fold_errors: np.ndarray | None = None
+    fit_seconds: np.ndarray | None = None
+    total_weight: float = 1.0
+
+    @property
+    def mean_errors(self):
+        if self.fold_errors is None:
+            return None
+        return self.fold_errors.sum(axis=0) / self.total_weight
+
+    def as_dict(self):
+        """The record as plain lists and numbers."""
+        record = dict(
+            alpha=self.alpha, rule=self.rule, candidates=list(self.candidates)
+        )
+        if self.fold_errors is not None:
+            record.update(
+                fold_errors=self.fold_errors.tolist(),
+                mean_errors=self.mean_errors.tolist(),
+                fit_seconds=self.fit_seconds.tolist(),
+            )
+        return record
+
+
 def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None):
+    """The penalty of a fit (:func:`search_alpha`'s ``alpha``)."""
+    return search_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run).alpha
+
+
+def search_alpha(
+    alpha, X, Y, sample_weight, fit_predict, row_errors, run=None, report=None
+):
     """The penalty of a fit on ``(X, Y)`` with weights ``sample_weight``.
 
     A number is returned unchanged. For ``"auto"``, with ``n`` the summed
@@ -92,17 +140,23 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None)
     predictions of a model fitted with that penalty and ``row_errors(Y_test,
     pred)`` the loss of each test row (ties go to the larger penalty).
     ``run(tasks)``: the results of the independent zero-argument callables
-    ``tasks`` in order (``None``: call them here, one after the other);
-    ``fit_predict`` must then hide the fits' own warnings itself.
+    ``tasks`` in order, as an iterable (``None``: call them here, one after
+    the other); ``fit_predict`` must then hide the fits' own warnings itself.
+    ``report(fold, alpha, error, seconds)`` is called as each fit's result
+    arrives (``error`` per unit weight of the fold's rows).
+
+    Returns
+    -------
+    search : AlphaSearch
     """
     if alpha != "auto":
-        return float(alpha)
+        return AlphaSearch(float(alpha), "given", (float(alpha),))
     n = float(X.shape[0] if sample_weight is None else sample_weight.sum())
     if not CV_MIN_ROWS <= n <= CV_MAX_ROWS:
-        return fixed_alpha(n)
+        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
     fold = distinct_row_folds(X, Y, _N_FOLDS)
     if np.bincount(fold, minlength=_N_FOLDS).min() < 2:
-        return fixed_alpha(n)
+        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     tasks, scored = [], []
     for k in range(_N_FOLDS):
@@ -110,15 +164,29 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None)
         sw_train = None if sample_weight is None else sample_weight[train]
         data = (X[train], Y[train], sw_train, X[test])
         for i, candidate in enumerate(CV_GRID):
-            tasks.append(partial(fit_predict, candidate, *data))
-            scored.append((i, test))
-    preds = [task() for task in tasks] if run is None else run(tasks)
-    errors = np.zeros(len(CV_GRID))
-    for (i, test), pred in zip(scored, preds, strict=True):
-        errors[i] += np.sum(sw[test] * row_errors(Y[test], pred))
+            tasks.append(partial(_timed, partial(fit_predict, candidate, *data)))
+            scored.append((k, i, test))
+    results = (task() for task in tasks) if run is None else run(tasks)
+    errors = np.zeros((_N_FOLDS, len(CV_GRID)))
+    seconds = np.zeros_like(errors)
+    for (k, i, test), (pred, spent) in zip(scored, results, strict=True):
+        errors[k, i] = np.sum(sw[test] * row_errors(Y[test], pred))
+        seconds[k, i] = spent
+        if report is not None:
+            report(k, CV_GRID[i], errors[k, i] / sw[test].sum(), spent)
     errors[~np.isfinite(errors)] = np.inf
-    if not np.isfinite(errors).any():
-        return fixed_alpha(n)
+    total = errors.sum(axis=0)
+    if not np.isfinite(total).any():
+        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
     # Largest penalty among the best (reversed argmin): the safer model on a tie.
-    best = len(CV_GRID) - 1 - int(np.argmin(errors[::-1]))
-    return CV_GRID[best]
+    best = len(CV_GRID) - 1 - int(np.argmin(total[::-1]))
+    return AlphaSearch(
+        CV_GRID[best], "cross-validation", CV_GRID, errors, seconds, float(sw.sum())
+    )
+
+
+def _timed(task):
+    """``(task(), seconds it took)``."""
+    tick = time.perf_counter()
+    result = task()
+    return result, time.perf_counter() - tick

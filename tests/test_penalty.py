@@ -163,7 +163,7 @@ def test_warm_start_keeps_the_chosen_penalty(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a warm start does not choose alpha again")
 
-    monkeypatch.setattr("skadmm._base.resolve_alpha", never)
+    monkeypatch.setattr("skadmm._base.search_alpha", never)
     fit(est, x, y)
     assert est.alpha_ == first
 
@@ -233,3 +233,43 @@ def test_a_candidate_fit_hides_its_own_warnings():
         pred = candidate(model(max_iter=2), target, 1e-3, X, Y, None, X)
     assert not caught  # ...but not as a candidate
     assert pred.shape == (120, 1) and np.isfinite(pred).all()
+
+
+def test_search_record_and_verbose_lines(capsys):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 3))
+    y = np.sin(X[:, 0]) + 0.1 * rng.standard_normal(150)
+    est = ADMMResidualRegressor(width=8, max_iter=5, random_state=0, verbose=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    record = est.alpha_search_
+    assert record["rule"] == "cross-validation"
+    assert record["candidates"] == list(CV_GRID)
+    assert np.shape(record["fold_errors"]) == (3, len(CV_GRID))
+    assert np.shape(record["fit_seconds"]) == (3, len(CV_GRID))
+    assert np.all(np.array(record["fit_seconds"]) > 0)
+    mean = np.array(record["mean_errors"])
+    np.testing.assert_allclose(mean, np.sum(record["fold_errors"], axis=0) / 150)
+    assert (
+        est.alpha_ == record["alpha"] == CV_GRID[np.flatnonzero(mean == mean.min())[-1]]
+    )
+    assert record["seconds"] >= np.sum(record["fit_seconds"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ADMMResidualRegressor: 150 rows x 3 features")
+    searched = [line for line in out if line.startswith("alpha='auto': fold")]
+    assert len(searched) == 3 * len(CV_GRID)
+    assert any(line.startswith("alpha='auto': alpha_=") for line in out)
+
+
+def test_search_record_of_rules_without_search():
+    X, y = np.random.default_rng(0).standard_normal((2, 50, 2))
+    y = y[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = ADMMResidualRegressor(width=4, max_iter=2).fit(X, y)
+        assert est.alpha_search_["rule"] == "fixed"
+        assert est.alpha_search_["alpha"] == fixed_alpha(50)
+        est = ADMMResidualRegressor(width=4, max_iter=2, alpha=0.5).fit(X, y)
+        assert est.alpha_search_["rule"] == "given"
+        assert "fold_errors" not in est.alpha_search_
