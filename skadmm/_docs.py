@@ -140,7 +140,7 @@ PARAMETERS = Template(
         BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
         (one region) a fit's iterations run serially whatever ``n_jobs``:
         choosing regions from it would make the results depend on ``n_jobs``.
-        Where ``alpha="auto"`` cross-validates (the regressor, on 100 to 2,000
+        Where ``alpha="auto"`` cross-validates (the regressor, on 30 to 2,000
         rows), its candidates' fits run on ``n_jobs`` joblib worker processes
         (see :ref:`search_parallel`). See :ref:`parallel`.
     n_regions : int, default=None

@@ -19,6 +19,7 @@ from skadmm._penalty import (
     CV_GRID,
     CV_MAX_ROWS,
     CV_MIN_ROWS,
+    candidates,
     classification_alpha,
     distinct_row_folds,
     fixed_alpha,
@@ -95,13 +96,15 @@ def test_choice_is_the_cross_validation_minimiser(noise):
     # Oracle: scikit-learn's cross_val_predict on the same folds.
     split = PredefinedSplit(distinct_row_folds(X, Y, 3))
     y = Y.ravel()
+    grid = candidates(120)
+    assert grid == (*CV_GRID, 3 / 120)
     errors = [
         np.sum((cross_val_predict(Ridge(alpha=a * 80), X, y, cv=split) - y) ** 2)
-        for a in CV_GRID
+        for a in grid
     ]
-    assert chosen == CV_GRID[int(np.argmin(errors))]
+    assert chosen == grid[int(np.argmin(errors))]
     # Noise-free data asks for the least penalty, pure noise for the most.
-    assert chosen == (CV_GRID[0] if noise < 1 else CV_GRID[-1])
+    assert chosen == (grid[0] if noise < 1 else grid[-1])
 
 
 def test_diverging_candidates_are_never_chosen():
@@ -136,7 +139,7 @@ def test_estimator_adapts_the_penalty_to_the_noise():
     smooth = fit(model(), x, np.sin(3 * x[:, 0]))
     X = rng.standard_normal((150, 10))
     noisy = fit(model(), X, X[:, 0] + 3 * rng.standard_normal(150))
-    assert smooth.alpha_ < noisy.alpha_ == CV_GRID[-1]
+    assert smooth.alpha_ < noisy.alpha_ == candidates(150)[-1]
 
 
 def test_integer_weights_equal_repeated_rows_with_auto():
@@ -148,8 +151,11 @@ def test_integer_weights_equal_repeated_rows_with_auto():
     weighted = fit(model(), X, y, sample_weight=counts)
     repeated = fit(model(), np.repeat(X, counts, axis=0), np.repeat(y, counts))
     assert weighted.alpha_ == repeated.alpha_
+    # The same problem summed two ways: rounding may flip one of the line
+    # search's doubling decisions (at this table's alpha_, 3 / n, it does:
+    # 3e-6), after which the two runs differ by more than rounding.
     np.testing.assert_allclose(
-        weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9
+        weighted.predict(X), repeated.predict(X), rtol=1e-5, atol=1e-5
     )
 
 
@@ -245,9 +251,10 @@ def test_search_record_and_verbose_lines(capsys):
         est.fit(X, y)
     record = est.alpha_search_
     assert record["rule"] == "cross-validation"
-    assert record["candidates"] == list(CV_GRID)
-    assert np.shape(record["fold_errors"]) == (3, len(CV_GRID))
-    assert np.shape(record["fit_seconds"]) == (3, len(CV_GRID))
+    grid = candidates(150)
+    assert record["candidates"] == list(grid)
+    assert np.shape(record["fold_errors"]) == (3, len(grid))
+    assert np.shape(record["fit_seconds"]) == (3, len(grid))
     assert np.all(np.array(record["fit_seconds"]) > 0)
     mean = np.array(record["mean_errors"])
     np.testing.assert_allclose(mean, np.sum(record["fold_errors"], axis=0) / 150)
@@ -258,18 +265,18 @@ def test_search_record_and_verbose_lines(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ADMMResidualRegressor: 150 rows x 3 features")
     searched = [line for line in out if line.startswith("alpha='auto': fold")]
-    assert len(searched) == 3 * len(CV_GRID)
+    assert len(searched) == 3 * len(grid)
     assert any(line.startswith("alpha='auto': alpha_=") for line in out)
 
 
 def test_search_record_of_rules_without_search():
-    X, y = np.random.default_rng(0).standard_normal((2, 50, 2))
+    X, y = np.random.default_rng(0).standard_normal((2, 20, 2))
     y = y[:, 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = ADMMResidualRegressor(width=4, max_iter=2).fit(X, y)
         assert est.alpha_search_["rule"] == "fixed"
-        assert est.alpha_search_["alpha"] == fixed_alpha(50)
+        assert est.alpha_search_["alpha"] == fixed_alpha(20)
         est = ADMMResidualRegressor(width=4, max_iter=2, alpha=0.5).fit(X, y)
         assert est.alpha_search_["rule"] == "given"
         assert "fold_errors" not in est.alpha_search_
