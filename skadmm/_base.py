@@ -252,7 +252,7 @@ class BaseADMMResidual(BaseEstimator):
         plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
         X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
-        alpha = self._resolve_alpha(X, Y, sw, warm, target)
+        alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target)
         activation = get_activation(self.activation)
         loss = target.loss
         # Every product of the fit (initial read-out, iterations, final refit)
@@ -288,8 +288,10 @@ class BaseADMMResidual(BaseEstimator):
                         predict,
                     )
                     if stages and not stages[-1][0].completed:
-                        # A stage failed or was interrupted: it ends the fit.
+                        # A stage failed or was interrupted: it ends the fit,
+                        # with its last finite iterate in the data's dtype.
                         (result, monitor, problem), stages = stages[-1], stages[:-1]
+                        result.weights = [W.astype(X.dtype) for W in result.weights]
                     else:
                         problem = self._make_problem(
                             X, Y, sw, activation, rng, warm, alpha, target, weights
@@ -315,7 +317,7 @@ class BaseADMMResidual(BaseEstimator):
         check_fitted_network(weights, X, activation)
         self._target = target
         self.alpha_ = alpha
-        self.alpha_search_ = self._alpha_search
+        self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
         return self
 
@@ -369,7 +371,8 @@ class BaseADMMResidual(BaseEstimator):
             )
 
     def _resolve_alpha(self, X, Y, sw, warm, target):
-        """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm)."""
+        """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm),
+        and the record of how (``alpha_search_``)."""
         tick = time.perf_counter()
         if self.alpha != "auto" or warm:
             alpha = float(self.alpha) if self.alpha != "auto" else self.alpha_
@@ -379,15 +382,15 @@ class BaseADMMResidual(BaseEstimator):
             search = AlphaSearch(alpha, "fixed", (alpha,))
         else:
             search = self._search_alpha(X, Y, sw, target)
-        self._alpha_search = search.as_dict()
-        self._alpha_search["seconds"] = time.perf_counter() - tick
+        record = search.as_dict()
+        record["seconds"] = time.perf_counter() - tick
         if self.verbose and self.alpha == "auto" and not warm:
             print(
                 f"alpha='auto': alpha_={search.alpha:g} ({search.rule}, "
-                f"{self._alpha_search['seconds']:.2f}s)",
+                f"{record['seconds']:.2f}s)",
                 flush=True,
             )
-        return search.alpha
+        return search.alpha, record
 
     def _search_alpha(self, X, Y, sw, target):
         """``alpha="auto"``'s cross-validated search (see ``_penalty``)."""

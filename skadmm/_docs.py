@@ -102,7 +102,7 @@ PARAMETERS = Template(
         tables of more than 20,000 rows ``solver="reset"`` first runs
         *stages*, warm-started runs on nested random row samples of 4,000,
         8,000, ... rows (at most three quarters of the rows, in float32),
-        each with its own iteration budget (``stages_``; see the user guide,
+        each with its own iteration budget (``stages_``; see the page
         "Large tables").
     tol : float, default=1e-4
         Training stops (converged) when the mode's merit (the training

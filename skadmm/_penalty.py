@@ -88,7 +88,7 @@ def fixed_alpha(n):
     Large ones: ``min(2e-3, 16 / n)``, a sum-scale penalty of 16: a network
     of fixed size needs less shrinkage the more rows pin it down (as
     MLPRegressor's penalty, which its loss divides by the rows), and a
-    mean-scale 2e-3 underfits from about 20,000 rows on (user guide,
+    mean-scale 2e-3 underfits from about 20,000 rows on (the page
     "Large tables"). The two meet at 2e-3 on 1,500 to 8,000 rows.
     """
     if n <= CV_MAX_ROWS:

@@ -5,9 +5,11 @@ needs tens of iterations before its hidden layers are near a good point. Most
 of that early progress is already visible on a few thousand rows, so on large
 tables the fit runs *stages*: warm-started runs on nested random row samples
 of geometrically growing size (``FIRST_STAGE_ROWS``, twice that, ...), then
-the final run on every training row. A stage of ``m`` rows costs ``m / N`` of
-a full iteration, so the stages together cost about as much as
-``STAGE_ITER * 2 * (largest stage) / N`` full iterations (see the user guide,
+the final run on every training row. A stage of ``m`` rows runs
+``STAGE_ITER * sqrt(FIRST_STAGE_ROWS / m)`` iterations that cost ``m / N`` of
+a full one each, so the stages together cost about
+``3.4 * STAGE_ITER * sqrt(FIRST_STAGE_ROWS * M) / N`` full iterations (``M``
+the largest stage), in float32 (see the page
 "Large tables").
 
 What is certified: within a stage, the mode's merit *on the stage's rows*

@@ -161,3 +161,27 @@ def test_early_stopping_auto_holds_out_rows_on_large_tables(monkeypatch):
     X, y = friedman(400)
     est = fit(ADMMResidualRegressor(width=8, random_state=0, max_iter=4), X, y)
     assert est.early_stopping_ is False and est.validation_scores_ is None
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_interrupted_stage_ends_the_fit_with_finite_float64_weights(monkeypatch):
+    from skadmm._solvers._reset import ResetSolver
+    from skadmm.exceptions import FitInterruptedWarning
+
+    step, calls = ResetSolver.step, []
+
+    def interrupted(self, problem, run):
+        calls.append(problem.rw.n_samples)
+        if len(calls) == 20:  # in the second stage
+            raise KeyboardInterrupt
+        return step(self, problem, run)
+
+    monkeypatch.setattr(ResetSolver, "step", interrupted)
+    X, y = friedman(1000)
+    est = ADMMResidualRegressor(width=12, random_state=0, max_iter=15, alpha=1e-3)
+    with pytest.warns(FitInterruptedWarning):
+        est.fit(X, y)
+    assert calls[-1] == 200
+    assert [s["n_samples"] for s in est.stages_] == [100, 200]
+    assert all(W.dtype == np.float64 for W in est.coefs_)
+    assert np.isfinite(est.predict(X)).all()
