@@ -27,11 +27,16 @@ Scripts, in order (names for ``--only``):
   cross-validation fits on worker processes);
 * ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads);
 * ``graph``: ``bench_graph.py`` (hop features against raw node features on
-  Cora, CiteSeer and CSBM graphs).
+  Cora, CiteSeer and CSBM graphs);
+* ``scaling``: ``bench_scaling.py`` (1,000 to 1,000,000 rows: fit time, test
+  MSE and peak memory against MLPRegressor, PyTorch and HistGradientBoosting;
+  time to accuracy at 200,000 rows; tables of 30 to 100 rows);
+* ``cost``: ``bench_cost.py`` (where one iteration spends its time at 50,000
+  to 1,000,000 rows).
 
 Usage::
 
-    python benchmarks/run_all.py                     # the whole suite, about 2.5 hours
+    python benchmarks/run_all.py                     # the whole suite, about 4 hours
     python benchmarks/run_all.py --quick             # smoke run of every script
     python benchmarks/run_all.py --only accuracy,flops --out /tmp/results
 """
@@ -59,6 +64,8 @@ SCRIPTS = {
     "search_parallel": "bench_search_parallel.py",
     "load": "bench_load.py",
     "graph": "bench_graph.py",
+    "scaling": "bench_scaling.py",
+    "cost": "bench_cost.py",
 }
 
 
