@@ -50,13 +50,21 @@ class PDADMMSolver(BaseSolver):
     # beta=1 learns where RADMM's beta=1000 does not move, and rho=5 keeps the
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
-    reads = frozenset({"beta", "rho", "tau"})
+    reads = frozenset({"beta", "rho", "tau", "quantize", "quantize_bits"})
     refuses = frozenset({"splitting", "update"})
     remedy = (
         "Raise `rho` above max(4 * beta * S^2, 2.562 * beta) (S: 1 for relu, "
         "leaky_relu and tanh, 0.25 for sigmoid) or lower `beta`, or scale the "
         "input (StandardScaler)."
     )
+
+    @classmethod
+    def problem_params(cls, params, alpha):
+        return {
+            **super().problem_params(params, alpha),
+            "quantize": params["quantize"],
+            "quantize_bits": params["quantize_bits"],
+        }
 
     @staticmethod
     def problem_class(splitting):
