@@ -220,3 +220,13 @@ def test_invalid_quantize_bits():
         ADMMResidualRegressor(solver="pdadmm", quantize="p", quantize_bits=4).fit(
             X, X[:, 0]
         )
+
+
+def test_quantized_p_starts_from_the_forward_pass_of_rounded_inputs():
+    """With "p" the first forward pass runs on the rounded inputs: every output
+    link holds exactly, so u = 0 = nu r, the identity the descent rests on."""
+    problem = make_problem("p", 8)
+    problem.sync_penalties()
+    assert np.all(problem.links[:-1, 1] <= 1e-28)  # zero up to rounding
+    assert np.all(problem.links[:-1, 3] > 0.0)  # p_{l+1} = Pi(q_l) != q_l
+    assert all(not np.any(U) for U in problem.Mu)

@@ -13,6 +13,11 @@ residual blocks (see ``doc/pdadmm.rst``). A run that breaks it is warned about
 (:class:`~skadmm.exceptions.PenaltyConditionWarning`), and an increase of the
 merit beyond rounding stops it with a
 :class:`~skadmm.exceptions.DivergenceWarning`.
+
+With ``quantize`` (pdADMM-G-Q) the condition still covers a quantized ``p``
+(its projected step keeps the decrease the argument needs); a rounded ``q``
+breaks the identity ``u = nu r`` it rests on, and then only the run-time check
+guards the merit.
 """
 
 import math

@@ -29,6 +29,12 @@ Every layer is a task of each phase. No term of L_rho holds two blocks of the
 same phase, so each phase is an exact block step and the result does not
 depend on the order of the tasks nor on the threads that run them. See
 ``doc/pdadmm.rst``.
+
+pdADMM-G-Q (``quantize``): ``p_{l+1}`` and/or ``q_l`` stay on a fixed uniform
+level set per link (``skadmm._quantize``); the q step rounds its minimiser
+(exact over the levels), the p step becomes a projected gradient step kept
+only where it lowers its block. What each layer sends across its boundaries is
+measured by ``encode`` (codes and header when quantized).
 """
 
 import threading
@@ -70,9 +76,9 @@ class PQSplitting(TrainingProblem):
         Only exact block solves are implemented.
     loss : loss object from ``skadmm._losses``, default=None
         The data-fitting term (``None``: the squared loss).
-    quantize : {None, "q", "pq"}, default=None
-        pdADMM-G-Q: keep every ``q_l`` (``"q"``), or every ``q_l`` and
-        ``p_{l+1}`` (``"pq"``), on a fixed uniform level set per link. The
+    quantize : {None, "p", "q", "pq"}, default=None
+        pdADMM-G-Q: keep every ``p_{l+1}`` (``"p"``), every ``q_l``
+        (``"q"``), or both (``"pq"``) on a fixed uniform level set per link. The
         ``q`` step is then the exact minimiser over the levels (its unconstrained
         minimiser rounded and clipped); the ``p`` step a projected gradient
         step, kept only where it does not raise its block.
@@ -195,9 +201,10 @@ class PQSplitting(TrainingProblem):
                 if self.quantize == "p":
                     # q_k stays exact: only the next layer's input is rounded.
                     self.levels[k].project(Q, out=self.P[k + 1][:, :-1])
-                    continue
-                self.levels[k].project(Q)
-            self.P[k + 1][:, :-1] = Q
+                else:
+                    self.levels[k].project(Q)
+            if self.quantize != "p":
+                self.P[k + 1][:, :-1] = Q
             self.Mu[k][...] = 0.0
         np.matmul(self.P[self.H], self.W[-1], out=self.R)
         self.O[...] = self.R
@@ -317,7 +324,7 @@ class PQSplitting(TrainingProblem):
         self._record_sent(k, "p")
 
     def _projected_input_step(self, k, p, rhs, M, step):
-        """Quantized ``p`` (``quantize="pq"``): one projected gradient step.
+        """Quantized ``p`` (``quantize="p"``, ``"pq"``): a projected gradient step.
 
         Per row, the block is ``f(p) = p M p^T / 2 - rhs p^T`` (times the row
         weight); the trial ``Pi(p - step (p M - rhs))``, ``Pi`` the nearest
