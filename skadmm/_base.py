@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -67,7 +67,16 @@ from .exceptions import (
 )
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
-_STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
+_STATE_KEYS = (
+    "width",
+    "n_blocks",
+    "activation",
+    "splitting",
+    "update",
+    "solver",
+    "quantize",
+    "quantize_bits",
+)
 
 
 class BaseADMMResidual(BaseEstimator):
@@ -107,6 +116,8 @@ class BaseADMMResidual(BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "quantize": [StrOptions({"p", "q", "pq"}), None],
+        "quantize_bits": [Options(Integral, {8, 16})],
     }
 
     def __init__(
@@ -136,6 +147,8 @@ class BaseADMMResidual(BaseEstimator):
         warm_start=False,
         verbose=0,
         epsilon=0.01,
+        quantize=None,
+        quantize_bits=8,
     ):
         self.width = width
         self.n_blocks = n_blocks
@@ -161,6 +174,8 @@ class BaseADMMResidual(BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.epsilon = epsilon
+        self.quantize = quantize
+        self.quantize_bits = quantize_bits
 
     def __getstate__(self):
         """State for pickling, without the solver state kept by ``warm_start``.
@@ -573,6 +588,8 @@ class BaseADMMResidual(BaseEstimator):
         self.coefs_ = [W[:-1].copy() for W in weights]
         self.intercepts_ = [W[-1].copy() for W in weights]
         self.n_outputs_ = problem.Y.shape[1]
+        exchange = getattr(problem, "exchange_bytes", None)
+        self.exchange_bytes_ = exchange() if exchange is not None else None
         self.n_iter_ = n_iter
         self.stages_ = records
         self.loss_curve_ = curves["loss"]

@@ -110,6 +110,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         warm_start=False,
         verbose=0,
         epsilon=0.01,
+        quantize=None,
+        quantize_bits=8,
         class_weight=None,
     ):
         shared = dict(locals())

@@ -55,9 +55,9 @@ PARAMETERS = Template(
         ``n_regions`` sets the workers, and the results are identical for any
         ``n_regions``; see :ref:`pdadmm`).
         A mode ignores the parameters of the other modes (``splitting``,
-        ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``
-        as listed above); ``fit`` warns (``UserWarning``) when one of those is
-        set away from its default.
+        ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``,
+        ``quantize``, ``quantize_bits`` as listed above); ``fit`` warns
+        (``UserWarning``) when one of those is set away from its default.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -169,7 +169,18 @@ PARAMETERS = Template(
         Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
         replace the nonlinear links in ``solver="mdlam"`` (ignored by the other
         modes). Smaller values keep the auxiliaries closer to the forward
-        network."""
+        network.
+    quantize : {None, "q", "pq"}, default=None
+        pdADMM-G-Q (``solver="pdadmm"`` only): keep the layer outputs ``q``
+        (``"q"``), or the outputs and the layer inputs ``p`` (``"pq"``), on a
+        uniform level set per layer boundary, fixed for the whole fit (the
+        range of the first forward pass, widened by half its span on either
+        side), so that they cross a boundary as integer codes. The ``q`` step
+        stays an exact block minimisation (over the levels); the ``p`` step
+        becomes a projected gradient step. See :ref:`pdadmm`.
+    quantize_bits : {8, 16}, default=8
+        Bits per code of ``quantize`` (256 or 65,536 levels); read only when
+        ``quantize`` is set."""
 )
 
 ATTRIBUTES = Template(
@@ -236,6 +247,11 @@ ATTRIBUTES = Template(
         candidates), as RidgeCV's ``cv_results_``.
     n_outputs_ : int
         Number of outputs.
+    exchange_bytes_ : dict or None
+        ``solver="pdadmm"``: bytes that crossed layer boundaries in the last
+        iteration, by variable (``"p"``, ``"q"``, ``"u"``), measured on the
+        arrays that would be sent (float arrays, or integer codes plus a
+        header with ``quantize``); ``None`` for the other modes.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

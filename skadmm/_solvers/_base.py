@@ -19,7 +19,18 @@ from .._splitting import SPLITTINGS
 from ..exceptions import NumericalError
 
 #: Estimator parameters that only some modes read (see ``BaseSolver.reads``).
-MODE_PARAMS = ("splitting", "update", "beta", "rho", "tau", "eta", "mu", "epsilon")
+MODE_PARAMS = (
+    "splitting",
+    "update",
+    "beta",
+    "rho",
+    "tau",
+    "eta",
+    "mu",
+    "epsilon",
+    "quantize",
+    "quantize_bits",
+)
 
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.

@@ -13,6 +13,11 @@ residual blocks (see ``doc/pdadmm.rst``). A run that breaks it is warned about
 (:class:`~skadmm.exceptions.PenaltyConditionWarning`), and an increase of the
 merit beyond rounding stops it with a
 :class:`~skadmm.exceptions.DivergenceWarning`.
+
+With ``quantize`` (pdADMM-G-Q) the condition still covers a quantized ``p``
+(its projected step keeps the decrease the argument needs); a rounded ``q``
+breaks the identity ``u = nu r`` it rests on, and then only the run-time check
+guards the merit.
 """
 
 import math
@@ -50,13 +55,21 @@ class PDADMMSolver(BaseSolver):
     # beta=1 learns where RADMM's beta=1000 does not move, and rho=5 keeps the
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
-    reads = frozenset({"beta", "rho", "tau"})
+    reads = frozenset({"beta", "rho", "tau", "quantize", "quantize_bits"})
     refuses = frozenset({"splitting", "update"})
     remedy = (
         "Raise `rho` above max(4 * beta * S^2, 2.562 * beta) (S: 1 for relu, "
         "leaky_relu and tanh, 0.25 for sigmoid) or lower `beta`, or scale the "
         "input (StandardScaler)."
     )
+
+    @classmethod
+    def problem_params(cls, params, alpha):
+        return {
+            **super().problem_params(params, alpha),
+            "quantize": params["quantize"],
+            "quantize_bits": params["quantize_bits"],
+        }
 
     @staticmethod
     def problem_class(splitting):

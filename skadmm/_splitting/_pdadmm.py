@@ -29,6 +29,12 @@ Every layer is a task of each phase. No term of L_rho holds two blocks of the
 same phase, so each phase is an exact block step and the result does not
 depend on the order of the tasks nor on the threads that run them. See
 ``doc/pdadmm.rst``.
+
+pdADMM-G-Q (``quantize``): ``p_{l+1}`` and/or ``q_l`` stay on a fixed uniform
+level set per link (``skadmm._quantize``); the q step rounds its minimiser
+(exact over the levels), the p step becomes a projected gradient step kept
+only where it lowers its block. What each layer sends across its boundaries is
+measured by ``encode`` (codes and header when quantized).
 """
 
 import threading
@@ -37,7 +43,8 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
-from .._linalg import spd_inverse, spd_solve
+from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
+from .._quantize import UniformLevels
 from .._wide import dual_ridge_solve, use_dual
 from ._base import TrainingProblem, _augment, _augment_empty, _Pool, _run_in_order
 from ._rows import block_rows
@@ -69,6 +76,14 @@ class PQSplitting(TrainingProblem):
         Only exact block solves are implemented.
     loss : loss object from ``skadmm._losses``, default=None
         The data-fitting term (``None``: the squared loss).
+    quantize : {None, "p", "q", "pq"}, default=None
+        pdADMM-G-Q: keep every ``p_{l+1}`` (``"p"``), every ``q_l``
+        (``"q"``), or both (``"pq"``) on a fixed uniform level set per link. The
+        ``q`` step is then the exact minimiser over the levels (its unconstrained
+        minimiser rounded and clipped); the ``p`` step a projected gradient
+        step, kept only where it does not raise its block.
+    quantize_bits : {8, 16}, default=8
+        Levels: ``2**quantize_bits``.
     """
 
     name = "pq"
@@ -87,6 +102,8 @@ class PQSplitting(TrainingProblem):
         alpha,
         update="proximal",
         loss=None,
+        quantize=None,
+        quantize_bits=8,
     ):
         if update != "proximal":
             raise ValueError(
@@ -106,6 +123,15 @@ class PQSplitting(TrainingProblem):
             tau=tau,
             alpha=alpha,
         )
+        if quantize not in (None, "p", "q", "pq"):
+            raise ValueError(
+                f"quantize must be None, 'p', 'q' or 'pq'; got {quantize!r}."
+            )
+        self.quantize = quantize
+        self.quantize_bits = quantize_bits
+        # Per link l: the level set of q_l (and, with "pq", of p_{l+1}), fixed
+        # at the first forward pass (see skadmm._quantize).
+        self.levels = [None] * self.H
         H = self.H
         N, m = Y.shape
         # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
@@ -122,6 +148,9 @@ class PQSplitting(TrainingProblem):
         # <u, p_next - q> + rho/2 ||p_next - q||^2 and ||p_next - q||^2
         # (read-out: ||O - R||^2 in the first column). Valid after each phase B.
         self.links = np.zeros((H + 1, 4))
+        # Bytes each layer sent across its boundaries in the last iteration,
+        # per variable (see exchange_bytes).
+        self.sent = [dict() for _ in range(H + 1)]
         self._pools = threading.local()
         self.set_regions([(0, H + 1)])
         self.reset_to_forward()
@@ -154,6 +183,11 @@ class PQSplitting(TrainingProblem):
 
         Every link is then satisfied and L_rho equals the training objective;
         the multiplier identity ``u_l = nu (q_l - p_l - s(z_l))`` holds.
+
+        With ``quantize``, each ``q_l`` of the forward pass is projected onto
+        its link's level set (fixed here, from the range of the first forward
+        pass, widened), and ``p_{l+1}`` copies it: the links hold, the output
+        links ``q_l = p_l + s(z_l)`` only up to the rounding.
         """
         for k in range(self.H):
             Z, Q = self.Z[k], self.Q[k]
@@ -161,7 +195,16 @@ class PQSplitting(TrainingProblem):
             self.act(Z, out=Q)
             if k:
                 Q += self.P[k][:, :-1]
-            self.P[k + 1][:, :-1] = Q
+            if self.quantize:
+                if self.levels[k] is None:
+                    self.levels[k] = UniformLevels.covering(Q, self.quantize_bits)
+                if self.quantize == "p":
+                    # q_k stays exact: only the next layer's input is rounded.
+                    self.levels[k].project(Q, out=self.P[k + 1][:, :-1])
+                else:
+                    self.levels[k].project(Q)
+            if self.quantize != "p":
+                self.P[k + 1][:, :-1] = Q
             self.Mu[k][...] = 0.0
         np.matmul(self.P[self.H], self.W[-1], out=self.R)
         self.O[...] = self.R
@@ -243,7 +286,12 @@ class PQSplitting(TrainingProblem):
         M = V @ V.T
         M *= nu
         np.einsum("ii->i", M)[...] += rho + (nu if hidden else 0.0)
-        inv = spd_inverse(M)
+        projected = self.quantize in ("p", "pq")
+        if projected:
+            # Step 1 / (2 lambda_max(M)) per row (the row weight cancels).
+            step = 0.5 / largest_eigenvalue(M)
+        else:
+            inv = spd_inverse(M)
         bias = W[-1] @ V.T
         bias *= nu
         target = self.Z[k] if hidden else self.O
@@ -269,7 +317,66 @@ class PQSplitting(TrainingProblem):
                 r -= u_prev[rows]
                 np.multiply(q_prev[rows], rho, out=t)
                 r += t
-            np.matmul(Rc, inv, out=p[chunk])
+            if projected:
+                self._projected_input_step(k, p[chunk], Rc, M, step)
+            else:
+                np.matmul(Rc, inv, out=p[chunk])
+        self._record_sent(k, "p")
+
+    def _projected_input_step(self, k, p, rhs, M, step):
+        """Quantized ``p`` (``quantize="p"``, ``"pq"``): a projected gradient step.
+
+        Per row, the block is ``f(p) = p M p^T / 2 - rhs p^T`` (times the row
+        weight); the trial ``Pi(p - step (p M - rhs))``, ``Pi`` the nearest
+        level, is kept only in the rows where ``f`` does not increase. With
+        ``step = 1 / (2 lambda_max(M))`` and ``p`` on the level set, the trial
+        lowers ``f`` by at least ``lambda_max / 2 ||dp||^2`` (so the rejection
+        is a guard against rounding only).
+        """
+        grad = p @ M
+        grad -= rhs
+        trial = np.multiply(grad, -step)
+        trial += p
+        self.levels[k - 1].project(trial)
+        d = trial - p
+        change = d @ M
+        change *= 0.5
+        change += grad
+        change *= d
+        keep = change.sum(axis=1) <= 0.0
+        p[keep] = trial[keep]
+
+    # ------------------------------------------------------------- exchanges
+    def encode(self, name, k):
+        """The arrays layer ``k`` sends for variable ``name`` each iteration.
+
+        ``"p"``: ``p_k`` (``k >= 1``) to layer ``k - 1``; ``"q"``, ``"u"``:
+        ``q_k``, ``u_k`` (``k < H``) to layer ``k + 1``. A quantized variable
+        is its integer codes and the header ``[offset, step]``; any other is
+        its float array.
+        """
+        if name == "p":
+            x = self.P[k][:, :-1]
+            quantized = self.quantize in ("p", "pq")
+            levels = self.levels[k - 1]
+        else:
+            x = self.Q[k] if name == "q" else self.Mu[k]
+            quantized = name == "q" and self.quantize in ("q", "pq")
+            levels = self.levels[k]
+        if quantized:
+            return levels.encode(x)
+        return (x,)
+
+    def _record_sent(self, k, name):
+        self.sent[k][name] = sum(a.nbytes for a in self.encode(name, k))
+
+    def exchange_bytes(self):
+        """Bytes sent across layer boundaries in the last iteration, by variable."""
+        total = {"p": 0, "q": 0, "u": 0}
+        for sent in self.sent:
+            for name, nbytes in sent.items():
+                total[name] += nbytes
+        return total
 
     # ---------------------------------------------------------------- phase B
     def _ridge(self, k, target):
@@ -355,6 +462,9 @@ class PQSplitting(TrainingProblem):
                 np.multiply(pn, rho, out=b)
                 q += b
                 q /= nu + rho
+                if self.quantize in ("q", "pq"):
+                    # The exact minimiser over the level set (separable).
+                    self.levels[k].project(q)
                 np.subtract(q, s, out=s)
                 link_r += rw.sq_norm(s, rows)
                 np.subtract(pn, q, out=g)
@@ -364,6 +474,8 @@ class PQSplitting(TrainingProblem):
                 gap_sq += sq
                 coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
         self.links[k] = link_z, link_r, coupling, gap_sq
+        self._record_sent(k, "q")
+        self._record_sent(k, "u")
 
     # ------------------------------------------------------------------ memory
     @classmethod

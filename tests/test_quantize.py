@@ -1,0 +1,232 @@
+"""pdADMM-G-Q: quantized p/q iterates of solver="pdadmm" and the bytes exchanged."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm._parallel import split_layers
+from skadmm._quantize import UniformLevels
+from skadmm._solvers import PDADMMSolver
+from skadmm._splitting._pdadmm import PQSplitting
+from skadmm.exceptions import DivergenceWarning
+
+from ._problems import random_problem
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+NU, RHO = 1.0, 4.5
+
+
+def make_problem(quantize, bits, *, activation="relu", seed=0, weighted=False):
+    X, Y, sw, W, act = random_problem(
+        120, activation, width=12, n_blocks=3, weighted=weighted, seed=seed
+    )
+    problem = PQSplitting(
+        X,
+        Y,
+        sw,
+        W,
+        act,
+        beta=NU,
+        rho=RHO,
+        tau=1e-3,
+        alpha=1e-3,
+        quantize=quantize,
+        quantize_bits=bits,
+    )
+    problem.set_regions(split_layers(len(W), 1))
+    return problem
+
+
+def run(problem, n_iter):
+    """Merits of the setup and of ``n_iter`` iterations."""
+    solver = PDADMMSolver(n_iter, 0.0, 10)
+    merits = [solver.setup(problem)[0]]
+    for _ in range(n_iter):
+        merits.append(solver.step(problem, None)[0])
+    return np.array(merits)
+
+
+def on_levels(x, levels):
+    """``x`` equals ``offset + code * step`` exactly, integer codes in range."""
+    codes = np.rint((x - levels.offset) / levels.step)
+    assert codes.min() >= 0 and codes.max() <= levels.top
+    rebuilt = levels.values(codes.astype(levels.code_dtype))
+    return np.array_equal(x, rebuilt)
+
+
+def test_levels_round_and_clip():
+    levels = UniformLevels(-1.0, 1.0, 8, np.float64)
+    # Range [-2, 2] after the margin, 255 steps.
+    assert levels.offset == -2.0 and levels.step == 4.0 / 255
+    x = np.array([-5.0, -2.0, 0.013, 1.999, 7.0])
+    y = levels.project(x.copy())
+    assert y[0] == -2.0 and y[-1] == levels.values(np.array([255], np.uint8))[0]
+    # Nearest level: no other level is closer.
+    for xi, yi in zip(x[1:4], y[1:4], strict=True):
+        assert abs(xi - yi) <= levels.step / 2 + 1e-15
+    codes, header = levels.encode(y)
+    assert codes.dtype == np.uint8
+    np.testing.assert_array_equal(levels.decode(codes, header), y)
+
+
+@pytest.mark.parametrize("quantize", ["p", "q", "pq"])
+@pytest.mark.parametrize("bits", [8, 16])
+def test_quantized_iterates_lie_on_the_level_set(quantize, bits):
+    problem = make_problem(quantize, bits)
+    run(problem, 8)
+    for k in range(problem.H):
+        levels = problem.levels[k]
+        p_next = problem.P[k + 1][:, :-1]
+        if quantize in ("q", "pq"):
+            assert on_levels(problem.Q[k], levels), k
+        else:
+            assert not on_levels(problem.Q[k], levels), k
+        if quantize in ("p", "pq"):
+            assert on_levels(p_next, levels), k
+        # What is sent decodes to the iterate exactly.
+        for name, index in (("p", k + 1), ("q", k)):
+            sent = problem.encode(name, index)
+            if len(sent) == 2:
+                x = p_next if name == "p" else problem.Q[k]
+                np.testing.assert_array_equal(levels.decode(*sent), x)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quantized_p_keeps_the_merit_monotone(activation, bits, seed):
+    """Quantized p with exact q: the identity u = nu r holds, and the projected
+    step lowers its block by lambda_max / 2 ||dp||^2, so L_rho never rises."""
+    problem = make_problem("p", bits, activation=activation, seed=seed, weighted=True)
+    merits = run(problem, 40)
+    rises = np.diff(merits) / np.abs(merits[:-1])
+    assert rises.max() <= 1e-10
+
+
+@pytest.mark.parametrize("quantize", ["q", "pq"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quantized_q_at_16_bits_keeps_the_merit_monotone(quantize, seed):
+    """A rounded q breaks u = nu r by (nu + rho) times the rounding, so no
+    descent is guaranteed; at 16 bits the rises stay below rounding here."""
+    merits = run(make_problem(quantize, 16, seed=seed), 40)
+    assert (np.diff(merits) / np.abs(merits[:-1])).max() <= 1e-10
+
+
+def test_quantized_q_at_8_bits_is_stopped_by_the_merit_check():
+    """The documented failure: the multiplier step after a rounded q raises
+    L_rho, and the run stops with a DivergenceWarning instead of going on."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 10))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    est = ADMMResidualRegressor(
+        solver="pdadmm", width=32, n_blocks=3, max_iter=100, tol=0.0,
+        quantize="q", quantize_bits=8, alpha=1e-3, random_state=0,
+    )  # fmt: skip
+    with pytest.warns(DivergenceWarning, match="increased"):
+        est.fit(X, y)
+    assert est.n_iter_ < 100
+    assert np.all(np.diff(est.objective_curve_) <= 0)
+
+
+@pytest.mark.parametrize("quantize", ["p", "q", "pq"])
+def test_16_bits_is_close_to_unquantized(quantize):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 6))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    params = dict(
+        solver="pdadmm", width=16, n_blocks=2, max_iter=40, tol=0.0,
+        alpha=1e-3, random_state=0,
+    )  # fmt: skip
+    exact = ADMMResidualRegressor(**params).fit(X, y)
+    quant = ADMMResidualRegressor(quantize=quantize, quantize_bits=16, **params)
+    quant.fit(X, y)
+    # A rounded q only moves the iterate by the rounding; a quantized p also
+    # trades the exact p solve for one projected gradient step (slower).
+    tol = 0.01 if quantize == "q" else 0.05
+    assert abs(quant.score(X, y) - exact.score(X, y)) < tol
+    a, b = exact.objective_curve_[-1], quant.objective_curve_[-1]
+    assert abs(a - b) <= 2 * tol * abs(a)
+
+
+@pytest.mark.parametrize("quantize", [None, "p", "q", "pq"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exchange_bytes_are_those_of_the_encoded_arrays(quantize, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 5)).astype(dtype)
+    y = rng.integers(0, 3, 150)
+    est = ADMMResidualClassifier(
+        solver="pdadmm", width=16, n_blocks=2, max_iter=5, tol=0.0,
+        quantize=quantize, warm_start=True, random_state=0,
+    )  # fmt: skip
+    est.fit(X, y)
+    problem = est._solver_state[0]
+    H = problem.H
+    expected = {
+        "p": sum(a.nbytes for k in range(1, H + 1) for a in problem.encode("p", k)),
+        "q": sum(a.nbytes for k in range(H) for a in problem.encode("q", k)),
+        "u": sum(a.nbytes for k in range(H) for a in problem.encode("u", k)),
+    }
+    assert est.exchange_bytes_ == expected
+    floats = H * len(X) * 16 * np.dtype(dtype).itemsize
+    assert expected["u"] == floats
+    for name in "pq":
+        if quantize is not None and name in quantize:
+            codes, header = problem.encode(name, 1)
+            assert codes.dtype == np.uint8 and header.dtype == dtype
+            assert expected[name] == H * (len(X) * 16 + 2 * np.dtype(dtype).itemsize)
+        else:
+            assert expected[name] == floats
+
+
+def test_8_bits_take_a_quarter_of_float32():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 5)).astype(np.float32)
+    y = rng.integers(0, 2, 200)
+    params = dict(solver="pdadmm", width=16, n_blocks=3, max_iter=3, tol=0.0)
+    plain = ADMMResidualClassifier(**params).fit(X, y).exchange_bytes_
+    quant = ADMMResidualClassifier(quantize="pq", **params).fit(X, y).exchange_bytes_
+    # The codes are a quarter of the float32 bytes; each of the 4 links adds
+    # its 8-byte header (offset, step), so the total is 1/4 + 32 bytes.
+    for name in "pq":
+        assert quant[name] == plain[name] / 4 + 4 * 8
+        assert quant[name] <= 0.26 * plain[name]
+    assert quant["u"] == plain["u"]
+
+
+def test_other_modes_record_no_exchange():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    y = X[:, 0]
+    est = ADMMResidualRegressor(width=8, max_iter=3).fit(X, y)
+    assert est.exchange_bytes_ is None
+
+
+def test_quantize_bits_without_quantize_is_warned_about():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    y = X[:, 0]
+    est = ADMMResidualRegressor(solver="pdadmm", width=8, max_iter=3, quantize_bits=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    phrase = "quantize_bits=16 (read only with quantize"
+    assert any(phrase in str(w.message) for w in caught)
+
+
+def test_invalid_quantize_bits():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    with pytest.raises(ValueError, match="quantize_bits"):
+        ADMMResidualRegressor(solver="pdadmm", quantize="p", quantize_bits=4).fit(
+            X, X[:, 0]
+        )
+
+
+def test_quantized_p_starts_from_the_forward_pass_of_rounded_inputs():
+    """With "p" the first forward pass runs on the rounded inputs: every output
+    link holds exactly, so u = 0 = nu r, the identity the descent rests on."""
+    problem = make_problem("p", 8)
+    problem.sync_penalties()
+    assert np.all(problem.links[:-1, 1] <= 1e-28)  # zero up to rounding
+    assert np.all(problem.links[:-1, 3] > 0.0)  # p_{l+1} = Pi(q_l) != q_l
+    assert all(not np.any(U) for U in problem.Mu)
