@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
-from ._blas import fit_blas_limits, small_products
+from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -356,17 +356,23 @@ class BaseADMMResidual(BaseEstimator):
         for rows in stage_rows(len(X), sizes, rng):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
-            problem = self._make_problem(
-                Xs, Ys, sws, activation, rng, False, alpha, target, weights
-            )
-            problem.set_regions(split_layers(len(problem.W), plan.n_regions))
             monitor = ForwardMonitor(
                 Xs, Ys, sws, activation, None, self.tol, self.n_iter_no_change, target
             )
             monitor.predict = predict
-            result = solver.solve(
-                problem, monitor, run=run, max_iter=stage_iterations(len(rows))
+            # A stage's products are those of its own rows: small ones run on
+            # one BLAS thread, as a small table's would (see ``_blas``).
+            threads = blas_threads_for(
+                plan.blas_threads, len(rows), self.width, X.shape[1]
             )
+            with fit_blas_limits(threads):
+                problem = self._make_problem(
+                    Xs, Ys, sws, activation, rng, False, alpha, target, weights
+                )
+                problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+                result = solver.solve(
+                    problem, monitor, run=run, max_iter=stage_iterations(len(rows))
+                )
             stages.append((result, monitor, problem))
             if not result.completed:
                 break
