@@ -25,6 +25,7 @@ on up to 2,000 of the remaining rows: skadmm's defaults against
 """
 
 import argparse
+import csv
 import json
 import resource
 import subprocess
@@ -159,6 +160,54 @@ def run_scaling(sizes, models, tables):
     return rows
 
 
+def read_rows(path):
+    """Rows of a ``scaling.csv`` written by an earlier run, numbers parsed."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key, value in row.items():
+            if key not in ("table", "model") and value != "":
+                row[key] = float(value)
+        row["rows"] = int(row["rows"])
+    return rows
+
+
+def merge_rows(paths):
+    """Rows of several runs; a later run's row replaces an earlier one's."""
+    merged = {}
+    for path in paths:
+        for row in read_rows(path):
+            merged[(row["table"], row["rows"], row["model"])] = row
+    order = {m: i for i, m in enumerate(MODELS)}
+    return sorted(
+        merged.values(), key=lambda r: (r["table"], r["rows"], order[r["model"]])
+    )
+
+
+def targets(rows):
+    """The scale targets, measured: MSE and time against MLPRegressor from
+    20,000 rows on (only the sizes measured), and peak memory at 1M rows."""
+    lines = []
+    by = {(r["table"], r["rows"], r["model"]): r for r in rows}
+    for (table, n, model), r in sorted(by.items()):
+        mlp = by.get((table, n, "MLP"))
+        if model != "defaults" or n < 20_000 or mlp is None:
+            continue
+        mse_met = "met" if r["test_mse"] <= mlp["test_mse"] else "not met"
+        time_met = "met" if r["fit_s"] <= mlp["fit_s"] else "not met"
+        lines.append(
+            f"{table} {n:,} rows: test MSE {r['test_mse']:.4g} vs MLP "
+            f"{mlp['test_mse']:.4g} ({mse_met}), fit {r['fit_s']:.3g} s vs "
+            f"{mlp['fit_s']:.3g} s ({time_met})"
+        )
+        if n >= 1_000_000:
+            lines.append(
+                f"{table} {n:,} rows: peak memory {r['peak_mib'] / 1024:.2f} GiB "
+                f"({'met' if r['peak_mib'] <= 2048 else 'not met'}, target 2 GiB)"
+            )
+    return "\n".join(f"- {line}" for line in lines)
+
+
 def slopes(rows):
     """Least-squares slope of log(fit time) against log(rows), from SLOPE_FROM."""
     out = {}
@@ -172,6 +221,16 @@ def slopes(rows):
             x, t = np.array(pts).T
             out[key] = float(np.polyfit(x, t, 1)[0])
     return out
+
+
+def write_scaling(rows, out):
+    fitted = slopes(rows)
+    note = "Fit-time slopes (log-log, from 50,000 rows): " + ", ".join(
+        f"{t} {m} {s:.2f}" for (t, m), s in fitted.items()
+    )
+    note += "\n\nTargets:\n\n" + targets(rows)
+    write_results(out, "scaling", rounded(rows), preamble=note)
+    plot_scaling(rows, fitted, f"{out}/scaling.png")
 
 
 def plot_scaling(rows, fitted, path):
@@ -361,6 +420,11 @@ def main(argv=None):
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--merge",
+        help="comma-separated result folders whose scaling.csv rows are merged "
+        "(later ones win) into --out, instead of measuring",
+    )
+    parser.add_argument(
         "--cv-min-rows",
         type=int,
         help="measurement switch: fewest rows alpha='auto' cross-validates",
@@ -370,16 +434,14 @@ def main(argv=None):
         name, *call = json.loads(args.child)
         print(json.dumps(globals()[name](*call)), flush=True)
         return
+    if args.merge:
+        rows = merge_rows([f"{d}/scaling.csv" for d in args.merge.split(",")])
+        write_scaling(rows, args.out)
+        return
     models = [m for m in args.models if m != "torch" or torch_available()]
     sizes = args.sizes or ([1_000, 3_000] if args.quick else list(SIZES))
     if "scaling" in args.parts:
-        rows = run_scaling(sizes, models, args.tables)
-        fitted = slopes(rows)
-        note = "Fit-time slopes (log-log, from 50,000 rows): " + ", ".join(
-            f"{t} {m} {s:.2f}" for (t, m), s in fitted.items()
-        )
-        write_results(args.out, "scaling", rounded(rows), preamble=note)
-        plot_scaling(rows, fitted, f"{args.out}/scaling.png")
+        write_scaling(run_scaling(sizes, models, args.tables), args.out)
     if "curves" in args.parts:
         n = 3_000 if args.quick else TIME_TO_ACCURACY_ROWS
         names = ["defaults", "MLP"] + (["torch"] if torch_available() else [])

@@ -341,10 +341,11 @@ class BaseADMMResidual(BaseEstimator):
     ):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
-        Returns ``(stages, weights)``: ``(result, monitor, problem)`` of every
-        stage run, and the weights the final run starts from (``None``: the
-        fit's own start, when there are no stages). A stage whose run failed
-        or was interrupted ends the list.
+        Returns ``(stages, weights)``: ``(result, monitor, n_rows)`` of every
+        completed stage run, and the weights the final run starts from
+        (``None``: the fit's own start, when there are no stages). A stage
+        whose run failed or was interrupted ends the list, as ``(result,
+        monitor, problem)``.
         """
         sizes = [] if warm or not SOLVERS[self.solver].staged else stage_sizes(len(X))
         if not sizes:
@@ -373,9 +374,14 @@ class BaseADMMResidual(BaseEstimator):
                 result = solver.solve(
                     problem, monitor, run=run, max_iter=stage_iterations(len(rows))
                 )
-            stages.append((result, monitor, problem))
             if not result.completed:
+                stages.append((result, monitor, problem))
                 break
+            # Only the curves outlive a completed stage: its rows, state and
+            # monitor's data are freed before the next, larger one.
+            monitor.X = monitor.Y = monitor.sample_weight = None
+            stages.append((result, monitor, len(rows)))
+            del problem, Xs, Ys, sws
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
 
@@ -569,7 +575,7 @@ class BaseADMMResidual(BaseEstimator):
                 scores=self.validation_scores_ or [],
                 val_loss=self.validation_loss_curve_ or [],
             )
-        runs = [*((r, m, p.rw.n_samples) for r, m, p in stages)]
+        runs = list(stages)
         runs.append((result, monitor, problem.rw.n_samples))
         for run_result, run_monitor, n_rows in runs:
             offset = curves["time"][-1] if curves["time"] else 0.0
