@@ -300,7 +300,16 @@ class BaseADMMResidual(BaseEstimator):
                             split_layers(len(problem.W), plan.n_regions)
                         )
                         monitor.predict = predict
-                        result = solver.solve(problem, monitor, run=team.run)
+                        # A kept problem (warm_start) carries the step state its
+                        # last run reached: the run goes on from it exactly.
+                        result = solver.solve(
+                            problem,
+                            monitor,
+                            run=team.run,
+                            resume=getattr(problem, "step_state", None),
+                        )
+                        if result.completed:
+                            problem.step_state = solver.state()
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
@@ -585,6 +594,7 @@ class BaseADMMResidual(BaseEstimator):
         self.validation_loss_curve_ = curves["val_loss"] if es else None
         self.best_validation_score_ = monitor.best_score if es else None
         self.best_loss_ = monitor.best_loss
+        self.stop_reason_ = result.stop_reason or result.failure
         self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}
         # Only warm_start keeps the (large) solver state between fits; a run that
         # failed leaves an inconsistent state, which is dropped.
@@ -602,7 +612,10 @@ class BaseADMMResidual(BaseEstimator):
                 "completed iteration were kept.",
                 FitInterruptedWarning,
             )
-        elif not result.converged:
+        elif not result.converged and not self.warm_start:
+            # With warm_start, reaching max_iter is how a fit is stepped (it
+            # goes on exactly, see BaseSolver.solve): stop_reason_ says so
+            # instead of a warning per call.
             warn(
                 f"Training reached max_iter={self.max_iter} iterations without "
                 "converging. Raise max_iter, or tol, or use early_stopping=True.",

@@ -155,7 +155,12 @@ PARAMETERS = Template(
     warm_start : bool, default=False
         Reuse the weights (and, on the same training data and architecture, the
         whole solver state: auxiliaries and multiplier) of the previous call to
-        ``fit``; the curves and ``n_iter_`` then continue. With early stopping
+        ``fit``; the curves and ``n_iter_`` then continue. On the same data the
+        run resumes exactly, step state included (``solver="reset"``: ``eta``,
+        line-search factor, momentum; every mode: the stopping rule's window),
+        so ``n`` fits of ``max_iter=k`` equal one fit of ``n * k``
+        iterations. Reaching ``max_iter`` then issues no
+        ``ConvergenceWarning`` (see ``stop_reason_``). With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
         hold the best one. With ``solver="pdadmm"`` a larger ``n_blocks`` (same
         ``width``) grows the fitted network: the new blocks are appended with
@@ -223,6 +228,9 @@ ATTRIBUTES = Template(
     best_loss_ : float
         With ``early_stopping``, the validation $loss_short of the kept iterate;
         otherwise the lowest training $loss_short reached.
+    stop_reason_ : str
+        Why the last fit's run stopped: the stopping rule (``tol``), early
+        stopping, ``max_iter`` reached, an interrupt or a failure.
     alpha_ : float
         The L2 penalty used by the last fit (``alpha`` with ``"auto"``
         resolved).

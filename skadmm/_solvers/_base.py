@@ -160,12 +160,41 @@ class BaseSolver:
         """One iteration in place; return ``(merit, residual)``."""
         raise NotImplementedError
 
-    def solve(self, problem, monitor, run=None, max_iter=None):
+    def resume(self, problem, state):
+        """Prepare ``problem``, kept from an earlier run of this mode, to go on
+        from that run's step state ``state`` (:meth:`state`); return ``(merit,
+        residual)``.
+
+        The default suits the modes whose whole state lives in the problem
+        (their :meth:`setup` recomputes it); a mode with a step state of its
+        own (step sizes, momentum) restores it instead of starting it afresh.
+        """
+        return self.setup(problem)
+
+    def state(self):
+        """The step state a warm-started fit resumes from: the stopping rule's
+        window and the first merit (explosion guard), with the mode's own
+        (:meth:`_step_state`). Valid after :meth:`solve`."""
+        return dict(
+            window=list(self._window),
+            start_value=self._start_value,
+            **self._step_state(),
+        )
+
+    def _step_state(self):
+        """The mode's own step state (nothing by default)."""
+        return {}
+
+    def solve(self, problem, monitor, run=None, max_iter=None, resume=None):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
 
         ``max_iter`` overrides the solver's own (a stage of a progressive fit,
         see ``skadmm._stages``); the solver's step state (step sizes) carries
         over from one call to the next.
+
+        ``resume``: the :meth:`state` of an earlier run on the same kept
+        ``problem`` (``warm_start``), which this run then continues exactly:
+        runs of ``k`` iterations resumed ``n`` times make one run of ``n k``.
 
         ``run`` executes the phases of an iteration (a list of independent tasks);
         by default they run in order in this thread. Exceptions other than a
@@ -178,11 +207,17 @@ class BaseSolver:
         """
         run = _run_in_order if run is None else run
         max_iter = self.max_iter if max_iter is None else max_iter
-        value, residual = self.setup(problem)
+        if resume is None:
+            value, residual = self.setup(problem)
+            start_value, window = value, [value]
+        else:
+            value, residual = self.resume(problem, resume)
+            start_value, window = resume["start_value"], resume["window"]
         result = SolverResult(weights=problem.weights())
-        start_value = value
+        self._start_value = start_value
         # The merit before the last n_iter_no_change iterations and after each.
-        window = deque([value], maxlen=self.n_iter_no_change + 1)
+        window = deque(window, maxlen=self.n_iter_no_change + 1)
+        self._window = window
         tick = time.perf_counter()
         every = 1 if self.verbose >= 2 else max(1, max_iter // 20)
         for it in range(1, max_iter + 1):
@@ -254,6 +289,8 @@ class BaseSolver:
                     f"{self.n_iter_no_change} iterations"
                 )
                 break
+        if result.completed and not result.converged:
+            result.stop_reason = f"max_iter={max_iter} iterations reached"
         if self.verbose and result.stop_reason:
             self.print_fn(f"Stopped: {result.stop_reason}.")
         return result
