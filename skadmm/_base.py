@@ -307,6 +307,7 @@ class BaseADMMResidual(BaseEstimator):
                             monitor,
                             run=team.run,
                             resume=getattr(problem, "step_state", None),
+                            name=f"Run on all {len(X)} rows" if stages else "",
                         )
                         if result.completed:
                             problem.step_state = solver.state()
@@ -347,7 +348,7 @@ class BaseADMMResidual(BaseEstimator):
             X.shape[1], Y.shape[1], activation, rng, X.dtype
         )
         stages = []
-        for rows in stage_rows(len(X), sizes, rng):
+        for i, rows in enumerate(stage_rows(len(X), sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
             problem = self._make_problem(
@@ -359,7 +360,11 @@ class BaseADMMResidual(BaseEstimator):
             )
             monitor.predict = predict
             result = solver.solve(
-                problem, monitor, run=run, max_iter=stage_iterations(len(rows))
+                problem,
+                monitor,
+                run=run,
+                max_iter=stage_iterations(len(rows)),
+                name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
             )
             stages.append((result, monitor, problem))
             if not result.completed:

@@ -169,7 +169,14 @@ PARAMETERS = Template(
         copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
         its weights.
     verbose : int, default=0
-        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
+        Print progress: a first line at once (the table and the settings),
+        then with ``1`` at most one line every 2 seconds, with ``2`` one every
+        iteration (with the merit and the residual besides): the iteration,
+        the training $loss_short (as in ``loss_curve_``), the validation $score
+        (with early stopping), the seconds elapsed and at most left (at the
+        mean time per iteration, for the iterations ``max_iter`` allows); and
+        a closing line per run with its time and why it stopped (as
+        ``stop_reason_``). Each stage of a large table is a run of its own.
     epsilon : float, default=0.01
         Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
         replace the nonlinear links in ``solver="mdlam"`` (ignored by the other

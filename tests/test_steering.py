@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+import skadmm._monitor
+import skadmm._solvers._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
 MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
 
@@ -90,3 +93,113 @@ def test_stepping_with_warm_start_warns_only_without_it(data):
     assert warm.stop_reason_.startswith("max_iter")
     with pytest.warns(ConvergenceWarning, match="max_iter=3"):
         ADMMResidualRegressor(max_iter=3, **params()).fit(X, y)
+
+
+class FakeClock:
+    """Seconds that advance by ``step`` at every reading.
+
+    A run reads its clock once at its start, once per iteration and once at
+    its end, so iteration ``k`` ends ``k * step`` seconds after the start.
+    """
+
+    def __init__(self, step):
+        self.step, self.now = step, 0.0
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    clock = FakeClock(0.5)
+    monkeypatch.setattr(skadmm._solvers._base, "CLOCK", clock)
+    return clock
+
+
+def progress_lines(out):
+    return [line for line in out.splitlines() if line.startswith("Iteration")]
+
+
+def test_verbose_1_prints_a_line_every_two_seconds_and_a_closing_line(
+    data, capsys, fake_clock
+):
+    X, y = data
+    quiet_fit(ADMMResidualRegressor(max_iter=20, verbose=1, **params()), X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ADMMResidualRegressor: 120 rows x 5 features")
+    lines = progress_lines("\n".join(out))
+    # 0.5 s per iteration: one line every 4 iterations, not every max_iter // 20.
+    assert [line.split(":")[0] for line in lines] == [
+        f"Iteration {k}/20" for k in (4, 8, 12, 16, 20)
+    ]
+    # Iteration 4: 2 s elapsed at 0.5 s each, 16 iterations left.
+    assert lines[0].startswith("Iteration 4/20: train MSE = ")
+    assert lines[0].endswith(", 2.0s elapsed, at most 8.0s left")
+    assert "objective" not in lines[0] and "validation" not in lines[0]
+    assert out[-1] == (
+        "Stopped after 20 iterations in 10.50s: max_iter=20 iterations reached."
+    )
+
+
+def test_progress_shows_the_training_loss_in_the_units_of_y(data, capsys, fake_clock):
+    X, y = data
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=8, verbose=1, **params()), X, 1000.0 * y
+    )
+    line = progress_lines(capsys.readouterr().out)[0]
+    shown = float(line.split("train MSE = ")[1].split(",")[0])
+    assert shown == pytest.approx(est.loss_curve_[3], rel=1e-5)
+    assert shown > 100.0  # not the standardised objective
+
+
+def test_verbose_2_prints_every_iteration_with_the_merit(data, capsys, fake_clock):
+    X, y = data
+    quiet_fit(ADMMResidualRegressor(max_iter=5, verbose=2, **params()), X, y)
+    lines = progress_lines(capsys.readouterr().out)
+    assert len(lines) == 5
+    assert all("objective = " in line and "residual = " in line for line in lines)
+
+
+def test_closing_line_says_why_the_run_stopped(data, capsys, fake_clock):
+    X, y = data
+    ADMMResidualRegressor(max_iter=200, verbose=1, **params(tol=0.5)).fit(X, y)
+    assert "decreased by less than tol=0.5" in capsys.readouterr().out.splitlines()[-1]
+    es = params(early_stopping=True, n_iter_no_change=2)
+    est = quiet_fit(ADMMResidualRegressor(max_iter=200, verbose=1, **es), X, y)
+    out = capsys.readouterr().out
+    assert "validation R2 = " in progress_lines(out)[0]
+    assert out.splitlines()[-1].endswith(
+        "validation score did not improve by more than tol=0 for 2 consecutive "
+        "iterations."
+    )
+    assert est.stop_reason_.startswith("validation score did not improve")
+
+
+def test_closing_line_after_an_interrupt(data, capsys, monkeypatch):
+    X, y = data
+    update = skadmm._monitor.ForwardMonitor.update
+
+    def interrupt_at_3(self, problem, iteration):
+        if iteration == 3:
+            raise KeyboardInterrupt
+        return update(self, problem, iteration)
+
+    monkeypatch.setattr(skadmm._monitor.ForwardMonitor, "update", interrupt_at_3)
+    with pytest.warns(FitInterruptedWarning):
+        est = ADMMResidualRegressor(max_iter=10, verbose=1, **params()).fit(X, y)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("Stopped after 2 iterations in ")
+    assert last.endswith("interrupted by the user at iteration 3.")
+    assert est.n_iter_ == 2
+
+
+def test_closing_line_after_a_failure(data, capsys):
+    X, y = data
+    with pytest.warns(DivergenceWarning):
+        ADMMResidualRegressor(
+            max_iter=10, verbose=1, **params(solver="radmm", beta=1e308)
+        ).fit(X, y)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("Stopped after 0 iterations in ")
+    assert "failed: ADMM iteration 1" in last

@@ -72,7 +72,7 @@ class ResetSolver(BaseSolver):
 
     Parameters
     ----------
-    max_iter, tol, n_iter_no_change, verbose, print_fn
+    max_iter, tol, n_iter_no_change, verbose, print_fn, clock
         As for :class:`~skadmm._solvers._base.BaseSolver`.
     eta : float
         Initial step (inverse relaxation weight).
@@ -146,9 +146,10 @@ class ResetSolver(BaseSolver):
         mu,
         extrapolate=True,
         verbose=0,
-        print_fn=print,
+        print_fn=None,
+        clock=None,
     ):
-        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn)
+        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn, clock)
         self.eta = eta
         self.eta_max = eta_max
         self.mu = mu
