@@ -211,14 +211,21 @@ class BaseADMMResidual(BaseEstimator):
         """The target object of a first fit on ``y`` (rows of positive weight)."""
         raise NotImplementedError
 
-    def _weigh_samples(self, y, sample_weight):
-        """Sample weights of the fit (the classifier folds in class weights)."""
+    def _weigh_samples(self, y, sample_weight, train=None):
+        """Sample weights of the fit (the classifier folds in class weights).
+
+        ``train``: ``(y, sample_weight)`` of the training rows, when ``y`` are
+        validation rows (they take the training rows' class weights).
+        """
         return sample_weight
 
     # -------------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         """The fit shared by the estimators (see their ``fit``)."""
         self._warn_ignored_params()
+        given_validation = _check_validation_args(
+            X_val, y_val, sample_weight_val, self.early_stopping
+        )
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
         # Before anything of the fit is allocated (see skadmm._memory).
@@ -229,6 +236,8 @@ class BaseADMMResidual(BaseEstimator):
             sw = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+        # The validation rows take the class weights of every training row.
+        weighed_on = (y, sw)
         sw = self._weigh_samples(y, sw)
         if sw is not None:
             if not sw.sum() > 0:
@@ -240,6 +249,11 @@ class BaseADMMResidual(BaseEstimator):
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
         target = self._target if warm else self._make_target(y, sw, X.dtype)
+        validation = None
+        if given_validation:
+            validation = self._validation_data(
+                X.dtype, weighed_on, X_val, y_val, sample_weight_val, target
+            )
         Y = target.encode(y, X.dtype)
 
         if self.verbose:
@@ -251,7 +265,8 @@ class BaseADMMResidual(BaseEstimator):
             )
         plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
-        X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
+        if validation is None:
+            X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
         alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target)
         activation = get_activation(self.activation)
         loss = target.loss
@@ -465,6 +480,24 @@ class BaseADMMResidual(BaseEstimator):
             )
         return X, Y, sw, (X_val, Y_val, sw_val)
 
+    def _validation_data(
+        self, dtype, weighed_on, X_val, y_val, sample_weight_val, target
+    ):
+        """``(X_val, Y_val, sw_val)`` of a fit given validation data, validated
+        as the training data; ``weighed_on``: the training ``(y,
+        sample_weight)`` the class weights are computed on."""
+        X_val, y_val = self._validate_xy(X_val, y_val, reset=False)
+        X_val = X_val.astype(dtype, copy=False)
+        sw_val = None
+        if sample_weight_val is not None:
+            sw_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        sw_val = self._weigh_samples(y_val, sw_val, train=weighed_on)
+        if sw_val is not None and not sw_val.sum() > 0:
+            raise ValueError("sample_weight_val must have a positive sum.")
+        return X_val, target.encode(y_val, dtype), sw_val
+
     def _initial_weights(self, n_features, n_outputs, activation, rng, dtype):
         """Random initial weights of a first fit, drawn from ``rng``."""
         return init_weights(
@@ -635,6 +668,25 @@ class BaseADMMResidual(BaseEstimator):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _check_validation_args(X_val, y_val, sample_weight_val, early_stopping):
+    """Whether validation data were given; ``ValueError`` if they are
+    incomplete or ``early_stopping=False`` (they would be ignored)."""
+    if X_val is None and y_val is None:
+        if sample_weight_val is not None:
+            raise ValueError("sample_weight_val is given without X_val and y_val.")
+        return False
+    if X_val is None or y_val is None:
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ValueError(f"{given} is given to fit but {missing} is not.")
+    if early_stopping is False:
+        raise ValueError(
+            "X_val and y_val are given to fit, but early_stopping=False, which "
+            "would ignore them. Set early_stopping to 'auto' or True (they are "
+            "then its validation data), or do not pass them."
+        )
+    return True
 
 
 def _package_version():

@@ -118,6 +118,8 @@ PARAMETERS = Template(
         does so on tables of more than 10,000 training rows (as
         HistGradientBoosting does), where the final run on all rows is the
         expensive part of a fit; the value used is ``early_stopping_``.
+        Validation data given to ``fit`` (``X_val``, ``y_val``) replace the
+        held-out fraction and turn ``"auto"`` on; ``False`` refuses them.
     validation_fraction : float, default=0.1
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10

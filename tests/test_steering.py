@@ -5,7 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import mean_squared_error, r2_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 import skadmm._monitor
 import skadmm._solvers._base
@@ -203,3 +207,103 @@ def test_closing_line_after_a_failure(data, capsys):
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("Stopped after 0 iterations in ")
     assert "failed: ADMM iteration 1" in last
+
+
+@pytest.fixture(scope="module")
+def validation():
+    rng = np.random.default_rng(1)
+    X_val = rng.standard_normal((40, 5))
+    return X_val, np.sin(X_val[:, 0]) + X_val[:, 1] * X_val[:, 2]
+
+
+@pytest.mark.parametrize("early_stopping", ["auto", True])
+def test_explicit_validation_data_drive_early_stopping(
+    data, validation, early_stopping
+):
+    """With X_val and y_val every training row trains, and the validation
+    curves are those of X_val (early_stopping="auto" then holds)."""
+    X, y = data
+    X_val, y_val = validation
+    # Without the read-out refit, the returned network is the kept iterate.
+    kw = params(early_stopping=early_stopping, refit_readout=False)
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=6, **kw), X, y, X_val=X_val, y_val=y_val
+    )
+    assert est.early_stopping_ is True
+    assert est.stages_[-1]["n_samples"] == 120
+    assert len(est.validation_scores_) == est.n_iter_ == 6
+    assert est.best_validation_score_ == pytest.approx(
+        r2_score(y_val, est.predict(X_val)), rel=1e-10
+    )
+    assert est.best_loss_ == pytest.approx(
+        mean_squared_error(y_val, est.predict(X_val)), rel=1e-10
+    )
+
+
+def test_validation_weights_weigh_the_scores(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    w = np.r_[np.ones(20), np.zeros(20)]
+    kw = params(early_stopping=True, refit_readout=False)
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=6, **kw),
+        X,
+        y,
+        X_val=X_val,
+        y_val=y_val,
+        sample_weight_val=w,
+    )
+    assert est.best_validation_score_ == pytest.approx(
+        r2_score(y_val[:20], est.predict(X_val[:20])), rel=1e-10
+    )
+
+
+def test_validation_data_are_checked(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    est = ADMMResidualRegressor(max_iter=2, **params(early_stopping="auto"))
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        ADMMResidualRegressor(**params()).fit(X, y, X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="y_val"):
+        est.fit(X, y, X_val=X_val)
+    with pytest.raises(ValueError, match="X_val"):
+        est.fit(X, y, y_val=y_val)
+    with pytest.raises(ValueError, match="sample_weight_val"):
+        est.fit(X, y, sample_weight_val=np.ones(40))
+    with pytest.raises(ValueError, match="features"):
+        est.fit(X, y, X_val=X_val[:, :3], y_val=y_val)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y, X_val=X_val, y_val=y_val[:30])
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(X, y, X_val=np.where(X_val > 2, np.nan, X_val), y_val=y_val)
+
+
+def test_classifier_validation_labels_must_be_known(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    labels = np.where(y > np.median(y), "a", "b")
+    est = ADMMResidualClassifier(max_iter=3, **params(early_stopping=True))
+    with pytest.raises(ValueError, match="not seen"):
+        est.fit(X, labels, X_val=X_val, y_val=np.full(40, "c"))
+    quiet_fit(est, X, labels, X_val=X_val, y_val=np.where(y_val > 0, "a", "b"))
+    assert len(est.validation_scores_) == est.n_iter_
+
+
+def test_validation_data_are_routed_through_a_pipeline(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    shift = 100.0
+    with sklearn.config_context(enable_metadata_routing=True):
+        kw = params(early_stopping=True, refit_readout=False)
+        est = ADMMResidualRegressor(max_iter=6, **kw)
+        est.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("net", est)], transform_input=["X_val"]
+        )
+        quiet_fit(pipe, X + shift, y, X_val=X_val + shift, y_val=y_val)
+        predicted = pipe.predict(X_val + shift)
+    net = pipe.named_steps["net"]
+    assert net.early_stopping_ and net.stages_[-1]["n_samples"] == 120
+    assert net.best_validation_score_ == pytest.approx(
+        r2_score(y_val, predicted), rel=1e-10
+    )
