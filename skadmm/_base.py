@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import fit_blas_limits, small_products
+from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -70,7 +71,7 @@ from .exceptions import (
 _STATE_KEYS = ("width", "n_blocks", "activation", "splitting", "update", "solver")
 
 
-class BaseADMMResidual(BaseEstimator):
+class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     """Base class of the estimators: everything but the target and predictions.
 
     Subclasses define ``_validate_xy``, ``_n_outputs_for``, ``_make_target``
@@ -228,6 +229,7 @@ class BaseADMMResidual(BaseEstimator):
         )
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
+        callbacks = FitCallbacks(self, X, y, sample_weight)
         # Before anything of the fit is allocated (see skadmm._memory).
         check_fit_memory(self, X, y, sample_weight)
         check_input_scale(X, self.width)
@@ -285,6 +287,8 @@ class BaseADMMResidual(BaseEstimator):
                 self.n_iter_no_change,
                 target,
             )
+            monitor.callbacks = callbacks
+            monitor.attributes = partial(self._callback_attributes, target)
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(team.run, plan.n_regions, activation)
@@ -301,10 +305,14 @@ class BaseADMMResidual(BaseEstimator):
                         plan,
                         team.run,
                         predict,
+                        monitor,
                     )
-                    if stages and not stages[-1][0].completed:
-                        # A stage failed or was interrupted: it ends the fit,
-                        # with its last finite iterate in the data's dtype.
+                    if stages and (
+                        not stages[-1][0].completed or stages[-1][1].stopped_by_callback
+                    ):
+                        # A stage failed, was interrupted or stopped by a
+                        # callback: it ends the fit, with its last finite
+                        # iterate in the data's dtype.
                         (result, monitor, problem), stages = stages[-1], stages[:-1]
                         result.weights = [W.astype(X.dtype) for W in result.weights]
                     else:
@@ -344,17 +352,43 @@ class BaseADMMResidual(BaseEstimator):
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
+        callbacks.end_fit()
         return self
 
+    def _callback_attributes(self, target, weights, iteration):
+        """Fitted attributes of a network with the solver's ``weights`` (the
+        ``fitted_estimator`` of a callback)."""
+        weights = target.fold(weights)
+        return dict(
+            coefs_=[W[:-1].copy() for W in weights],
+            intercepts_=[W[-1].copy() for W in weights],
+            _target=target,
+            _fitted_config={key: getattr(self, key) for key in _STATE_KEYS},
+        )
+
     def _run_stages(
-        self, X, Y, sw, activation, rng, warm, alpha, target, solver, plan, run, predict
+        self,
+        X,
+        Y,
+        sw,
+        activation,
+        rng,
+        warm,
+        alpha,
+        target,
+        solver,
+        plan,
+        run,
+        predict,
+        final_monitor,
     ):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
         Returns ``(stages, weights)``: ``(result, monitor, problem)`` of every
         stage run, and the weights the final run starts from (``None``: the
-        fit's own start, when there are no stages). A stage whose run failed
-        or was interrupted ends the list.
+        fit's own start, when there are no stages). A stage whose run failed,
+        was interrupted or was stopped by a callback ends the list.
+        ``final_monitor``: the final run's, whose callbacks the stages share.
         """
         sizes = [] if warm or not SOLVERS[self.solver].staged else stage_sizes(len(X))
         if not sizes:
@@ -374,6 +408,8 @@ class BaseADMMResidual(BaseEstimator):
                 Xs, Ys, sws, activation, None, self.tol, self.n_iter_no_change, target
             )
             monitor.predict = predict
+            monitor.callbacks = final_monitor.callbacks
+            monitor.attributes = final_monitor.attributes
             result = solver.solve(
                 problem,
                 monitor,
@@ -382,7 +418,7 @@ class BaseADMMResidual(BaseEstimator):
                 name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
             )
             stages.append((result, monitor, problem))
-            if not result.completed:
+            if not result.completed or monitor.stopped_by_callback:
                 break
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
@@ -427,6 +463,8 @@ class BaseADMMResidual(BaseEstimator):
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
         template = clone(self).set_params(warm_start=False, verbose=0)
+        # clone shares the callbacks: the candidates' fits are not the user's.
+        template.__dict__.pop("_skl_callbacks", None)
         if n_workers > 1:
             template.set_params(n_jobs=1)
         fit_predict = partial(_fit_predict_candidate, template, target)

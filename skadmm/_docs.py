@@ -239,7 +239,8 @@ ATTRIBUTES = Template(
         otherwise the lowest training $loss_short reached.
     stop_reason_ : str
         Why the last fit's run stopped: the stopping rule (``tol``), early
-        stopping, ``max_iter`` reached, an interrupt or a failure.
+        stopping, ``max_iter`` reached, a callback (``set_callbacks``, with
+        scikit-learn >= 1.9), an interrupt or a failure.
     alpha_ : float
         The L2 penalty used by the last fit (``alpha`` with ``"auto"``
         resolved).

@@ -307,3 +307,80 @@ def test_validation_data_are_routed_through_a_pipeline(data, validation):
     assert net.best_validation_score_ == pytest.approx(
         r2_score(y_val, predicted), rel=1e-10
     )
+
+
+class StopAt:
+    """A fit callback that records each iteration's training R2 (through the
+    fitted_estimator it is given) and asks to stop at iteration ``at``."""
+
+    def __init__(self, at, X, y):
+        self.at, self.X, self.y = at, X, y
+        self.scores, self.begun, self.fits = [], 0, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name == "iteration":
+            self.begun += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name != "iteration":
+            self.fits += 1
+            return False
+        self.scores.append(fitted_estimator.score(self.X, self.y))
+        return len(self.scores) >= self.at
+
+
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_a_callback_sees_each_iteration_and_stops_the_fit(data, solver):
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    callback = StopAt(4, X, y)
+    kw = params(solver=solver, refit_readout=False)
+    est = ADMMResidualRegressor(max_iter=50, **kw).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == 4 and callback.begun == 4 and callback.fits == 1
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 4"
+    # The estimator given at iteration k predicts with its weights: the last
+    # one is the returned network (no final read-out refit here).
+    assert callback.scores[-1] == pytest.approx(est.score(X, y), rel=1e-12)
+    reference = quiet_fit(ADMMResidualRegressor(max_iter=4, **kw), X, y)
+    np.testing.assert_allclose(est.predict(X), reference.predict(X), rtol=1e-12)
+
+
+def test_callbacks_are_not_run_by_the_penalty_search(data):
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    callback = StopAt(1000, X, y)
+    kw = params(alpha="auto")
+    est = ADMMResidualRegressor(max_iter=3, **kw).set_callbacks(callback)
+    quiet_fit(est, X, y)
+    assert est.alpha_search_["rule"] == "cross-validation"
+    assert callback.begun == len(callback.scores) == 3 and callback.fits == 1
+
+
+def test_without_callbacks_nothing_changes(data):
+    X, y = data
+    est = quiet_fit(ADMMResidualRegressor(max_iter=3, **params()), X, y)
+    assert not hasattr(est, "_callback_fit_ctx")
+
+
+def test_a_callback_stops_a_staged_fit_within_its_stage():
+    """On a table of more than 20,000 rows the iterations of the stages are
+    tasks as well: a callback ends the fit there, without the later runs."""
+    pytest.importorskip("sklearn.callback")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((25_000, 4))
+    y = np.sin(X[:, 0])
+    callback = StopAt(3, X[:500], y[:500])
+    est = ADMMResidualRegressor(width=8, alpha=1e-3, max_iter=5, random_state=0)
+    est.set_callbacks(callback).fit(X, y)
+    assert est.n_iter_ == 3 and [s["n_samples"] for s in est.stages_] == [4000]
+    assert est.coefs_[0].dtype == np.float64
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 3"

@@ -213,7 +213,8 @@ class BaseSolver:
         by default they run in order in this thread. Exceptions other than a
         failed linear solve and Ctrl-C propagate unchanged.
 
-        ``monitor.update(problem, iteration)`` is called after every iteration and
+        ``monitor.begin_iteration(iteration)`` is called before every
+        iteration, ``monitor.update(problem, iteration)`` after it; ``update``
         returns ``(stop, info)``: ``stop`` ends the run as converged, ``info`` is a
         short text for progress lines. ``monitor.finite`` tells whether the forward
         network stayed finite.
@@ -237,6 +238,7 @@ class BaseSolver:
         progress = _Progress(self, max_iter, tick, name)
         for it in range(1, max_iter + 1):
             previous = value
+            monitor.begin_iteration(it)
             try:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
