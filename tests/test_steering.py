@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import mean_squared_error, r2_score
+from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 
 import skadmm._monitor
 import skadmm._solvers._base
@@ -384,3 +385,18 @@ def test_a_callback_stops_a_staged_fit_within_its_stage():
     assert est.n_iter_ == 3 and [s["n_samples"] for s in est.stages_] == [4000]
     assert est.coefs_[0].dtype == np.float64
     assert est.stop_reason_ == "a callback stopped the fit at iteration 3"
+
+
+def test_validation_rows_take_the_training_class_weights(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    labels = (y > np.quantile(y, 0.7)).astype(int)  # 30 % positive
+    labels_val = (y_val > 0).astype(int)
+    kw = params(early_stopping=True, refit_readout=False)
+    est = ADMMResidualClassifier(max_iter=5, class_weight="balanced", **kw)
+    quiet_fit(est, X, labels, X_val=X_val, y_val=labels_val)
+    per_class = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
+    expected = accuracy_score(
+        labels_val, est.predict(X_val), sample_weight=per_class[labels_val]
+    )
+    assert est.best_validation_score_ == pytest.approx(expected, rel=1e-12)
