@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import blas_threads_for, fit_blas_limits, small_products
+from ._callbacks import CallbackSupportMixin, FitCallbacks
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -79,7 +80,7 @@ _STATE_KEYS = (
 )
 
 
-class BaseADMMResidual(BaseEstimator):
+class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     """Base class of the estimators: everything but the target and predictions.
 
     Subclasses define ``_validate_xy``, ``_n_outputs_for``, ``_make_target``
@@ -226,16 +227,24 @@ class BaseADMMResidual(BaseEstimator):
         """The target object of a first fit on ``y`` (rows of positive weight)."""
         raise NotImplementedError
 
-    def _weigh_samples(self, y, sample_weight):
-        """Sample weights of the fit (the classifier folds in class weights)."""
+    def _weigh_samples(self, y, sample_weight, train=None):
+        """Sample weights of the fit (the classifier folds in class weights).
+
+        ``train``: ``(y, sample_weight)`` of the training rows, when ``y`` are
+        validation rows (they take the training rows' class weights).
+        """
         return sample_weight
 
     # -------------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         """The fit shared by the estimators (see their ``fit``)."""
         self._warn_ignored_params()
+        given_validation = _check_validation_args(
+            X_val, y_val, sample_weight_val, self.early_stopping
+        )
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
+        callbacks = FitCallbacks(self, X, y, sample_weight)
         # Before anything of the fit is allocated (see skadmm._memory).
         check_fit_memory(self, X, y, sample_weight)
         check_input_scale(X, self.width)
@@ -244,6 +253,8 @@ class BaseADMMResidual(BaseEstimator):
             sw = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+        # The validation rows take the class weights of every training row.
+        weighed_on = (y, sw)
         sw = self._weigh_samples(y, sw)
         if sw is not None:
             if not sw.sum() > 0:
@@ -255,6 +266,11 @@ class BaseADMMResidual(BaseEstimator):
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
         target = self._target if warm else self._make_target(y, sw, X.dtype)
+        validation = None
+        if given_validation:
+            validation = self._validation_data(
+                X.dtype, weighed_on, X_val, y_val, sample_weight_val, target
+            )
         Y = target.encode(y, X.dtype)
 
         if self.verbose:
@@ -266,7 +282,8 @@ class BaseADMMResidual(BaseEstimator):
             )
         plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
-        X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
+        if validation is None:
+            X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
         alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target)
         activation = get_activation(self.activation)
         loss = target.loss
@@ -285,6 +302,8 @@ class BaseADMMResidual(BaseEstimator):
                 self.n_iter_no_change,
                 target,
             )
+            monitor.callbacks = callbacks
+            monitor.attributes = partial(self._callback_attributes, target)
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(team.run, plan.n_regions, activation)
@@ -301,10 +320,14 @@ class BaseADMMResidual(BaseEstimator):
                         plan,
                         team.run,
                         predict,
+                        monitor,
                     )
-                    if stages and not stages[-1][0].completed:
-                        # A stage failed or was interrupted: it ends the fit,
-                        # with its last finite iterate in the data's dtype.
+                    if stages and (
+                        not stages[-1][0].completed or stages[-1][1].stopped_by_callback
+                    ):
+                        # A stage failed, was interrupted or stopped by a
+                        # callback: it ends the fit, with its last finite
+                        # iterate in the data's dtype.
                         (result, monitor, problem), stages = stages[-1], stages[:-1]
                         result.weights = [W.astype(X.dtype) for W in result.weights]
                     else:
@@ -315,7 +338,17 @@ class BaseADMMResidual(BaseEstimator):
                             split_layers(len(problem.W), plan.n_regions)
                         )
                         monitor.predict = predict
-                        result = solver.solve(problem, monitor, run=team.run)
+                        # A kept problem (warm_start) carries the step state its
+                        # last run reached: the run goes on from it exactly.
+                        result = solver.solve(
+                            problem,
+                            monitor,
+                            run=team.run,
+                            resume=getattr(problem, "step_state", None),
+                            name=f"Run on all {len(X)} rows" if stages else "",
+                        )
+                        if result.completed:
+                            problem.step_state = solver.state()
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
@@ -334,18 +367,44 @@ class BaseADMMResidual(BaseEstimator):
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
+        callbacks.end_fit()
         return self
 
+    def _callback_attributes(self, target, weights, iteration):
+        """Fitted attributes of a network with the solver's ``weights`` (the
+        ``fitted_estimator`` of a callback)."""
+        weights = target.fold(weights)
+        return dict(
+            coefs_=[W[:-1].copy() for W in weights],
+            intercepts_=[W[-1].copy() for W in weights],
+            _target=target,
+            _fitted_config={key: getattr(self, key) for key in _STATE_KEYS},
+        )
+
     def _run_stages(
-        self, X, Y, sw, activation, rng, warm, alpha, target, solver, plan, run, predict
+        self,
+        X,
+        Y,
+        sw,
+        activation,
+        rng,
+        warm,
+        alpha,
+        target,
+        solver,
+        plan,
+        run,
+        predict,
+        final_monitor,
     ):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
         Returns ``(stages, weights)``: ``(result, monitor, n_rows)`` of every
         completed stage run, and the weights the final run starts from
         (``None``: the fit's own start, when there are no stages). A stage
-        whose run failed or was interrupted ends the list, as ``(result,
-        monitor, problem)``.
+        whose run failed, was interrupted or was stopped by a callback ends
+        the list, as ``(result, monitor, problem)``. ``final_monitor``: the
+        final run's, whose callbacks the stages share.
         """
         sizes = [] if warm or not SOLVERS[self.solver].staged else stage_sizes(len(X))
         if not sizes:
@@ -354,13 +413,15 @@ class BaseADMMResidual(BaseEstimator):
             X.shape[1], Y.shape[1], activation, rng, X.dtype
         )
         stages = []
-        for rows in stage_rows(len(X), sizes, rng):
+        for i, rows in enumerate(stage_rows(len(X), sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
             monitor = ForwardMonitor(
                 Xs, Ys, sws, activation, None, self.tol, self.n_iter_no_change, target
             )
             monitor.predict = predict
+            monitor.callbacks = final_monitor.callbacks
+            monitor.attributes = final_monitor.attributes
             # A stage's products are those of its own rows: small ones run on
             # one BLAS thread, as a small table's would (see ``_blas``).
             threads = blas_threads_for(
@@ -372,9 +433,13 @@ class BaseADMMResidual(BaseEstimator):
                 )
                 problem.set_regions(split_layers(len(problem.W), plan.n_regions))
                 result = solver.solve(
-                    problem, monitor, run=run, max_iter=stage_iterations(len(rows))
+                    problem,
+                    monitor,
+                    run=run,
+                    max_iter=stage_iterations(len(rows)),
+                    name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
-            if not result.completed:
+            if not result.completed or monitor.stopped_by_callback:
                 stages.append((result, monitor, problem))
                 break
             # Only the curves outlive a completed stage: its rows, state and
@@ -425,6 +490,8 @@ class BaseADMMResidual(BaseEstimator):
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
         template = clone(self).set_params(warm_start=False, verbose=0)
+        # clone shares the callbacks: the candidates' fits are not the user's.
+        template.__dict__.pop("_skl_callbacks", None)
         if n_workers > 1:
             template.set_params(n_jobs=1)
         fit_predict = partial(_fit_predict_candidate, template, target)
@@ -477,6 +544,24 @@ class BaseADMMResidual(BaseEstimator):
                 "early_stopping."
             )
         return X, Y, sw, (X_val, Y_val, sw_val)
+
+    def _validation_data(
+        self, dtype, weighed_on, X_val, y_val, sample_weight_val, target
+    ):
+        """``(X_val, Y_val, sw_val)`` of a fit given validation data, validated
+        as the training data; ``weighed_on``: the training ``(y,
+        sample_weight)`` the class weights are computed on."""
+        X_val, y_val = self._validate_xy(X_val, y_val, reset=False)
+        X_val = X_val.astype(dtype, copy=False)
+        sw_val = None
+        if sample_weight_val is not None:
+            sw_val = _check_sample_weight(
+                sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+            )
+        sw_val = self._weigh_samples(y_val, sw_val, train=weighed_on)
+        if sw_val is not None and not sw_val.sum() > 0:
+            raise ValueError("sample_weight_val must have a positive sum.")
+        return X_val, target.encode(y_val, dtype), sw_val
 
     def _initial_weights(self, n_features, n_outputs, activation, rng, dtype):
         """Random initial weights of a first fit, drawn from ``rng``."""
@@ -614,6 +699,7 @@ class BaseADMMResidual(BaseEstimator):
         self.validation_loss_curve_ = curves["val_loss"] if es else None
         self.best_validation_score_ = monitor.best_score if es else None
         self.best_loss_ = monitor.best_loss
+        self.stop_reason_ = result.stop_reason or result.failure
         self._fitted_config = {key: getattr(self, key) for key in _STATE_KEYS}
         # Only warm_start keeps the (large) solver state between fits; a run that
         # failed leaves an inconsistent state, which is dropped.
@@ -631,7 +717,10 @@ class BaseADMMResidual(BaseEstimator):
                 "completed iteration were kept.",
                 FitInterruptedWarning,
             )
-        elif not result.converged:
+        elif not result.converged and not self.warm_start:
+            # With warm_start, reaching max_iter is how a fit is stepped (it
+            # goes on exactly, see BaseSolver.solve): stop_reason_ says so
+            # instead of a warning per call.
             warn(
                 f"Training reached max_iter={self.max_iter} iterations without "
                 "converging. Raise max_iter, or tol, or use early_stopping=True.",
@@ -646,6 +735,25 @@ class BaseADMMResidual(BaseEstimator):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _check_validation_args(X_val, y_val, sample_weight_val, early_stopping):
+    """Whether validation data were given; ``ValueError`` if they are
+    incomplete or ``early_stopping=False`` (they would be ignored)."""
+    if X_val is None and y_val is None:
+        if sample_weight_val is not None:
+            raise ValueError("sample_weight_val is given without X_val and y_val.")
+        return False
+    if X_val is None or y_val is None:
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ValueError(f"{given} is given to fit but {missing} is not.")
+    if early_stopping is False:
+        raise ValueError(
+            "X_val and y_val are given to fit, but early_stopping=False, which "
+            "would ignore them. Set early_stopping to 'auto' or True (they are "
+            "then its validation data), or do not pass them."
+        )
+    return True
 
 
 def _package_version():

@@ -145,18 +145,19 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     def _make_target(self, y, sample_weight, dtype):
         return ClassificationTarget.fit(y, sample_weight, dtype)
 
-    def _weigh_samples(self, y, sample_weight):
+    def _weigh_samples(self, y, sample_weight, train=None):
         if self.class_weight is None:
             return sample_weight
         # "balanced" counts the rows by their weights, so that a weight of 2
         # still equals a repeated row; rows of weight 0 do not count.
-        positive = slice(None) if sample_weight is None else sample_weight > 0
-        classes = np.unique(y[positive])
+        y_fit, sw_fit = (y, sample_weight) if train is None else train
+        positive = slice(None) if sw_fit is None else sw_fit > 0
+        classes = np.unique(y_fit[positive])
         per_class = compute_class_weight(
             self.class_weight,
             classes=classes,
-            y=y[positive],
-            sample_weight=None if sample_weight is None else sample_weight[positive],
+            y=y_fit[positive],
+            sample_weight=None if sw_fit is None else sw_fit[positive],
         )
         index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         dtype = np.float64 if sample_weight is None else sample_weight.dtype
@@ -169,7 +170,16 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         return self._target.classes
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the residual network.
 
         Parameters
@@ -183,12 +193,27 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             weights. A weight of 2 equals repeating the row and a weight of 0
             equals dropping it.
 
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation data of early stopping, instead of a held-out
+            ``validation_fraction`` of ``X`` (all of whose rows then train);
+            needs ``y_val`` and ``early_stopping`` set to ``"auto"`` (which
+            then holds) or ``True``. Checked as ``X``. In a
+            :class:`~sklearn.pipeline.Pipeline` it is transformed as ``X`` with
+            ``Pipeline(..., transform_input=["X_val"])``, and routed with
+            ``set_fit_request(X_val=True, y_val=True)`` under
+            ``sklearn.set_config(enable_metadata_routing=True)``.
+        y_val : array-like of shape (n_val,), default=None
+            Class labels of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows, multiplied by the class weights of
+            the training rows.
+
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
 
     def decision_function(self, X):
         """Network outputs: the log-odds of ``classes_[1]``, or one logit per class.

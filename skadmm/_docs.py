@@ -118,6 +118,8 @@ PARAMETERS = Template(
         does so on tables of more than 10,000 training rows (as
         HistGradientBoosting does), where the final run on all rows is the
         expensive part of a fit; the value used is ``early_stopping_``.
+        Validation data given to ``fit`` (``X_val``, ``y_val``) replace the
+        held-out fraction and turn ``"auto"`` on; ``False`` refuses them.
     validation_fraction : float, default=0.1
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10
@@ -155,7 +157,12 @@ PARAMETERS = Template(
     warm_start : bool, default=False
         Reuse the weights (and, on the same training data and architecture, the
         whole solver state: auxiliaries and multiplier) of the previous call to
-        ``fit``; the curves and ``n_iter_`` then continue. With early stopping
+        ``fit``; the curves and ``n_iter_`` then continue. On the same data the
+        run resumes exactly, step state included (``solver="reset"``: ``eta``,
+        line-search factor, momentum; every mode: the stopping rule's window),
+        so ``n`` fits of ``max_iter=k`` equal one fit of ``n * k``
+        iterations. Reaching ``max_iter`` then issues no
+        ``ConvergenceWarning`` (see ``stop_reason_``). With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
         hold the best one. With ``solver="pdadmm"`` a larger ``n_blocks`` (same
         ``width``) grows the fitted network: the new blocks are appended with
@@ -164,7 +171,14 @@ PARAMETERS = Template(
         copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
         its weights.
     verbose : int, default=0
-        Print progress: ``1`` about twenty lines per fit, ``2`` every iteration.
+        Print progress: a first line at once (the table and the settings),
+        then with ``1`` at most one line every 2 seconds, with ``2`` one every
+        iteration (with the merit and the residual besides): the iteration,
+        the training $loss_short (as in ``loss_curve_``), the validation $score
+        (with early stopping), the seconds elapsed and at most left (at the
+        mean time per iteration, for the iterations ``max_iter`` allows); and
+        a closing line per run with its time and why it stopped (as
+        ``stop_reason_``). Each stage of a large table is a run of its own.
     epsilon : float, default=0.01
         Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
         replace the nonlinear links in ``solver="mdlam"`` (ignored by the other
@@ -234,6 +248,10 @@ ATTRIBUTES = Template(
     best_loss_ : float
         With ``early_stopping``, the validation $loss_short of the kept iterate;
         otherwise the lowest training $loss_short reached.
+    stop_reason_ : str
+        Why the last fit's run stopped: the stopping rule (``tol``), early
+        stopping, ``max_iter`` reached, a callback (``set_callbacks``, with
+        scikit-learn >= 1.9), an interrupt or a failure.
     alpha_ : float
         The L2 penalty used by the last fit (``alpha`` with ``"auto"``
         resolved).

@@ -47,13 +47,37 @@ class ForwardMonitor:
         self.finite = True
         self.stop_reason = ""
         self._no_improvement = 0
+        #: The fit's callbacks (``skadmm._callbacks.FitCallbacks``) and the
+        #: function of ``(weights, iteration)`` giving the fitted attributes
+        #: a callback's ``fitted_estimator`` predicts with.
+        self.callbacks = self.attributes = None
+        self.stopped_by_callback = False
+
+    def begin_iteration(self, iteration):
+        """Called before each iteration (opens its callback task)."""
+        if self.callbacks is not None:
+            self.callbacks.begin_iteration()
 
     def update(self, problem, iteration):
         """Evaluate the current weights; return ``(stop, progress text)``.
 
         Nothing is recorded until every evaluation has finished, so an interrupt
-        leaves the curves consistent.
+        leaves the curves consistent. A callback that asks to stop ends the
+        run after this iteration.
         """
+        stop, info = self._evaluate(problem, iteration)
+        if self.callbacks is None or not self.finite:
+            return stop, info
+        weights = problem.weights
+        asked = self.callbacks.end_iteration(
+            lambda: self.attributes(weights(), iteration)
+        )
+        if asked and not stop:
+            self.stopped_by_callback = True
+            self.stop_reason = f"a callback stopped the fit at iteration {iteration}"
+        return stop or asked, info
+
+    def _evaluate(self, problem, iteration):
         pred = self.predict(self.X, problem.W)
         loss = self.target.curve_loss(self.Y, pred, self.sample_weight)
         self.finite = bool(np.isfinite(loss))

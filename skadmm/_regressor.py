@@ -109,7 +109,16 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the residual network.
 
         Parameters
@@ -123,12 +132,26 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
             problem are weighted, so a weight of 2 equals repeating the row and a
             weight of 0 equals dropping it.
 
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation data of early stopping, instead of a held-out
+            ``validation_fraction`` of ``X`` (all of whose rows then train);
+            needs ``y_val`` and ``early_stopping`` set to ``"auto"`` (which
+            then holds) or ``True``. Checked as ``X``. In a
+            :class:`~sklearn.pipeline.Pipeline` it is transformed as ``X`` with
+            ``Pipeline(..., transform_input=["X_val"])``, and routed with
+            ``set_fit_request(X_val=True, y_val=True)`` under
+            ``sklearn.set_config(enable_metadata_routing=True)``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Target values of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows (scores and losses are weighted by them).
+
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
 
     def predict(self, X):
         """Predict with the forward pass of the trained network.

@@ -12,6 +12,7 @@ iteration and may ask to stop (early stopping).
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -35,6 +36,12 @@ MODE_PARAMS = (
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.
 _EXPLOSION_FACTOR = 1e4
+#: The clock of the runs: their time curves and progress lines (a test may
+#: replace it by a fake one to check the lines' spacing).
+CLOCK = time.perf_counter
+#: Seconds between two progress lines at ``verbose=1``.
+PROGRESS_INTERVAL = 2.0
+
 # A monotone merit may rise by rounding only: by at most this fraction of its
 # size, or a thousand machine epsilons of the data's dtype (float32: 1.2e-4).
 _ROUNDING = 1e-10
@@ -75,10 +82,13 @@ class BaseSolver:
     n_iter_no_change : int
         Length of that window, in iterations.
     verbose : int
-        Print a progress line every iteration (``>= 2``) or about twenty times
-        per run (``1``).
+        Print a progress line every iteration (``>= 2``, with the merit and
+        the residual) or at most one every ``PROGRESS_INTERVAL`` seconds
+        (``1``), and a closing line (why the run stopped, its time).
     print_fn : callable
-        Where progress lines go.
+        Where progress lines go (by default ``print``, flushed at once).
+    clock : callable, default=None
+        Seconds of a monotone clock; ``None``: the module's ``CLOCK``.
     """
 
     #: Name of the merit function in messages.
@@ -156,12 +166,15 @@ class BaseSolver:
         """The class of the problem this solver runs (a relaxation by default)."""
         return SPLITTINGS[splitting]
 
-    def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=print):
+    def __init__(
+        self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=None, clock=None
+    ):
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
-        self.print_fn = print_fn
+        self.print_fn = partial(print, flush=True) if print_fn is None else print_fn
+        self.clock = CLOCK if clock is None else clock
 
     def setup(self, problem):
         """Prepare ``problem`` for the first step; return ``(merit, residual)``."""
@@ -171,33 +184,72 @@ class BaseSolver:
         """One iteration in place; return ``(merit, residual)``."""
         raise NotImplementedError
 
-    def solve(self, problem, monitor, run=None, max_iter=None):
+    def resume(self, problem, state):
+        """Prepare ``problem``, kept from an earlier run of this mode, to go on
+        from that run's step state ``state`` (:meth:`state`); return ``(merit,
+        residual)``.
+
+        The default suits the modes whose whole state lives in the problem
+        (their :meth:`setup` recomputes it); a mode with a step state of its
+        own (step sizes, momentum) restores it instead of starting it afresh.
+        """
+        return self.setup(problem)
+
+    def state(self):
+        """The step state a warm-started fit resumes from: the stopping rule's
+        window and the first merit (explosion guard), with the mode's own
+        (:meth:`_step_state`). Valid after :meth:`solve`."""
+        return dict(
+            window=list(self._window),
+            start_value=self._start_value,
+            **self._step_state(),
+        )
+
+    def _step_state(self):
+        """The mode's own step state (nothing by default)."""
+        return {}
+
+    def solve(self, problem, monitor, run=None, max_iter=None, resume=None, name=""):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
 
         ``max_iter`` overrides the solver's own (a stage of a progressive fit,
         see ``skadmm._stages``); the solver's step state (step sizes) carries
         over from one call to the next.
 
+        ``resume``: the :meth:`state` of an earlier run on the same kept
+        ``problem`` (``warm_start``), which this run then continues exactly:
+        runs of ``k`` iterations resumed ``n`` times make one run of ``n k``.
+
         ``run`` executes the phases of an iteration (a list of independent tasks);
         by default they run in order in this thread. Exceptions other than a
         failed linear solve and Ctrl-C propagate unchanged.
 
-        ``monitor.update(problem, iteration)`` is called after every iteration and
+        ``monitor.begin_iteration(iteration)`` is called before every
+        iteration, ``monitor.update(problem, iteration)`` after it; ``update``
         returns ``(stop, info)``: ``stop`` ends the run as converged, ``info`` is a
         short text for progress lines. ``monitor.finite`` tells whether the forward
         network stayed finite.
+
+        ``name``: what the progress lines call the run (a stage's rows).
         """
         run = _run_in_order if run is None else run
         max_iter = self.max_iter if max_iter is None else max_iter
-        value, residual = self.setup(problem)
+        if resume is None:
+            value, residual = self.setup(problem)
+            start_value, window = value, [value]
+        else:
+            value, residual = self.resume(problem, resume)
+            start_value, window = resume["start_value"], resume["window"]
         result = SolverResult(weights=problem.weights())
-        start_value = value
+        self._start_value = start_value
         # The merit before the last n_iter_no_change iterations and after each.
-        window = deque([value], maxlen=self.n_iter_no_change + 1)
-        tick = time.perf_counter()
-        every = 1 if self.verbose >= 2 else max(1, max_iter // 20)
+        window = deque(window, maxlen=self.n_iter_no_change + 1)
+        self._window = window
+        tick = self.clock()
+        progress = _Progress(self, max_iter, tick, name)
         for it in range(1, max_iter + 1):
             previous = value
+            monitor.begin_iteration(it)
             try:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -244,14 +296,10 @@ class BaseSolver:
             result.weights = weights
             result.n_iter = it
             result.objective_curve.append(value)
-            result.time_curve.append(time.perf_counter() - tick)
+            now = self.clock()
+            result.time_curve.append(now - tick)
             result.residual_curve.append(residual)
-            if self.verbose and (it % every == 0 or it == 1):
-                self.print_fn(
-                    f"Iteration {it}, {self.merit_name} = {value:.8g}, "
-                    f"residual = {residual:.3g}"
-                    f", {info}, {time.perf_counter() - tick:.2f}s"
-                )
+            progress.iteration(it, now, info, value, residual)
             if stop:
                 result.converged = True
                 result.stop_reason = monitor.stop_reason
@@ -265,8 +313,9 @@ class BaseSolver:
                     f"{self.n_iter_no_change} iterations"
                 )
                 break
-        if self.verbose and result.stop_reason:
-            self.print_fn(f"Stopped: {result.stop_reason}.")
+        if result.completed and not result.converged:
+            result.stop_reason = f"max_iter={max_iter} iterations reached"
+        progress.close(result, self.clock())
         return result
 
     def _stalled(self, window):
@@ -287,6 +336,43 @@ class BaseSolver:
             f"{self.label} iteration {iteration}: {what}. Training stopped and "
             f"the weights of the last finite iterate ({iteration - 1}) were kept. "
             f"{self.remedy}"
+        )
+
+
+class _Progress:
+    """The progress lines of a run (``verbose``): time-spaced, then a last one."""
+
+    def __init__(self, solver, max_iter, tick, name):
+        self.solver, self.max_iter, self.tick = solver, max_iter, tick
+        self.last = tick
+        self.prefix = f"{name}: " if name else ""
+
+    def iteration(self, it, now, info, value, residual):
+        solver = self.solver
+        if not solver.verbose:
+            return
+        if solver.verbose < 2 and now - self.last < PROGRESS_INTERVAL:
+            return
+        self.last = now
+        elapsed = now - self.tick
+        # The mean time per iteration so far, for the iterations max_iter
+        # allows (an upper bound: the run may stop earlier).
+        left = elapsed / it * (self.max_iter - it)
+        line = (
+            f"{self.prefix}Iteration {it}/{self.max_iter}: {info}, "
+            f"{elapsed:.1f}s elapsed, at most {left:.1f}s left"
+        )
+        if solver.verbose >= 2:
+            line += f", {solver.merit_name} = {value:.8g}, residual = {residual:.3g}"
+        solver.print_fn(line)
+
+    def close(self, result, now):
+        if not self.solver.verbose:
+            return
+        reason = result.stop_reason or f"failed: {result.failure}"
+        self.solver.print_fn(
+            f"{self.prefix}Stopped after {result.n_iter} iterations in "
+            f"{now - self.tick:.2f}s: {reason.rstrip('. ')}."
         )
 
 

@@ -72,7 +72,7 @@ class ResetSolver(BaseSolver):
 
     Parameters
     ----------
-    max_iter, tol, n_iter_no_change, verbose, print_fn
+    max_iter, tol, n_iter_no_change, verbose, print_fn, clock
         As for :class:`~skadmm._solvers._base.BaseSolver`.
     eta : float
         Initial step (inverse relaxation weight).
@@ -146,9 +146,10 @@ class ResetSolver(BaseSolver):
         mu,
         extrapolate=True,
         verbose=0,
-        print_fn=print,
+        print_fn=None,
+        clock=None,
     ):
-        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn)
+        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn, clock)
         self.eta = eta
         self.eta_max = eta_max
         self.mu = mu
@@ -156,6 +157,20 @@ class ResetSolver(BaseSolver):
 
     # --------------------------------------------------------------- template
     def setup(self, problem):
+        self._prepare(problem)
+        problem.W[-1], value = self._readout(problem, problem.W[:-1])
+        problem.reset_to_forward(self._run)
+        self.value = value
+        # A later run (the next stage of a progressive fit) starts from the
+        # step length and line-search factor the last one reached: its rows
+        # are a superset of the last run's, so the step sizes still fit. The
+        # momentum restarts, since the objective changed.
+        self.scale = getattr(self, "scale", 1.0)
+        self._previous, self._t, self._gain = None, 1, 0.0
+        return value, 0.0
+
+    def _prepare(self, problem):
+        """The mode's settings of ``problem`` and its buffers."""
         # The read-out link is exact in this mode: O = Y, no multiplier, so the
         # last hidden block solves min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2.
         problem.O[...] = problem.Y
@@ -169,16 +184,21 @@ class ResetSolver(BaseSolver):
         self._spare = np.empty_like(self._features) if problem.H else None
         # Phases run in order until the run's team arrives with the first step.
         self._run = _run_in_order
-        problem.W[-1], value = self._readout(problem, problem.W[:-1])
-        problem.reset_to_forward(self._run)
-        self.value = value
-        # A later run (the next stage of a progressive fit) starts from the
-        # step length and line-search factor the last one reached: its rows
-        # are a superset of the last run's, so the step sizes still fit. The
-        # momentum restarts, since the objective changed.
-        self.scale = getattr(self, "scale", 1.0)
-        self._previous, self._t, self._gain = None, 1, 0.0
-        return value, 0.0
+
+    def resume(self, problem, state):
+        # The kept problem is at the forward pass of its weights (every step
+        # ends with a reset), and its read-out is the one the run reached: no
+        # refit, which would change the trajectory (cross-entropy's is a few
+        # warm-started steps).
+        self._prepare(problem)
+        for key, value in state["reset"].items():
+            setattr(self, key, value)
+        return self.value, 0.0
+
+    def _step_state(self):
+        # The step length, line-search factor and momentum the run reached.
+        keys = ("eta", "scale", "value", "_previous", "_t", "_gain")
+        return {"reset": {key: getattr(self, key) for key in keys}}
 
     def step(self, problem, run):
         self._run = run

@@ -1,0 +1,402 @@
+"""Users see and steer long fits: exact warm-start continuation, progress
+lines, explicit validation data."""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
+
+import skadmm._monitor
+import skadmm._solvers._base
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
+
+MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(120)
+    return X, y
+
+
+def params(**extra):
+    base = dict(
+        width=16,
+        n_blocks=1,
+        alpha=3e-3,
+        tol=0.0,
+        early_stopping=False,
+        random_state=0,
+    )
+    base.update(extra)
+    return base
+
+
+def quiet_fit(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("solver", MODES)
+def test_ten_warm_fits_of_twenty_equal_one_fit_of_two_hundred(data, solver):
+    """The kept solver state includes the mode's step state (reset: eta, the
+    line-search factor and the momentum), so stepping a fit resumes the same
+    trajectory."""
+    X, y = data
+    full = quiet_fit(ADMMResidualRegressor(max_iter=200, **params(solver=solver)), X, y)
+    warm = ADMMResidualRegressor(max_iter=20, warm_start=True, **params(solver=solver))
+    for _ in range(10):
+        quiet_fit(warm, X, y)
+    assert warm.n_iter_ == full.n_iter_ == 200
+    fitted = zip(
+        warm.coefs_ + warm.intercepts_, full.coefs_ + full.intercepts_, strict=True
+    )
+    for a, b in fitted:
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for name in ("loss_curve_", "objective_curve_", "residual_curve_"):
+        np.testing.assert_allclose(
+            getattr(warm, name), getattr(full, name), rtol=1e-10, atol=1e-12
+        )
+    assert len(warm.time_curve_) == 200 and np.all(np.diff(warm.time_curve_) >= 0)
+
+
+def test_reset_classifier_resumes_exactly(data):
+    """Cross-entropy's read-out refit is a few warm-started steps: a resumed
+    run must not refit it at its start."""
+    X, y = data
+    labels = (y > np.median(y)).astype(int)
+    kw = params(solver="reset")
+    full = quiet_fit(ADMMResidualClassifier(max_iter=30, **kw), X, labels)
+    warm = ADMMResidualClassifier(max_iter=10, warm_start=True, **kw)
+    for _ in range(3):
+        quiet_fit(warm, X, labels)
+    np.testing.assert_allclose(warm.objective_curve_, full.objective_curve_, rtol=1e-10)
+    np.testing.assert_allclose(
+        warm.predict_proba(X), full.predict_proba(X), rtol=1e-10, atol=1e-12
+    )
+
+
+def test_stepping_with_warm_start_warns_only_without_it(data):
+    """max_iter reached by a warm-started fit is a step of a longer fit, not a
+    failure to converge: no ConvergenceWarning per call."""
+    X, y = data
+    warm = ADMMResidualRegressor(max_iter=3, warm_start=True, **params())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(3):
+            warm.fit(X, y)
+    assert warm.stop_reason_.startswith("max_iter")
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        ADMMResidualRegressor(max_iter=3, **params()).fit(X, y)
+
+
+class FakeClock:
+    """Seconds that advance by ``step`` at every reading.
+
+    A run reads its clock once at its start, once per iteration and once at
+    its end, so iteration ``k`` ends ``k * step`` seconds after the start.
+    """
+
+    def __init__(self, step):
+        self.step, self.now = step, 0.0
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    clock = FakeClock(0.5)
+    monkeypatch.setattr(skadmm._solvers._base, "CLOCK", clock)
+    return clock
+
+
+def progress_lines(out):
+    return [line for line in out.splitlines() if line.startswith("Iteration")]
+
+
+def test_verbose_1_prints_a_line_every_two_seconds_and_a_closing_line(
+    data, capsys, fake_clock
+):
+    X, y = data
+    quiet_fit(ADMMResidualRegressor(max_iter=20, verbose=1, **params()), X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ADMMResidualRegressor: 120 rows x 5 features")
+    lines = progress_lines("\n".join(out))
+    # 0.5 s per iteration: one line every 4 iterations, not every max_iter // 20.
+    assert [line.split(":")[0] for line in lines] == [
+        f"Iteration {k}/20" for k in (4, 8, 12, 16, 20)
+    ]
+    # Iteration 4: 2 s elapsed at 0.5 s each, 16 iterations left.
+    assert lines[0].startswith("Iteration 4/20: train MSE = ")
+    assert lines[0].endswith(", 2.0s elapsed, at most 8.0s left")
+    assert "objective" not in lines[0] and "validation" not in lines[0]
+    assert out[-1] == (
+        "Stopped after 20 iterations in 10.50s: max_iter=20 iterations reached."
+    )
+
+
+def test_progress_shows_the_training_loss_in_the_units_of_y(data, capsys, fake_clock):
+    X, y = data
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=8, verbose=1, **params()), X, 1000.0 * y
+    )
+    line = progress_lines(capsys.readouterr().out)[0]
+    shown = float(line.split("train MSE = ")[1].split(",")[0])
+    assert shown == pytest.approx(est.loss_curve_[3], rel=1e-5)
+    assert shown > 100.0  # not the standardised objective
+
+
+def test_verbose_2_prints_every_iteration_with_the_merit(data, capsys, fake_clock):
+    X, y = data
+    quiet_fit(ADMMResidualRegressor(max_iter=5, verbose=2, **params()), X, y)
+    lines = progress_lines(capsys.readouterr().out)
+    assert len(lines) == 5
+    assert all("objective = " in line and "residual = " in line for line in lines)
+
+
+def test_closing_line_says_why_the_run_stopped(data, capsys, fake_clock):
+    X, y = data
+    ADMMResidualRegressor(max_iter=200, verbose=1, **params(tol=0.5)).fit(X, y)
+    assert "decreased by less than tol=0.5" in capsys.readouterr().out.splitlines()[-1]
+    es = params(early_stopping=True, n_iter_no_change=2)
+    est = quiet_fit(ADMMResidualRegressor(max_iter=200, verbose=1, **es), X, y)
+    out = capsys.readouterr().out
+    assert "validation R2 = " in progress_lines(out)[0]
+    assert out.splitlines()[-1].endswith(
+        "validation score did not improve by more than tol=0 for 2 consecutive "
+        "iterations."
+    )
+    assert est.stop_reason_.startswith("validation score did not improve")
+
+
+def test_closing_line_after_an_interrupt(data, capsys, monkeypatch):
+    X, y = data
+    update = skadmm._monitor.ForwardMonitor.update
+
+    def interrupt_at_3(self, problem, iteration):
+        if iteration == 3:
+            raise KeyboardInterrupt
+        return update(self, problem, iteration)
+
+    monkeypatch.setattr(skadmm._monitor.ForwardMonitor, "update", interrupt_at_3)
+    with pytest.warns(FitInterruptedWarning):
+        est = ADMMResidualRegressor(max_iter=10, verbose=1, **params()).fit(X, y)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("Stopped after 2 iterations in ")
+    assert last.endswith("interrupted by the user at iteration 3.")
+    assert est.n_iter_ == 2
+
+
+def test_closing_line_after_a_failure(data, capsys):
+    X, y = data
+    with pytest.warns(DivergenceWarning):
+        ADMMResidualRegressor(
+            max_iter=10, verbose=1, **params(solver="radmm", beta=1e308)
+        ).fit(X, y)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("Stopped after 0 iterations in ")
+    assert "failed: ADMM iteration 1" in last
+
+
+@pytest.fixture(scope="module")
+def validation():
+    rng = np.random.default_rng(1)
+    X_val = rng.standard_normal((40, 5))
+    return X_val, np.sin(X_val[:, 0]) + X_val[:, 1] * X_val[:, 2]
+
+
+@pytest.mark.parametrize("early_stopping", ["auto", True])
+def test_explicit_validation_data_drive_early_stopping(
+    data, validation, early_stopping
+):
+    """With X_val and y_val every training row trains, and the validation
+    curves are those of X_val (early_stopping="auto" then holds)."""
+    X, y = data
+    X_val, y_val = validation
+    # Without the read-out refit, the returned network is the kept iterate.
+    kw = params(early_stopping=early_stopping, refit_readout=False)
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=6, **kw), X, y, X_val=X_val, y_val=y_val
+    )
+    assert est.early_stopping_ is True
+    assert est.stages_[-1]["n_samples"] == 120
+    assert len(est.validation_scores_) == est.n_iter_ == 6
+    assert est.best_validation_score_ == pytest.approx(
+        r2_score(y_val, est.predict(X_val)), rel=1e-10
+    )
+    assert est.best_loss_ == pytest.approx(
+        mean_squared_error(y_val, est.predict(X_val)), rel=1e-10
+    )
+
+
+def test_validation_weights_weigh_the_scores(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    w = np.r_[np.ones(20), np.zeros(20)]
+    kw = params(early_stopping=True, refit_readout=False)
+    est = quiet_fit(
+        ADMMResidualRegressor(max_iter=6, **kw),
+        X,
+        y,
+        X_val=X_val,
+        y_val=y_val,
+        sample_weight_val=w,
+    )
+    assert est.best_validation_score_ == pytest.approx(
+        r2_score(y_val[:20], est.predict(X_val[:20])), rel=1e-10
+    )
+
+
+def test_validation_data_are_checked(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    est = ADMMResidualRegressor(max_iter=2, **params(early_stopping="auto"))
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        ADMMResidualRegressor(**params()).fit(X, y, X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="y_val"):
+        est.fit(X, y, X_val=X_val)
+    with pytest.raises(ValueError, match="X_val"):
+        est.fit(X, y, y_val=y_val)
+    with pytest.raises(ValueError, match="sample_weight_val"):
+        est.fit(X, y, sample_weight_val=np.ones(40))
+    with pytest.raises(ValueError, match="features"):
+        est.fit(X, y, X_val=X_val[:, :3], y_val=y_val)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y, X_val=X_val, y_val=y_val[:30])
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(X, y, X_val=np.where(X_val > 2, np.nan, X_val), y_val=y_val)
+
+
+def test_classifier_validation_labels_must_be_known(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    labels = np.where(y > np.median(y), "a", "b")
+    est = ADMMResidualClassifier(max_iter=3, **params(early_stopping=True))
+    with pytest.raises(ValueError, match="not seen"):
+        est.fit(X, labels, X_val=X_val, y_val=np.full(40, "c"))
+    quiet_fit(est, X, labels, X_val=X_val, y_val=np.where(y_val > 0, "a", "b"))
+    assert len(est.validation_scores_) == est.n_iter_
+
+
+def test_validation_data_are_routed_through_a_pipeline(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    shift = 100.0
+    with sklearn.config_context(enable_metadata_routing=True):
+        kw = params(early_stopping=True, refit_readout=False)
+        est = ADMMResidualRegressor(max_iter=6, **kw)
+        est.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("net", est)], transform_input=["X_val"]
+        )
+        quiet_fit(pipe, X + shift, y, X_val=X_val + shift, y_val=y_val)
+        predicted = pipe.predict(X_val + shift)
+    net = pipe.named_steps["net"]
+    assert net.early_stopping_ and net.stages_[-1]["n_samples"] == 120
+    assert net.best_validation_score_ == pytest.approx(
+        r2_score(y_val, predicted), rel=1e-10
+    )
+
+
+class StopAt:
+    """A fit callback that records each iteration's training R2 (through the
+    fitted_estimator it is given) and asks to stop at iteration ``at``."""
+
+    def __init__(self, at, X, y):
+        self.at, self.X, self.y = at, X, y
+        self.scores, self.begun, self.fits = [], 0, 0
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name == "iteration":
+            self.begun += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name != "iteration":
+            self.fits += 1
+            return False
+        self.scores.append(fitted_estimator.score(self.X, self.y))
+        return len(self.scores) >= self.at
+
+
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_a_callback_sees_each_iteration_and_stops_the_fit(data, solver):
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    callback = StopAt(4, X, y)
+    kw = params(solver=solver, refit_readout=False)
+    est = ADMMResidualRegressor(max_iter=50, **kw).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == 4 and callback.begun == 4 and callback.fits == 1
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 4"
+    # The estimator given at iteration k predicts with its weights: the last
+    # one is the returned network (no final read-out refit here).
+    assert callback.scores[-1] == pytest.approx(est.score(X, y), rel=1e-12)
+    reference = quiet_fit(ADMMResidualRegressor(max_iter=4, **kw), X, y)
+    np.testing.assert_allclose(est.predict(X), reference.predict(X), rtol=1e-12)
+
+
+def test_callbacks_are_not_run_by_the_penalty_search(data):
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    callback = StopAt(1000, X, y)
+    kw = params(alpha="auto")
+    est = ADMMResidualRegressor(max_iter=3, **kw).set_callbacks(callback)
+    quiet_fit(est, X, y)
+    assert est.alpha_search_["rule"] == "cross-validation"
+    assert callback.begun == len(callback.scores) == 3 and callback.fits == 1
+
+
+def test_without_callbacks_nothing_changes(data):
+    X, y = data
+    est = quiet_fit(ADMMResidualRegressor(max_iter=3, **params()), X, y)
+    assert not hasattr(est, "_callback_fit_ctx")
+
+
+def test_a_callback_stops_a_staged_fit_within_its_stage():
+    """On a table of more than 20,000 rows the iterations of the stages are
+    tasks as well: a callback ends the fit there, without the later runs."""
+    pytest.importorskip("sklearn.callback")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((25_000, 4))
+    y = np.sin(X[:, 0])
+    callback = StopAt(3, X[:500], y[:500])
+    est = ADMMResidualRegressor(width=8, alpha=1e-3, max_iter=5, random_state=0)
+    est.set_callbacks(callback).fit(X, y)
+    assert est.n_iter_ == 3 and [s["n_samples"] for s in est.stages_] == [4000]
+    assert est.coefs_[0].dtype == np.float64
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 3"
+
+
+def test_validation_rows_take_the_training_class_weights(data, validation):
+    X, y = data
+    X_val, y_val = validation
+    labels = (y > np.quantile(y, 0.7)).astype(int)  # 30 % positive
+    labels_val = (y_val > 0).astype(int)
+    kw = params(early_stopping=True, refit_readout=False)
+    est = ADMMResidualClassifier(max_iter=5, class_weight="balanced", **kw)
+    quiet_fit(est, X, labels, X_val=X_val, y_val=labels_val)
+    per_class = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
+    expected = accuracy_score(
+        labels_val, est.predict(X_val), sample_weight=per_class[labels_val]
+    )
+    assert est.best_validation_score_ == pytest.approx(expected, rel=1e-12)
