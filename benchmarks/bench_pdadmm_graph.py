@@ -36,6 +36,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_graph import csbm, planetoid
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -44,7 +45,6 @@ from skadmm import ADMMResidualClassifier
 from skadmm.graph import hop_features
 
 from _common import RESULTS, rounded, write_results
-from bench_graph import csbm, planetoid
 
 WIDTH = 128
 HOPS_GRID = (3, 5)
@@ -199,9 +199,7 @@ def main(argv=None):
     rows = []
     with threadpool_limits(1):
         for graph, load in graphs.items():
-            rows += evaluate(
-                graph, load(), seeds, schedule, max_iter, methods, grids
-            )
+            rows += evaluate(graph, load(), seeds, schedule, max_iter, methods, grids)
     preamble = (
         "GA-MLPs on hop features (hops and pdADMM's alpha chosen on the "
         f"validation nodes among {grids[0]} and {grids[1]}) and raw features: "
