@@ -106,16 +106,27 @@ def test_one_hot_pipeline_matches_dense_one_hot():
     )
 
 
-@pytest.mark.parametrize("solver", ["reset", "radmm", "pdadmm"])
-def test_wide_text_like_table_matches_dense(solver):
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(solver="reset"),
+        dict(solver="reset", splitting="two"),
+        dict(solver="radmm", update="linearized", weighted=True),
+        dict(solver="dladmm"),
+        dict(solver="pdadmm", weighted=True),
+    ],
+)
+def test_wide_text_like_table_matches_dense(config):
     # 5001 columns for 300 rows: the lifting layer takes the dual (N x N)
     # weight steps, on a sparse [X, 1].
     X = sp.random(300, 5000, density=0.01, random_state=0, format="csr")
     y = np.asarray(X[:, :50].sum(axis=1)).ravel()
     y += np.random.default_rng(0).normal(0, 0.01, 300)
-    params = dict(width=8, max_iter=2, random_state=0, alpha=0.1, solver=solver)
-    sparse = _fit(ADMMResidualRegressor(**params), X, y)
-    dense = _fit(ADMMResidualRegressor(**params), X.toarray(), y)
+    config = dict(config)
+    sw = np.linspace(0.5, 2.0, 300) if config.pop("weighted", False) else None
+    params = dict(width=8, max_iter=2, random_state=0, alpha=0.1, **config)
+    sparse = _fit(ADMMResidualRegressor(**params), X, y, sample_weight=sw)
+    dense = _fit(ADMMResidualRegressor(**params), X.toarray(), y, sample_weight=sw)
     np.testing.assert_allclose(
         sparse.predict(X), dense.predict(X.toarray()), rtol=0, atol=1e-10
     )
@@ -192,3 +203,14 @@ def test_memory_guard_counts_nonzeros():
     # either way) is the same.
     saved = sum(dense.values()) - sum(sparse.values())
     assert saved >= dense[key] - sparse[key]
+
+
+def test_float32_sparse_input_trains_in_float32():
+    X, y, _ = _data()
+    X = X.astype(np.float32)
+    sparse = _fit(ADMMResidualRegressor(**PARAMS), X, y)
+    dense = _fit(ADMMResidualRegressor(**PARAMS), X.toarray(), y)
+    assert sparse.coefs_[0].dtype == np.float32
+    np.testing.assert_allclose(
+        sparse.predict(X), dense.predict(X.toarray()), rtol=0, atol=1e-5
+    )
