@@ -210,6 +210,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             )
         super().__setstate__(state)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a fit can still fail.
         return hasattr(self, "coefs_")
@@ -345,7 +350,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                             monitor,
                             run=team.run,
                             resume=getattr(problem, "step_state", None),
-                            name=f"Run on all {len(X)} rows" if stages else "",
+                            name=f"Run on all {X.shape[0]} rows" if stages else "",
                         )
                         if result.completed:
                             problem.step_state = solver.state()
@@ -406,14 +411,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         the list, as ``(result, monitor, problem)``. ``final_monitor``: the
         final run's, whose callbacks the stages share.
         """
-        sizes = [] if warm or not SOLVERS[self.solver].staged else stage_sizes(len(X))
+        staged = not warm and SOLVERS[self.solver].staged
+        sizes = stage_sizes(X.shape[0]) if staged else []
         if not sizes:
             return [], None
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], activation, rng, X.dtype
         )
         stages = []
-        for i, rows in enumerate(stage_rows(len(X), sizes, rng)):
+        for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
             monitor = ForwardMonitor(
@@ -470,7 +476,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             alpha = float(self.alpha) if self.alpha != "auto" else self.alpha_
             search = AlphaSearch(alpha, "given" if self.alpha != "auto" else "kept")
         elif target.auto_alpha is not None:
-            alpha = target.auto_alpha(float(len(X) if sw is None else sw.sum()))
+            alpha = target.auto_alpha(float(X.shape[0] if sw is None else sw.sum()))
             search = AlphaSearch(alpha, "fixed", (alpha,))
         else:
             search = self._search_alpha(X, Y, sw, target)
@@ -730,7 +736,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     def _forward(self, X):
         """Network output for ``X`` (validated), in the units of the fit's target."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
         activation = get_activation(self._fitted_config["activation"])
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)

@@ -14,6 +14,7 @@ Each raises :class:`~skadmm.exceptions.NumericalError`, a ``ValueError``.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._network import forward
 from .exceptions import NumericalError
@@ -46,9 +47,11 @@ def max_input_scale(n_samples, n_features, width, dtype):
 
 def check_input_scale(X, width):
     """Raise :class:`NumericalError` if ``max|X|`` exceeds :func:`max_input_scale`."""
-    if X.size == 0:
+    if X.shape[0] * X.shape[1] == 0:
         return
-    largest = float(np.max(np.abs(X)))
+    # A sparse X's largest entry is among its stored values (never densified).
+    values = X.data if sp.issparse(X) else X
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
     limit = max_input_scale(X.shape[0], X.shape[1], width, X.dtype)
     if largest > limit:
         # float64 is a remedy only for narrower data that it would accept.

@@ -124,6 +124,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             self,
             X,
             y,
+            accept_sparse="csr",
             dtype=(np.float64, np.float32),
             ensure_min_samples=2,
             reset=reset,
@@ -184,8 +185,10 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 input is trained in float32.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32. Sparse input
+            (CSR, CSC, or any scipy.sparse matrix or array, converted to CSR)
+            stays sparse: only the first layer's products read it.
         y : array-like of shape (n_samples,)
             Class labels (integers, strings, ...); two classes at least.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -193,7 +196,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             weights. A weight of 2 equals repeating the row and a weight of 0
             equals dropping it.
 
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data of early stopping, instead of a held-out
             ``validation_fraction`` of ``X`` (all of whose rows then train);
             needs ``y_val`` and ``early_stopping`` set to ``"auto"`` (which
@@ -220,7 +223,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -236,7 +239,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -254,7 +257,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -270,7 +273,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns

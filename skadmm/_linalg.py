@@ -20,6 +20,7 @@ the cause) rather than a ``LinAlgError`` from deep inside LAPACK.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import LinAlgError, eigh, eigvalsh
 from scipy.linalg.lapack import get_lapack_funcs
 
@@ -165,3 +166,30 @@ def _pseudo_solve(G, B):
             "and y, or raise alpha."
         )
     return X.astype(G.dtype, copy=False)
+
+
+def dense_product(A, W, out=None):
+    """``A @ W`` for a dense or scipy.sparse ``A`` and a dense ``W``, into ``out``.
+
+    Sparse input ``X`` (and so the lifting layer's input ``[X, 1]``) stays
+    sparse through a fit: every product with it goes through here, and its
+    result is dense. ``np.matmul(..., out=)`` refuses sparse operands.
+    """
+    if not sp.issparse(A):
+        return np.matmul(A, W, out=out)
+    product = np.asarray(A @ W)
+    if out is None:
+        return product
+    out[...] = product
+    return out
+
+
+def augment(X):
+    """``[X, 1]``: a new dense array, or a CSR matrix when ``X`` is sparse."""
+    if sp.issparse(X):
+        ones = np.ones((X.shape[0], 1), dtype=X.dtype)
+        return sp.csr_matrix(sp.hstack([X, ones], format="csr"))
+    A = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
+    A[:, :-1] = X
+    A[:, -1] = 1.0
+    return A

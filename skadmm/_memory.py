@@ -18,6 +18,8 @@ almost fits still leaves the machine swapping.
 
 import math
 
+import scipy.sparse as sp
+
 from ._limits import memory_limit
 from ._solvers import SOLVERS
 from ._splitting._rows import block_rows
@@ -66,6 +68,8 @@ def fit_memory_parts(
     n_regions=1,
     n_workers=1,
     threaded_blas=False,
+    input_nnz=None,
+    index_itemsize=4,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -73,6 +77,9 @@ def fit_memory_parts(
     (``threaded_blas``: numpy's BLAS runs on more than one thread, so the
     block updates work on all the rows at once instead of row blocks). The
     entry ``"largest temporary: ..."`` names the temporary that sets the peak.
+    ``input_nnz``: the stored entries of a sparse ``X`` (``None``: dense), whose
+    copies then count their CSR bytes (values and ``index_itemsize`` indices,
+    the column of ones included) instead of ``n_samples * n_features``.
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -85,13 +92,22 @@ def fit_memory_parts(
     weights = (d + 1) * n + n_blocks * (n + 1) * n + (n + 1) * m
     copies = solver_cls.weight_copies + (1 if early_stopping else 0)
 
+    if input_nnz is None:
+        x_copy = N * d
+        x_aug = N_tr * (d + 1)
+    else:
+        # CSR in elements of the data's type: values, column indices, row starts.
+        ratio = 1.0 + index_itemsize / itemsize
+        x_copy = math.ceil(ratio * input_nnz + (N + 1) * index_itemsize / itemsize)
+        nnz_tr = input_nnz * N_tr / max(N, 1) + N_tr
+        x_aug = math.ceil(ratio * nnz_tr + (N_tr + 1) * index_itemsize / itemsize)
     inputs = 2 * N * m + (N if weighted else 0)
     if early_stopping:
         # train_test_split copies every row of X, Y (and the weights).
-        inputs += N * (d + m) + (N if weighted else 0)
+        inputs += x_copy + N * m + (N if weighted else 0)
     live = {"data copies": inputs}
     for name, size in splitting_cls.state_arrays(N_tr, d, n, H, m).items():
-        live[f"state: {name}"] = size
+        live[f"state: {name}"] = x_aug if name == "augmented input [X, 1]" else size
     pool = splitting_cls.scratch_arrays(
         N_tr, n, chunk_rows, update == "linearized", reset=solver == "reset"
     )
@@ -102,8 +118,14 @@ def fit_memory_parts(
     live[f"weights ({copies} copies)"] = copies * weights
 
     # Each of these is freed before the next one is made.
+    first = block_solve_elements(N_tr, d + 1, n, weighted)
+    if input_nnz is not None:
+        # A sparse input's weighted copy (and the dual step's scaled copy of X)
+        # is sparse too: one more copy of [X, 1] instead of N * (d + 1).
+        dense_copy = N_tr * (d + 1) if weighted or use_dual(N_tr, d + 1) else 0
+        first = first - dense_copy + (x_aug if dense_copy else 0)
     solve = max(
-        block_solve_elements(N_tr, d + 1, n, weighted),
+        first,
         block_solve_elements(N_tr, n + 1, n, weighted),
     )
     temporaries = {
@@ -171,7 +193,7 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
         estimator._n_outputs_for(y),
         width=estimator.width,
         n_blocks=estimator.n_blocks,
-        itemsize=X.itemsize,
+        itemsize=X.dtype.itemsize,
         solver=estimator.solver,
         splitting=estimator.splitting,
         update=estimator.update,
@@ -182,6 +204,8 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
         n_regions=plan.n_regions,
         n_workers=plan.n_workers,
         threaded_blas=plan.blas_threads > 1,
+        input_nnz=X.nnz if sp.issparse(X) else None,
+        index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
     )
 
 

@@ -29,6 +29,7 @@ from sklearn.utils import gen_even_slices
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._blas import blas_thread_budget, blas_threads_for, small_products
+from ._linalg import dense_product
 from ._network import forward
 from ._splitting._rows import block_rows
 
@@ -293,7 +294,7 @@ def fused_forward(X, weights, activation, out):
     for start in range(0, n_rows, step):
         rows = slice(start, min(start + step, n_rows))
         u, t = U[: rows.stop - start], T[: rows.stop - start]
-        np.matmul(X[rows], head[:-1], out=u)
+        dense_product(X[rows], head[:-1], u)
         u += head[-1]
         activation(u, out=u)
         for W in weights[1:-1]:

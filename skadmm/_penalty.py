@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 
 #: ``alpha="auto"`` of the classifier (no cross-validation, see the module
 #: docstring).
@@ -73,12 +74,47 @@ def distinct_row_folds(X, Y, n_folds):
     Distinct rows are numbered in sorted order (independent of row order and of
     repetitions), shuffled with a fixed seed and dealt round-robin to folds.
     """
-    rows = np.hstack([X, Y]).astype(np.float64, copy=False)
-    _, index = np.unique(rows, axis=0, return_inverse=True)
-    index = index.ravel()
+    if sp.issparse(X):
+        index = _sparse_row_groups(X, Y)
+    else:
+        rows = np.hstack([X, Y]).astype(np.float64, copy=False)
+        _, index = np.unique(rows, axis=0, return_inverse=True)
+        index = index.ravel()
     n_distinct = int(index.max()) + 1
     order = np.random.default_rng(_FOLD_SEED).permutation(n_distinct)
     return order[index] % n_folds
+
+
+def _sparse_row_groups(X, Y):
+    """``np.unique(np.hstack([X, Y]), axis=0, return_inverse=True)[1]`` of a
+    sparse ``X``, without densifying it.
+
+    The rows are sorted lexicographically by stable sorts on one column at a
+    time, least significant first (a column of zeros leaves the order as it
+    is, so only ``X``'s stored columns are visited); equal neighbours then
+    share their group. The numbering is ``np.unique``'s: groups in sorted order.
+    """
+    N = X.shape[0]
+    Xc = sp.csc_matrix(X)
+    Y = np.asarray(Y, dtype=np.float64).reshape(N, -1)
+    order = np.arange(N)
+    for j in range(Y.shape[1] - 1, -1, -1):
+        order = order[np.argsort(Y[order, j], kind="stable")]
+    column = np.zeros(N)
+    for j in np.flatnonzero(np.diff(Xc.indptr))[::-1]:
+        lo, hi = Xc.indptr[j], Xc.indptr[j + 1]
+        column[Xc.indices[lo:hi]] = Xc.data[lo:hi]
+        order = order[np.argsort(column[order], kind="stable")]
+        column[Xc.indices[lo:hi]] = 0.0
+    Xs = sp.csr_matrix(X, dtype=np.float64)[order]
+    # Finite a - b is zero exactly when a == b.
+    gap = sp.csr_matrix(Xs[1:] - Xs[:-1])
+    gap.eliminate_zeros()
+    Ys = Y[order]
+    same = (np.diff(gap.indptr) == 0) & (Ys[1:] == Ys[:-1]).all(axis=1)
+    index = np.empty(N, dtype=np.intp)
+    index[order] = np.concatenate([[0], np.cumsum(~same)])
+    return index
 
 
 def fixed_alpha(n):

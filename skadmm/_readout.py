@@ -9,8 +9,7 @@ which the ADMM read-out (fitted to the auxiliary ``U``) is only up to the
 relaxation gap.
 """
 
-import numpy as np
-
+from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import hidden_features
 from ._splitting._rows import RowWeights
@@ -37,9 +36,8 @@ def fit_readout(U, Y, sample_weight, alpha, loss, init=None):
     without a closed form.
     """
     rw = RowWeights(sample_weight, U.shape[0], U.dtype)
-    A = np.empty((U.shape[0], U.shape[1] + 1), dtype=U.dtype)
-    A[:, :-1] = U
-    A[:, -1] = 1.0
+    # Sparse only without a hidden layer (U is X): [X, 1] then stays sparse.
+    A = augment(U)
     return loss.fit_readout(A, Y, rw, alpha, init)
 
 

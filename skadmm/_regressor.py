@@ -92,6 +92,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
             y,
             multi_output=True,
             y_numeric=True,
+            accept_sparse="csr",
             dtype=(np.float64, np.float32),
             ensure_min_samples=2,
             reset=reset,
@@ -123,8 +124,10 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 input is trained in float32.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input is trained in float32. Sparse input
+            (CSR, CSC, or any scipy.sparse matrix or array, converted to CSR)
+            stays sparse: only the first layer's products read it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -132,7 +135,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
             problem are weighted, so a weight of 2 equals repeating the row and a
             weight of 0 equals dropping it.
 
-        X_val : array-like of shape (n_val, n_features), default=None
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data of early stopping, instead of a held-out
             ``validation_fraction`` of ``X`` (all of whose rows then train);
             needs ``y_val`` and ``early_stopping`` set to ``"auto"`` (which
@@ -158,7 +161,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns

@@ -32,6 +32,7 @@ on an ordinary (tall) table takes exactly the primal steps.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import eigvals
 
 from ._linalg import largest_eigenvalue, spd_solve
@@ -95,10 +96,14 @@ class DualRidge:
         self.sigma = sigma
         self.bias_scale = self.c * sigma + float(delta_b)
         kappa = 1.0 - np.sqrt(float(delta_b) / self.bias_scale)
-        # Xs = S^1/2 X, then C = Xs - kappa q (q^T Xs) in place.
-        Xs = np.multiply(A[:, :-1], root)
         q = q / np.sqrt(sigma) if sigma > 0 else q
         self.q = q.astype(dtype, copy=False)
+        self.kappa = kappa
+        if sp.issparse(A):
+            self._init_sparse(A, root)
+            return
+        # Xs = S^1/2 X, then C = Xs - kappa q (q^T Xs) in place.
+        Xs = np.multiply(A[:, :-1], root)
         self.Xs = Xs
         self.qXs = self.q @ Xs
         C = Xs - (kappa * self.q)[:, None] * self.qXs
@@ -107,14 +112,46 @@ class DualRidge:
         K[np.diag_indices_from(K)] += self.delta / self.c
         self.K = K
 
+    def _init_sparse(self, A, root):
+        """The factors of a sparse ``A``: ``C = Xs - kappa q qXs^T`` is never
+        formed (it would be dense, ``N x d``); its products expand the rank-one
+        term, and ``C C^T = Xs Xs^T - kappa (q v^T + v q^T) + kappa^2 |qXs|^2
+        q q^T`` with ``v = Xs qXs``."""
+        Xs = sp.csr_matrix(A[:, :-1].multiply(root))
+        self.Xs, self.C = Xs, None
+        self.qXs = np.asarray(Xs.T @ self.q).ravel()
+        q, kappa = self.q, self.kappa
+        v = np.asarray(Xs @ self.qXs).ravel()
+        K = np.asarray((Xs @ Xs.T).toarray())
+        K -= kappa * (np.outer(q, v) + np.outer(v, q))
+        K += (kappa**2 * float(self.qXs @ self.qXs)) * np.outer(q, q)
+        K[np.diag_indices_from(K)] += self.delta / self.c
+        self.K = K
+
+    def _c_product(self, r):
+        """``C r``."""
+        if self.C is not None:
+            return self.C @ r
+        out = np.asarray(self.Xs @ r)
+        out -= self.kappa * np.outer(self.q, self.qXs @ r)
+        return out
+
+    def _ct_product(self, y):
+        """``C^T y``."""
+        if self.C is not None:
+            return self.C.T @ y
+        out = np.asarray(self.Xs.T @ y)
+        out -= self.kappa * np.outer(self.qXs, self.q @ y)
+        return out
+
     def solve(self, R):
         """``W`` with ``(c A^T S A + D) W = R``; ``R`` of shape ``(d + 1, n)``."""
         R_V, r_b = R[:-1], R[-1]
         c, sigma = self.c, self.sigma
         # r' = R_V - c X^T s r_b / (c sigma + delta_b), X^T s = sqrt(sigma) Xs^T q.
         r = R_V - np.outer(self.qXs, r_b * (c * np.sqrt(sigma) / self.bias_scale))
-        y = spd_solve(self.K, self.C @ r)
-        V = r - self.C.T @ y
+        y = spd_solve(self.K, self._c_product(r))
+        V = r - self._ct_product(y)
         V /= self.delta
         W = np.empty_like(R, dtype=V.dtype)
         W[:-1] = V
@@ -153,12 +190,18 @@ def dual_largest_eigenvalue(A, rw, curvature, alpha):
     """
     N = A.shape[0]
     root, _, _ = _sqrt_weights(rw, N, A.dtype)
-    B = np.multiply(A, root)
-    K = B @ B.T
+    if sp.issparse(A):
+        B = sp.csr_matrix(A.multiply(root))
+        K = np.asarray((B @ B.T).toarray())
+        last = np.asarray(B[:, [-1]].toarray()).ravel()
+    else:
+        B = np.multiply(A, root)
+        K = B @ B.T
+        last = B[:, -1]
     K *= curvature
     if not alpha > 0:
         return largest_eigenvalue(K)
-    F_bias = np.sqrt(curvature * alpha) * B[:, -1]
+    F_bias = np.sqrt(curvature * alpha) * last
     JK = np.empty((N + 1, N + 1), dtype=np.float64)
     JK[:N, :N] = K
     JK[:N, N] = F_bias

@@ -44,6 +44,7 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
+from .._linalg import dense_product
 from ._base import BaseSolver, _run_in_order
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
@@ -362,7 +363,7 @@ class ResetSolver(BaseSolver):
         """The forward features of the rows ``rows`` into ``self._features``."""
         A = self._features[rows]
         U = A[:, :-1]
-        np.matmul(problem.X_aug[rows], hidden[0], out=U)
+        dense_product(problem.X_aug[rows], hidden[0], U)
         problem.act(U, out=U)
         if len(hidden) > 1:
             T = np.empty_like(U)

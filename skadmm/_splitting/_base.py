@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils import gen_even_slices
 
 from .._blas import blas_thread_budget
-from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
+from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
 from .._losses import SquaredLoss
 from .._wide import (
     dual_hessian_product,
@@ -345,7 +345,7 @@ class Splitting(TrainingProblem):
         self._set_readout_output()
 
     def _set_readout_output(self):
-        np.matmul(self.input_of(self.H)[:, :-1], self.W[-1][:-1], out=self.R)
+        dense_product(self.input_of(self.H)[:, :-1], self.W[-1][:-1], self.R)
         self.R += self.W[-1][-1]
 
     def _update_output(self):
@@ -595,10 +595,8 @@ def _run_in_order(tasks):
 
 
 def _augment(X):
-    A = np.empty((X.shape[0], X.shape[1] + 1), dtype=X.dtype)
-    A[:, :-1] = X
-    A[:, -1] = 1.0
-    return A
+    # Sparse X stays sparse: [X, 1] as CSR (see skadmm._linalg.dense_product).
+    return augment(X)
 
 
 def _augment_empty(n_rows, width, dtype):

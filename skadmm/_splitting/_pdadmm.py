@@ -43,7 +43,7 @@ from functools import partial
 import numpy as np
 
 from .._blas import blas_thread_budget
-from .._linalg import largest_eigenvalue, spd_inverse, spd_solve
+from .._linalg import dense_product, largest_eigenvalue, spd_inverse, spd_solve
 from .._quantize import UniformLevels
 from .._wide import dual_ridge_solve, use_dual
 from ._base import TrainingProblem, _augment, _augment_empty, _Pool, _run_in_order
@@ -191,7 +191,7 @@ class PQSplitting(TrainingProblem):
         """
         for k in range(self.H):
             Z, Q = self.Z[k], self.Q[k]
-            np.matmul(self.P[k], self.W[k], out=Z)
+            dense_product(self.P[k], self.W[k], Z)
             self.act(Z, out=Q)
             if k:
                 Q += self.P[k][:, :-1]
@@ -206,7 +206,7 @@ class PQSplitting(TrainingProblem):
             if self.quantize != "p":
                 self.P[k + 1][:, :-1] = Q
             self.Mu[k][...] = 0.0
-        np.matmul(self.P[self.H], self.W[-1], out=self.R)
+        dense_product(self.P[self.H], self.W[-1], self.R)
         self.O[...] = self.R
         self.links[...] = 0.0
         # nu of the multiplier identity u = nu * (residual link).
@@ -235,7 +235,7 @@ class PQSplitting(TrainingProblem):
             sq = rw.sq_norm(g)
             coupling = rw.inner(self.Mu[k], g) + 0.5 * self.rho * sq
             self.links[k] = rw.sq_norm(a), rw.sq_norm(r), coupling, sq
-        np.matmul(self.P[self.H], self.W[-1], out=self.R)
+        dense_product(self.P[self.H], self.W[-1], self.R)
         self.links[self.H] = rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
 
     def _residual_link(self, k, out):
@@ -413,7 +413,7 @@ class PQSplitting(TrainingProblem):
         """``W_H`` (ridge on ``O``), then ``O``: the loss's prox at ``R``."""
         H = self.H
         self._ridge(H, self.O)
-        np.matmul(self.P[H], self.W[H], out=self.R)
+        dense_product(self.P[H], self.W[H], self.R)
         self.loss.output_step(self.R, self._no_multiplier, self.Y, self.beta, self.O)
         self.links[H] = self.rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
 
@@ -438,7 +438,7 @@ class PQSplitting(TrainingProblem):
         work = act.z_step_work(b_buf.shape, self.dtype)
         link_z = link_r = coupling = gap_sq = 0.0
         for chunk, parts in chunks:
-            a_chunk = np.matmul(A[chunk], W, out=a_buf[: chunk.stop - chunk.start])
+            a_chunk = dense_product(A[chunk], W, a_buf[: chunk.stop - chunk.start])
             for rows, local in parts:
                 m = rows.stop - rows.start
                 a, z, q, u = a_chunk[local], Z[rows], Q[rows], Mu[rows]

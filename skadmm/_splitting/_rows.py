@@ -16,6 +16,7 @@ so the rounding is reproducible for any ``n_jobs``.
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 
 #: Elements of one row block (256 KiB of float64): the few blocks that an update
 #: touches at once (inputs, outputs, temporaries of its fused elementwise passes)
@@ -100,7 +101,13 @@ class RowWeights:
         return part
 
     def gram(self, A):
-        """``A^T S A``."""
+        """``A^T S A`` (dense, also for a sparse ``A``: the input ``[X, 1]``)."""
+        if sp.issparse(A):
+            As = A if self.s is None else sp.csr_matrix(A.multiply(self.sqrt_s))
+            G = np.asarray((As.T @ As).toarray())
+            if self.s is None:
+                G *= self.scale
+            return G
         if self.s is None:
             G = A.T @ A
             G *= self.scale
@@ -109,7 +116,17 @@ class RowWeights:
         return As.T @ As
 
     def cross(self, A, B, rows=None):
-        """``A^T S B``; ``A`` and ``B`` hold the rows ``rows`` (default: all)."""
+        """``A^T S B``; ``A`` and ``B`` hold the rows ``rows`` (default: all).
+
+        A sparse ``A`` gives a dense result.
+        """
+        if sp.issparse(A):
+            if self.s is None:
+                C = np.asarray(A.T @ B)
+                C *= self.scale
+                return C
+            s = self.s if rows is None else self.s[rows]
+            return np.asarray(A.T @ (B * s))
         if self.s is None:
             C = A.T @ B
             C *= self.scale
@@ -119,6 +136,12 @@ class RowWeights:
 
     def sq_norm(self, A, rows=None):
         """``sum_i s_i ||A_i||^2``; ``A`` holds the rows ``rows`` (default: all)."""
+        if sp.issparse(A):
+            per_row = np.asarray(A.multiply(A).sum(axis=1)).ravel()
+            if self.s is None:
+                return float(per_row.sum()) * float(self.scale)
+            s = self.s[:, 0] if rows is None else self.s[rows, 0]
+            return float(per_row @ s)
         if self.s is None:
             return _dot(A, A, self.split_dots) * float(self.scale)
         s = self.s[:, 0] if rows is None else self.s[rows, 0]

@@ -13,7 +13,7 @@ its matrix products (see ``TrainingProblem.chunks``); with single-threaded BLAS 
 
 import numpy as np
 
-from .._linalg import spd_inverse
+from .._linalg import dense_product, spd_inverse
 from .._wide import use_dual
 from ._base import Splitting
 
@@ -87,7 +87,7 @@ class ThreeSplitting(Splitting):
     def _forward_rows(self, rows):
         for k in range(self.H):
             Z, sZ = self.Z[k][rows], self.sZ[k][rows]
-            np.matmul(self.input_of(k)[rows], self.W[k], out=Z)
+            dense_product(self.input_of(k)[rows], self.W[k], Z)
             self.act(Z, out=sZ)
             U = self.U[k][rows, :-1]
             if k > 0:
@@ -133,7 +133,7 @@ class ThreeSplitting(Splitting):
         work = act.z_step_work(b_buf.shape, self.dtype)
         link = 0.0
         for chunk, parts in chunks:
-            a_chunk = np.matmul(A[chunk], W, out=a_buf[: chunk.stop - chunk.start])
+            a_chunk = dense_product(A[chunk], W, a_buf[: chunk.stop - chunk.start])
             for rows, local in parts:
                 m = rows.stop - rows.start
                 a = a_chunk[local]

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .._linalg import spd_solve
+from .._linalg import dense_product, spd_solve
 from .._wide import DualRidge, use_dual
 from ._base import Splitting
 from ._rows import block_rows
@@ -78,7 +78,7 @@ class TwoSplitting(Splitting):
     def _forward_rows(self, rows):
         for k in range(self.H):
             sH = self.sH[k][rows]
-            np.matmul(self.input_of(k)[rows], self.W[k], out=sH)
+            dense_product(self.input_of(k)[rows], self.W[k], sH)
             self.act(sH, out=sH)
             U = self.U[k][rows, :-1]
             if k > 0:
@@ -199,7 +199,7 @@ class TwoSplitting(Splitting):
                     out = trial_sH[chunk]
                 else:
                     out = h_buf[: chunk.stop - chunk.start]
-                np.matmul(A[chunk], W_new, out=out)
+                dense_product(A[chunk], W_new, out)
                 for rows, local in parts:
                     h = out[local]
                     act(h, out=h)
