@@ -590,6 +590,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         if warm and kept is not None:
             problem, kept_config, kept_fingerprint = kept
             if kept_config == config and kept_fingerprint == fingerprint:
+                if getattr(problem, "penalty_params", None) != params:
+                    # New penalties (alpha, beta, ...) make a new objective:
+                    # the kept step state's merit no longer applies, so the
+                    # run restarts its step control from the kept iterate.
+                    problem.step_state = None
+                problem.penalty_params = params
                 for key, value in params.items():
                     setattr(problem, key, value)
                 return problem
@@ -642,6 +648,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             **params,
         )
         problem.fingerprint_config = (config, fingerprint)
+        problem.penalty_params = params
         return problem
 
     def _store(self, weights, result, monitor, problem, warm, stages=()):

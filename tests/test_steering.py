@@ -400,3 +400,32 @@ def test_validation_rows_take_the_training_class_weights(data, validation):
         labels_val, est.predict(X_val), sample_weight=per_class[labels_val]
     )
     assert est.best_validation_score_ == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_warm_start_with_a_new_alpha_restarts_the_step_control(solver):
+    """A warm fit with another alpha has another objective: it continues
+    from the kept iterate without comparing against the old merit (no
+    spurious increase, a monotone run of its own)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = np.sin(X[:, 0]) + 0.1 * rng.standard_normal(200)
+    est = ADMMResidualRegressor(
+        width=12,
+        solver=solver,
+        alpha=1e-3,
+        max_iter=15,
+        tol=0.0,
+        warm_start=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.set_params(alpha=0.3)
+        est.fit(X, y)
+    second = np.array(est.objective_curve_[15:])
+    assert len(second) == 15
+    if solver == "reset":
+        assert np.all(np.diff(second) <= 1e-10 * np.abs(second[1:]))
