@@ -290,6 +290,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         if validation is None:
             X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
         alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target)
+        # What the early-stopping state of a kept problem (warm_start) is
+        # matched against: the validation rows it was measured on.
+        validation_key = (
+            joblib_hash(validation)
+            if self.warm_start and validation is not None
+            else None
+        )
         activation = get_activation(self.activation)
         loss = target.loss
         # Every product of the fit (initial read-out, iterations, final refit)
@@ -344,7 +351,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                         )
                         monitor.predict = predict
                         # A kept problem (warm_start) carries the step state its
-                        # last run reached: the run goes on from it exactly.
+                        # last run reached and, for the same validation rows,
+                        # its early-stopping state: the run goes on from them
+                        # exactly.
+                        kept_monitor = getattr(problem, "monitor_state", None)
+                        if kept_monitor is not None and (
+                            kept_monitor[0] == validation_key
+                        ):
+                            monitor.restore(kept_monitor[1])
                         result = solver.solve(
                             problem,
                             monitor,
@@ -354,6 +368,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                         )
                         if result.completed:
                             problem.step_state = solver.state()
+                            problem.monitor_state = (validation_key, monitor.state())
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None

@@ -400,3 +400,56 @@ def test_validation_rows_take_the_training_class_weights(data, validation):
         labels_val, est.predict(X_val), sample_weight=per_class[labels_val]
     )
     assert est.best_validation_score_ == pytest.approx(expected, rel=1e-12)
+
+
+def _step_until_stopped(est, X, y, **fit_params):
+    """Warm fits of ``est`` until early stopping ends the run (at most 100)."""
+    for _ in range(100):
+        quiet_fit(est, X, y, **fit_params)
+        if est.stop_reason_.startswith("validation score"):
+            break
+    return est
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["split", "X_val"])
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_warm_fits_with_early_stopping_equal_one_fit(data, validation, solver, given):
+    """The best score, best weights and no-improvement count go on with the
+    kept solver state: stepping an early-stopped fit by max_iter=2 (fewer than
+    n_iter_no_change, so no call would stop on its own count) stops at the
+    iteration one fit stops at, with the same best network."""
+    X, y = data
+    fit_params = dict(zip(("X_val", "y_val"), validation, strict=True)) if given else {}
+    kw = params(solver=solver, early_stopping=True, n_iter_no_change=3, width=24)
+    full = quiet_fit(ADMMResidualRegressor(max_iter=300, **kw), X, y, **fit_params)
+    assert full.stop_reason_.startswith("validation score"), full.stop_reason_
+    stepped = ADMMResidualRegressor(max_iter=2, warm_start=True, **kw)
+    _step_until_stopped(stepped, X, y, **fit_params)
+    assert stepped.n_iter_ == full.n_iter_
+    assert stepped.stop_reason_ == full.stop_reason_
+    np.testing.assert_allclose(
+        stepped.validation_scores_, full.validation_scores_, rtol=1e-10
+    )
+    assert stepped.best_validation_score_ == pytest.approx(
+        full.best_validation_score_, rel=1e-12
+    )
+    for a, b in zip(
+        stepped.coefs_ + stepped.intercepts_,
+        full.coefs_ + full.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_early_stopping_state_restarts_on_other_validation_rows(data, validation):
+    """Other validation rows make other scores: the kept best score is not
+    compared with them (the solver state itself still goes on)."""
+    X, y = data
+    X_val, y_val = validation
+    kw = params(early_stopping=True, n_iter_no_change=50)
+    est = ADMMResidualRegressor(max_iter=5, warm_start=True, **kw)
+    quiet_fit(est, X, y, X_val=X_val, y_val=y_val)
+    quiet_fit(est, X, y, X_val=X_val[:20], y_val=y_val[:20])
+    assert est.best_validation_score_ == pytest.approx(
+        max(est.validation_scores_[5:]), rel=1e-12
+    )
