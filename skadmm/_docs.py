@@ -260,8 +260,10 @@ ATTRIBUTES = Template(
     alpha_search_ : dict
         How the last fit's penalty was chosen: ``alpha``, ``rule``
         (``"cross-validation"``, ``"fixed"`` for the size rule, ``"given"``
-        for a number, ``"kept"`` by a warm start), ``candidates`` and
-        ``seconds`` (the whole search); with cross-validation also
+        for a number, ``"kept"`` by a warm start, ``"stopped"`` when a fit
+        callback stopped the search, with ``n_fits`` done of ``n_planned``:
+        the size rule's penalty), ``candidates`` and ``seconds`` (the whole
+        search); with cross-validation also
         ``fold_errors`` (folds x candidates, summed weighted loss),
         ``mean_errors`` (per unit weight) and ``fit_seconds`` (folds x
         candidates), as RidgeCV's ``cv_results_``.
