@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS, get_activation
 from ._blas import blas_threads_for, fit_blas_limits, small_products
-from ._callbacks import CallbackSupportMixin, FitCallbacks
+from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
@@ -49,9 +49,10 @@ from ._parallel import (
     search_workers,
     split_layers,
 )
-from ._penalty import AlphaSearch, search_alpha
+from ._penalty import AlphaSearch, fixed_alpha, search_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
+from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
@@ -289,7 +290,17 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         if validation is None:
             X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
-        alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target)
+        alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target, callbacks)
+        # A callback stopped the fit during the penalty search: it ends with
+        # the initial network, no iteration run.
+        stopped = alpha_search["rule"] == "stopped"
+        # What the early-stopping state of a kept problem (warm_start) is
+        # matched against: the validation rows it was measured on.
+        validation_key = (
+            joblib_hash(validation)
+            if self.warm_start and validation is not None
+            else None
+        )
         activation = get_activation(self.activation)
         loss = target.loss
         # Every product of the fit (initial read-out, iterations, final refit)
@@ -312,22 +323,38 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(team.run, plan.n_regions, activation)
-                    stages, weights = self._run_stages(
-                        X,
-                        Y,
-                        sw,
-                        activation,
-                        rng,
-                        warm,
-                        alpha,
-                        target,
-                        solver,
-                        plan,
-                        team.run,
-                        predict,
-                        monitor,
-                    )
-                    if stages and (
+                    stages, weights = [], None
+                    if not stopped:
+                        stages, weights = self._run_stages(
+                            X,
+                            Y,
+                            sw,
+                            activation,
+                            rng,
+                            warm,
+                            alpha,
+                            target,
+                            solver,
+                            plan,
+                            team.run,
+                            predict,
+                            monitor,
+                        )
+                    if stopped:
+                        problem = self._make_problem(
+                            X, Y, sw, activation, rng, warm, alpha, target
+                        )
+                        monitor.stopped_by_callback = True
+                        result = SolverResult(
+                            weights=problem.weights(),
+                            converged=True,
+                            stop_reason=(
+                                "a callback stopped the fit during the penalty "
+                                f"search, after {alpha_search['n_fits']} of its "
+                                f"{alpha_search['n_planned']} fits"
+                            ),
+                        )
+                    elif stages and (
                         not stages[-1][0].completed or stages[-1][1].stopped_by_callback
                     ):
                         # A stage failed, was interrupted or stopped by a
@@ -344,7 +371,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                         )
                         monitor.predict = predict
                         # A kept problem (warm_start) carries the step state its
-                        # last run reached: the run goes on from it exactly.
+                        # last run reached and, for the same validation rows,
+                        # its early-stopping state: the run goes on from them
+                        # exactly.
+                        kept_monitor = getattr(problem, "monitor_state", None)
+                        if kept_monitor is not None and (
+                            kept_monitor[0] == validation_key
+                        ):
+                            monitor.restore(kept_monitor[1])
                         result = solver.solve(
                             problem,
                             monitor,
@@ -354,6 +388,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                         )
                         if result.completed:
                             problem.step_state = solver.state()
+                            problem.monitor_state = (validation_key, monitor.state())
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
@@ -468,9 +503,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                 UserWarning,
             )
 
-    def _resolve_alpha(self, X, Y, sw, warm, target):
+    def _resolve_alpha(self, X, Y, sw, warm, target, callbacks):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm),
-        and the record of how (``alpha_search_``)."""
+        and the record of how (``alpha_search_``).
+
+        A callback stopping the search (``callbacks``: the fit's) leaves the
+        penalty of a table that is not cross-validated, with the rule
+        ``"stopped"`` and the fits done (``n_fits`` of ``n_planned``).
+        """
+        stopped = {}
         tick = time.perf_counter()
         if self.alpha != "auto" or warm:
             alpha = float(self.alpha) if self.alpha != "auto" else self.alpha_
@@ -479,8 +520,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             alpha = target.auto_alpha(float(X.shape[0] if sw is None else sw.sum()))
             search = AlphaSearch(alpha, "fixed", (alpha,))
         else:
-            search = self._search_alpha(X, Y, sw, target)
+            try:
+                search = self._search_alpha(X, Y, sw, target, callbacks)
+            except SearchStopped as stop:
+                alpha = fixed_alpha(float(X.shape[0] if sw is None else sw.sum()))
+                search = AlphaSearch(alpha, "stopped", (alpha,))
+                stopped = dict(n_fits=stop.n_fits, n_planned=stop.n_planned)
         record = search.as_dict()
+        record.update(stopped)
         record["seconds"] = time.perf_counter() - tick
         if self.verbose and self.alpha == "auto" and not warm:
             print(
@@ -490,7 +537,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             )
         return search.alpha, record
 
-    def _search_alpha(self, X, Y, sw, target):
+    def _search_alpha(self, X, Y, sw, target, callbacks):
         """``alpha="auto"``'s cross-validated search (see ``_penalty``)."""
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
@@ -502,6 +549,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             template.set_params(n_jobs=1)
         fit_predict = partial(_fit_predict_candidate, template, target)
         run = partial(run_search, n_workers=n_workers)
+        # Each candidate fit is a callback task of this fit (see _callbacks).
+        run = callbacks.search_run(run, in_process=n_workers == 1)
 
         def report(fold, alpha, error, seconds):
             print(
@@ -592,9 +641,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             if kept_config == config and kept_fingerprint == fingerprint:
                 if getattr(problem, "penalty_params", None) != params:
                     # New penalties (alpha, beta, ...) make a new objective:
-                    # the kept step state's merit no longer applies, so the
-                    # run restarts its step control from the kept iterate.
-                    problem.step_state = None
+                    # the kept step state's merit and the best validation
+                    # score of the old run no longer apply, so the run
+                    # restarts its step control and early stopping from the
+                    # kept iterate.
+                    problem.step_state = problem.monitor_state = None
                 problem.penalty_params = params
                 for key, value in params.items():
                     setattr(problem, key, value)

@@ -6,8 +6,18 @@ of the run on all rows) one of its subtasks. A callback's ``on_fit_task_end``
 receives, if it asks for ``fitted_estimator``, a copy of the estimator that
 predicts with the iteration's weights (its read-out as the solver left it,
 before the final ``refit_readout``); returning ``True`` stops the fit after
-that iteration, with no warning (``stop_reason_`` says so). With an older
-scikit-learn the estimators have no ``set_callbacks`` and none of this runs.
+that iteration, with no warning (``stop_reason_`` says so).
+
+Before the iterations, each fit of ``alpha="auto"``'s cross-validated search
+is a subtask of the fit as well (``task_name="alpha-search-fit"``, a leaf:
+the candidate's own iterations are not tasks, and its ``fitted_estimator`` is
+``None``). The candidates never carry the callbacks, so their results do not
+depend on them; when the search runs on worker processes (``n_jobs``), the
+hooks of a candidate's task run in the fitting process as its result arrives,
+so a callback sees the same tasks for any ``n_jobs``. Returning ``True`` at
+the end of a candidate's task stops the search and the fit (see
+:class:`SearchStopped`). With an older scikit-learn the estimators have no
+``set_callbacks`` and none of this runs.
 """
 
 try:
@@ -16,6 +26,20 @@ except ImportError:  # scikit-learn < 1.9: no callbacks
 
     class CallbackSupportMixin:
         """Nothing: this scikit-learn has no callbacks."""
+
+
+class SearchStopped(Exception):
+    """A callback asked to stop the fit during ``alpha="auto"``'s search.
+
+    Raised by the search's results (see :meth:`FitCallbacks.search_run`) and
+    caught by the fit, which then ends with the initial network: no iteration
+    runs, and ``stop_reason_`` says so.
+    """
+
+    def __init__(self, n_fits, n_planned):
+        super().__init__(n_fits, n_planned)
+        #: The candidate fits completed before the stop, of ``n_planned``.
+        self.n_fits, self.n_planned = n_fits, n_planned
 
 
 #: Whether this scikit-learn has callbacks.
@@ -47,11 +71,11 @@ class FitCallbacks:
                 estimator=estimator, X=X, y=y, metadata=self.metadata
             )
 
-    def begin_iteration(self):
-        """Open the task of the next iteration."""
+    def begin_iteration(self, task_name="iteration"):
+        """Open the task of the next iteration (or candidate fit)."""
         if not self.active:
             return
-        self._iteration = self._context.subcontext(task_name="iteration")
+        self._iteration = self._context.subcontext(task_name=task_name)
         self._iteration.call_on_fit_task_begin(
             estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata
         )
@@ -72,6 +96,37 @@ class FitCallbacks:
             metadata=self.metadata,
             reconstruction_attributes=attributes,
         )
+
+    def search_run(self, run, in_process):
+        """``run`` of ``alpha="auto"``'s search (see ``_penalty.search_alpha``)
+        with a subtask per candidate fit; ``run`` itself when inactive.
+
+        ``in_process``: the candidates are fitted here, one after the other
+        (their tasks then span their fits); otherwise they are fitted on
+        worker processes and a task is opened and closed as each result
+        arrives. A callback asking to stop ends the search: the results then
+        raise :class:`SearchStopped` after the last one handed out, and the
+        fits not yet done are abandoned.
+        """
+        if not self.active:
+            return run
+
+        def observed(tasks):
+            results = iter(tasks) if in_process else run(tasks)
+            try:
+                for n_fits, item in enumerate(results, 1):
+                    self.begin_iteration("alpha-search-fit")
+                    result = item() if in_process else item
+                    stop = self.end_iteration(None)
+                    yield result
+                    if stop:
+                        raise SearchStopped(n_fits, len(tasks))
+            finally:
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
+
+        return observed
 
     def end_fit(self):
         """Close an iteration left open (an interrupt, a failure) and the fit."""

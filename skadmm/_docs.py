@@ -164,12 +164,14 @@ PARAMETERS = Template(
         iterations. Reaching ``max_iter`` then issues no
         ``ConvergenceWarning`` (see ``stop_reason_``). With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
-        hold the best one. With ``solver="pdadmm"`` a larger ``n_blocks`` (same
-        ``width``) grows the fitted network: the new blocks are appended with
-        zero weights, which leaves its function unchanged, and trained on from
-        there. The solver state is not pickled (nor
-        copied by :func:`copy.deepcopy`): an unpickled model warm-starts from
-        its weights.
+        hold the best one; on the same validation rows the early-stopping
+        state (best score and weights, iterations without improvement) goes
+        on as well, so stepped fits stop where one fit would. With
+        ``solver="pdadmm"`` a larger ``n_blocks`` (same ``width``) grows the
+        fitted network: the new blocks are appended with zero weights, which
+        leaves its function unchanged, and trained on from there. The solver
+        state is not pickled (nor copied by :func:`copy.deepcopy`): an
+        unpickled model warm-starts from its weights.
     verbose : int, default=0
         Print progress: a first line at once (the table and the settings),
         then with ``1`` at most one line every 2 seconds, with ``2`` one every
@@ -258,8 +260,10 @@ ATTRIBUTES = Template(
     alpha_search_ : dict
         How the last fit's penalty was chosen: ``alpha``, ``rule``
         (``"cross-validation"``, ``"fixed"`` for the size rule, ``"given"``
-        for a number, ``"kept"`` by a warm start), ``candidates`` and
-        ``seconds`` (the whole search); with cross-validation also
+        for a number, ``"kept"`` by a warm start, ``"stopped"`` when a fit
+        callback stopped the search, with ``n_fits`` done of ``n_planned``:
+        the size rule's penalty), ``candidates`` and ``seconds`` (the whole
+        search); with cross-validation also
         ``fold_errors`` (folds x candidates, summed weighted loss),
         ``mean_errors`` (per unit weight) and ``fit_seconds`` (folds x
         candidates), as RidgeCV's ``cv_results_``.

@@ -53,6 +53,24 @@ class ForwardMonitor:
         self.callbacks = self.attributes = None
         self.stopped_by_callback = False
 
+    def state(self):
+        """The early-stopping state a resumed run goes on from (``warm_start``):
+        the best score so far, its loss, weights and iteration, and the count
+        of iterations without improvement."""
+        return dict(
+            best_score=self.best_score,
+            best_loss=self.best_loss,
+            best_weights=self.best_weights,
+            best_iter=self.best_iter,
+            no_improvement=self._no_improvement,
+        )
+
+    def restore(self, state):
+        """Go on from a :meth:`state` of an earlier run on the same data."""
+        self.best_score, self.best_loss = state["best_score"], state["best_loss"]
+        self.best_weights, self.best_iter = state["best_weights"], state["best_iter"]
+        self._no_improvement = state["no_improvement"]
+
     def begin_iteration(self, iteration):
         """Called before each iteration (opens its callback task)."""
         if self.callbacks is not None:

@@ -15,6 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 import skadmm._monitor
 import skadmm._solvers._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm._penalty import fixed_alpha
 from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
 MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
@@ -355,15 +356,105 @@ def test_a_callback_sees_each_iteration_and_stops_the_fit(data, solver):
     np.testing.assert_allclose(est.predict(X), reference.predict(X), rtol=1e-12)
 
 
-def test_callbacks_are_not_run_by_the_penalty_search(data):
+class RecordTasks:
+    """A fit callback that records every task it sees end, and asks to stop
+    at the end of the ``stop_at``-th task named ``stop_on``."""
+
+    def __init__(self, stop_on=None, stop_at=None):
+        self.stop_on, self.stop_at = stop_on, stop_at
+        self.begun, self.ended, self.fitted = [], [], []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        self.begun.append(context.task_name)
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        parent = None if context.parent is None else context.parent.task_name
+        self.ended.append((context.task_name, context.task_id, parent))
+        self.fitted.append(fitted_estimator)
+        seen = [name for name, _, _ in self.ended].count(context.task_name)
+        return context.task_name == self.stop_on and seen == self.stop_at
+
+
+def test_the_penalty_search_fits_are_subtasks_of_the_fit(data):
+    """On 120 rows alpha="auto" cross-validates five penalties on three folds:
+    15 fits, each a leaf task under the fit's task, before its iterations."""
     pytest.importorskip("sklearn.callback")
     X, y = data
-    callback = StopAt(1000, X, y)
-    kw = params(alpha="auto")
-    est = ADMMResidualRegressor(max_iter=3, **kw).set_callbacks(callback)
-    quiet_fit(est, X, y)
+    callback = RecordTasks()
+    est = ADMMResidualRegressor(max_iter=3, **params(alpha="auto"))
+    quiet_fit(est.set_callbacks(callback), X, y)
     assert est.alpha_search_["rule"] == "cross-validation"
-    assert callback.begun == len(callback.scores) == 3 and callback.fits == 1
+    assert len(est.alpha_search_["candidates"]) == 5
+    names = ["alpha-search-fit"] * 15 + ["iteration"] * 3
+    assert callback.begun == ["fit"] + names
+    assert callback.ended == [(name, i, "fit") for i, name in enumerate(names)] + [
+        ("fit", 0, None)
+    ]
+    # A candidate's task has no fitted estimator; an iteration's has.
+    assert callback.fitted[:15] == [None] * 15
+    assert all(f is not None for f in callback.fitted[15:18])
+
+
+def test_the_search_tasks_are_the_same_on_worker_processes(data):
+    """With n_jobs=2 the candidates are fitted on worker processes: their
+    tasks are opened and closed here as the results arrive."""
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    kw = params(alpha="auto", width=8)
+    callbacks, alphas = [], []
+    for n_jobs in (None, 2):
+        callback = RecordTasks()
+        est = ADMMResidualRegressor(max_iter=2, n_jobs=n_jobs, **kw)
+        quiet_fit(est.set_callbacks(callback), X, y)
+        callbacks.append(callback.ended)
+        alphas.append(est.alpha_search_["fold_errors"])
+    assert len(callbacks[1]) == 15 + 2 + 1
+    assert callbacks[0] == callbacks[1] and alphas[0] == alphas[1]
+
+
+def test_callbacks_do_not_change_the_penalty_search(data):
+    """The candidates never carry the callbacks: alpha_, the search's record
+    and the fitted network are bit-identical with and without them."""
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    kw = params(alpha="auto")
+    plain = quiet_fit(ADMMResidualRegressor(max_iter=3, **kw), X, y)
+    watched = ADMMResidualRegressor(max_iter=3, **kw).set_callbacks(RecordTasks())
+    quiet_fit(watched, X, y)
+    assert watched.alpha_ == plain.alpha_
+    assert watched.alpha_search_["fold_errors"] == plain.alpha_search_["fold_errors"]
+    np.testing.assert_array_equal(watched.predict(X), plain.predict(X))
+
+
+def test_a_callback_stops_the_fit_during_the_penalty_search(data):
+    """Stopping at the end of the 4th candidate fit ends the search and the
+    fit: no further fit and no iteration runs, and the estimator is a whole
+    fitted one (the initial network, random features and their best read-out,
+    with the penalty of a table that is not cross-validated)."""
+    pytest.importorskip("sklearn.callback")
+    X, y = data
+    callback = RecordTasks(stop_on="alpha-search-fit", stop_at=4)
+    est = ADMMResidualRegressor(max_iter=20, **params(alpha="auto"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.set_callbacks(callback).fit(X, y)
+    assert callback.begun == ["fit"] + ["alpha-search-fit"] * 4
+    assert [name for name, _, _ in callback.ended][-1] == "fit"
+    assert est.n_iter_ == 0 and est.loss_curve_ == []
+    assert est.stop_reason_ == (
+        "a callback stopped the fit during the penalty search, after 4 of its 15 fits"
+    )
+    search = est.alpha_search_
+    assert search["rule"] == "stopped" and search["n_fits"] == 4
+    assert est.alpha_ == fixed_alpha(X.shape[0])
+    assert np.isfinite(est.predict(X)).all()
+    assert [W.shape for W in est.coefs_] == [(5, 16), (16, 16), (16, 1)]
 
 
 def test_without_callbacks_nothing_changes(data):
@@ -429,3 +520,56 @@ def test_warm_start_with_a_new_alpha_restarts_the_step_control(solver):
     assert len(second) == 15
     if solver == "reset":
         assert np.all(np.diff(second) <= 1e-10 * np.abs(second[1:]))
+
+
+def _step_until_stopped(est, X, y, **fit_params):
+    """Warm fits of ``est`` until early stopping ends the run (at most 100)."""
+    for _ in range(100):
+        quiet_fit(est, X, y, **fit_params)
+        if est.stop_reason_.startswith("validation score"):
+            break
+    return est
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["split", "X_val"])
+@pytest.mark.parametrize("solver", ["reset", "radmm"])
+def test_warm_fits_with_early_stopping_equal_one_fit(data, validation, solver, given):
+    """The best score, best weights and no-improvement count go on with the
+    kept solver state: stepping an early-stopped fit by max_iter=2 (fewer than
+    n_iter_no_change, so no call would stop on its own count) stops at the
+    iteration one fit stops at, with the same best network."""
+    X, y = data
+    fit_params = dict(zip(("X_val", "y_val"), validation, strict=True)) if given else {}
+    kw = params(solver=solver, early_stopping=True, n_iter_no_change=3, width=24)
+    full = quiet_fit(ADMMResidualRegressor(max_iter=300, **kw), X, y, **fit_params)
+    assert full.stop_reason_.startswith("validation score"), full.stop_reason_
+    stepped = ADMMResidualRegressor(max_iter=2, warm_start=True, **kw)
+    _step_until_stopped(stepped, X, y, **fit_params)
+    assert stepped.n_iter_ == full.n_iter_
+    assert stepped.stop_reason_ == full.stop_reason_
+    np.testing.assert_allclose(
+        stepped.validation_scores_, full.validation_scores_, rtol=1e-10
+    )
+    assert stepped.best_validation_score_ == pytest.approx(
+        full.best_validation_score_, rel=1e-12
+    )
+    for a, b in zip(
+        stepped.coefs_ + stepped.intercepts_,
+        full.coefs_ + full.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_early_stopping_state_restarts_on_other_validation_rows(data, validation):
+    """Other validation rows make other scores: the kept best score is not
+    compared with them (the solver state itself still goes on)."""
+    X, y = data
+    X_val, y_val = validation
+    kw = params(early_stopping=True, n_iter_no_change=50)
+    est = ADMMResidualRegressor(max_iter=5, warm_start=True, **kw)
+    quiet_fit(est, X, y, X_val=X_val, y_val=y_val)
+    quiet_fit(est, X, y, X_val=X_val[:20], y_val=y_val[:20])
+    assert est.best_validation_score_ == pytest.approx(
+        max(est.validation_scores_[5:]), rel=1e-12
+    )
