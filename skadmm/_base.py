@@ -244,6 +244,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         """The fit shared by the estimators (see their ``fit``)."""
+        fit_start = time.perf_counter()
         self._warn_ignored_params()
         given_validation = _check_validation_args(
             X_val, y_val, sample_weight_val, self.early_stopping
@@ -407,6 +408,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
+        self.fit_time_ = time.perf_counter() - fit_start
         callbacks.end_fit()
         return self
 

@@ -257,6 +257,11 @@ ATTRIBUTES = Template(
     alpha_ : float
         The L2 penalty used by the last fit (``alpha`` with ``"auto"``
         resolved).
+    fit_time_ : float
+        Wall-clock seconds of the last call of ``fit``, everything included:
+        validation, ``alpha="auto"``'s search (also in
+        ``alpha_search_["seconds"]``), the stages, the run on all rows and the
+        final read-out refit. ``time_curve_`` counts the iterations only.
     alpha_search_ : dict
         How the last fit's penalty was chosen: ``alpha``, ``rule``
         (``"cross-validation"``, ``"fixed"`` for the size rule, ``"given"``

@@ -280,3 +280,12 @@ def test_search_record_of_rules_without_search():
         est = ADMMResidualRegressor(width=4, max_iter=2, alpha=0.5).fit(X, y)
         assert est.alpha_search_["rule"] == "given"
         assert "fold_errors" not in est.alpha_search_
+
+
+def test_fit_time_includes_the_search():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 3))
+    y = np.sin(X[:, 0]) + 0.1 * rng.standard_normal(150)
+    est = fit(model(), X, y)
+    assert est.alpha_search_["rule"] == "cross-validation"
+    assert est.fit_time_ > est.alpha_search_["seconds"] + est.time_curve_[-1]

@@ -573,3 +573,32 @@ def test_early_stopping_state_restarts_on_other_validation_rows(data, validation
     assert est.best_validation_score_ == pytest.approx(
         max(est.validation_scores_[5:]), rel=1e-12
     )
+
+
+def test_scikit_learn_scoring_monitor_logs_every_iteration(data):
+    callback_module = pytest.importorskip("sklearn.callback")
+    X, y = data
+    monitor = callback_module.ScoringMonitor(scoring="r2")
+    est = ADMMResidualRegressor(width=8, max_iter=6, alpha=1e-3, tol=0.0)
+    est.set_callbacks(monitor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    rows = monitor.get_logs().data
+    iterations = [r for r in rows if r["task_name"] == "iteration"]
+    assert len(iterations) == est.n_iter_ == 6
+    # The root task's score is the returned model's.
+    root = [r for r in rows if r["task_name"] == "fit"]
+    assert root[-1]["r2"] == pytest.approx(est.score(X, y), rel=1e-12)
+
+
+def test_scikit_learn_progress_bar_runs(data):
+    callback_module = pytest.importorskip("sklearn.callback")
+    pytest.importorskip("rich")
+    X, y = data
+    est = ADMMResidualRegressor(width=8, max_iter=3, alpha=1e-3)
+    est.set_callbacks(callback_module.ProgressBar())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert est.n_iter_ == 3
