@@ -16,10 +16,10 @@ import math
 import numpy as np
 from scipy.special import expit
 
+from ._rows import BLOCK_ELEMENTS
+
 # Slope of leaky_relu on the negative half-line (PyTorch's default).
 LEAKY_SLOPE = 0.01
-# Elements per row block of the elementwise z-step (256 KiB of float64).
-_BLOCK_ELEMENTS = 32768
 
 
 class _PiecewiseLinear:
@@ -30,6 +30,22 @@ class _PiecewiseLinear:
         self.slope = slope
         # He et al.: keeps the forward variance of the lifting layer near 1.
         self.gain = np.sqrt(2.0 / (1.0 + slope**2))
+        #: Largest slope (the Lipschitz constant ``S``).
+        self.lipschitz = max(1.0, slope)
+
+    def preimage(self, lo, hi, tol=0.0):
+        """``[B1, B2]``, the ``z`` with ``lo <= s(z) <= hi`` (``-inf``/``inf``
+        where a side does not constrain ``z``).
+
+        relu's preimage jumps at ``lo = 0`` (from every ``z`` to ``z >= lo``):
+        a ``lo`` within the rounding ``tol`` of zero counts as zero, so that a
+        point on the flat part that satisfies the band up to rounding is not
+        moved to zero.
+        """
+        if self.slope == 0.0:
+            return np.where(lo > tol, lo, -np.inf), hi.copy()
+        k = self.slope
+        return np.where(lo >= 0, lo, lo / k), np.where(hi >= 0, hi, hi / k)
 
     def __call__(self, z, out=None):
         if self.slope == 0.0:
@@ -63,7 +79,7 @@ class _PiecewiseLinear:
             out = np.empty_like(a)
         if a.ndim != 2:
             return self.z_step_block(a, b, z_old, c, out)
-        step = max(1, _BLOCK_ELEMENTS // max(1, a.shape[1]))
+        step = max(1, BLOCK_ELEMENTS // max(1, a.shape[1]))
         work = self.z_step_work((min(step, a.shape[0]), a.shape[1]), a.dtype)
         for start in range(0, a.shape[0], step):
             rows = slice(start, start + step)
@@ -123,7 +139,7 @@ class _PiecewiseLinear:
 # Read-only zeros, one flat array per dtype: ``maximum(x, zeros)`` runs about twice
 # as fast as ``maximum(x, 0.0)`` on a cache-sized block.
 _ZEROS = {}
-_ZEROS_MAX_ELEMENTS = 4 * _BLOCK_ELEMENTS
+_ZEROS_MAX_ELEMENTS = 4 * BLOCK_ELEMENTS
 
 
 def _zeros_like(x):
@@ -153,12 +169,25 @@ class _Smooth:
     max_newton = 8
     max_halvings = 30
 
-    def __init__(self, name, fun, first, second, gain):
+    def __init__(self, name, fun, first, second, gain, inverse, bounds, lipschitz):
         self.name = name
         self._fun = fun
         self._first = first  # s' as a function of s
         self._second = second  # s'' as a function of s
         self.gain = gain
+        self._inverse = inverse
+        self._bounds = bounds  # the open range of s
+        #: Largest slope (the Lipschitz constant ``S``).
+        self.lipschitz = lipschitz
+
+    def preimage(self, lo, hi, tol=0.0):
+        """``[B1, B2]``, the ``z`` with ``lo <= s(z) <= hi`` (``-inf``/``inf``
+        where a side does not constrain ``z``; ``tol`` is unused)."""
+        low, high = self._bounds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            B1 = np.where(lo > low, self._inverse(np.clip(lo, low, high)), -np.inf)
+            B2 = np.where(hi < high, self._inverse(np.clip(hi, low, high)), np.inf)
+        return B1, B2
 
     def __call__(self, z, out=None):
         return self._fun(z, out=out)
@@ -274,11 +303,33 @@ def _sigmoid_second(s):
     return s * (1.0 - s) * (1.0 - 2.0 * s)
 
 
+def _logit(s):
+    return np.log(s) - np.log1p(-s)
+
+
 ACTIVATIONS = {
     "relu": _PiecewiseLinear("relu", 0.0),
     "leaky_relu": _PiecewiseLinear("leaky_relu", LEAKY_SLOPE),
-    "tanh": _Smooth("tanh", np.tanh, _tanh_first, _tanh_second, gain=1.0),
-    "sigmoid": _Smooth("sigmoid", expit, _sigmoid_first, _sigmoid_second, gain=1.0),
+    "tanh": _Smooth(
+        "tanh",
+        np.tanh,
+        _tanh_first,
+        _tanh_second,
+        gain=1.0,
+        inverse=np.arctanh,
+        bounds=(-1.0, 1.0),
+        lipschitz=1.0,
+    ),
+    "sigmoid": _Smooth(
+        "sigmoid",
+        expit,
+        _sigmoid_first,
+        _sigmoid_second,
+        gain=1.0,
+        inverse=_logit,
+        bounds=(0.0, 1.0),
+        lipschitz=0.25,
+    ),
 }
 
 

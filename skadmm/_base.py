@@ -12,8 +12,10 @@ import inspect
 import time
 import warnings
 from contextlib import nullcontext
+from dataclasses import replace
 from functools import partial
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from joblib import hash as joblib_hash
@@ -39,12 +41,12 @@ from ._network import (
     append_identity_blocks,
     init_weights,
     predict_outputs,
+    row_blocks_forward,
     stack_weights,
 )
 from ._parallel import (
     Team,
     plan_parallelism,
-    row_blocks_forward,
     run_search,
     search_workers,
     split_layers,
@@ -79,6 +81,23 @@ _STATE_KEYS = (
     "quantize",
     "quantize_bits",
 )
+
+
+class KeptRun(NamedTuple):
+    """What ``warm_start`` keeps of a fit to go on from exactly."""
+
+    #: The relaxation at its last iterate.
+    problem: object
+    #: The parameters of ``_STATE_KEYS`` it was built with.
+    config: dict
+    #: A hash of the training data (the next fit must be on the same).
+    fingerprint: str
+    #: The penalties it runs with.
+    penalties: dict
+    #: The solver's step state (``BaseSolver.state``), after a completed run.
+    step_state: dict | None = None
+    #: ``(validation key, ForwardMonitor.state())`` of its early stopping.
+    monitor_state: tuple | None = None
 
 
 class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
@@ -252,9 +271,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
         callbacks = FitCallbacks(self, X, y, sample_weight)
-        # Before anything of the fit is allocated (see skadmm._memory).
-        check_fit_memory(self, X, y, sample_weight)
-        check_input_scale(X, self.width)
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(
@@ -263,13 +279,23 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         # The validation rows take the class weights of every training row.
         weighed_on = (y, sw)
         sw = self._weigh_samples(y, sw)
+        keep = None
         if sw is not None:
             if not sw.sum() > 0:
                 raise ValueError("sample_weight must have a positive sum.")
             # A zero-weight row contributes nothing: dropping it is exact.
             keep = sw > 0
-            if not keep.all():
-                X, y, sw = X[keep], y[keep], sw[keep]
+        # The plan of the fit (regions, workers, BLAS threads), decided once,
+        # from the rows it trains on.
+        n_rows = X.shape[0] if keep is None else int(keep.sum())
+        plan = self._plan_parallelism(n_rows, X.shape[1])
+        # Before anything of the fit is allocated (see skadmm._memory).
+        check_fit_memory(
+            self.get_params(), X, self._n_outputs_for(y), sw is not None, plan
+        )
+        check_input_scale(X, self.width)
+        if keep is not None and not keep.all():
+            X, y, sw = X[keep], y[keep], sw[keep]
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
         target = self._target if warm else self._make_target(y, sw, X.dtype)
@@ -287,7 +313,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                 f"n_blocks={self.n_blocks}, alpha={self.alpha!r}",
                 flush=True,
             )
-        plan = self._plan_parallelism(X)
         rng = check_random_state(self.random_state)
         if validation is None:
             X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
@@ -309,21 +334,24 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         # n_regions only.
         with fit_blas_limits(plan.blas_threads):
             solver = self._make_solver()
-            monitor = ForwardMonitor(
-                X,
-                Y,
-                sw,
-                activation,
-                validation,
-                self.tol,
-                self.n_iter_no_change,
-                target,
-            )
-            monitor.callbacks = callbacks
-            monitor.attributes = partial(self._callback_attributes, target)
+            attributes = partial(self._callback_attributes, target)
             try:
                 with Team(plan.n_workers) as team:
-                    predict = row_blocks_forward(team.run, plan.n_regions, activation)
+                    predict = row_blocks_forward(
+                        team.run, plan.n_regions, activation, plan.threaded_blas
+                    )
+                    monitor = ForwardMonitor(
+                        X,
+                        Y,
+                        sw,
+                        validation,
+                        self.tol,
+                        self.n_iter_no_change,
+                        target,
+                        predict,
+                        callbacks,
+                        attributes,
+                    )
                     stages, weights = [], None
                     if not stopped:
                         stages, weights = self._run_stages(
@@ -338,14 +366,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                             solver,
                             plan,
                             team.run,
-                            predict,
-                            monitor,
+                            callbacks,
+                            attributes,
                         )
                     if stopped:
-                        problem = self._make_problem(
-                            X, Y, sw, activation, rng, warm, alpha, target
+                        problem, kept = self._make_problem(
+                            X, Y, sw, activation, rng, warm, alpha, target, plan
                         )
-                        monitor.stopped_by_callback = True
+                        monitor.stop_by_callback()
                         result = SolverResult(
                             weights=problem.weights(),
                             converged=True,
@@ -362,34 +390,45 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                         # callback: it ends the fit, with its last finite
                         # iterate in the data's dtype.
                         (result, monitor, problem), stages = stages[-1], stages[:-1]
-                        result.weights = [W.astype(X.dtype) for W in result.weights]
+                        kept = None
+                        result = replace(
+                            result, weights=[W.astype(X.dtype) for W in result.weights]
+                        )
                     else:
-                        problem = self._make_problem(
-                            X, Y, sw, activation, rng, warm, alpha, target, weights
+                        problem, kept = self._make_problem(
+                            X,
+                            Y,
+                            sw,
+                            activation,
+                            rng,
+                            warm,
+                            alpha,
+                            target,
+                            plan,
+                            weights,
                         )
                         problem.set_regions(
                             split_layers(len(problem.W), plan.n_regions)
                         )
-                        monitor.predict = predict
                         # A kept problem (warm_start) carries the step state its
                         # last run reached and, for the same validation rows,
                         # its early-stopping state: the run goes on from them
                         # exactly.
-                        kept_monitor = getattr(problem, "monitor_state", None)
-                        if kept_monitor is not None and (
-                            kept_monitor[0] == validation_key
-                        ):
-                            monitor.restore(kept_monitor[1])
+                        if kept is not None and kept.monitor_state is not None:
+                            if kept.monitor_state[0] == validation_key:
+                                monitor.restore(kept.monitor_state[1])
                         result = solver.solve(
                             problem,
                             monitor,
                             run=team.run,
-                            resume=getattr(problem, "step_state", None),
+                            resume=None if kept is None else kept.step_state,
                             name=f"Run on all {X.shape[0]} rows" if stages else "",
                         )
-                        if result.completed:
-                            problem.step_state = solver.state()
-                            problem.monitor_state = (validation_key, monitor.state())
+                        if kept is not None and result.completed:
+                            kept = kept._replace(
+                                step_state=solver.state(),
+                                monitor_state=(validation_key, monitor.state()),
+                            )
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
@@ -407,7 +446,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         self._target = target
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
-        self._store(weights, result, monitor, problem, warm, stages)
+        self._store(weights, result, monitor, problem, kept, warm, stages)
         self.fit_time_ = time.perf_counter() - fit_start
         callbacks.end_fit()
         return self
@@ -436,8 +475,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         solver,
         plan,
         run,
-        predict,
-        final_monitor,
+        callbacks,
+        attributes,
     ):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
@@ -445,8 +484,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         completed stage run, and the weights the final run starts from
         (``None``: the fit's own start, when there are no stages). A stage
         whose run failed, was interrupted or was stopped by a callback ends
-        the list, as ``(result, monitor, problem)``. ``final_monitor``: the
-        final run's, whose callbacks the stages share.
+        the list, as ``(result, monitor, problem)``. ``callbacks`` and
+        ``attributes``: the fit's callbacks, which the stages share (see
+        :class:`~skadmm._monitor.ForwardMonitor`).
         """
         staged = not warm and SOLVERS[self.solver].staged
         sizes = stage_sizes(X.shape[0]) if staged else []
@@ -459,20 +499,36 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
-            monitor = ForwardMonitor(
-                Xs, Ys, sws, activation, None, self.tol, self.n_iter_no_change, target
-            )
-            monitor.predict = predict
-            monitor.callbacks = final_monitor.callbacks
-            monitor.attributes = final_monitor.attributes
             # A stage's products are those of its own rows: small ones run on
             # one BLAS thread, as a small table's would (see ``_blas``).
             threads = blas_threads_for(
                 plan.blas_threads, len(rows), self.width, X.shape[1]
             )
+            stage_plan = replace(plan, blas_threads=threads)
+            monitor = ForwardMonitor(
+                Xs,
+                Ys,
+                sws,
+                None,
+                self.tol,
+                self.n_iter_no_change,
+                target,
+                row_blocks_forward(run, plan.n_regions, activation, threads > 1),
+                callbacks,
+                attributes,
+            )
             with fit_blas_limits(threads):
-                problem = self._make_problem(
-                    Xs, Ys, sws, activation, rng, False, alpha, target, weights
+                problem, _ = self._make_problem(
+                    Xs,
+                    Ys,
+                    sws,
+                    activation,
+                    rng,
+                    False,
+                    alpha,
+                    target,
+                    stage_plan,
+                    weights,
                 )
                 problem.set_regions(split_layers(len(problem.W), plan.n_regions))
                 result = solver.solve(
@@ -487,7 +543,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                 break
             # Only the curves outlive a completed stage: its rows, state and
             # monitor's data are freed before the next, larger one.
-            monitor.X = monitor.Y = monitor.sample_weight = None
+            monitor.release_data()
             stages.append((result, monitor, len(rows)))
             del problem, Xs, Ys, sws
             weights = result.weights
@@ -575,9 +631,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     def _make_solver(self):
         return SOLVERS[self.solver].from_params(self.get_params())
 
-    def _plan_parallelism(self, X):
-        """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
-        shape = dict(n_samples=X.shape[0], width=self.width, n_features=X.shape[1])
+    def _plan_parallelism(self, n_samples, n_features):
+        """Regions, workers and BLAS threads of a fit on ``n_samples`` rows
+        (see ``_parallel``)."""
+        shape = dict(n_samples=n_samples, width=self.width, n_features=n_features)
         return plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2, **shape)
 
     def _split_validation(self, X, Y, sw, rng, target):
@@ -626,8 +683,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             n_features, self.width, self.n_blocks, n_outputs, activation, rng, dtype
         )
 
-    def _make_problem(self, X, Y, sw, activation, rng, warm, alpha, target, start=None):
-        """The splitting at its initial iterate (or the kept one, when warm).
+    def _make_problem(
+        self, X, Y, sw, activation, rng, warm, alpha, target, plan, start=None
+    ):
+        """The relaxation at its initial iterate (or the kept one, when warm),
+        and what ``warm_start`` keeps of it (a :class:`KeptRun`, or ``None``
+        without ``warm_start``).
+
+        ``plan``: the fit's parallel plan (the problem multiplies whole arrays
+        when its BLAS is threaded).
 
         ``start``: the weights a first fit starts from (the last stage's of a
         progressive fit), instead of random ones; the read-out is refitted.
@@ -639,19 +703,18 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         fingerprint = joblib_hash((X, Y, sw)) if self.warm_start else None
         kept = getattr(self, "_solver_state", None)
         if warm and kept is not None:
-            problem, kept_config, kept_fingerprint = kept
-            if kept_config == config and kept_fingerprint == fingerprint:
-                if getattr(problem, "penalty_params", None) != params:
+            if kept.config == config and kept.fingerprint == fingerprint:
+                problem = kept.problem
+                problem.set_threaded_blas(plan.threaded_blas)
+                if kept.penalties != params:
                     # New penalties (alpha, beta, ...) make a new objective:
                     # the kept step state's merit and the best validation
                     # score of the old run no longer apply, so the run
                     # restarts its step control and early stopping from the
                     # kept iterate.
-                    problem.step_state = problem.monitor_state = None
-                problem.penalty_params = params
-                for key, value in params.items():
-                    setattr(problem, key, value)
-                return problem
+                    problem.set_penalties(**params)
+                    kept = KeptRun(problem, config, fingerprint, params)
+                return problem, kept
         if warm:
             fitted = (self._fitted_config["width"], self._fitted_config["n_blocks"])
             weights = target.unfold(
@@ -698,13 +761,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             activation,
             update=self.update,
             loss=target.loss,
+            threaded_blas=plan.threaded_blas,
             **params,
         )
-        problem.fingerprint_config = (config, fingerprint)
-        problem.penalty_params = params
-        return problem
+        if not self.warm_start:
+            return problem, None
+        return problem, KeptRun(problem, config, fingerprint, params)
 
-    def _store(self, weights, result, monitor, problem, warm, stages=()):
+    def _store(self, weights, result, monitor, problem, kept, warm, stages=()):
         """Set every fitted attribute at once, after the run has ended.
 
         The curves hold the iterations of every stage of a progressive fit,
@@ -772,9 +836,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         keep_state = (
             self.warm_start and result.failure is None and not result.interrupted
         )
-        self._solver_state = (
-            (problem, *problem.fingerprint_config) if keep_state else None
-        )
+        self._solver_state = kept if keep_state else None
         if result.failure is not None:
             warn(result.failure, DivergenceWarning)
         elif result.interrupted:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._losses import LogisticLoss, SoftmaxLoss, center_columns
 from ._penalty import classification_alpha
-from ._splitting._rows import RowWeights
+from ._rows import RowWeights
 
 
 class ClassificationTarget:

@@ -14,21 +14,21 @@ and copies of what it reads from its neighbours. One iteration:
 
 The actors run the very block updates of the in-process problem on the same
 arrays, so with the same BLAS threads the iterates are bit-identical to
-:meth:`~skadmm._splitting._pdadmm.PQSplitting.iterate` (tested); only encoded
+:meth:`~skadmm._solvers._pdadmm.PDADMMSolver.iterate` (tested); only encoded
 boundary variables travel between workers. This is a building block (no
 estimator option runs it yet): :func:`run_on_dask` iterates a problem built by
 the estimator's machinery.
 """
 
 import copy
-import threading
 from contextlib import nullcontext
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._network import l2_penalty
+from ._rows import RowWeights
 from ._splitting._pdadmm import PQSplitting
-from ._splitting._rows import RowWeights
 
 #: What a layer's shell keeps of the whole problem (everything else is None).
 _SCALARS = (
@@ -43,7 +43,7 @@ _SCALARS = (
     "H",
     "quantize",
     "quantize_bits",
-    "_nu",
+    "multiplier_nu",
 )
 
 
@@ -73,7 +73,7 @@ def layer_state(problem, k):
             O=problem.O.copy(),
             R=problem.R.copy(),
             Y=problem.Y,
-            _no_multiplier=problem._no_multiplier,
+            zero_multiplier=problem.zero_multiplier,
         )
     state["links"] = problem.links.copy()
     return state
@@ -86,17 +86,10 @@ class LayerActor:
         # A worker process has its own BLAS threads: fix them, or the products
         # (and so the iterates) may differ from the driver's in the last bit.
         self.blas_threads = blas_threads
-        shell = PQSplitting.__new__(PQSplitting)
-        for name, value in state.items():
-            if name != "k":
-                setattr(shell, name, _fresh(value))
-        shell._pools = threading.local()
-        shell._chunk_cache = {}
-        shell.whole_products = whole_products
-        shell.rw.split_dots = whole_products
-        shell.sent = [dict() for _ in range(shell.H + 1)]
-        shell.regions = [(0, shell.H + 1)]
-        self.shell = shell
+        self.shell = PQSplitting.layer_shell(
+            {name: _fresh(value) for name, value in state.items() if name != "k"},
+            whole_products,
+        )
         self.k = state["k"]
 
     def _blas(self):
@@ -107,7 +100,7 @@ class LayerActor:
     def phase_a(self):
         """Update ``p_k`` (``k >= 1``); return what goes to layer ``k - 1``."""
         with self._blas():
-            self.shell._update_input(self.k)
+            self.shell.update_input(self.k)
             return self.shell.encode("p", self.k)
 
     def receive_p(self, *sent):
@@ -124,9 +117,9 @@ class LayerActor:
         """
         s, k = self.shell, self.k
         with self._blas():
-            s._update_layer(k)
+            s.update_layer(k)
         W = s.W[k]
-        reg = float(np.vdot(W[:-1], W[:-1]))
+        reg = l2_penalty([W])
         if k == s.H:
             return (), (), s.links[k].copy(), reg, s.loss.value(s.O, s.Y, s.rw)
         return s.encode("q", k), s.encode("u", k), s.links[k].copy(), reg, None

@@ -8,6 +8,8 @@ updates train a regressor and a classifier (see the user guide, "Losses"):
 * ``output_step(R, Lam, Y, rho, out)``: the exact ADMM output block, the
   per-row prox ``argmin_o l(o; y) + <lam, o - r> + rho/2 ||o - r||^2``. The
   multiplier step then gives ``Lam = -gradient(O, Y)``;
+* ``strong_convexity``: a lower bound on that Hessian (1 for the squared
+  loss, 0 for the cross-entropies), which relaxes dlADMM's condition on ``rho``;
 * ``curvature``: a bound on the Hessian of ``l`` (the Lipschitz constant of its
   gradient), which sets the condition on ``rho`` and the majorised step of the
   forward-reset mode (Bohning's bound 1/2 for the cross-entropies);
@@ -20,6 +22,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 
 from ._linalg import spd_inverse, spd_solve
+from ._network import l2_penalty
 from ._wide import DualRidge, use_dual
 
 # Newton iterations of the per-row prox: quadratic convergence from the previous
@@ -39,6 +42,7 @@ class SquaredLoss:
 
     name = "squared"
     curvature = 1.0
+    strong_convexity = 1.0
 
     def value(self, O, Y, rw):
         return 0.5 * rw.sq_norm(O - Y)
@@ -81,6 +85,7 @@ class _CrossEntropy:
     """
 
     curvature = 0.5
+    strong_convexity = 0.0
 
     def value(self, O, Y, rw):
         return rw.total(self.rows(O, Y))
@@ -161,7 +166,7 @@ class _CrossEntropy:
             rows, G = self.rows_and_gradient(A64 @ W, Y64)
             grad = rw.cross(A64, G)
             grad[:-1] += alpha * W[:-1]
-            penalty = 0.5 * alpha * float(np.vdot(W[:-1], W[:-1]))
+            penalty = 0.5 * alpha * l2_penalty([W])
             return rw.total(rows) + penalty, grad.ravel()
 
         def hessp(w, d):

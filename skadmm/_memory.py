@@ -21,8 +21,8 @@ import math
 import scipy.sparse as sp
 
 from ._limits import memory_limit
+from ._rows import block_rows
 from ._solvers import SOLVERS
-from ._splitting._rows import block_rows
 from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -109,7 +109,7 @@ def fit_memory_parts(
     for name, size in splitting_cls.state_arrays(N_tr, d, n, H, m).items():
         live[f"state: {name}"] = x_aug if name == "augmented input [X, 1]" else size
     pool = splitting_cls.scratch_arrays(
-        N_tr, n, chunk_rows, update == "linearized", reset=solver == "reset"
+        N_tr, n, chunk_rows, update == "linearized", reset=solver_cls.reset_hooks
     )
     for name, size in pool.items():
         live[f"scratch: {name}"] = n_regions * size
@@ -136,7 +136,7 @@ def fit_memory_parts(
         + N_tr * m,
         **solver_cls.transient_arrays(N_tr, n, H, m),
     }
-    if solver == "reset":
+    if solver_cls.reset_hooks:
         # The hidden weight steps run at once, one per worker, each beside its
         # block solve.
         step = sum(splitting_cls.reset_step_arrays(N_tr, n, chunk_rows).values())
@@ -182,40 +182,40 @@ def estimate_fit_nbytes(n_samples, n_features, n_outputs, **params):
     return sum(fit_memory_parts(n_samples, n_features, n_outputs, **params).values())
 
 
-def estimator_memory_parts(estimator, X, y, sample_weight):
-    """:func:`fit_memory_parts` of ``estimator.fit(X, y, sample_weight)``."""
-    # The plan fit will use (regions, workers, and the BLAS threads, which decide
-    # whether the block updates work on row blocks or on all the rows).
-    plan = estimator._plan_parallelism(X)
+def params_memory_parts(params, X, n_outputs, weighted, plan):
+    """:func:`fit_memory_parts` of a fit of an estimator with parameters
+    ``params`` (``get_params``) on ``X``, with ``n_outputs`` network outputs,
+    sample weights or not (``weighted``), run with the parallel ``plan``."""
     return fit_memory_parts(
         X.shape[0],
         X.shape[1],
-        estimator._n_outputs_for(y),
-        width=estimator.width,
-        n_blocks=estimator.n_blocks,
+        n_outputs,
+        width=params["width"],
+        n_blocks=params["n_blocks"],
         itemsize=X.dtype.itemsize,
-        solver=estimator.solver,
-        splitting=estimator.splitting,
-        update=estimator.update,
-        early_stopping=estimator.early_stopping,
-        validation_fraction=estimator.validation_fraction,
-        refit_readout=estimator.refit_readout,
-        weighted=sample_weight is not None,
+        solver=params["solver"],
+        splitting=params["splitting"],
+        update=params["update"],
+        early_stopping=params["early_stopping"],
+        validation_fraction=params["validation_fraction"],
+        refit_readout=params["refit_readout"],
+        weighted=weighted,
         n_regions=plan.n_regions,
         n_workers=plan.n_workers,
-        threaded_blas=plan.blas_threads > 1,
+        threaded_blas=plan.threaded_blas,
         input_nnz=X.nnz if sp.issparse(X) else None,
         index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
     )
 
 
-def check_fit_memory(estimator, X, y, sample_weight):
-    """Raise ``MemoryError`` if fitting ``estimator`` on ``X, y`` cannot fit.
+def check_fit_memory(params, X, n_outputs, weighted, plan):
+    """Raise ``MemoryError`` if the fit of :func:`params_memory_parts` cannot
+    fit in memory.
 
     Called by ``fit`` right after input validation, before any allocation of
     the fit itself. An unknown limit never blocks a fit.
     """
-    parts = estimator_memory_parts(estimator, X, y, sample_weight)
+    parts = params_memory_parts(params, X, n_outputs, weighted, plan)
     limit, source = memory_limit()
     nbytes = sum(parts.values())
     if limit is None or nbytes <= limit:
@@ -225,16 +225,16 @@ def check_fit_memory(estimator, X, y, sample_weight):
     remedies = ["reduce `width` or `n_blocks`", "fit on fewer samples"]
     if X.dtype.itemsize > 4:
         remedies.append("pass float32 data (half the bytes)")
-    if estimator.solver != "radmm":
+    if params["solver"] != "radmm":
         remedies.append("use solver='radmm' (fewer weight copies and buffers)")
-    if estimator.splitting != "two":
+    if params["splitting"] != "two":
         remedies.append("use splitting='two' (one array less per layer)")
     remedies.append("or raise the memory limit")
     raise MemoryError(
         f"Fitting needs about {_gib(nbytes)} (largest parts: {detail}) for "
-        f"{X.shape[0]} samples, width={estimator.width}, "
-        f"n_blocks={estimator.n_blocks}, solver={estimator.solver!r}, "
-        f"splitting={estimator.splitting!r} and {X.dtype} data, but only "
+        f"{X.shape[0]} samples, width={params['width']}, "
+        f"n_blocks={params['n_blocks']}, solver={params['solver']!r}, "
+        f"splitting={params['splitting']!r} and {X.dtype} data, but only "
         f"{_gib(limit)} can be allocated (limit: {source}). To fit: "
         f"{', '.join(remedies)}."
     )

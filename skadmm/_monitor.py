@@ -1,10 +1,21 @@
 """Evaluation of the forward network during training, and early stopping."""
 
-from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 
-from ._network import forward
+
+class MonitorReport(NamedTuple):
+    """What :meth:`ForwardMonitor.update` found after an iteration."""
+
+    #: End the run (early stopping, or a callback asked).
+    stop: bool
+    #: The forward network's outputs are finite.
+    finite: bool
+    #: Why the run stops (empty unless ``stop``).
+    reason: str
+    #: A short text for progress lines.
+    info: str
 
 
 class ForwardMonitor:
@@ -16,6 +27,12 @@ class ForwardMonitor:
     stopping: the run stops once the validation score has not improved by at
     least ``tol`` for ``n_iter_no_change`` iterations in a row, and
     :attr:`best_weights` keeps the best iterate.
+
+    ``predict(X, weights)`` computes the network's outputs (the fit's
+    row-parallel forward pass). ``callbacks``: the fit's
+    (``skadmm._callbacks.FitCallbacks``), with ``attributes``, the function of
+    ``(weights, iteration)`` giving the fitted attributes a callback's
+    ``fitted_estimator`` predicts with.
     """
 
     def __init__(
@@ -23,17 +40,17 @@ class ForwardMonitor:
         X,
         Y,
         sample_weight,
-        activation,
         validation,
         tol,
         n_iter_no_change,
         target,
+        predict,
+        callbacks=None,
+        attributes=None,
     ):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.target = target
-        self.activation = activation
-        #: ``predict(X, weights)``; replaced by a row-parallel version in a team.
-        self.predict = partial(forward, activation=activation)
+        self.predict = predict
         self.validation = validation
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -43,32 +60,35 @@ class ForwardMonitor:
         self.best_score = -np.inf
         self.best_loss = np.inf
         self.best_weights = None
-        self.best_iter = 0
-        self.finite = True
-        self.stop_reason = ""
         self._no_improvement = 0
-        #: The fit's callbacks (``skadmm._callbacks.FitCallbacks``) and the
-        #: function of ``(weights, iteration)`` giving the fitted attributes
-        #: a callback's ``fitted_estimator`` predicts with.
-        self.callbacks = self.attributes = None
+        self.callbacks, self.attributes = callbacks, attributes
+        #: A callback ended the run (or, set by :meth:`stop_by_callback`, the
+        #: penalty search before it).
         self.stopped_by_callback = False
+
+    def stop_by_callback(self):
+        """Record that a callback ended the fit before this monitor's run."""
+        self.stopped_by_callback = True
+
+    def release_data(self):
+        """Forget the training rows (only the curves outlive a stage's run)."""
+        self.X = self.Y = self.sample_weight = None
 
     def state(self):
         """The early-stopping state a resumed run goes on from (``warm_start``):
-        the best score so far, its loss, weights and iteration, and the count
-        of iterations without improvement."""
+        the best score so far, its loss and weights, and the count of
+        iterations without improvement."""
         return dict(
             best_score=self.best_score,
             best_loss=self.best_loss,
             best_weights=self.best_weights,
-            best_iter=self.best_iter,
             no_improvement=self._no_improvement,
         )
 
     def restore(self, state):
         """Go on from a :meth:`state` of an earlier run on the same data."""
         self.best_score, self.best_loss = state["best_score"], state["best_loss"]
-        self.best_weights, self.best_iter = state["best_weights"], state["best_iter"]
+        self.best_weights = state["best_weights"]
         self._no_improvement = state["no_improvement"]
 
     def begin_iteration(self, iteration):
@@ -77,40 +97,41 @@ class ForwardMonitor:
             self.callbacks.begin_iteration()
 
     def update(self, problem, iteration):
-        """Evaluate the current weights; return ``(stop, progress text)``.
+        """Evaluate the current weights; return a :class:`MonitorReport`.
 
         Nothing is recorded until every evaluation has finished, so an interrupt
         leaves the curves consistent. A callback that asks to stop ends the
         run after this iteration.
         """
-        stop, info = self._evaluate(problem, iteration)
-        if self.callbacks is None or not self.finite:
-            return stop, info
+        report = self._evaluate(problem)
+        if self.callbacks is None or not report.finite:
+            return report
         weights = problem.weights
         asked = self.callbacks.end_iteration(
             lambda: self.attributes(weights(), iteration)
         )
-        if asked and not stop:
+        if asked and not report.stop:
             self.stopped_by_callback = True
-            self.stop_reason = f"a callback stopped the fit at iteration {iteration}"
-        return stop or asked, info
+            reason = f"a callback stopped the fit at iteration {iteration}"
+            return report._replace(stop=True, reason=reason)
+        return report
 
-    def _evaluate(self, problem, iteration):
+    def _evaluate(self, problem):
         pred = self.predict(self.X, problem.W)
         loss = self.target.curve_loss(self.Y, pred, self.sample_weight)
-        self.finite = bool(np.isfinite(loss))
-        if not self.finite:
-            return False, ""
+        if not np.isfinite(loss):
+            return MonitorReport(False, False, "", "")
         info = f"train {self.target.curve_name} = {loss:.6g}"
         if self.validation is None:
             self.loss_curve.append(loss)
             self.best_loss = min(self.best_loss, loss)
-            return False, info
+            return MonitorReport(False, True, "", info)
         X_val, Y_val, sw_val = self.validation
         pred = self.predict(X_val, problem.W)
         val_loss = self.target.curve_loss(Y_val, pred, sw_val)
         score = self.target.score(Y_val, pred, sw_val)
-        self.finite = bool(np.isfinite(val_loss))
+        if not np.isfinite(val_loss):
+            return MonitorReport(False, False, "", info)
         self.loss_curve.append(loss)
         self.validation_loss_curve.append(val_loss)
         self.validation_scores.append(score)
@@ -120,12 +141,12 @@ class ForwardMonitor:
             self._no_improvement += 1
         if score > self.best_score:
             self.best_score, self.best_loss = score, val_loss
-            self.best_weights, self.best_iter = problem.weights(), iteration
+            self.best_weights = problem.weights()
         info += f", validation {self.target.score_name} = {score:.4f}"
         if self._no_improvement >= self.n_iter_no_change:
-            self.stop_reason = (
+            reason = (
                 f"validation score did not improve by more than tol={self.tol:g} "
                 f"for {self.n_iter_no_change} consecutive iterations"
             )
-            return True, info
-        return False, info
+            return MonitorReport(True, True, reason, info)
+        return MonitorReport(False, True, "", info)

@@ -8,7 +8,13 @@ so every layer is ``[U, 1] @ W``::
     out = [U_{L-1}, 1] W_L                   linear read-out, width -> n_outputs
 """
 
+from functools import partial
+
 import numpy as np
+from sklearn.utils import gen_even_slices
+
+from ._linalg import dense_product
+from ._rows import block_rows
 
 
 def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype):
@@ -57,17 +63,111 @@ def _dense(fan_in, fan_out, gain, rng, dtype):
 
 def forward(X, weights, activation):
     """Predictions of the network for ``X`` (shape ``(n_samples, n_outputs)``)."""
-    return affine(hidden_features(X, weights[:-1], activation), weights[-1])
+    out = np.empty((X.shape[0], weights[-1].shape[1]), dtype=_dtype(X, weights))
+    return forward_into(X, weights, activation, out, whole=True)
 
 
-def hidden_features(X, hidden_weights, activation):
-    """Output of the last hidden layer (``X`` itself when there is none)."""
+def hidden_features(X, hidden_weights, activation, out=None, spare=None):
+    """Output of the last hidden layer (``X`` itself when there is none).
+
+    ``out``: where to write it; ``spare``: a scratch array of its shape.
+    """
     if not hidden_weights:
         return X
-    U = activation(affine(X, hidden_weights[0]))
-    for W in hidden_weights[1:]:
-        U += activation(affine(U, W))
-    return U
+    head = hidden_weights[0]
+    if out is None:
+        out = np.empty((X.shape[0], head.shape[1]), dtype=_dtype(X, hidden_weights))
+    dense_product(X, head[:-1], out)
+    out += head[-1]
+    activation(out, out=out)
+    if len(hidden_weights) > 1:
+        spare = np.empty_like(out) if spare is None else spare
+        for W in hidden_weights[1:]:
+            np.matmul(out, W[:-1], out=spare)
+            spare += W[-1]
+            activation(spare, out=spare)
+            out += spare
+    return out
+
+
+def forward_into(X, weights, activation, out, whole):
+    """:func:`forward` written into ``out``.
+
+    Unless ``whole``, row block by row block: each block goes through all the
+    layers while it is in cache, without an ``n_samples x width`` temporary per
+    layer (the same operations in the same order). Threaded BLAS wants whole
+    products (one per layer keeps its threads busy), as in the block updates of
+    the relaxations.
+    """
+    head, tail = weights[:-1], weights[-1]
+    if not head:
+        dense_product(X, tail[:-1], out)
+        out += tail[-1]
+        return out
+    n_rows, width = X.shape[0], head[0].shape[1]
+    step = max(n_rows, 1) if whole else block_rows(width)
+    U = np.empty((min(step, n_rows), width), dtype=out.dtype)
+    T = np.empty_like(U) if len(head) > 1 else None
+    for start in range(0, n_rows, step):
+        rows = slice(start, min(start + step, n_rows))
+        m = rows.stop - start
+        u = hidden_features(
+            X[rows], head, activation, U[:m], None if T is None else T[:m]
+        )
+        o = np.matmul(u, tail[:-1], out=out[rows])
+        o += tail[-1]
+    return out
+
+
+def row_blocks_forward(run, n_blocks, activation, whole):
+    """``predict(X, weights)``: the forward pass over ``n_blocks`` row blocks.
+
+    The blocks are fixed by ``n_blocks`` (not by the number of threads), so the
+    predictions do not depend on how many workers compute them. Each block runs
+    :func:`forward_into` (``whole``: with whole products, for threaded BLAS).
+    """
+
+    def predict(X, weights):
+        out = np.empty((X.shape[0], weights[-1].shape[1]), dtype=X.dtype)
+        if n_blocks == 1:
+            return forward_into(X, weights, activation, out, whole)
+        blocks = gen_even_slices(X.shape[0], n_blocks)
+        run(
+            [
+                partial(forward_into, X[rows], weights, activation, out[rows], whole)
+                for rows in blocks
+            ]
+        )
+        return out
+
+    return predict
+
+
+def augmented_hidden_into(X_aug, hidden_weights, activation, out):
+    """``[U_{H-1}, 1]`` of ``hidden_weights`` written into ``out`` (its last
+    column already ones), from the augmented input ``[X, 1]``.
+
+    The relaxations' style: each layer is one product ``[U, 1] @ W`` of an
+    augmented array, the bias inside the product, as their auxiliaries are
+    computed (:func:`hidden_features` adds the bias after the product, which
+    rounds differently).
+    """
+    U = out[:, :-1]
+    dense_product(X_aug, hidden_weights[0], U)
+    activation(U, out=U)
+    if len(hidden_weights) > 1:
+        T = np.empty_like(U)
+        for W in hidden_weights[1:]:
+            np.matmul(out, W, out=T)
+            activation(T, out=T)
+            U += T
+    return out
+
+
+def l2_penalty(weights):
+    """``sum_k ||W_k||^2`` over the weights without their biases (the L2 term
+    of every objective, before its ``alpha / 2``)."""
+    return sum(float(np.vdot(W[:-1], W[:-1])) for W in weights)
 
 
 def stack_weights(coefs, intercepts, dtype=None):
@@ -85,8 +185,5 @@ def predict_outputs(X, coefs, intercepts, activation, one_dimensional):
     return pred.ravel() if one_dimensional and pred.shape[1] == 1 else pred
 
 
-def affine(U, W):
-    """``[U, 1] @ W`` without building ``[U, 1]``."""
-    out = U @ W[:-1]
-    out += W[-1]
-    return out
+def _dtype(X, weights):
+    return np.result_type(X.dtype, weights[0].dtype)

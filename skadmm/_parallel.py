@@ -19,19 +19,14 @@ depends on a worker ever starting.
 
 import threading
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from joblib import cpu_count, effective_n_jobs
 from joblib.parallel import get_active_backend
 from sklearn import config_context, get_config
-from sklearn.utils import gen_even_slices
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._blas import blas_thread_budget, blas_threads_for, small_products
-from ._linalg import dense_product
-from ._network import forward
-from ._splitting._rows import block_rows
 
 
 def split_layers(n_layers, n_regions):
@@ -60,6 +55,19 @@ class ParallelPlan:
     n_regions: int
     n_workers: int
     blas_threads: int
+
+    @property
+    def threaded_blas(self):
+        """Whether the fit's products run on several BLAS threads (then the
+        block updates multiply whole arrays, not row chunks)."""
+        return self.blas_threads > 1
+
+
+def run_in_order(tasks):
+    """Run the tasks of a phase one after the other, in this thread (the
+    serial counterpart of :meth:`Team.run`)."""
+    for task in tasks:
+        task()
 
 
 def plan_parallelism(n_jobs, n_regions, n_layers, n_samples, width, n_features):
@@ -250,58 +258,3 @@ class Team:
                     self._in_flight -= 1
                     if not self._in_flight:
                         cond.notify_all()
-
-
-def row_blocks_forward(run, n_blocks, activation):
-    """``predict(X, weights)``: the forward pass over ``n_blocks`` row blocks.
-
-    The blocks are fixed by ``n_blocks`` (not by the number of threads), so the
-    predictions do not depend on how many workers compute them. Each block runs
-    :func:`fused_forward`.
-    """
-
-    def predict(X, weights):
-        out = np.empty((X.shape[0], weights[-1].shape[1]), dtype=X.dtype)
-        if n_blocks == 1:
-            return fused_forward(X, weights, activation, out)
-
-        def fill(rows):
-            fused_forward(X[rows], weights, activation, out[rows])
-
-        run([partial(fill, rows) for rows in gen_even_slices(X.shape[0], n_blocks)])
-        return out
-
-    return predict
-
-
-def fused_forward(X, weights, activation, out):
-    """:func:`~skadmm._network.forward` written into ``out``, row block by row block.
-
-    The same operations in the same order, but each row block goes through all
-    the layers while it is in cache, without an ``n_samples x width`` temporary
-    per layer. With threaded BLAS the block is all the rows (one product per
-    layer keeps the BLAS threads busy), as in the block updates of the
-    splittings.
-    """
-    if len(weights) == 1:
-        out[...] = forward(X, weights, activation)
-        return out
-    n_rows, width = X.shape[0], weights[0].shape[1]
-    step = max(n_rows, 1) if blas_thread_budget() > 1 else block_rows(width)
-    U = np.empty((min(step, n_rows), width), dtype=out.dtype)
-    T = np.empty_like(U)
-    head, tail = weights[0], weights[-1]
-    for start in range(0, n_rows, step):
-        rows = slice(start, min(start + step, n_rows))
-        u, t = U[: rows.stop - start], T[: rows.stop - start]
-        dense_product(X[rows], head[:-1], u)
-        u += head[-1]
-        activation(u, out=u)
-        for W in weights[1:-1]:
-            np.matmul(u, W[:-1], out=t)
-            t += W[-1]
-            activation(t, out=t)
-            u += t
-        o = np.matmul(u, tail[:-1], out=out[rows])
-        o += tail[-1]
-    return out

@@ -12,7 +12,7 @@ relaxation gap.
 from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import hidden_features
-from ._splitting._rows import RowWeights
+from ._rows import RowWeights
 
 
 def ridge_readout(U, Y, sample_weight, alpha):

@@ -58,3 +58,32 @@ def independent_lrho(problem, X, Y, sw):
     gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
     total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
     return total
+
+
+def iterate(problem, run=None):
+    """One iteration, in place, of the mode that runs ``problem``'s class (the
+    update order lives in the solvers; see ``skadmm._solvers``)."""
+    from skadmm._parallel import run_in_order
+    from skadmm._solvers import DLADMMSolver, MDLAMSolver, PDADMMSolver, RADMMSolver
+    from skadmm._splitting._dladmm import DLADMMProblem
+    from skadmm._splitting._mdlam import MDLAMProblem
+    from skadmm._splitting._pdadmm import PQSplitting
+
+    modes = {
+        PQSplitting: PDADMMSolver,
+        DLADMMProblem: DLADMMSolver,
+        MDLAMProblem: MDLAMSolver,
+    }
+    solver = modes.get(type(problem), RADMMSolver)
+    solver.iterate(problem, run_in_order if run is None else run)
+
+
+def estimator_memory_parts(estimator, X, y, sample_weight):
+    """The memory guard's parts of ``estimator.fit(X, y, sample_weight)``."""
+    from skadmm._memory import params_memory_parts
+
+    plan = estimator._plan_parallelism(X.shape[0], X.shape[1])
+    n_outputs = estimator._n_outputs_for(y)
+    return params_memory_parts(
+        estimator.get_params(), X, n_outputs, sample_weight is not None, plan
+    )

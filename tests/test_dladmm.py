@@ -9,7 +9,7 @@ from skadmm._losses import SquaredLoss
 from skadmm._splitting._dladmm import DLADMMProblem, check_rho
 from skadmm.exceptions import DivergenceWarning
 
-from ._problems import independent_lrho, random_problem, weighted_sq_norm
+from ._problems import independent_lrho, iterate, random_problem, weighted_sq_norm
 
 
 def make_problem(
@@ -38,7 +38,7 @@ def test_lrho_non_increasing(activation, weighted, n_blocks):
     problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
     values = [independent_lrho(problem, X, Y, sw)]
     for _ in range(50):
-        problem.iterate()
+        iterate(problem)
         value = independent_lrho(problem, X, Y, sw)
         # The cached links give the same L_rho as the independent evaluation.
         np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
@@ -84,7 +84,7 @@ def test_output_step_is_a_backtracked_gradient_step(k, weighted):
     and all of the exact line-search step (brute force), and L_rho decreases."""
     problem, X, Y, sw = make_problem("tanh", weighted=weighted, n_blocks=3)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     U = problem.U[k][:, :-1]
     s, _ = weighted_sq_norm(X, sw)
 
@@ -101,7 +101,7 @@ def test_output_step_is_a_backtracked_gradient_step(k, weighted):
     np.testing.assert_allclose(numeric, expected, rtol=1e-5, atol=1e-9)
     before, old = f(), U.copy()
     step_exact = _line_minimum(f, U, -g)
-    problem._hidden_step(k)
+    problem.hidden_step(k)
     taken = (old - U)[g != 0] / g[g != 0]
     np.testing.assert_allclose(taken, taken[0], rtol=1e-10)
     assert 0.5 * step_exact < taken[0] <= step_exact * (1 + 1e-10)
@@ -115,7 +115,7 @@ def test_weight_step_is_a_backtracked_prox_gradient_step(k, weighted):
     term included), between half and all of the exact line-search step."""
     problem, X, Y, sw = make_problem("relu", weighted=weighted, n_blocks=3, alpha=0.1)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     W = problem.W[k]
 
     def f():
@@ -128,7 +128,7 @@ def test_weight_step_is_a_backtracked_prox_gradient_step(k, weighted):
     direction = np.zeros_like(W)
     direction[:-1] = -grad
     step_exact = _line_minimum(f, W, direction)
-    problem._weight_step(k)
+    problem.weight_step(k)
     np.testing.assert_array_equal(W[-1], old[-1])  # the bias is its own block
     taken = (W - old)[:-1] / direction[:-1]
     np.testing.assert_allclose(taken, np.median(taken), rtol=1e-4)
@@ -141,14 +141,14 @@ def test_weight_step_is_a_backtracked_prox_gradient_step(k, weighted):
 def test_bias_step_is_exact(k, weighted):
     problem, X, Y, sw = make_problem("relu", weighted=weighted, n_blocks=2)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     W = problem.W[k]
     W[-1] += 0.3  # move it off its optimum
 
     def f():
         return independent_lrho(problem, X, Y, sw)
 
-    problem._bias_step(k)
+    problem.bias_step(k)
     entries = [(W.shape[0] - 1, j) for j in range(W.shape[1])]
     np.testing.assert_allclose(_numeric_gradient(f, W, entries), 0.0, atol=1e-8)
 
@@ -158,9 +158,9 @@ def test_z_step_is_the_block_minimiser(activation):
     """No single entry of ``Z_k`` can lower L_rho after the z-step (brute force)."""
     problem, X, Y, sw = make_problem(activation, n_blocks=2)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     k = 1
-    problem._z_step(k)
+    problem.z_step(k)
     Z = problem.Z[k]
     rng = np.random.default_rng(2)
     base = independent_lrho(problem, X, Y, sw)
@@ -175,8 +175,8 @@ def test_z_step_is_the_block_minimiser(activation):
 def test_output_block_is_exact():
     problem, X, Y, sw = make_problem("relu", n_blocks=1)
     for _ in range(3):
-        problem.iterate()
-    problem._output_step()
+        iterate(problem)
+    problem.output_step()
     entries = [(i, j) for i in range(5) for j in range(2)]
 
     def f():

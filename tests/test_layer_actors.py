@@ -8,7 +8,7 @@ from skadmm._layer_actors import run_in_process, run_on_dask
 from skadmm._parallel import split_layers
 from skadmm._splitting._pdadmm import PQSplitting
 
-from ._problems import random_problem
+from ._problems import iterate, random_problem
 
 N_ITER = 6
 
@@ -30,7 +30,7 @@ def reference(quantize, weighted=False):
     problem = make_problem(quantize, weighted)
     merits = []
     for _ in range(N_ITER):
-        problem.iterate()
+        iterate(problem)
         merits.append(problem.objective()[0])
     return problem, merits
 

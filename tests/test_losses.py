@@ -12,9 +12,11 @@ from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._losses import LogisticLoss, SoftmaxLoss, SquaredLoss
 from skadmm._network import init_weights
 from skadmm._parallel import split_layers
+from skadmm._rows import RowWeights
 from skadmm._solvers import ResetSolver
 from skadmm._splitting import SPLITTINGS
-from skadmm._splitting._rows import RowWeights
+
+from ._problems import iterate
 
 Q = np.array([[-1.0, 1.0]]) / np.sqrt(2.0)  # binary output -> two-class logits
 
@@ -198,7 +200,7 @@ def test_classifier_lrho_non_increasing_and_multiplier_identity(
     )
     values = [problem.objective()[0]]
     for _ in range(40):
-        problem.iterate()
+        iterate(problem)
         values.append(problem.objective()[0])
         # The multiplier identity of the cross-entropy: Lam = -grad l(O).
         np.testing.assert_allclose(
@@ -229,8 +231,8 @@ def test_binary_iterates_are_the_two_class_softmax_iterates():
         loss=SoftmaxLoss(),
     )
     for _ in range(15):
-        binary.iterate()
-        softmax.iterate()
+        iterate(binary)
+        iterate(softmax)
         np.testing.assert_allclose(softmax.O, binary.O @ Q, atol=1e-10)
         np.testing.assert_allclose(softmax.Lam, binary.Lam @ Q, atol=1e-10)
         for Wb, Ws in zip(binary.W[:-1], softmax.W[:-1], strict=True):

@@ -9,10 +9,10 @@ from sklearn.exceptions import ConvergenceWarning
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._network import forward
-from skadmm._splitting._mdlam import MDLAMProblem, band_preimage
+from skadmm._splitting._mdlam import MDLAMProblem
 from skadmm.exceptions import DivergenceWarning
 
-from ._problems import random_problem, weighted_sq_norm
+from ._problems import iterate, random_problem, weighted_sq_norm
 
 EPS = 0.01
 
@@ -69,7 +69,7 @@ def test_objective_non_increasing_inside_the_bands(activation, weighted, n_block
     problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
     values = [independent_objective(problem, X, Y, sw)]
     for _ in range(50):
-        problem.iterate()
+        iterate(problem)
         value = independent_objective(problem, X, Y, sw)
         np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
         values.append(value)
@@ -90,7 +90,7 @@ def test_extrapolation_extrapolates_and_helps(activation):
         problem.extrapolate = extrapolate
         accepted = 0
         for _ in range(40):
-            problem.iterate()
+            iterate(problem)
             accepted += problem.accepted
         runs[extrapolate] = (independent_objective(problem, X, Y, sw), accepted)
     assert runs[True][1] > 0 and runs[False][1] == 0
@@ -101,18 +101,18 @@ def test_extrapolated_step_starts_from_the_extrapolated_point():
     """Accepted W step = one prox-gradient step from W + omega (W - W_prev)."""
     problem, X, Y, sw = make_problem("relu", n_blocks=1)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     k = 0
     W, prev = problem.W[k].copy(), problem._W_prev[k].copy()
     problem.omega = 0.5
     problem.tried = problem.accepted = 0
-    problem._nesterov_weight_step(k)
+    problem.nesterov_weight_step(k)
     assert problem.accepted == 1
     moved = problem.W[k].copy()
     # Redo by hand from the extrapolated point.
     problem.W[k][...] = W
     problem.W[k][:-1] += 0.5 * (W[:-1] - prev)
-    problem._weight_step(k)
+    problem.weight_step(k)
     np.testing.assert_allclose(problem.W[k], moved, rtol=1e-12)
     assert not np.allclose(moved, W)
 
@@ -125,7 +125,7 @@ def test_a_bad_extrapolation_is_rejected(monkeypatch):
     values = [independent_objective(problem, X, Y, sw)]
     tried = accepted = 0
     for _ in range(10):
-        problem.iterate()
+        iterate(problem)
         tried += problem.tried
         accepted += problem.accepted
         values.append(independent_objective(problem, X, Y, sw))
@@ -143,7 +143,7 @@ def test_band_preimage_against_a_grid(activation):
     for _ in range(30):
         centre = float(act(np.array([rng.uniform(-3, 3)]))[0])
         lo, hi = np.array(centre - 0.05), np.array(centre + 0.05)
-        B1, B2 = band_preimage(act, lo, hi)
+        B1, B2 = act.preimage(lo, hi)
         inside = grid[(s >= lo) & (s <= hi)]
         step = grid[1] - grid[0]
         if np.isfinite(B1):
@@ -161,9 +161,9 @@ def test_z_step_is_the_projection(activation):
     """No feasible value of an entry of ``Z_k`` lowers F (brute force)."""
     problem, X, Y, sw = make_problem(activation, n_blocks=2)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     k = 1
-    problem._z_step(k)
+    problem.z_step(k)
     Z, U = problem.Z[k], problem.U[k][:, :-1] - problem.U[k - 1][:, :-1]
     base = independent_objective(problem, X, Y, sw)
     rng = np.random.default_rng(2)
@@ -183,7 +183,7 @@ def test_output_step_is_a_projected_gradient_step(k):
     problem, X, Y, sw = make_problem("leaky_relu", n_blocks=2)
     problem.extrapolate = False
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     U = problem.U[k][:, :-1]
     s = 1 / X.shape[0]
 
@@ -194,7 +194,7 @@ def test_output_step_is_a_projected_gradient_step(k):
     grad = _numeric_gradient(f, U, entries) / s
     lower, upper = problem._band(k)
     old, before = U.copy(), f()
-    problem._nesterov_hidden_step(k)
+    problem.nesterov_hidden_step(k)
     assert f() < before
     assert np.all(U >= lower - 1e-12) and np.all(U <= upper + 1e-12)
     rows, cols = zip(*entries, strict=True)
@@ -232,11 +232,11 @@ def _numeric_gradient(f, x, entries, h=1e-6):
 def test_readout_bias_and_output_are_exact():
     problem, X, Y, sw = make_problem("relu", n_blocks=1)
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
     H = problem.H
     problem.W[H][-1] += 0.2
-    problem._bias_step(H)
-    problem._set_readout_output()
+    problem.bias_step(H)
+    problem.set_readout_output()
 
     def f():
         return independent_objective(problem, X, Y, sw)
@@ -245,7 +245,7 @@ def test_readout_bias_and_output_are_exact():
     bias = [(W.shape[0] - 1, j) for j in range(W.shape[1])]
     np.testing.assert_allclose(_numeric_gradient(f, W, bias), 0.0, atol=1e-8)
     problem.O += 0.1
-    problem._output_step()
+    problem.output_step()
     out = [(i, j) for i in range(5) for j in range(2)]
     np.testing.assert_allclose(_numeric_gradient(f, problem.O, out), 0.0, atol=1e-8)
 
@@ -256,11 +256,11 @@ def test_epsilon_parameter():
         ADMMResidualRegressor(solver="mdlam", epsilon=0.0).fit(X, X[:, 0])
     problem, *_ = make_problem("relu", epsilon=0.1)
     for _ in range(5):
-        problem.iterate()
+        iterate(problem)
     assert band_violation(problem) > -0.1 + 1e-3  # the wide band is used
     problem.epsilon = 0.01  # narrower: the state restarts inside the bands
     assert band_violation(problem) <= -0.01 + 1e-12
-    problem.iterate()
+    iterate(problem)
     assert band_violation(problem) <= 1e-12
 
 

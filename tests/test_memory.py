@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from skadmm import ADMMResidualRegressor, _limits, _memory
-from skadmm._memory import estimator_memory_parts
+
+from ._problems import estimator_memory_parts
 
 GIB = 2**30
 

@@ -11,7 +11,7 @@ from skadmm._network import forward, init_weights
 from skadmm._parallel import split_layers
 from skadmm._splitting import SPLITTINGS
 
-from ._problems import independent_lrho, random_problem
+from ._problems import independent_lrho, iterate, random_problem
 
 CONFIGS = list(
     itertools.product(SPLITTINGS, ["proximal", "linearized"], sorted(ACTIVATIONS))
@@ -61,7 +61,7 @@ def test_lrho_non_increasing_and_multiplier_identity(
     )
     values = [problem.objective()[0]]
     for _ in range(60):
-        problem.iterate()
+        iterate(problem)
         values.append(problem.objective()[0])
         # Lam = Y - O after every iteration.
         np.testing.assert_allclose(problem.Lam, Y - problem.O, atol=1e-12)
@@ -78,7 +78,7 @@ def test_lrho_is_bounded_below_by_its_loss_decomposition(splitting):
     rho = 1.5
     problem, X, Y, sw = make_problem(splitting, "proximal", "relu", rho=rho)
     for _ in range(5):
-        problem.iterate()
+        iterate(problem)
     rw = problem.rw
     O, R, Lam = problem.O, problem.R, problem.Lam
     direct = (
@@ -105,7 +105,7 @@ def test_objective_matches_an_independent_evaluation(splitting, weighted, n_regi
         n_regions=n_regions,
     )
     for _ in range(3):
-        problem.iterate()
+        iterate(problem)
         expected = independent_lrho(problem, X, Y, sw)
         np.testing.assert_allclose(problem.objective()[0], expected, rtol=1e-10)
 
@@ -125,7 +125,7 @@ def test_tasks_of_a_phase_commute(splitting):
                 task()
 
         for _ in range(5):
-            problem.iterate(run)
+            iterate(problem, run)
         states.append([*problem.W, *problem.U, problem.O, problem.Lam])
     for a, b in zip(*states, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -154,7 +154,7 @@ def test_no_hidden_layer_converges_to_ridge(splitting, update, weighted):
         update=update,
     )
     for _ in range(400):
-        problem.iterate()
+        iterate(problem)
     # (1/2S) sum w_i r_i^2 + alpha/2 |w|^2  is Ridge(alpha = S * alpha).
     total = X.shape[0] if sw is None else sw.sum()
     ridge = Ridge(alpha=alpha * total).fit(X, Y, sample_weight=sw)

@@ -9,7 +9,7 @@ from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._network import forward, hidden_features, init_weights
 from skadmm._parallel import Team, split_layers
-from skadmm._solvers._base import _run_in_order
+from skadmm._parallel import run_in_order as _run_in_order
 from skadmm._solvers._reset import ResetSolver
 from skadmm._splitting import SPLITTINGS
 
@@ -430,8 +430,7 @@ def test_row_blocks_of_the_backward_sweep_are_the_sweep(activation, weighted):
     def swept(regions, run):
         problem, *_ = make_problem(activation, weighted=weighted, n_blocks=4)
         problem.set_regions(split_layers(len(problem.W), regions))
-        problem.beta = 3.0
-        problem.backward_sweep(run)
+        problem.backward_sweep(3.0, run)
         return problem
 
     whole = swept(1, None)

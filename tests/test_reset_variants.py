@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from skadmm._activations import ACTIVATIONS
-from skadmm._solvers._base import _run_in_order
+from skadmm._parallel import run_in_order as _run_in_order
 from skadmm._solvers._reset import ResetSolver
 
 from ._benchmarks import imported, needs

@@ -15,9 +15,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
-from skadmm._memory import estimator_memory_parts
-from skadmm._splitting._rows import RowWeights
+from skadmm._rows import RowWeights
 from skadmm._wide import DualRidge, dual_largest_eigenvalue
+
+from ._problems import estimator_memory_parts
 
 SOLVERS = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
 # alpha=0.1 keeps the blocks well conditioned: the rounding differences of

@@ -12,10 +12,10 @@ iteration and may ask to stop (early stopping).
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
+from .._parallel import run_in_order
 from .._splitting import SPLITTINGS
 from ..exceptions import NumericalError
 
@@ -85,8 +85,6 @@ class BaseSolver:
         Print a progress line every iteration (``>= 2``, with the merit and
         the residual) or at most one every ``PROGRESS_INTERVAL`` seconds
         (``1``), and a closing line (why the run stopped, its time).
-    print_fn : callable
-        Where progress lines go (by default ``print``, flushed at once).
     clock : callable, default=None
         Seconds of a monotone clock; ``None``: the module's ``CLOCK``.
     """
@@ -103,6 +101,10 @@ class BaseSolver:
     #: ``warm_start`` with more ``n_blocks`` appends identity blocks (zero
     #: branch weights) to the fitted network instead of refusing.
     grows_depth = False
+    #: The mode drives the relaxation through its forward-reset hooks
+    #: (``reset_to_forward``, ``backward_sweep``, ``reset_w_step``), whose
+    #: scratch arrays differ from the ADMM blocks' (for the memory guard).
+    reset_hooks = False
     #: On large tables a first fit runs stages on growing row samples before
     #: the run on all rows (see ``skadmm._stages``).
     staged = False
@@ -166,14 +168,11 @@ class BaseSolver:
         """The class of the problem this solver runs (a relaxation by default)."""
         return SPLITTINGS[splitting]
 
-    def __init__(
-        self, max_iter, tol, n_iter_no_change, verbose=0, print_fn=None, clock=None
-    ):
+    def __init__(self, max_iter, tol, n_iter_no_change, verbose=0, clock=None):
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
-        self.print_fn = partial(print, flush=True) if print_fn is None else print_fn
         self.clock = CLOCK if clock is None else clock
 
     def setup(self, problem):
@@ -226,14 +225,14 @@ class BaseSolver:
 
         ``monitor.begin_iteration(iteration)`` is called before every
         iteration, ``monitor.update(problem, iteration)`` after it; ``update``
-        returns ``(stop, info)``: ``stop`` ends the run as converged, ``info`` is a
-        short text for progress lines. ``monitor.finite`` tells whether the forward
-        network stayed finite.
+        returns a :class:`~skadmm._monitor.MonitorReport` (stop, finite forward
+        network, why it stops, a short text for progress lines).
 
         ``name``: what the progress lines call the run (a stage's rows).
         """
-        run = _run_in_order if run is None else run
+        run = run_in_order if run is None else run
         max_iter = self.max_iter if max_iter is None else max_iter
+        # 1. Set up (or resume): the starting merit and the stopping window.
         if resume is None:
             value, residual = self.setup(problem)
             start_value, window = value, [value]
@@ -247,62 +246,40 @@ class BaseSolver:
         self._window = window
         tick = self.clock()
         progress = _Progress(self, max_iter, tick, name)
+        scale = self._merit_scale(problem, value)
         for it in range(1, max_iter + 1):
-            previous = value
+            previous, previous_scale = value, scale
             monitor.begin_iteration(it)
+            # 2. Update: one iteration of the mode, in place.
             try:
                 # Overflow is detected below and reported with a remedy.
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     value, residual = self.step(problem, run)
+                scale = self._merit_scale(problem, value)
+                # 3. Check the iterate: finite, monotone, bounded.
+                failure = self._guard(
+                    problem, value, previous, max(scale, previous_scale), start_value
+                )
+                report = None if failure else monitor.update(problem, it)
             except NumericalError as exc:
-                # A mode's own check may say what failed (``reason``).
-                what = getattr(exc, "reason", "a linear system became non-finite")
-                result.failure = self._failure(it, what)
-                break
+                # A block's own check may say what failed (``reason``).
+                failure = getattr(exc, "reason", "a linear system became non-finite")
             except KeyboardInterrupt:
                 _interrupted(result, it)
                 break
-            if not np.isfinite(value) or not all(
-                np.isfinite(W).all() for W in problem.W
-            ):
-                result.failure = self._failure(it, "non-finite values appeared")
+            if failure is None and not report.finite:
+                failure = "the forward network produced non-finite outputs"
+            if failure is not None:
+                result.failure = self._failure(it, failure)
                 break
-            if self.monotone_merit and value - previous > _rounding(problem, previous):
-                result.failure = self._failure(
-                    it,
-                    f"{self.merit_name} increased from {previous:.10g} to "
-                    f"{value:.10g}, beyond rounding (it never increases when the "
-                    "penalties satisfy the mode's condition)",
-                )
-                break
-            if abs(value) > _EXPLOSION_FACTOR * max(abs(start_value), 1.0):
-                result.failure = self._failure(
-                    it,
-                    f"{self.merit_name} exploded from {start_value:.3g} to {value:.3g}",
-                )
-                break
-            try:
-                stop, info = monitor.update(problem, it)
-            except KeyboardInterrupt:
-                _interrupted(result, it)
-                break
-            if not monitor.finite:
-                result.failure = self._failure(
-                    it, "the forward network produced non-finite outputs"
-                )
-                break
-            weights = problem.weights()
-            result.step_curve.append(_relative_step(result.weights, weights))
-            result.weights = weights
-            result.n_iter = it
-            result.objective_curve.append(value)
+            # 4. Record the iterate and its curves.
             now = self.clock()
-            result.time_curve.append(now - tick)
-            result.residual_curve.append(residual)
-            progress.iteration(it, now, info, value, residual)
-            if stop:
-                result.converged = True
-                result.stop_reason = monitor.stop_reason
+            self._record(result, problem, it, value, residual, now - tick)
+            progress.iteration(it, now, report.info, value, residual)
+            # 5. Stop: the monitor asked (early stopping, a callback), or the
+            # merit stalled over the window.
+            if report.stop:
+                result.converged, result.stop_reason = True, report.reason
                 break
             window.append(value)
             if len(window) == window.maxlen and self._stalled(window):
@@ -313,10 +290,45 @@ class BaseSolver:
                     f"{self.n_iter_no_change} iterations"
                 )
                 break
+        # 6. Finalise.
         if result.completed and not result.converged:
             result.stop_reason = f"max_iter={max_iter} iterations reached"
         progress.close(result, self.clock())
         return result
+
+    def _guard(self, problem, value, previous, scale, start_value):
+        """What went wrong with the new iterate (``None``: nothing).
+
+        ``scale``: the size of the merit's terms at the two iterates, the unit
+        of the rounding a monotone merit may rise by.
+        """
+        if not np.isfinite(value) or not all(np.isfinite(W).all() for W in problem.W):
+            return "non-finite values appeared"
+        if self.monotone_merit and value - previous > _rounding(problem, scale):
+            return (
+                f"{self.merit_name} increased from {previous:.10g} to "
+                f"{value:.10g}, beyond rounding (it never increases when the "
+                "penalties satisfy the mode's condition)"
+            )
+        if abs(value) > _EXPLOSION_FACTOR * max(abs(start_value), 1.0):
+            return f"{self.merit_name} exploded from {start_value:.3g} to {value:.3g}"
+        return None
+
+    @staticmethod
+    def _merit_scale(problem, value):
+        """The size of the merit's terms (a problem whose merit sums terms of
+        both signs gives it as ``merit_scale``)."""
+        return getattr(problem, "merit_scale", abs(value))
+
+    @staticmethod
+    def _record(result, problem, it, value, residual, seconds):
+        weights = problem.weights()
+        result.step_curve.append(_relative_step(result.weights, weights))
+        result.weights = weights
+        result.n_iter = it
+        result.objective_curve.append(value)
+        result.time_curve.append(seconds)
+        result.residual_curve.append(residual)
 
     def _stalled(self, window):
         """Whether the mean relative decrease per iteration over ``window`` (the
@@ -364,15 +376,16 @@ class _Progress:
         )
         if solver.verbose >= 2:
             line += f", {solver.merit_name} = {value:.8g}, residual = {residual:.3g}"
-        solver.print_fn(line)
+        print(line, flush=True)
 
     def close(self, result, now):
         if not self.solver.verbose:
             return
         reason = result.stop_reason or f"failed: {result.failure}"
-        self.solver.print_fn(
+        print(
             f"{self.prefix}Stopped after {result.n_iter} iterations in "
-            f"{now - self.tick:.2f}s: {reason.rstrip('. ')}."
+            f"{now - self.tick:.2f}s: {reason.rstrip('. ')}.",
+            flush=True,
         )
 
 
@@ -385,15 +398,10 @@ def _relative_step(old, new):
     return float(np.sqrt(moved / size)) if size > 0 else 0.0
 
 
-def _rounding(problem, value):
-    """How much rounding alone may raise a merit of size ``value``."""
+def _rounding(problem, scale):
+    """How much rounding alone may raise a merit whose terms have size ``scale``."""
     dtype = getattr(problem, "dtype", np.float64)
-    return max(_ROUNDING, 1e3 * float(np.finfo(dtype).eps)) * abs(value)
-
-
-def _run_in_order(tasks):
-    for task in tasks:
-        task()
+    return max(_ROUNDING, 1e3 * float(np.finfo(dtype).eps)) * scale
 
 
 def _interrupted(result, iteration):

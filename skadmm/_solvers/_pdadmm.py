@@ -1,8 +1,13 @@
 """pdADMM: layer-parallel (Jacobi) ADMM over the p/q relaxation.
 
-Each iteration is :meth:`~skadmm._splitting._pdadmm.PQSplitting.iterate`: every
-layer's input ``p_l`` at once, then every layer's weights, pre-activation,
-output and multiplier at once, as tasks on the fit's team of threads. The merit
+One iteration over the blocks of :class:`~skadmm._splitting._pdadmm.PQSplitting`,
+as tasks on the fit's team of threads:
+
+1. *Phase A*: every layer's input ``p_l`` (``l >= 1``) at once.
+2. *Phase B*: every layer's weights, pre-activation, output and multiplier
+   at once (the read-out: its weights and ``O``).
+
+The merit
 is the augmented Lagrangian, which never increases when
 
     rho > max(4 nu S^2, (sqrt(17) + 1) nu / 2)
@@ -21,21 +26,22 @@ guards the merit.
 """
 
 import math
+from functools import partial
 
+from .._activations import get_activation
+from .._parallel import run_in_order
 from .._splitting._pdadmm import PQSplitting
 from .._warn import warn
 from ..exceptions import PenaltyConditionWarning
 from ._base import BaseSolver
 
-#: Lipschitz constant ``S`` of each activation (largest slope).
-LIPSCHITZ = {"relu": 1.0, "leaky_relu": 1.0, "tanh": 1.0, "sigmoid": 0.25}
 #: The paper's lower bound of ``rho / nu`` from the multiplier-output coupling.
 RATIO = (math.sqrt(17.0) + 1.0) / 2.0
 
 
 def penalty_bound(nu, activation):
     """``max(4 nu S^2, (sqrt(17) + 1) nu / 2)`` and the name of the larger term."""
-    S = LIPSCHITZ[activation]
+    S = get_activation(activation).lipschitz
     lipschitz, coupling = 4.0 * nu * S * S, RATIO * nu
     if lipschitz >= coupling:
         return (
@@ -88,8 +94,19 @@ class PDADMMSolver(BaseSolver):
         return problem.objective()
 
     def step(self, problem, run):
-        problem.iterate(run)
+        self.iterate(problem, run)
         return problem.objective()
+
+    @staticmethod
+    def iterate(problem, run=None):
+        """One Jacobi iteration, in place (``run``: the phases' runner; by
+        default in order, in this thread)."""
+        run = run_in_order if run is None else run
+        # 1. Phase A: every p.
+        if problem.H:
+            run([partial(problem.update_input, k) for k in range(1, problem.H + 1)])
+        # 2. Phase B: the rest of every layer.
+        run([partial(problem.update_layer, k) for k in range(problem.H + 1)])
 
 
 def check_penalties(nu, rho, activation):

@@ -43,9 +43,9 @@ from functools import partial
 
 import numpy as np
 
-from .._blas import blas_thread_budget
-from .._linalg import dense_product
-from ._base import BaseSolver, _run_in_order
+from .._network import augmented_hidden_into, l2_penalty
+from .._parallel import run_in_order
+from ._base import BaseSolver
 
 # Step-size control: growth after an accepted step, shrink after a rejected one.
 # Large steps make many relu z-steps switch sides, which spoils the direction;
@@ -73,7 +73,7 @@ class ResetSolver(BaseSolver):
 
     Parameters
     ----------
-    max_iter, tol, n_iter_no_change, verbose, print_fn, clock
+    max_iter, tol, n_iter_no_change, verbose, clock
         As for :class:`~skadmm._solvers._base.BaseSolver`.
     eta : float
         Initial step (inverse relaxation weight).
@@ -88,6 +88,7 @@ class ResetSolver(BaseSolver):
 
     label = "Reset"
     staged = True
+    reset_hooks = True
     merit_name = "objective"
     remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
     # The backward sweep's blocks follow `update`; beta is 1 / eta, and the
@@ -147,10 +148,9 @@ class ResetSolver(BaseSolver):
         mu,
         extrapolate=True,
         verbose=0,
-        print_fn=None,
         clock=None,
     ):
-        super().__init__(max_iter, tol, n_iter_no_change, verbose, print_fn, clock)
+        super().__init__(max_iter, tol, n_iter_no_change, verbose, clock)
         self.eta = eta
         self.eta_max = eta_max
         self.mu = mu
@@ -174,17 +174,11 @@ class ResetSolver(BaseSolver):
         """The mode's settings of ``problem`` and its buffers."""
         # The read-out link is exact in this mode: O = Y, no multiplier, so the
         # last hidden block solves min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2.
-        problem.O[...] = problem.Y
-        problem.Lam[...] = 0.0
-        problem.rho = 1.0
-        problem.tau = 0.0
-        problem.whole_products = problem.rw.split_dots = blas_thread_budget() > 1
-        problem.first_order_targets = self.first_order_targets
-        problem.top_alternations = self.top_alternations
+        problem.prepare_reset(self.first_order_targets, self.top_alternations)
         self._features = np.empty_like(problem.U[-1]) if problem.H else None
         self._spare = np.empty_like(self._features) if problem.H else None
         # Phases run in order until the run's team arrives with the first step.
-        self._run = _run_in_order
+        self._run = run_in_order
 
     def resume(self, problem, state):
         # The kept problem is at the forward pass of its weights (every step
@@ -259,8 +253,7 @@ class ResetSolver(BaseSolver):
 
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
-        problem.beta = 1.0 / self.eta
-        problem.backward_sweep(self._run)
+        problem.backward_sweep(1.0 / self.eta, self._run)
         return float(np.sqrt(problem.link_sq.sum()))
 
     def _w_steps(self, problem, run):
@@ -320,7 +313,7 @@ class ResetSolver(BaseSolver):
 
     @staticmethod
     def _value(problem, output, weights):
-        reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in weights)
+        reg = l2_penalty(weights)
         return (
             problem.loss.value(output, problem.Y, problem.rw)
             + 0.5 * problem.alpha * reg
@@ -361,13 +354,6 @@ class ResetSolver(BaseSolver):
 
     def _forward_rows(self, problem, hidden, rows):
         """The forward features of the rows ``rows`` into ``self._features``."""
-        A = self._features[rows]
-        U = A[:, :-1]
-        dense_product(problem.X_aug[rows], hidden[0], U)
-        problem.act(U, out=U)
-        if len(hidden) > 1:
-            T = np.empty_like(U)
-            for W in hidden[1:]:
-                np.matmul(A, W, out=T)
-                problem.act(T, out=T)
-                U += T
+        augmented_hidden_into(
+            problem.X_aug[rows], hidden, problem.act, self._features[rows]
+        )

@@ -18,31 +18,44 @@ from functools import partial
 import numpy as np
 from sklearn.utils import gen_even_slices
 
-from .._blas import blas_thread_budget
 from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
 from .._losses import SquaredLoss
+from .._network import l2_penalty
+from .._rows import RowWeights, block_rows, row_chunks
 from .._wide import (
     dual_hessian_product,
     dual_largest_eigenvalue,
     dual_ridge_solve,
     use_dual,
 )
-from ._rows import RowWeights, block_rows, row_chunks
+from ._buffers import ScratchPool, augmented_empty
 
 
 class TrainingProblem:
     """What every relaxed training problem holds, whatever its splitting.
 
-    Data, weights, loss and penalties (:meth:`_set_problem_data`), copies of
+    Data, weights, loss and penalties (the constructor), copies of
     the weights and the row chunks of the matrix products (:meth:`chunks`).
     """
 
-    def _set_problem_data(
-        self, X, Y, sample_weight, weights, activation, loss, **penalties
+    def __init__(
+        self,
+        X,
+        Y,
+        sample_weight,
+        weights,
+        activation,
+        loss=None,
+        threaded_blas=False,
+        **penalties,
     ):
         """Set ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the
         penalties by name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies
-        in the data's dtype) and ``H`` (hidden layers)."""
+        in the data's dtype) and ``H`` (hidden layers).
+
+        ``threaded_blas``: the fit's products run on several BLAS threads
+        (decided once per fit, see :meth:`set_threaded_blas`).
+        """
         dtype = X.dtype
         self.dtype = dtype
         self.act = activation
@@ -53,9 +66,26 @@ class TrainingProblem:
         self.Y = Y
         self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
         self.H = len(self.W) - 1
-        # Matrix products over all rows at once (threaded BLAS), or per row block.
-        self.whole_products = False
         self._chunk_cache = {}
+        self.set_threaded_blas(threaded_blas)
+
+    def set_threaded_blas(self, threaded):
+        """Multiply whole arrays (threaded BLAS) or row chunks from now on.
+
+        Every BLAS call wakes all its threads: with threaded BLAS, hundreds of
+        small products per update cost far more than the cache misses of whole
+        ones. A kept problem (``warm_start``) takes the new fit's setting.
+        """
+        #: Matrix products over all rows at once, or per row chunk.
+        self.whole_products = bool(threaded)
+        self.rw.set_split_dots(self.whole_products)
+
+    def set_penalties(self, **penalties):
+        """New penalties (``alpha``, ``beta``, ...) on the kept state of a
+        warm-started fit; a relaxation whose state depends on them brings it
+        in line."""
+        for name, value in penalties.items():
+            setattr(self, name, value)
 
     def weights(self):
         """Copies of the current weights."""
@@ -65,7 +95,7 @@ class TrainingProblem:
         """Row chunks of an ``n_samples x width`` array for the products.
 
         Returns ``(chunk_rows, [(chunk, parts), ...])`` (see
-        :func:`~skadmm._splitting._rows.row_chunks`). The row-separable updates
+        :func:`~skadmm._rows.row_chunks`). The row-separable updates
         compute each chunk's matrix products, then run their elementwise work and
         reductions over the chunk's row blocks, which stay in cache. With
         single-threaded BLAS a chunk is one row block, so a product's output is
@@ -86,7 +116,7 @@ class TrainingProblem:
 class Splitting(TrainingProblem):
     """Base class: a relaxed training problem together with its current iterate.
 
-    Subclasses define the hidden-layer blocks (``_sweep_layer``), the relaxation
+    Subclasses define the hidden-layer blocks (``sweep_layer``), the relaxation
     penalty, and how the state is built from weights (``_init_hidden``).
 
     Parameters
@@ -128,27 +158,29 @@ class Splitting(TrainingProblem):
         alpha,
         update,
         loss=None,
+        threaded_blas=False,
     ):
         dtype = X.dtype
-        self._set_problem_data(
+        super().__init__(
             X,
             Y,
             sample_weight,
             weights,
             activation,
             loss,
+            threaded_blas,
             beta=beta,
             rho=rho,
             tau=tau,
             alpha=alpha,
         )
         self.linearized = update == "linearized"
-        self.X_aug = _augment(X)
+        self.X_aug = augment(X)
         N, m = Y.shape
         self.O = np.empty((N, m), dtype=dtype)
         self.Lam = np.empty((N, m), dtype=dtype)
         self.R = np.empty((N, m), dtype=dtype)
-        self.U = [_augment_empty(N, W.shape[1], dtype) for W in self.W[:-1]]
+        self.U = [augmented_empty(N, W.shape[1], dtype) for W in self.W[:-1]]
         # Cached ||.||_S^2 of each relaxation link, valid after every sweep.
         self.link_sq = np.zeros((self.H, 2))
         # Scratch buffers of each region's tasks (see ``scratch``).
@@ -157,7 +189,7 @@ class Splitting(TrainingProblem):
         self._block_scratch = {}
         self.set_regions([(0, self.H + 1)])
         self._init_hidden()
-        self._set_readout_output()
+        self.set_readout_output()
         self.O[...] = self.R
         # The multiplier identity Lam = -grad l(O) holds from the start.
         self.loss.gradient(self.O, self.Y, out=self.Lam)
@@ -212,7 +244,7 @@ class Splitting(TrainingProblem):
         key = self._region_of[k]
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _Pool(self.dtype)
+            pool = self._pools[key] = ScratchPool(self.dtype)
         return pool
 
     def _ridge_step(self, k, A, rhs, curvature, alpha=None, tau=None, G=None):
@@ -337,22 +369,22 @@ class Splitting(TrainingProblem):
                 link += rw.sq_norm(u, rows)
         return link
 
-    def _update_readout(self):
+    def update_readout(self):
         """Block ``W_H``: ridge on ``A = [U_{H-1}, 1]`` with target ``O + Lam/rho``."""
         A = self.input_of(self.H)
         rhs = self.rw.cross(A, self.rho * self.O + self.Lam)
         self._ridge_step(self.H, A, rhs, self.rho)
-        self._set_readout_output()
+        self.set_readout_output()
 
-    def _set_readout_output(self):
+    def set_readout_output(self):
         dense_product(self.input_of(self.H)[:, :-1], self.W[-1][:-1], self.R)
         self.R += self.W[-1][-1]
 
-    def _update_output(self):
+    def update_output(self):
         """Exact ``O`` step: the loss's per-row prox at ``R - Lam / rho``."""
         self.loss.output_step(self.R, self.Lam, self.Y, self.rho, self.O)
 
-    def _update_multiplier(self):
+    def update_multiplier(self):
         """``Lam += rho (O - R)``; after the ``O`` step, ``Lam = -grad l(O)``."""
         self.Lam += self.rho * (self.O - self.R)
 
@@ -369,32 +401,6 @@ class Splitting(TrainingProblem):
             k: start for start, stop in self.regions for k in range(start, stop)
         }
 
-    def iterate(self, run=None):
-        """One iteration of the parallel regional update.
-
-        Phase A sweeps every region's interior blocks (hidden layers forward,
-        then, in the last region, read-out and ``O``) with the boundaries held
-        fixed; phase B updates every boundary given both neighbours; then the
-        multiplier. The tasks of a phase touch disjoint terms of L_rho, so each
-        phase is an exact block step whatever order they run in. ``run`` executes
-        a list of tasks (default: in order). One region is the serial sweep.
-        """
-        run = _run_in_order if run is None else run
-        # The BLAS threads are fixed for a fit (by its data shape and regions).
-        self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
-        run([partial(self._sweep_region, *region) for region in self.regions])
-        if self.boundaries:
-            run([partial(self._update_boundary, k) for k in self.boundaries])
-        self._update_multiplier()
-
-    def _sweep_region(self, start, stop):
-        owns_readout = stop > self.H
-        for k in range(start, min(stop, self.H)):
-            self._sweep_layer(k, with_output=owns_readout or k < stop - 1)
-        if owns_readout:
-            self._update_readout()
-            self._update_output()
-
     def objective(self):
         """``L_rho`` of the current iterate and the RMS relaxation residual.
 
@@ -410,7 +416,7 @@ class Splitting(TrainingProblem):
         gap = self.O - self.R
         gap_sq = rw.sq_norm(gap)
         penalty = float(self.link_sq.sum())
-        reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        reg = l2_penalty(self.W)
         value = (
             self.loss.value(self.O, self.Y, rw)
             + 0.5 * self.alpha * reg
@@ -453,8 +459,26 @@ class Splitting(TrainingProblem):
         """
         raise NotImplementedError
 
-    def backward_sweep(self, run=None):
+    def prepare_reset(self, first_order_targets=False, top_alternations=1):
+        """Set the problem up for the forward-reset mode.
+
+        The read-out link is exact in that mode: ``O = Y``, no multiplier
+        (``rho = 1``, ``tau = 0``), so the last hidden block solves ``min 1/2
+        ||U V + b - Y||^2 + beta/2 ||U - T||^2``. ``first_order_targets`` and
+        ``top_alternations``: the three-splitting's variants of the sweep (see
+        :class:`~skadmm._solvers._reset.ResetSolver`).
+        """
+        self.O[...] = self.Y
+        self.Lam[...] = 0.0
+        self.rho = 1.0
+        self.tau = 0.0
+        self.first_order_targets = first_order_targets
+        self.top_alternations = top_alternations
+
+    def backward_sweep(self, beta, run=None):
         """Reset mode: move the auxiliaries from the reset state, top layer first.
+
+        ``beta``: the relaxation weight of this sweep (the mode's ``1 / eta``).
 
         ``U_{H-1}`` against the loss (:meth:`_descend_last_hidden`), then the
         splitting's blocks of every lower layer, each seeing the blocks just
@@ -466,6 +490,7 @@ class Splitting(TrainingProblem):
         gets the values of the sweep over all rows (only the links, summed
         block by block, round differently).
         """
+        self.beta = beta
         if run is None or len(self.regions) == 1 or not self.row_separable_sweep:
             self._backward_sweep()
             return
@@ -519,11 +544,11 @@ class Splitting(TrainingProblem):
     def _init_hidden(self):
         raise NotImplementedError
 
-    def _sweep_layer(self, k, with_output=True):
+    def sweep_layer(self, k, with_output=True):
         """Blocks of hidden layer ``k``; its output ``U_k`` only if ``with_output``."""
         raise NotImplementedError
 
-    def _update_boundary(self, k):
+    def update_boundary(self, k):
         """Phase B: the boundary ``U_k`` and the cached links that depend on it."""
         raise NotImplementedError
 
@@ -554,52 +579,3 @@ class Splitting(TrainingProblem):
             # Row-block buffers and the z-step's work arrays.
             "block buffers": 5 * block,
         }
-
-
-class _Pool:
-    """Named scratch arrays, allocated on first use and kept between iterations."""
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-        self.arrays = {}
-
-    def get(self, name, shape, augmented=False):
-        """The array ``name`` of ``shape`` (``augmented``: one more column, of ones)."""
-        A = self.arrays.get(name)
-        full = (shape[0], shape[1] + 1) if augmented else shape
-        if A is None or A.shape != full:
-            if augmented:
-                A = _augment_empty(shape[0], shape[1], self.dtype)
-            else:
-                A = np.empty(shape, self.dtype)
-            self.arrays[name] = A
-        return A
-
-    def block(self, name, width):
-        """A buffer for one row block of an array with ``width`` columns."""
-        return self.get(name, (block_rows(width), width))
-
-    def chunk(self, name, rows, width):
-        """A buffer for one row chunk (``rows`` rows, as from ``chunks``)."""
-        return self.get(name, (rows, width))
-
-    def swap(self, name, A):
-        """Put ``A`` in the pool as ``name``; return the array it replaces."""
-        old, self.arrays[name] = self.arrays[name], A
-        return old
-
-
-def _run_in_order(tasks):
-    for task in tasks:
-        task()
-
-
-def _augment(X):
-    # Sparse X stays sparse: [X, 1] as CSR (see skadmm._linalg.dense_product).
-    return augment(X)
-
-
-def _augment_empty(n_rows, width, dtype):
-    A = np.empty((n_rows, width + 1), dtype=dtype)
-    A[:, -1] = 1.0
-    return A

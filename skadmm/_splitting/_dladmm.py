@@ -28,10 +28,9 @@ code finds, at the cost of one trial.
 
 import numpy as np
 
-from ._three import ThreeSplitting
-
-# Doublings of a backtracked weight before a block gives up (and stays put).
-_MAX_DOUBLINGS = 200
+from .._network import l2_penalty
+from .._rows import BLOCK_ELEMENTS
+from ._linearised import LinearisedBlocks
 
 
 def check_rho(rho, loss, mode):
@@ -43,7 +42,7 @@ def check_rho(rho, loss, mode):
     with ``m = 0`` it is the paper's bound ``rho > 2H``.
     """
     H = float(loss.curvature)
-    m = strong_convexity(loss)
+    m = float(loss.strong_convexity)
     if not rho * (rho + m) > 4.0 * H * H:
         bound = 0.5 * (-m + np.sqrt(m * m + 16.0 * H * H))
         raise ValueError(
@@ -55,13 +54,7 @@ def check_rho(rho, loss, mode):
         )
 
 
-def strong_convexity(loss):
-    """Strong convexity of the loss in ``O`` (1 for the squared loss, else 0)."""
-    default = 1.0 if getattr(loss, "name", None) == "squared" else 0.0
-    return float(getattr(loss, "strong_convexity", default))
-
-
-class DLADMMProblem(ThreeSplitting):
+class DLADMMProblem(LinearisedBlocks):
     """The dlADMM relaxation of the residual network with its current iterate.
 
     Parameters are those of :class:`~skadmm._splitting.Splitting`; ``beta`` is
@@ -73,101 +66,32 @@ class DLADMMProblem(ThreeSplitting):
     mode = "dladmm"
 
     def __init__(self, X, Y, sample_weight, weights, activation, **params):
-        params["update"] = "linearized"
         super().__init__(X, Y, sample_weight, weights, activation, **params)
-        self._check_penalties()
+        check_rho(self.rho, self.loss, self.mode)
         N, n = self.rw.n_samples, self.W[0].shape[1]
         self._g = np.empty((N, n), self.dtype)
         self._p = np.empty((N, n), self.dtype)
         self._q = np.empty((N, n), self.dtype)
-        #: Backtracking trials of the last iteration (for tests and progress).
-        self.trials = 0
-        self.merit_scale = 0.0
-
-    def _check_penalties(self):
-        check_rho(self.rho, self.loss, self.mode)
 
     @classmethod
     def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
         # Three n_samples x width buffers, the z-step's row-block work arrays.
-        return {"step buffers": 3 * n_samples * width, "z-step work": 3 * 32768}
-
-    # ------------------------------------------------------------ reductions
-    def _mean(self, E):
-        """Weighted mean of the rows of ``E`` (the exact bias of a block)."""
-        if self.rw.s is None:
-            return E.mean(axis=0)
-        return (self.rw.s * E).sum(axis=0)
-
-    def _weight(self, t0, curvature):
-        """Smallest ``t0 * 2^j`` that passes the sufficient-decrease test.
-
-        ``curvature`` is the block's curvature along the step: the test
-        ``f(x + D) <= f(x) + <g, D> + t/2 |D|^2`` of the quadratic ``f`` holds
-        exactly when ``t >= curvature``. Returns ``None`` if no trial passes.
-        """
-        t = t0
-        for _ in range(_MAX_DOUBLINGS):
-            self.trials += 1
-            if curvature <= t:
-                return t
-            t *= 2.0
-        return None
+        return {
+            "step buffers": 3 * n_samples * width,
+            "z-step work": 3 * BLOCK_ELEMENTS,
+        }
 
     # ---------------------------------------------------------------- blocks
-    def _output_step(self):
+    def output_step(self):
         self.loss.output_step(self.R, self.Lam, self.Y, self.rho, self.O)
 
-    def _layer_target(self, k):
+    def layer_target(self, k):
         """Target and curvature of the linear link of layer ``k`` (``H``: read-out)."""
         if k == self.H:
             T = self.Lam / self.rho
             T += self.O
             return T, self.rho
         return self.Z[k], self.beta
-
-    def _bias_step(self, k, P=None):
-        """Exact bias ``b_k``: the weighted row mean of ``target - A' W'``.
-
-        ``P`` is ``A' W'`` if known. Returns ``A_k W_k`` in a fresh array.
-        """
-        A, W = self.input_of(k), self.W[k]
-        target, _ = self._layer_target(k)
-        if P is None:
-            P = A[:, :-1] @ W[:-1]
-        W[-1] = self._mean(target - P)
-        P += W[-1]
-        return P
-
-    def _weight_step(self, k, P=None):
-        """Linearised, backtracked step of ``W_k`` without its bias.
-
-        ``f(W') = c/2 ||T - A' W' - b||_S^2`` (``c``: ``nu``, or ``rho`` for the
-        read-out, ``T`` its target) plus ``alpha/2 ||W'||^2`` taken exactly (the
-        prox of the L2 term): ``W' <- (t W' - g) / (t + alpha)``, i.e. the step
-        ``D = -(g + alpha W') / (t + alpha)``. ``P`` is ``A_k W_k`` if known.
-        Returns ``A_k W_k`` after the step.
-        """
-        A, W = self.input_of(k), self.W[k]
-        Ap = A[:, :-1]
-        target, c = self._layer_target(k)
-        if P is None:
-            P = A @ W
-        E = np.subtract(target, P, out=P)  # P is reused for the residual
-        d = self.rw.cross(Ap, E)
-        d *= -c
-        d += self.alpha * W[:-1]
-        d_sq = float(np.vdot(d, d))
-        if d_sq > 0.0:
-            Ad = Ap @ d
-            t = self._weight(self.tau, c * self.rw.sq_norm(Ad) / d_sq)
-            if t is not None:
-                scale = 1.0 / (t + self.alpha)
-                W[:-1] -= scale * d
-                Ad *= scale
-                E += Ad  # the residual after the step
-        # A W = target - E
-        return np.subtract(target, E, out=E)
 
     def _output_links(self, k):
         """Gradient of the terms of ``U_k`` at the current point, into ``self._g``.
@@ -204,7 +128,7 @@ class DLADMMProblem(ThreeSplitting):
         curvature = (diag * g_sq + cross * rw.sq_norm(g @ V)) / g_sq
         return g, T, g_sq, curvature
 
-    def _hidden_step(self, k):
+    def hidden_step(self, k):
         """Linearised, backtracked step of ``U_k``; returns its new link."""
         U = self.U[k][:, :-1]
         g, T, g_sq, curvature = self._output_links(k)
@@ -213,10 +137,10 @@ class DLADMMProblem(ThreeSplitting):
             if t is not None:
                 U -= g * (1.0 / t)
         if k == self.H - 1:
-            self._set_readout_output()
+            self.set_readout_output()
         return self.rw.sq_norm(U - T)
 
-    def _z_step(self, k, a=None):
+    def z_step(self, k, a=None):
         """Exact ``Z_k`` (relu, leaky_relu) or a descent step (tanh, sigmoid).
 
         ``min_z (z - a)^2 + (b - s(z))^2`` elementwise, ``a = A_k W_k`` and
@@ -232,39 +156,12 @@ class DLADMMProblem(ThreeSplitting):
         a -= Z
         return self.rw.sq_norm(a)
 
-    # ------------------------------------------------------------- iteration
-    def iterate(self, run=None):
-        """One dlADMM iteration: backward sweep, forward sweep, multiplier."""
-        self.trials = 0
-        H = self.H
-        # Backward: O, then b_H, W_H; then U_k, Z_k, b_k, W_k for k = H-1 .. 0.
-        self._output_step()
-        self._weight_step(H, self._bias_step(H))
-        self._set_readout_output()
-        for k in range(H - 1, -1, -1):
-            self._hidden_step(k)
-            self._z_step(k)
-            self._weight_step(k, self._bias_step(k))
-        # Forward: W_k, b_k, Z_k, U_k for k = 0 .. H-1; then W_H, b_H, O.
-        for k in range(H):
-            P = self._weight_step(k)
-            P -= self.W[k][-1]
-            a = self._bias_step(k, P)
-            self.link_sq[k, 0] = self._z_step(k, a)
-            self.link_sq[k, 1] = self._hidden_step(k)
-        P = self._weight_step(H)
-        P -= self.W[H][-1]
-        self._bias_step(H, P)
-        self._set_readout_output()
-        self._output_step()
-        self._update_multiplier()
-
     def objective(self):
         """``L_rho`` and the residual; also sets ``merit_scale`` (its terms' size)."""
         rw = self.rw
         gap = self.O - self.R
         loss = self.loss.value(self.O, self.Y, rw)
-        reg = 0.5 * self.alpha * sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        reg = 0.5 * self.alpha * l2_penalty(self.W)
         penalty = float(self.link_sq.sum())
         inner = rw.inner(self.Lam, gap)
         gap_sq = rw.sq_norm(gap)

@@ -23,9 +23,9 @@ are exact. The ``W`` and ``U`` steps start from the Nesterov extrapolation
 
 import numpy as np
 
-from ._dladmm import _MAX_DOUBLINGS, DLADMMProblem
+from .._network import l2_penalty
+from ._linearised import MAX_DOUBLINGS, LinearisedBlocks
 
-_INF = np.inf
 # An extrapolated step is kept if it lowers its block's value by more than this
 # many units of rounding: a tie is broken towards the plain step, so that the
 # choice does not depend on the rounding (weighted vs repeated rows).
@@ -36,36 +36,7 @@ def _gains(after, before, dtype):
     return after <= before - _GAIN_ULPS * np.finfo(dtype).eps * abs(before)
 
 
-def band_preimage(act, lo, hi, tol=0.0):
-    """``[B1, B2]``, the ``z`` with ``lo <= s(z) <= hi``, for a monotone ``s``.
-
-    ``-inf`` / ``inf`` where that side does not constrain ``z``. relu's
-    preimage jumps at ``lo = 0`` (from every ``z`` to ``z >= lo``): a ``lo``
-    within the rounding ``tol`` of zero counts as zero, so that a point on the
-    flat part that satisfies the band up to rounding is not moved to zero.
-    """
-    name = act.name
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if name == "relu":
-            B1 = np.where(lo > tol, lo, -_INF)
-            B2 = hi.copy()
-        elif name == "leaky_relu":
-            k = act.slope
-            B1 = np.where(lo >= 0, lo, lo / k)
-            B2 = np.where(hi >= 0, hi, hi / k)
-        elif name == "tanh":
-            B1 = np.where(lo > -1, np.arctanh(np.clip(lo, -1, 1)), -_INF)
-            B2 = np.where(hi < 1, np.arctanh(np.clip(hi, -1, 1)), _INF)
-        elif name == "sigmoid":
-            lo_c, hi_c = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
-            B1 = np.where(lo > 0, np.log(lo_c) - np.log1p(-lo_c), -_INF)
-            B2 = np.where(hi < 1, np.log(hi_c) - np.log1p(-hi_c), _INF)
-        else:  # pragma: no cover - every registered activation is handled
-            raise ValueError(f"solver='mdlam' does not support activation {name!r}")
-    return B1, B2
-
-
-class MDLAMProblem(DLADMMProblem):
+class MDLAMProblem(LinearisedBlocks):
     """The mDLAM relaxation of the residual network with its current iterate.
 
     ``beta`` is the penalty of every linear link (the paper's rho), ``epsilon``
@@ -79,7 +50,7 @@ class MDLAMProblem(DLADMMProblem):
     extrapolate = True
 
     def __init__(self, X, Y, sample_weight, weights, activation, *, epsilon, **params):
-        self._epsilon = float(epsilon)
+        self.epsilon = float(epsilon)
         super().__init__(X, Y, sample_weight, weights, activation, **params)
         self.Lam[...] = 0.0  # no multiplier
         self._W_prev = [W[:-1].copy() for W in self.W]
@@ -89,23 +60,16 @@ class MDLAMProblem(DLADMMProblem):
         #: Extrapolated block steps accepted / tried in the last iteration.
         self.accepted = self.tried = 0
 
-    @property
-    def epsilon(self):
-        return self._epsilon
-
-    @epsilon.setter
-    def epsilon(self, value):
-        value = float(value)
-        if value < self._epsilon:
+    def set_penalties(self, **penalties):
+        epsilon = float(penalties.pop("epsilon", self.epsilon))
+        super().set_penalties(**penalties)
+        if epsilon < self.epsilon:
             # A narrower band may not hold the kept state: restart it from the
             # forward pass (inside every band).
             self.reset_to_forward()
             self.O[...] = self.R
             self._momentum = 1.0
-        self._epsilon = value
-
-    def _check_penalties(self):
-        pass
+        self.epsilon = epsilon
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
@@ -118,44 +82,43 @@ class MDLAMProblem(DLADMMProblem):
         # Step buffers, the band bounds and the extrapolated start.
         return {"step buffers": 6 * n_samples * width}
 
-    def _layer_target(self, k):
+    def layer_target(self, k):
         if k == self.H:
             return self.O, self.beta
         return self.Z[k], self.beta
 
     # ---------------------------------------------------------------- blocks
-    def _output_step(self):
+    def output_step(self):
         """Exact ``O``: the loss's prox at ``R`` with weight ``beta``."""
         self.loss.output_step(self.R, self.Lam, self.Y, self.beta, self.O)
 
     def _block_value(self, k, E):
         """The part of ``F`` that depends on ``W_k'``, from the residual ``E``."""
-        W = self.W[k]
-        return 0.5 * self.beta * self.rw.sq_norm(E) + 0.5 * self.alpha * float(
-            np.vdot(W[:-1], W[:-1])
+        return 0.5 * self.beta * self.rw.sq_norm(E) + 0.5 * self.alpha * l2_penalty(
+            [self.W[k]]
         )
 
-    def _nesterov_weight_step(self, k):
+    def nesterov_weight_step(self, k):
         """Prox-gradient step of ``W_k'`` from the extrapolated point, safeguarded.
 
         Returns ``A_k W_k`` after the step.
         """
         W, A = self.W[k], self.input_of(k)
-        target, _ = self._layer_target(k)
+        target, _ = self.layer_target(k)
         old = W[:-1].copy()
         P_old = A @ W
         if self.extrapolate and self.omega > 0.0:
             self.tried += 1
             before = self._block_value(k, target - P_old)
             W[:-1] += self.omega * (old - self._W_prev[k])
-            P = self._weight_step(k)  # from the extrapolated point
+            P = self.weight_step(k)  # from the extrapolated point
             after = self._block_value(k, target - P)
             if _gains(after, before, self.dtype):
                 self.accepted += 1
                 self._W_prev[k] = old
                 return P
             W[:-1] = old
-        P = self._weight_step(k, P_old)
+        P = self.weight_step(k, P_old)
         self._W_prev[k] = old
         return P
 
@@ -195,11 +158,11 @@ class MDLAMProblem(DLADMMProblem):
         # weight that passes when nothing is clipped).
         t = self.tau
         curvature = beta * rw.sq_norm(g @ V) / g_sq
-        for _ in range(_MAX_DOUBLINGS):
+        for _ in range(MAX_DOUBLINGS):
             if t >= curvature:
                 break
             t *= 2.0
-        for _ in range(_MAX_DOUBLINGS):
+        for _ in range(MAX_DOUBLINGS):
             self.trials += 1
             new = start - g / t
             np.clip(new, lower, upper, out=new)
@@ -212,7 +175,7 @@ class MDLAMProblem(DLADMMProblem):
             t *= 2.0
         return None
 
-    def _nesterov_hidden_step(self, k):
+    def nesterov_hidden_step(self, k):
         """``U_k`` from the extrapolated point if that does not raise ``F``."""
         U = self.U[k][:, :-1]
         old = U.copy()
@@ -238,14 +201,14 @@ class MDLAMProblem(DLADMMProblem):
             U[...] = result[0]
         self._U_prev[k] = old
         if k == self.H - 1:
-            self._set_readout_output()
+            self.set_readout_output()
         skip = self.skip_of(k)
         link = U - self.sZ[k]
         if skip is not None:
             link -= skip
         return self.rw.sq_norm(link)
 
-    def _z_step(self, k, a=None):
+    def z_step(self, k, a=None):
         """Exact ``Z_k``: ``A_k W_k`` projected onto the band's preimage."""
         if a is None:
             a = self.input_of(k) @ self.W[k]
@@ -257,7 +220,7 @@ class MDLAMProblem(DLADMMProblem):
         if skip is not None:
             scale += np.abs(skip)
         tol = 64 * np.finfo(self.dtype).eps * scale
-        B1, B2 = band_preimage(self.act, b - self.epsilon, b + self.epsilon, tol)
+        B1, B2 = self.act.preimage(b - self.epsilon, b + self.epsilon, tol)
         Z = self.Z[k]
         np.clip(a, B1, B2, out=Z)
         self.act(Z, out=self.sZ[k])
@@ -265,29 +228,14 @@ class MDLAMProblem(DLADMMProblem):
         return self.rw.sq_norm(a)
 
     # ------------------------------------------------------------- iteration
-    def _next_omega(self):
-        """Nesterov's weight ``omega_t = (s_t - 1) / s_{t+1}``, ``s_1 = 1``."""
+    def start_iteration(self):
+        """Reset the counters and take the next extrapolation weight
+        ``omega_t = (s_t - 1) / s_{t+1}`` (Nesterov's, ``s_1 = 1``)."""
+        self.trials = self.accepted = self.tried = 0
         s = self._momentum
         s_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * s * s))
         self._momentum = s_next
-        return (s - 1.0) / s_next
-
-    def iterate(self, run=None):
-        """One mDLAM iteration: a forward sweep with safeguarded extrapolation."""
-        self.trials = self.accepted = self.tried = 0
-        self.omega = self._next_omega()
-        H = self.H
-        for k in range(H):
-            P = self._nesterov_weight_step(k)
-            P -= self.W[k][-1]
-            a = self._bias_step(k, P)
-            self.link_sq[k, 0] = self._z_step(k, a)
-            self.link_sq[k, 1] = self._nesterov_hidden_step(k)
-        P = self._nesterov_weight_step(H)
-        P -= self.W[H][-1]
-        self._bias_step(H, P)
-        self._set_readout_output()
-        self._output_step()
+        self.omega = (s - 1.0) / s_next
 
     def objective(self):
         """``F`` and the residual (the distance of the iterate to a forward pass).
@@ -297,7 +245,7 @@ class MDLAMProblem(DLADMMProblem):
         rw = self.rw
         gap_sq = rw.sq_norm(self.O - self.R)
         loss = self.loss.value(self.O, self.Y, rw)
-        reg = 0.5 * self.alpha * sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        reg = 0.5 * self.alpha * l2_penalty(self.W)
         penalty = 0.5 * self.beta * (float(self.link_sq[:, 0].sum()) + gap_sq)
         self.merit_scale = abs(loss) + reg + penalty
         residual = float(np.sqrt(gap_sq + self.link_sq.sum()))

@@ -38,16 +38,16 @@ measured by ``encode`` (codes and header when quantized).
 """
 
 import threading
-from functools import partial
 
 import numpy as np
 
-from .._blas import blas_thread_budget
-from .._linalg import dense_product, largest_eigenvalue, spd_inverse, spd_solve
+from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
+from .._network import l2_penalty
 from .._quantize import UniformLevels
+from .._rows import block_rows
 from .._wide import dual_ridge_solve, use_dual
-from ._base import TrainingProblem, _augment, _augment_empty, _Pool, _run_in_order
-from ._rows import block_rows
+from ._base import TrainingProblem
+from ._buffers import ScratchPool, augmented_empty
 
 #: Weight of the proximal term of the z-steps, relative to ``nu`` (the paper's).
 Z_PROX = 1.0
@@ -104,6 +104,7 @@ class PQSplitting(TrainingProblem):
         loss=None,
         quantize=None,
         quantize_bits=8,
+        threaded_blas=False,
     ):
         if update != "proximal":
             raise ValueError(
@@ -111,13 +112,14 @@ class PQSplitting(TrainingProblem):
                 f"update={update!r} is not supported. Use update='proximal'."
             )
         dtype = X.dtype
-        self._set_problem_data(
+        super().__init__(
             X,
             Y,
             sample_weight,
             weights,
             activation,
             loss,
+            threaded_blas,
             beta=beta,
             rho=rho,
             tau=tau,
@@ -135,15 +137,15 @@ class PQSplitting(TrainingProblem):
         H = self.H
         N, m = Y.shape
         # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
-        self.P = [_augment(X)] + [
-            _augment_empty(N, W.shape[1], dtype) for W in self.W[:-1]
+        self.P = [augment(X)] + [
+            augmented_empty(N, W.shape[1], dtype) for W in self.W[:-1]
         ]
         self.Z = [np.empty((N, W.shape[1]), dtype) for W in self.W[:-1]]
         self.Q = [np.empty_like(Z) for Z in self.Z]
         self.Mu = [np.zeros_like(Z) for Z in self.Z]
         self.O = np.empty((N, m), dtype)
         self.R = np.empty((N, m), dtype)
-        self._no_multiplier = np.zeros((N, m), dtype)
+        self.zero_multiplier = np.zeros((N, m), dtype)
         # Per layer: ||z - a||^2, ||q - p - s(z)||^2, the coupling
         # <u, p_next - q> + rho/2 ||p_next - q||^2 and ||p_next - q||^2
         # (read-out: ||O - R||^2 in the first column). Valid after each phase B.
@@ -154,6 +156,21 @@ class PQSplitting(TrainingProblem):
         self._pools = threading.local()
         self.set_regions([(0, H + 1)])
         self.reset_to_forward()
+
+    @classmethod
+    def layer_shell(cls, state, threaded_blas=False):
+        """A problem holding one layer's part of the state (``state``: names to
+        values, the other layers' entries ``None``), whose blocks of that layer
+        run as in the whole problem (for a layer kept on its own worker)."""
+        shell = cls.__new__(cls)
+        for name, value in state.items():
+            setattr(shell, name, value)
+        shell._pools = threading.local()
+        shell._chunk_cache = {}
+        shell.set_threaded_blas(threaded_blas)
+        shell.sent = [dict() for _ in range(shell.H + 1)]
+        shell.regions = [(0, shell.H + 1)]
+        return shell
 
     # ---------------------------------------------------------------- helpers
     def set_regions(self, regions):
@@ -175,7 +192,7 @@ class PQSplitting(TrainingProblem):
         """
         pool = getattr(self._pools, "pool", None)
         if pool is None:
-            pool = self._pools.pool = _Pool(self.dtype)
+            pool = self._pools.pool = ScratchPool(self.dtype)
         return pool
 
     def reset_to_forward(self):
@@ -210,7 +227,7 @@ class PQSplitting(TrainingProblem):
         self.O[...] = self.R
         self.links[...] = 0.0
         # nu of the multiplier identity u = nu * (residual link).
-        self._nu = self.beta
+        self.multiplier_nu = self.beta
 
     def sync_penalties(self):
         """Make the state consistent with the current ``beta``, ``rho``.
@@ -221,11 +238,11 @@ class PQSplitting(TrainingProblem):
         ``rho``. Rebuilds the multipliers if ``nu`` changed (which changes no
         bit otherwise) and recomputes every cached term from the state.
         """
-        if self.beta != self._nu:
+        if self.beta != self.multiplier_nu:
             for k in range(self.H):
                 r = self._residual_link(k, self.Mu[k])
                 r *= self.beta
-            self._nu = self.beta
+            self.multiplier_nu = self.beta
         rw = self.rw
         for k in range(self.H):
             a = self.P[k] @ self.W[k]
@@ -247,18 +264,10 @@ class PQSplitting(TrainingProblem):
         return out
 
     # -------------------------------------------------------------- iteration
-    def iterate(self, run=None):
-        """One Jacobi iteration: phase A (every ``p``), phase B (the rest)."""
-        run = _run_in_order if run is None else run
-        self.whole_products = self.rw.split_dots = blas_thread_budget() > 1
-        if self.H:
-            run([partial(self._update_input, k) for k in range(1, self.H + 1)])
-        run([partial(self._update_layer, k) for k in range(self.H + 1)])
-
     def objective(self):
         """``L_rho`` of the current iterate and the RMS of all the links."""
         links = self.links
-        reg = sum(float(np.vdot(W[:-1], W[:-1])) for W in self.W)
+        reg = l2_penalty(self.W)
         penalty = float(links[:, 0].sum() + links[:, 1].sum())
         value = (
             self.loss.value(self.O, self.Y, self.rw)
@@ -269,7 +278,7 @@ class PQSplitting(TrainingProblem):
         return value, float(np.sqrt(penalty + links[:, 3].sum()))
 
     # ---------------------------------------------------------------- phase A
-    def _update_input(self, k):
+    def update_input(self, k):
         """Block ``p_k`` (``k >= 1``), exact: ``p M = RHS`` row by row.
 
         Hidden layer: ``M = nu V V^T + (nu + rho) I`` and ``RHS = nu (z - b) V^T
@@ -403,18 +412,18 @@ class PQSplitting(TrainingProblem):
         rhs += tau * self.W[k]
         self.W[k] = spd_solve(G, rhs, overwrite_a=True)
 
-    def _update_layer(self, k):
+    def update_layer(self, k):
         if k == self.H:
-            self._update_readout()
+            self.update_readout()
         else:
             self._update_hidden(k)
 
-    def _update_readout(self):
+    def update_readout(self):
         """``W_H`` (ridge on ``O``), then ``O``: the loss's prox at ``R``."""
         H = self.H
         self._ridge(H, self.O)
         dense_product(self.P[H], self.W[H], self.R)
-        self.loss.output_step(self.R, self._no_multiplier, self.Y, self.beta, self.O)
+        self.loss.output_step(self.R, self.zero_multiplier, self.Y, self.beta, self.O)
         self.links[H] = self.rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
 
     def _update_hidden(self, k):

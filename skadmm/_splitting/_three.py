@@ -50,7 +50,7 @@ class ThreeSplitting(Splitting):
         ``run``, the rows are computed as one task per row block.
         """
         self._forward_auxiliaries(run)
-        self._set_readout_output()
+        self.set_readout_output()
 
     def _backward_sweep(self):
         top = self.H - 1
@@ -95,13 +95,13 @@ class ThreeSplitting(Splitting):
             else:
                 U[...] = sZ
 
-    def _sweep_layer(self, k, with_output=True):
+    def sweep_layer(self, k, with_output=True):
         self._update_weights(k)
         self._update_preactivation(k)
         if with_output:
             self._update_hidden(k)
 
-    def _update_boundary(self, k):
+    def update_boundary(self, k):
         # U_k is the input and the skip of layer k + 1: its links are refreshed
         # on the fly (a boundary is never the last hidden layer).
         self._update_inner(k, refresh_next=True)

@@ -22,9 +22,9 @@ import math
 import numpy as np
 
 from .._linalg import dense_product, spd_solve
+from .._rows import block_rows
 from .._wide import DualRidge, use_dual
 from ._base import Splitting
-from ._rows import block_rows
 
 _MAX_BACKTRACK = 60
 # Most doublings of the step weight skipped at once.
@@ -73,7 +73,7 @@ class TwoSplitting(Splitting):
     def reset_to_forward(self, run=None):
         self.run_row_blocks(self._forward_rows, run)
         self.link_sq[...] = 0.0
-        self._set_readout_output()
+        self.set_readout_output()
 
     def _forward_rows(self, rows):
         for k in range(self.H):
@@ -133,7 +133,7 @@ class TwoSplitting(Splitting):
         # A row chunk of the gap and one of the trial activation.
         return {"weight step": 2 * chunk_rows * width}
 
-    def _sweep_layer(self, k, with_output=True):
+    def sweep_layer(self, k, with_output=True):
         self._update_weights(k)
         if not with_output:
             return
@@ -142,7 +142,7 @@ class TwoSplitting(Splitting):
         else:
             self._update_inner(k)
 
-    def _update_boundary(self, k):
+    def update_boundary(self, k):
         # A boundary is never the last hidden layer; _update_inner refreshes the
         # links of layers k and k + 1.
         self._update_inner(k)

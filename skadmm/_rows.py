@@ -87,6 +87,10 @@ class RowWeights:
             self.s = (s / s.sum())[:, None]
             self.sqrt_s = np.sqrt(self.s)
 
+    def set_split_dots(self, split):
+        """Split the reductions' dot products from now on (threaded BLAS)."""
+        self.split_dots = bool(split)
+
     def restrict(self, rows):
         """The weights of the rows ``rows`` (a slice), normalised as here.
 
