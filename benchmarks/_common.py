@@ -16,7 +16,7 @@ from joblib import cpu_count
 from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_info
 
-from skadmm import ADMMResidualRegressor, _penalty
+from skadmm import ADMMResidualRegressor, _alpha_search
 from skadmm._solvers._reset import ResetSolver
 from skadmm.datasets import load_wine_quality
 
@@ -146,11 +146,11 @@ def solver_switches(switches):
     """Fits inside run with these measurement switches, restored on exit: the
     ``ResetSolver`` class attributes named (``solver="reset"``, e.g.
     ``{"first_order_targets": True}``) and ``alpha_grid``, the candidates of
-    ``alpha="auto"`` (``skadmm._penalty.CV_GRID``). Neither is an estimator
+    ``alpha="auto"`` (``skadmm._alpha_search.CV_GRID``). Neither is an estimator
     parameter."""
     targets = {key: (ResetSolver, key) for key in switches}
     if "alpha_grid" in switches:
-        targets["alpha_grid"] = (_penalty, "CV_GRID")
+        targets["alpha_grid"] = (_alpha_search, "CV_GRID")
     unknown = [key for key, (obj, attr) in targets.items() if not hasattr(obj, attr)]
     if unknown:
         raise ValueError(f"ResetSolver has no switch {unknown}")

@@ -41,7 +41,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadmm import ADMMResidualRegressor, _penalty
+from skadmm import ADMMResidualRegressor, _alpha_search
 
 from _common import RESULTS, SEED, comma_list, pyplot, rounded, write_results
 from _datasets import DATASETS, pricing
@@ -449,7 +449,7 @@ def main(argv=None):
         write_results(args.out, "scaling_curves", rounded(curves_rows(curves)))
         plot_curves(curves, f"{args.out}/scaling_curves.png", n)
     if args.cv_min_rows is not None:
-        _penalty.CV_MIN_ROWS = args.cv_min_rows
+        _alpha_search.CV_MIN_ROWS = args.cv_min_rows
     if "small" in args.parts:
         small = run_small(
             (30,) if args.quick else SMALL_SIZES, 1 if args.quick else SMALL_DRAWS

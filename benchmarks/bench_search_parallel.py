@@ -30,7 +30,7 @@ from joblib.externals.loky import get_reusable_executor
 from sklearn.preprocessing import StandardScaler
 
 from skadmm import ADMMResidualRegressor
-from skadmm._penalty import CV_MAX_ROWS, CV_MIN_ROWS
+from skadmm._alpha_search import CV_MAX_ROWS, CV_MIN_ROWS
 
 from _common import SEED, write_results
 from _datasets import DATASETS, load, suite_parser

@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
+from ._alpha_search import AlphaSearch, fixed_alpha, search_alpha
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
@@ -51,7 +52,6 @@ from ._parallel import (
     search_workers,
     split_layers,
 )
-from ._penalty import AlphaSearch, fixed_alpha, search_alpha
 from ._readout import refit_readout
 from ._solvers import SOLVERS, ignored_params
 from ._solvers._base import SolverResult
@@ -596,7 +596,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         return search.alpha, record
 
     def _search_alpha(self, X, Y, sw, target, callbacks):
-        """``alpha="auto"``'s cross-validated search (see ``_penalty``)."""
+        """``alpha="auto"``'s cross-validated search (see ``_alpha_search``)."""
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.

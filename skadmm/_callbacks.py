@@ -98,7 +98,7 @@ class FitCallbacks:
         )
 
     def search_run(self, run, in_process):
-        """``run`` of ``alpha="auto"``'s search (see ``_penalty.search_alpha``)
+        """``run`` of ``alpha="auto"``'s search (see ``_alpha_search.search_alpha``)
         with a subtask per candidate fit; ``run`` itself when inactive.
 
         ``in_process``: the candidates are fitted here, one after the other

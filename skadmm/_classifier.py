@@ -10,7 +10,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseADMMResidual
 from ._docs import fill_doc
-from ._labels import ClassificationTarget
+from ._targets import ClassificationTarget
 
 
 @fill_doc(

@@ -21,7 +21,7 @@ class MonitorReport(NamedTuple):
 class ForwardMonitor:
     """Record the forward network's training loss and, optionally, validation scores.
 
-    ``target`` (``skadmm._target.RegressionTarget`` or the classifier's) gives
+    ``target`` (``skadmm._targets.RegressionTarget`` or the classifier's) gives
     the loss of the curves (``curve_loss``) and the validation score
     (``score``, higher is better). With ``validation`` set, this is early
     stopping: the run stops once the validation score has not improved by at

@@ -6,7 +6,7 @@ from sklearn.utils.validation import validate_data
 
 from ._base import BaseADMMResidual
 from ._docs import fill_doc
-from ._target import RegressionTarget
+from ._targets import RegressionTarget
 
 
 @fill_doc(

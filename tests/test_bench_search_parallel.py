@@ -9,7 +9,7 @@ pytestmark = needs("bench_search_parallel.py")
 
 def test_tables_are_those_the_search_cross_validates():
     with imported("bench_search_parallel", "_datasets") as (bench, datasets):
-        from skadmm._penalty import CV_MAX_ROWS, CV_MIN_ROWS
+        from skadmm._alpha_search import CV_MAX_ROWS, CV_MIN_ROWS
 
         names = bench.searched_tables()
         sizes = {name: datasets.load(name)[0].shape[0] for name in datasets.DATASETS}

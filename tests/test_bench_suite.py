@@ -120,7 +120,7 @@ def test_switches_apply_to_their_mode_only_and_are_restored(suite, tmp_path):
 def test_alpha_grid_switch_sets_the_candidates_of_auto(suite):
     from sklearn.datasets import make_regression
 
-    import skadmm._penalty as penalty
+    import skadmm._alpha_search as penalty
     from skadmm import ADMMResidualRegressor
 
     bench, _ = suite

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skadmm import ADMMResidualClassifier
-from skadmm._penalty import CLASSIFICATION_ALPHA
+from skadmm._alpha_search import CLASSIFICATION_ALPHA
 
 
 @pytest.fixture(scope="module")

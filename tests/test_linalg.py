@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-import skadmm._target
+import skadmm._targets
 from skadmm import ADMMResidualRegressor
 from skadmm._checks import max_input_scale
 from skadmm._linalg import _pseudo_solve, largest_eigenvalue, spd_solve
@@ -244,7 +244,7 @@ def test_non_finite_trained_network_leaves_the_estimator_unfitted(monkeypatch):
     X = rng.standard_normal((40, 3))
     y = X[:, 0]
     monkeypatch.setattr(
-        skadmm._target.RegressionTarget,
+        skadmm._targets.RegressionTarget,
         "fold",
         lambda self, weights: [*weights[:-1], weights[-1] * np.inf],
     )

@@ -15,7 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 import skadmm._monitor
 import skadmm._solvers._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
-from skadmm._penalty import fixed_alpha
+from skadmm._alpha_search import fixed_alpha
 from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
 MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]

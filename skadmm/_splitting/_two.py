@@ -211,11 +211,11 @@ class TwoSplitting(Splitting):
             return f, (W_new, sq)
 
         direction = grad if metric is None else metric(grad)
-        gg = float(np.vdot(grad, direction))
+        grad_dot = float(np.vdot(grad, direction))
         # The objective is a difference of terms of the size of beta |U|^2:
         # its rounding, hence what a step can certify, is relative to that.
         scale = 0.5 * beta * rw.sq_norm(self.U[k][:, :-1])
-        accepted = self._backtrack(k, 0, gg, f_old, trial, floor, scale)
+        accepted = self._backtrack(k, 0, grad_dot, f_old, trial, floor, scale)
         if accepted is not None:
             self.W[k], sq = accepted
             if keep:
@@ -250,12 +250,12 @@ class TwoSplitting(Splitting):
         # beta (own - nxt - (nxt * s'(.)) V^T). With one chunk of all rows the
         # trials' buffers hold nxt * s'(.) and its product with V^T meanwhile.
         if not keep:
-            NX, BK = tH, tU
+            next_buf, back_buf = tH, tU
         elif self.whole_products:
-            NX, BK = trial_sH, trial_U[:, :-1]
+            next_buf, back_buf = trial_sH, trial_U[:, :-1]
         else:
-            NX, BK = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
-        own_sq = nxt_sq = gg = 0.0
+            next_buf, back_buf = pool.chunk("c0", size, n), pool.chunk("c1", size, n)
+        own_sq = nxt_sq = grad_dot = 0.0
         for chunk, parts in chunks:
             m = chunk.stop - chunk.start
             for rows, local in parts:
@@ -264,18 +264,18 @@ class TwoSplitting(Splitting):
                 )
                 if skip is not None:
                     own -= skip[rows]
-                nxt = np.subtract(U_next[rows], sH_next[rows], out=NX[local])
+                nxt = np.subtract(U_next[rows], sH_next[rows], out=next_buf[local])
                 nxt -= U[rows]
                 own_sq += rw.sq_norm(own, rows)
                 nxt_sq += rw.sq_norm(nxt, rows)
                 np.subtract(own, nxt, out=grad[rows])
                 act.mul_derivative(nxt, sH_next[rows])
-            back = np.matmul(NX[:m], V.T, out=BK[:m])
+            back = np.matmul(next_buf[:m], V.T, out=back_buf[:m])
             for rows, local in parts:
                 g = grad[rows]
                 g -= back[local]
                 g *= beta
-                gg += rw.inner(g, g, rows)
+                grad_dot += rw.inner(g, g, rows)
         f_old = 0.5 * beta * (own_sq + nxt_sq)
 
         def new_rows(t, chunk, parts, Uc, Hc):
@@ -313,7 +313,7 @@ class TwoSplitting(Splitting):
             return 0.5 * beta * (own_sq + nxt_sq), (own_sq, nxt_sq, t)
 
         scale = 0.5 * beta * (rw.sq_norm(U) + rw.sq_norm(U_next))
-        accepted = self._backtrack(k, 1, gg, f_old, trial, floor, scale)
+        accepted = self._backtrack(k, 1, grad_dot, f_old, trial, floor, scale)
         if accepted is not None:
             own_sq, nxt_sq, t = accepted
             if keep:
@@ -325,10 +325,10 @@ class TwoSplitting(Splitting):
         self.link_sq[k, 0] = own_sq
         self.link_sq[k + 1, 0] = nxt_sq
 
-    def _backtrack(self, k, block, gg, f_old, trial, floor=None, scale=0.0):
+    def _backtrack(self, k, block, grad_dot, f_old, trial, floor=None, scale=0.0):
         """Smallest tried ``t`` (doubling from the last one) with sufficient decrease.
 
-        ``gg = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
+        ``grad_dot = ||grad||^2`` in the block's metric and ``trial(t)`` evaluates the
         block objective at ``x - grad/t``; ``t`` never starts below ``floor``
         (default ``tau``). Returns what ``trial`` returned with it for the
         accepted step, or ``None`` when no step passes, or when the decrease
@@ -336,7 +336,7 @@ class TwoSplitting(Splitting):
         terms have the size ``scale`` (the block then stays put, which is
         still a descent step).
         """
-        if not gg > 0:
+        if not grad_dot > 0:
             return None
         floor = self.tau if floor is None else floor
         # A Python float: a numpy float64 step would upcast float32 weights.
@@ -346,18 +346,18 @@ class TwoSplitting(Splitting):
         # _MAX_BACKTRACK trials per block near convergence).
         rounding = _ROUNDING * np.finfo(self.dtype).eps * (abs(f_old) + scale)
         for _ in range(_MAX_BACKTRACK):
-            if not (math.isfinite(t) and 0.5 * gg / t > rounding):
+            if not (math.isfinite(t) and 0.5 * grad_dot / t > rounding):
                 return None
             self.n_trials[k, block] += 1
             f_new, result = trial(t)
             # With d = -grad/t: f_new <= f_old - t/2 |d|^2 = f_old - |grad|^2/(2t).
-            if f_new <= f_old - 0.5 * gg / t:
+            if f_new <= f_old - 0.5 * grad_dot / t:
                 self._t[k, block] = t
                 return result
             # The failed trial's curvature along the gradient: the test needs
             # t >= c on a quadratic, so the doublings below c are skipped
             # (t stays on the grid of doublings of its start).
-            curvature = 2.0 * (f_new - f_old + gg / t) * t * t / gg
+            curvature = 2.0 * (f_new - f_old + grad_dot / t) * t * t / grad_dot
             if not math.isfinite(curvature):  # an overflowing trial: just double
                 curvature = t
             jump = math.ceil(math.log2(max(curvature / t, 1.0)))

@@ -12,9 +12,7 @@ from threadpoolctl import threadpool_limits
 
 import skadmm._base
 from skadmm import ADMMResidualRegressor
-from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
-from skadmm._parallel import search_workers
-from skadmm._penalty import (
+from skadmm._alpha_search import (
     CLASSIFICATION_ALPHA,
     CV_GRID,
     CV_MAX_ROWS,
@@ -25,7 +23,9 @@ from skadmm._penalty import (
     fixed_alpha,
     resolve_alpha,
 )
-from skadmm._target import RegressionTarget
+from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
+from skadmm._parallel import search_workers
+from skadmm._targets import RegressionTarget
 
 
 def squared_errors(Y, pred):

@@ -1,0 +1,320 @@
+"""Target objects: how an estimator's ``y`` becomes the network's training target.
+
+The shared fit (``skadmm._base``) asks its estimator's target object for the
+encoded training target, the loss, how the encoding folds into the read-out,
+the curves' loss and the validation score; :class:`Target` lists what a target
+provides.
+
+*Regression* (:class:`RegressionTarget`): standardisation inside ``fit``.
+
+The penalties ``beta``, ``rho`` and ``alpha`` weigh terms whose size depends on the
+units of ``y``; training on the weighted z-score of each output makes the fitted
+function equivariant to an affine change of units (see the user guide, "Target
+standardisation"). The network is trained on the standardised target and the
+transform is folded into the read-out afterwards, so ``coefs_`` and
+``intercepts_`` describe the network in the units of ``y``.
+
+*Classification* (:class:`ClassificationTarget`): class labels as one-hot rows
+(or one column). Multiclass targets are one-hot rows trained with the softmax
+cross-entropy on one output per class; a binary target is one column (1 for
+``classes_[1]``) trained with :class:`~skadmm._losses.LogisticLoss`, the two-
+class softmax in an orthonormal basis of its zero-sum outputs. The binary
+network's read-out is scaled by ``sqrt(2)`` when stored, so that the fitted
+network outputs the log-odds (``decision_function``).
+"""
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from sklearn.metrics import r2_score
+from sklearn.preprocessing import StandardScaler
+
+from ._alpha_search import classification_alpha
+from ._losses import LogisticLoss, SoftmaxLoss, SquaredLoss, center_columns
+from ._rows import RowWeights
+
+
+class Target(ABC):
+    """What the shared fit needs of an estimator's target encoding.
+
+    Attributes a target defines: ``loss`` (a loss object of
+    ``skadmm._losses``), ``n_outputs`` (network outputs), ``curve_name`` and
+    ``score_name`` (the names of ``loss_curve_``'s loss and of the validation
+    score, for progress lines) and ``auto_alpha`` (``alpha="auto"`` as a
+    function of the summed sample weights, or ``None``: cross-validated, with
+    :meth:`cv_target`, :meth:`cv_predict` and :meth:`cv_errors`).
+    """
+
+    loss = None
+    n_outputs = None
+    curve_name = score_name = ""
+    auto_alpha = None
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, y, sample_weight, dtype):
+        """The target of a first fit on ``y`` (rows of positive weight)."""
+
+    @abstractmethod
+    def encode(self, y, dtype):
+        """The network's 2-D training target for ``y``."""
+
+    @abstractmethod
+    def fold(self, weights):
+        """Weights that output ``y``'s units, from weights trained on the
+        encoded target (the fitted attributes)."""
+
+    @abstractmethod
+    def unfold(self, weights):
+        """The inverse of :meth:`fold` (a warm start's weights)."""
+
+    @abstractmethod
+    def stratify(self, Y):
+        """Labels to stratify a validation split on, or ``None``."""
+
+    @abstractmethod
+    def curve_loss(self, Y, out, sample_weight):
+        """The loss of ``loss_curve_`` for the network outputs ``out``."""
+
+    @abstractmethod
+    def score(self, Y, out, sample_weight):
+        """The validation score of early stopping (higher is better)."""
+
+    def cv_target(self, Y):
+        """The ``y`` a candidate fit of ``alpha="auto"`` is given."""
+        raise NotImplementedError
+
+    def cv_predict(self, model, X):
+        """A candidate's predictions, comparable with :meth:`cv_errors`."""
+        raise NotImplementedError
+
+    def cv_errors(self, Y, pred):
+        """Per-row validation errors of a candidate."""
+        raise NotImplementedError
+
+
+# Head room below the square root of the largest float for the squared errors.
+_MARGIN = 1e3
+
+
+def fit_target_scaler(Y, sample_weight):
+    """Weighted mean and scale of every output.
+
+    The statistics are computed on ``Y / max|Y|`` (per output) and scaled back:
+    the variance of ``y`` itself overflows from ``|y| ~ 1e155`` and underflows
+    to zero below ``1e-155`` in float64, where the standard deviation is still
+    representable. A constant output gets the scale ``max|y|`` (1 for zeros),
+    so its standardised values are its rounding noise relative to its size.
+    """
+    top = np.max(np.abs(Y), axis=0)
+    # Squared errors in the units of y (loss_curve_, scores) must stay finite.
+    limit = np.sqrt(np.finfo(Y.dtype).max) / _MARGIN
+    if not (top <= limit).all():
+        raise ValueError(
+            f"max|y| = {float(np.max(top)):.3g} is too large: its squared errors "
+            f"overflow {Y.dtype} (the limit is {limit:.3g}). Rescale y, for example "
+            "divide it by a power of ten."
+        )
+    top[top == 0] = 1.0
+    scaler = StandardScaler().fit(Y / top, sample_weight=sample_weight)
+    with np.errstate(over="ignore"):
+        mean, scale = scaler.mean_ * top, scaler.scale_ * top
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        raise ValueError(
+            "The mean or standard deviation of y overflows its floating type; "
+            "rescale y (for example divide it by a power of ten)."
+        )
+    return mean.astype(Y.dtype), scale.astype(Y.dtype)
+
+
+def standardise(Y, mean, scale):
+    """``(Y - mean) / scale``; ``ValueError`` if it overflows (``|y|`` near the max)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (Y - mean) / scale
+    if not np.isfinite(Z).all():
+        raise ValueError(
+            "Standardising y overflows its floating type; rescale y (for example "
+            "divide it by a power of ten)."
+        )
+    return Z
+
+
+def fold_into_readout(weights, mean, scale):
+    """Weights whose read-out predicts in the units of ``y``."""
+    readout = weights[-1] * scale
+    readout[-1] += mean
+    return [*weights[:-1], readout]
+
+
+def unfold_readout(weights, mean, scale):
+    """Inverse of :func:`fold_into_readout` (to warm-start in standardised units)."""
+    readout = weights[-1].copy()
+    readout[-1] -= mean
+    return [*weights[:-1], readout / scale]
+
+
+class RegressionTarget(Target):
+    """The regressor's target encoding: the weighted z-score of every output.
+
+    The shared fit (``skadmm._base``) asks its estimator's target object for the
+    encoded training target, the loss, how to fold the encoding into the
+    read-out, and the curves' loss and validation score.
+    """
+
+    loss = SquaredLoss()
+    curve_name, score_name = "MSE", "R2"
+    #: ``alpha="auto"`` cross-validates (``skadmm._alpha_search``).
+    auto_alpha = None
+
+    def __init__(self, mean, scale, one_dimensional):
+        self.mean, self.scale = mean, scale
+        self.one_dimensional = one_dimensional
+        self.n_outputs = mean.shape[0]
+
+    @classmethod
+    def fit(cls, y, sample_weight, dtype):
+        """Scaler of ``y`` (rows of positive weight)."""
+        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        return cls(*fit_target_scaler(Y, sample_weight), np.ndim(y) == 1)
+
+    def encode(self, y, dtype):
+        """Standardised 2-D target; ``ValueError`` on a different number of outputs."""
+        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        if Y.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"warm_start=True but y has {Y.shape[1]} outputs and the fitted "
+                f"model has {self.n_outputs}; set warm_start=False to refit."
+            )
+        return standardise(Y, self.mean, self.scale)
+
+    def fold(self, weights):
+        return fold_into_readout(weights, self.mean, self.scale)
+
+    def unfold(self, weights):
+        return unfold_readout(weights, self.mean, self.scale)
+
+    def stratify(self, Y):
+        """Labels to stratify a validation split on (none for regression)."""
+        return None
+
+    def curve_loss(self, Y, out, sample_weight):
+        """Mean squared error in the units of ``y`` (``loss_curve_``)."""
+        return weighted_mse(Y, out, sample_weight, self.scale)
+
+    def score(self, Y, out, sample_weight):
+        """Validation R^2 (early stopping)."""
+        return r2_score(Y, out, sample_weight=sample_weight)
+
+    # alpha="auto": models are fitted on the encoded target and compared by the
+    # summed weighted squared error of their predictions.
+    def cv_target(self, Y):
+        return Y
+
+    def cv_predict(self, model, X):
+        return np.asarray(model.predict(X)).reshape(X.shape[0], -1)
+
+    def cv_errors(self, Y, pred):
+        return np.sum((pred - Y) ** 2, axis=1)
+
+
+def weighted_mse(Y, pred, sample_weight, y_scale=None):
+    """Mean squared error over rows (weighted) and outputs.
+
+    ``Y`` and ``pred`` are standardised targets; with ``y_scale`` the error is
+    reported in the units of the original target.
+    """
+    err = pred - Y
+    if y_scale is not None:
+        err *= y_scale
+    sq = (err**2).mean(axis=1)
+    return float(np.average(sq, weights=sample_weight))
+
+
+class ClassificationTarget(Target):
+    """Classes of the fit and the loss, curves and score that go with them."""
+
+    curve_name, score_name = "log-loss", "accuracy"
+    #: ``alpha="auto"`` on ``n`` summed weights (no cross-validation).
+    auto_alpha = staticmethod(classification_alpha)
+
+    def __init__(self, classes):
+        self.classes = classes
+        self.binary = len(classes) == 2
+        self.loss = LogisticLoss() if self.binary else SoftmaxLoss()
+        self.n_outputs = 1 if self.binary else len(classes)
+
+    @classmethod
+    def fit(cls, y, sample_weight, dtype):
+        """Classes of ``y`` (the rows of positive weight); two at least."""
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                "The classifier needs samples of at least 2 classes with positive "
+                f"weight; the data has only the class {classes[0]!r}."
+            )
+        return cls(classes)
+
+    def indices(self, y):
+        """Index of each label in ``classes``; ``ValueError`` for an unseen one."""
+        index = np.searchsorted(self.classes, y)
+        index[index == len(self.classes)] = 0
+        unseen = self.classes[index] != y
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels not seen in the first fit: "
+                f"{np.unique(y[unseen])[:5].tolist()}; the fitted classes are "
+                f"{self.classes.tolist()}. Set warm_start=False to refit."
+            )
+        return index
+
+    def encode(self, y, dtype):
+        index = self.indices(y)
+        if self.binary:
+            return (index == 1).astype(dtype)[:, None]
+        Y = np.zeros((len(y), len(self.classes)), dtype=dtype)
+        Y[np.arange(len(y)), index] = 1.0
+        return Y
+
+    def true_index(self, Y):
+        """Class index of each encoded row."""
+        return (Y[:, 0] > 0.5).astype(np.intp) if self.binary else Y.argmax(axis=1)
+
+    def decode(self, Y):
+        return self.classes[self.true_index(Y)]
+
+    def fold(self, weights):
+        """Weights whose output is the log-odds (binary) or centred logits.
+
+        The softmax ignores a constant added to every logit of a row, so the
+        read-out's component along the all-ones output is not determined by
+        the loss (nor penalised, in the bias); removing it makes the logits,
+        hence ``decision_function``, one function of the training problem.
+        """
+        if not self.binary:
+            return [*weights[:-1], center_columns(weights[-1])]
+        return [*weights[:-1], weights[-1] * LogisticLoss.scale]
+
+    def unfold(self, weights):
+        if not self.binary:
+            return [W.copy() for W in weights]
+        return [*weights[:-1], weights[-1] / LogisticLoss.scale]
+
+    def stratify(self, Y):
+        """Labels for a stratified validation split (if every class has 2 rows)."""
+        index = self.true_index(Y)
+        counts = np.bincount(index, minlength=len(self.classes))
+        return index if counts.min() >= 2 else None
+
+    def curve_loss(self, Y, out, sample_weight):
+        """Mean cross-entropy (``loss_curve_``), ``out`` in training units."""
+        rw = RowWeights(sample_weight, Y.shape[0], out.dtype)
+        return self.loss.value(out, Y, rw)
+
+    def score(self, Y, out, sample_weight):
+        """Validation accuracy (early stopping)."""
+        if self.binary:
+            predicted = (out[:, 0] > 0).astype(np.intp)
+        else:
+            predicted = out.argmax(axis=1)
+        hit = predicted == self.true_index(Y)
+        return float(np.average(hit, weights=sample_weight))
