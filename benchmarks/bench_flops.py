@@ -44,7 +44,7 @@ import numpy as np
 from joblib import cpu_count
 from threadpoolctl import threadpool_limits
 
-from skadmm._splitting import TwoSplitting
+from skadmm._splitting import TwoSplitRelaxation
 
 from _common import RESULTS, SEED, pyplot, radmm, write_results
 
@@ -241,7 +241,7 @@ def trial_counter():
     ``calls[1]`` (inner ``U`` blocks) receive the trials of every call, in order.
     """
     calls = ([], [])
-    original = TwoSplitting._backtrack
+    original = TwoSplitRelaxation._backtrack
 
     def counting(self, k, block, *args):
         before = int(self.n_trials[k, block])
@@ -268,13 +268,13 @@ def fit_seconds(X, y, splitting, width, n_blocks, max_iter, **parallel):
         **parallel,
     )
     calls, original, counting = trial_counter()
-    TwoSplitting._backtrack = counting
+    TwoSplitRelaxation._backtrack = counting
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(X, y)
     finally:
-        TwoSplitting._backtrack = original
+        TwoSplitRelaxation._backtrack = original
     assert est.n_iter_ == max_iter, est.n_iter_
     seconds = float(np.median(np.diff(est.time_curve_)))
     trials = (1.0, 1.0)

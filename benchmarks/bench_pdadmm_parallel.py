@@ -49,7 +49,7 @@ from skadmm._monitor import ForwardMonitor
 from skadmm._network import init_weights
 from skadmm._parallel import Team
 from skadmm._solvers import PDADMMSolver
-from skadmm._splitting._pdadmm import PQSplitting
+from skadmm._splitting._pdadmm import PQRelaxation
 
 from _common import RESULTS, SEED, write_results
 
@@ -91,7 +91,7 @@ def fit(X, y, params, max_iter, workers, mode=None):
 class Clock:
     """CPU seconds (``time.thread_time``) of the tasks, steps and monitor calls.
 
-    ``phases`` holds, per phase of ``PQSplitting.iterate``, the CPU time of
+    ``phases`` holds, per phase of ``PQRelaxation.iterate``, the CPU time of
     each task (whichever thread ran it); ``step`` and ``monitor`` the leader
     thread's CPU time in ``PDADMMSolver.step`` (the phases' tasks it ran
     included) and in the monitor's evaluation of the forward network.
@@ -144,7 +144,7 @@ class Clock:
 def clocked_fit(X, y, params, max_iter, workers):
     clock = Clock()
     iterate, step, update = (
-        PQSplitting.iterate,
+        PQRelaxation.iterate,
         PDADMMSolver.step,
         ForwardMonitor.update,
     )
@@ -166,13 +166,13 @@ def clocked_fit(X, y, params, max_iter, workers):
         finally:
             clock.monitor += time.thread_time() - start
 
-    PQSplitting.iterate = timed_iterate
+    PQRelaxation.iterate = timed_iterate
     PDADMMSolver.step = timed_step
     ForwardMonitor.update = timed_update
     try:
         est = fit(X, y, params, max_iter, workers)
     finally:
-        PQSplitting.iterate, PDADMMSolver.step = iterate, step
+        PQRelaxation.iterate, PDADMMSolver.step = iterate, step
         ForwardMonitor.update = update
     return est, clock
 
@@ -216,7 +216,7 @@ def control(n_rows, width, seconds=1.0):
 def interleaved(X, y, params, n_pairs):
     """Seconds of single iterations run alternately by 1 and 2 workers.
 
-    One problem (``PQSplitting``, the estimator's initialisation), one BLAS
+    One problem (``PQRelaxation``, the estimator's initialisation), one BLAS
     thread per worker; iteration ``2i`` runs on a 1-worker team, ``2i + 1`` on a
     2-worker team, so both see the same load within seconds. The Jacobi
     iteration does not depend on which team runs it. Returns the pairs of
@@ -230,7 +230,7 @@ def interleaved(X, y, params, n_pairs):
     )
     pairs = []
     with threadpool_limits(1, user_api="blas"):
-        problem = PQSplitting(X, Y, None, W, act, alpha=1e-3, tau=1e-3, **PENALTIES)
+        problem = PQRelaxation(X, Y, None, W, act, alpha=1e-3, tau=1e-3, **PENALTIES)
         for workers in (1, 2):
             with Team(workers) as team:
                 problem.iterate(team.run)

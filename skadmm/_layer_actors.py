@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from ._network import l2_penalty
 from ._rows import RowWeights
-from ._splitting._pdadmm import PQSplitting
+from ._splitting._pdadmm import PQRelaxation
 
 #: What a layer's shell keeps of the whole problem (everything else is None).
 _SCALARS = (
@@ -51,7 +51,7 @@ def layer_state(problem, k):
     """The part of ``problem`` that layer ``k`` owns, plus its neighbours' copies.
 
     A dict of arrays and scalars (copies), from which :class:`LayerActor`
-    rebuilds a shell of :class:`~skadmm._splitting._pdadmm.PQSplitting` whose
+    rebuilds a shell of :class:`~skadmm._splitting._pdadmm.PQRelaxation` whose
     other layers' entries are ``None``.
     """
     H = problem.H
@@ -86,7 +86,7 @@ class LayerActor:
         # A worker process has its own BLAS threads: fix them, or the products
         # (and so the iterates) may differ from the driver's in the last bit.
         self.blas_threads = blas_threads
-        self.shell = PQSplitting.layer_shell(
+        self.shell = PQRelaxation.layer_shell(
             {name: _fresh(value) for name, value in state.items() if name != "k"},
             whole_products,
         )
@@ -172,7 +172,7 @@ def _decode(sent, levels):
 
 
 def merit(problem_alpha, beta, links, regs, loss_value):
-    """``L_rho`` from the layers' terms, summed as ``PQSplitting.objective``."""
+    """``L_rho`` from the layers' terms, summed as ``PQRelaxation.objective``."""
     penalty = float(links[:, 0].sum() + links[:, 1].sum())
     return (
         loss_value

@@ -65,14 +65,14 @@ def iterate(problem, run=None):
     update order lives in the solvers; see ``skadmm._solvers``)."""
     from skadmm._parallel import run_in_order
     from skadmm._solvers import DLADMMSolver, MDLAMSolver, PDADMMSolver, RADMMSolver
-    from skadmm._splitting._dladmm import DLADMMProblem
-    from skadmm._splitting._mdlam import MDLAMProblem
-    from skadmm._splitting._pdadmm import PQSplitting
+    from skadmm._splitting._dladmm import DLADMMRelaxation
+    from skadmm._splitting._mdlam import BandRelaxation
+    from skadmm._splitting._pdadmm import PQRelaxation
 
     modes = {
-        PQSplitting: PDADMMSolver,
-        DLADMMProblem: DLADMMSolver,
-        MDLAMProblem: MDLAMSolver,
+        PQRelaxation: PDADMMSolver,
+        DLADMMRelaxation: DLADMMSolver,
+        BandRelaxation: MDLAMSolver,
     }
     solver = modes.get(type(problem), RADMMSolver)
     solver.iterate(problem, run_in_order if run is None else run)

@@ -6,7 +6,8 @@ import pytest
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS
 from skadmm._losses import SquaredLoss
-from skadmm._splitting._dladmm import DLADMMProblem, check_rho
+from skadmm._solvers import DLADMMSolver
+from skadmm._splitting._dladmm import DLADMMRelaxation, check_rho
 from skadmm.exceptions import DivergenceWarning
 
 from ._problems import independent_lrho, iterate, random_problem, weighted_sq_norm
@@ -28,7 +29,7 @@ def make_problem(
         90, activation, width=width, n_blocks=n_blocks, weighted=weighted, seed=seed
     )
     params = dict(beta=beta, rho=rho, tau=tau, alpha=alpha, update="proximal")
-    return DLADMMProblem(X, Y, sw, W, act, **params), X, Y, sw
+    return DLADMMRelaxation(X, Y, sw, W, act, **params), X, Y, sw
 
 
 @pytest.mark.parametrize("n_blocks", [0, 3])
@@ -206,16 +207,16 @@ def test_rho_condition_is_enforced():
 
 def test_an_increase_of_the_merit_is_reported(monkeypatch):
     """The runtime check stops the run, keeps the last iterate and says why."""
-    original = DLADMMProblem.iterate
+    original = DLADMMSolver.iterate
     calls = []
 
-    def broken(self, run=None):
-        original(self, run)
+    def broken(problem, run=None):
+        original(problem, run)
         calls.append(1)
         if len(calls) == 3:
-            self.O += 1.0  # not a descent step
+            problem.O += 1.0  # not a descent step
 
-    monkeypatch.setattr(DLADMMProblem, "iterate", broken)
+    monkeypatch.setattr(DLADMMSolver, "iterate", staticmethod(broken))
     X = np.random.default_rng(0).standard_normal((40, 3))
     model = ADMMResidualRegressor(solver="dladmm", width=8, alpha=1e-2, max_iter=10)
     with pytest.warns(DivergenceWarning, match="L_rho increased.*Raise `rho`"):

@@ -253,9 +253,9 @@ def test_divergence_guard_restores_finite_weights(data):
 
 def test_divergence_after_some_iterations_keeps_last_good_iterate(data, monkeypatch):
     X, y = data
-    from skadmm._splitting import ThreeSplitting
+    from skadmm._splitting import ThreeSplitRelaxation
 
-    original = ThreeSplitting.iterate
+    original = ThreeSplitRelaxation.iterate
     calls = {"n": 0}
 
     def poisoned(self, run=None):
@@ -264,7 +264,7 @@ def test_divergence_after_some_iterations_keeps_last_good_iterate(data, monkeypa
         if calls["n"] == 4:
             self.W[1][0, 0] = np.nan
 
-    monkeypatch.setattr(ThreeSplitting, "iterate", poisoned)
+    monkeypatch.setattr(ThreeSplitRelaxation, "iterate", poisoned)
     reference = fit_quiet(small(max_iter=3, tol=0.0), X, y)
     calls["n"] = 0
     with pytest.warns(DivergenceWarning, match="iteration 4"):

@@ -6,7 +6,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm._layer_actors import run_in_process, run_on_dask
 from skadmm._parallel import split_layers
-from skadmm._splitting._pdadmm import PQSplitting
+from skadmm._splitting._pdadmm import PQRelaxation
 
 from ._problems import iterate, random_problem
 
@@ -17,7 +17,7 @@ def make_problem(quantize=None, weighted=False):
     X, Y, sw, W, act = random_problem(
         80, "relu", width=10, n_blocks=2, weighted=weighted, seed=3
     )
-    problem = PQSplitting(
+    problem = PQRelaxation(
         X, Y, sw, W, act, beta=1.0, rho=4.5, tau=1e-3, alpha=1e-3,
         quantize=quantize, quantize_bits=8,
     )  # fmt: skip

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import ACTIVATIONS, get_activation
 from skadmm._network import forward
-from skadmm._splitting._mdlam import MDLAMProblem
+from skadmm._splitting._mdlam import BandRelaxation
 from skadmm.exceptions import DivergenceWarning
 
 from ._problems import iterate, random_problem, weighted_sq_norm
@@ -33,7 +33,7 @@ def make_problem(
         90, activation, width=width, n_blocks=n_blocks, weighted=weighted, seed=seed
     )
     params = dict(beta=beta, rho=2.0, tau=tau, alpha=alpha, update="proximal")
-    return MDLAMProblem(X, Y, sw, W, act, epsilon=epsilon, **params), X, Y, sw
+    return BandRelaxation(X, Y, sw, W, act, epsilon=epsilon, **params), X, Y, sw
 
 
 def independent_objective(problem, X, Y, sw):
@@ -121,7 +121,13 @@ def test_a_bad_extrapolation_is_rejected(monkeypatch):
     """With a wild momentum (omega = 20) the blocks fall back to the plain
     step: F still never increases."""
     problem, X, Y, sw = make_problem("tanh", n_blocks=2)
-    monkeypatch.setattr(problem, "_next_omega", lambda: 20.0)
+    start_iteration = problem.start_iteration
+
+    def wild_momentum():
+        start_iteration()
+        problem.omega = 20.0
+
+    monkeypatch.setattr(problem, "start_iteration", wild_momentum)
     values = [independent_objective(problem, X, Y, sw)]
     tried = accepted = 0
     for _ in range(10):
@@ -258,7 +264,7 @@ def test_epsilon_parameter():
     for _ in range(5):
         iterate(problem)
     assert band_violation(problem) > -0.1 + 1e-3  # the wide band is used
-    problem.epsilon = 0.01  # narrower: the state restarts inside the bands
+    problem.set_penalties(epsilon=0.01)  # narrower: restarts inside the bands
     assert band_violation(problem) <= -0.01 + 1e-12
     iterate(problem)
     assert band_violation(problem) <= 1e-12

@@ -17,7 +17,8 @@ import skadmm._blas
 from skadmm import ADMMResidualRegressor
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_threads_for
 from skadmm._parallel import Team, plan_parallelism, split_layers
-from skadmm._splitting import ThreeSplitting, TwoSplitting
+from skadmm._solvers import RADMMSolver
+from skadmm._splitting import ThreeSplitRelaxation, TwoSplitRelaxation
 
 # Short fits stop at max_iter on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -56,7 +57,7 @@ def test_split_layers_is_a_balanced_contiguous_partition(n_layers):
 def test_too_many_regions_is_refused_before_any_work(data, monkeypatch):
     X, y = data
     est = ADMMResidualRegressor(n_blocks=4, n_regions=4)
-    monkeypatch.setattr(ThreeSplitting, "__init__", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(ThreeSplitRelaxation, "__init__", lambda *a, **k: 1 / 0)
     with pytest.raises(ValueError, match=r"n_regions=4 needs at least 8 layers.*6"):
         est.fit(X, y)
     assert not hasattr(est, "coefs_")
@@ -130,13 +131,13 @@ def test_regions_change_the_iterates_but_not_the_quality(data):
 def test_workers_really_share_the_regions(data, monkeypatch):
     X, y = data
     threads = set()
-    original = ThreeSplitting._sweep_region
+    original = RADMMSolver._sweep_region
 
-    def spy(self, start, stop):
+    def spy(problem, start, stop):
         threads.add(threading.get_ident())
-        original(self, start, stop)
+        original(problem, start, stop)
 
-    monkeypatch.setattr(ThreeSplitting, "_sweep_region", spy)
+    monkeypatch.setattr(RADMMSolver, "_sweep_region", staticmethod(spy))
     with threadpool_limits(2, user_api="blas"):
         deep(n_jobs=2, n_regions=4).fit(X, y)
     assert len(threads) == 2
@@ -268,14 +269,14 @@ def test_n_jobs_with_one_region_is_silently_serial(data):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("cls", [ThreeSplitting, TwoSplitting])
+@pytest.mark.parametrize("cls", [ThreeSplitRelaxation, TwoSplitRelaxation])
 def test_worker_exception_reaches_the_caller(data, monkeypatch, cls):
     X, y = data
-    original = cls._sweep_region
+    original = RADMMSolver._sweep_region
     calls = {"n": 0, "thread": None}
     main = threading.main_thread()
 
-    def failing(self, start, stop):
+    def failing(problem, start, stop):
         if start == 0:
             calls["n"] += 1
             if calls["n"] == 3:
@@ -283,9 +284,9 @@ def test_worker_exception_reaches_the_caller(data, monkeypatch, cls):
         elif calls["n"] == 3:
             calls["thread"] = threading.current_thread()
             raise RuntimeError(f"region starting at layer {start} broke")
-        original(self, start, stop)
+        original(problem, start, stop)
 
-    monkeypatch.setattr(cls, "_sweep_region", failing)
+    monkeypatch.setattr(RADMMSolver, "_sweep_region", staticmethod(failing))
     before = set(threading.enumerate())
     params = dict(splitting=cls.name, n_jobs=2, n_regions=2, warm_start=True)
     est = deep(**params)
@@ -307,7 +308,7 @@ def test_exception_drops_a_kept_solver_state(data, monkeypatch):
     def broken(self, k):
         raise FloatingPointError("boundary exploded")
 
-    monkeypatch.setattr(ThreeSplitting, "_update_boundary", broken)
+    monkeypatch.setattr(ThreeSplitRelaxation, "update_boundary", broken)
     with pytest.raises(FloatingPointError, match="boundary exploded"):
         est.fit(X, y)
     # The fitted model is the last good one; the half-updated state is gone.

@@ -14,7 +14,7 @@ from skadmm._network import append_identity_blocks, forward, init_weights
 from skadmm._parallel import split_layers
 from skadmm._solvers import SOLVERS, PDADMMSolver
 from skadmm._solvers._pdadmm import check_penalties, penalty_bound
-from skadmm._splitting._pdadmm import Z_PROX, PQSplitting
+from skadmm._splitting._pdadmm import Z_PROX, PQRelaxation
 from skadmm.exceptions import (
     DivergenceWarning,
     FitInterruptedWarning,
@@ -43,7 +43,7 @@ def make_problem(activation="relu", *, weighted=False, n_blocks=3, width=12, **k
     params = dict(beta=NU, rho=RHO, tau=1e-3, alpha=1e-3)
     params.update(kw)
     n_regions = params.pop("n_regions", 1)
-    problem = PQSplitting(X, Y, sw, W, act, **params)
+    problem = PQRelaxation(X, Y, sw, W, act, **params)
     problem.set_regions(split_layers(len(W), n_regions))
     return problem, X, Y, sw
 
@@ -351,13 +351,13 @@ def test_workers_really_share_the_layers(data, monkeypatch):
 
     X, y = data
     threads = set()
-    original = PQSplitting.update_layer
+    original = PQRelaxation.update_layer
 
     def spy(self, k):
         threads.add(threading.get_ident())
         original(self, k)
 
-    monkeypatch.setattr(PQSplitting, "_update_layer", spy)
+    monkeypatch.setattr(PQRelaxation, "_update_layer", spy)
     with threadpool_limits(2, user_api="blas"):
         pd(n_blocks=6, n_regions=2, n_jobs=2, max_iter=40).fit(X, y)
     assert len(threads) == 2
@@ -483,7 +483,7 @@ def test_other_solvers_still_refuse_a_new_architecture(data):
 
 def test_registered_and_memory_counted():
     assert SOLVERS["pdadmm"] is PDADMMSolver
-    arrays = PQSplitting.state_arrays(1000, 5, 16, 4, 2)
+    arrays = PQRelaxation.state_arrays(1000, 5, 16, 4, 2)
     assert arrays["z, q, u"] == 3 * 4 * 1000 * 16
     assert arrays["p (augmented)"] == 4 * 1000 * 17
 

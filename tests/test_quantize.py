@@ -9,7 +9,7 @@ from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._parallel import split_layers
 from skadmm._quantize import UniformLevels
 from skadmm._solvers import PDADMMSolver
-from skadmm._splitting._pdadmm import PQSplitting
+from skadmm._splitting._pdadmm import PQRelaxation
 from skadmm.exceptions import DivergenceWarning
 
 from ._problems import random_problem
@@ -23,7 +23,7 @@ def make_problem(quantize, bits, *, activation="relu", seed=0, weighted=False):
     X, Y, sw, W, act = random_problem(
         120, activation, width=12, n_blocks=3, weighted=weighted, seed=seed
     )
-    problem = PQSplitting(
+    problem = PQRelaxation(
         X,
         Y,
         sw,

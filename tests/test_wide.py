@@ -16,7 +16,7 @@ from skadmm._memory import block_solve_elements, fit_memory_parts
 from skadmm._network import init_weights
 from skadmm._rows import RowWeights
 from skadmm._splitting import SPLITTINGS
-from skadmm._splitting._pdadmm import PQSplitting
+from skadmm._splitting._pdadmm import PQRelaxation
 from skadmm._wide import (
     MIN_DUAL_COLUMNS,
     WIDE_RATIO,
@@ -200,7 +200,7 @@ def test_reset_weight_step_equals_the_primal(monkeypatch, splitting, weighted, m
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_pdadmm_iteration_equals_the_primal(monkeypatch, weighted):
-    dual, ref = problems(PQSplitting, monkeypatch, weighted, **PARAMS)
+    dual, ref = problems(PQRelaxation, monkeypatch, weighted, **PARAMS)
     for _ in range(2):
         iterate(dual)
         run_primal(monkeypatch, lambda: iterate(ref))
@@ -224,7 +224,7 @@ def test_lrho_non_increasing_on_a_wide_input(splitting, update, weighted):
 
 def test_pdadmm_lrho_non_increasing_on_a_wide_input():
     X, Y, sw, W, act = wide_problem(weighted=True, n_blocks=2)
-    problem = PQSplitting(X, Y, sw, W, act, beta=1.0, rho=4.0, tau=1e-3, alpha=1e-3)
+    problem = PQRelaxation(X, Y, sw, W, act, beta=1.0, rho=4.0, tau=1e-3, alpha=1e-3)
     values = [problem.objective()[0]]
     for _ in range(30):
         iterate(problem)

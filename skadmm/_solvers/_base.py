@@ -1,7 +1,7 @@
 """Solver template: set up, step, check, finalise.
 
 A solver mode is an update order over the block updates of a relaxation
-(:class:`~skadmm._splitting.Splitting`); subclasses fill :meth:`BaseSolver.step`
+(:class:`~skadmm._splitting.SplitRelaxation`); subclasses fill :meth:`BaseSolver.step`
 and name their merit function. The template owns what every mode shares: the
 guards against non-finite values and explosion, Ctrl-C, the curves, progress
 lines and the stopping rule. It knows nothing of scikit-learn estimators; a

@@ -1,7 +1,7 @@
 """dlADMM (Wang et al., KDD 2019) adapted to residual blocks.
 
 One iteration over the blocks of
-:class:`~skadmm._splitting._dladmm.DLADMMProblem` (see ``doc/dladmm.rst``):
+:class:`~skadmm._splitting._dladmm.DLADMMRelaxation` (see ``doc/dladmm.rst``):
 
 1. *Backward sweep*: ``O``, the read-out's bias and weights, then for
    ``k = H-1 .. 0``: ``U_k``, ``Z_k``, ``b_k``, ``W_k``.
@@ -14,7 +14,7 @@ H^2`` (the paper's ``rho > 2H`` for a loss that is not strongly convex) it
 never increases, and the solver checks that at run time.
 """
 
-from .._splitting._dladmm import DLADMMProblem
+from .._splitting._dladmm import DLADMMRelaxation
 from ._base import BaseSolver
 
 
@@ -36,7 +36,7 @@ class DLADMMSolver(BaseSolver):
 
     @staticmethod
     def problem_class(splitting):
-        return DLADMMProblem
+        return DLADMMRelaxation
 
     @classmethod
     def transient_arrays(cls, n_samples, width, n_hidden, n_outputs):

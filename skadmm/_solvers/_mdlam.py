@@ -1,7 +1,7 @@
 """mDLAM (Wang, Li and Zhao, Neurocomputing 2022) adapted to residual blocks.
 
 One iteration over the blocks of
-:class:`~skadmm._splitting._mdlam.MDLAMProblem` (see ``doc/mdlam.rst``):
+:class:`~skadmm._splitting._mdlam.BandRelaxation` (see ``doc/mdlam.rst``):
 
 1. *Extrapolation weight*: Nesterov's ``omega_t``.
 2. *Forward sweep*: for ``k = 0 .. H-1``: ``W_k`` (from the extrapolated
@@ -13,7 +13,7 @@ The merit is the penalised objective ``F`` on the band constraints; it never
 increases, and the solver checks that at run time.
 """
 
-from .._splitting._mdlam import MDLAMProblem
+from .._splitting._mdlam import BandRelaxation
 from ._base import BaseSolver
 
 
@@ -30,7 +30,7 @@ class MDLAMSolver(BaseSolver):
 
     @staticmethod
     def problem_class(splitting):
-        return MDLAMProblem
+        return BandRelaxation
 
     @classmethod
     def problem_params(cls, params, alpha):

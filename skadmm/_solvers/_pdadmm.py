@@ -1,6 +1,6 @@
 """pdADMM: layer-parallel (Jacobi) ADMM over the p/q relaxation.
 
-One iteration over the blocks of :class:`~skadmm._splitting._pdadmm.PQSplitting`,
+One iteration over the blocks of :class:`~skadmm._splitting._pdadmm.PQRelaxation`,
 as tasks on the fit's team of threads:
 
 1. *Phase A*: every layer's input ``p_l`` (``l >= 1``) at once.
@@ -30,7 +30,7 @@ from functools import partial
 
 from .._activations import get_activation
 from .._parallel import run_in_order
-from .._splitting._pdadmm import PQSplitting
+from .._splitting._pdadmm import PQRelaxation
 from .._warn import warn
 from ..exceptions import PenaltyConditionWarning
 from ._base import BaseSolver
@@ -85,7 +85,7 @@ class PDADMMSolver(BaseSolver):
                 f"layer); splitting={splitting!r} does not apply. Leave "
                 "splitting='three' (the default)."
             )
-        return PQSplitting
+        return PQRelaxation
 
     def setup(self, problem):
         check_penalties(problem.beta, problem.rho, problem.act.name)

@@ -1,9 +1,14 @@
 """Relaxations of the residual-network training problem and their block updates."""
 
-from ._base import Splitting
-from ._three import ThreeSplitting
-from ._two import TwoSplitting
+from ._base import SplitRelaxation
+from ._three import ThreeSplitRelaxation
+from ._two import TwoSplitRelaxation
 
-SPLITTINGS = {"three": ThreeSplitting, "two": TwoSplitting}
+SPLITTINGS = {"three": ThreeSplitRelaxation, "two": TwoSplitRelaxation}
 
-__all__ = ["SPLITTINGS", "Splitting", "ThreeSplitting", "TwoSplitting"]
+__all__ = [
+    "SPLITTINGS",
+    "SplitRelaxation",
+    "ThreeSplitRelaxation",
+    "TwoSplitRelaxation",
+]

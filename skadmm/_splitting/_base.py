@@ -31,7 +31,7 @@ from .._wide import (
 from ._buffers import ScratchPool, augmented_empty
 
 
-class TrainingProblem:
+class Relaxation:
     """What every relaxed training problem holds, whatever its splitting.
 
     Data, weights, loss and penalties (the constructor), copies of
@@ -113,7 +113,7 @@ class TrainingProblem:
         return found
 
 
-class Splitting(TrainingProblem):
+class SplitRelaxation(Relaxation):
     """Base class: a relaxed training problem together with its current iterate.
 
     Subclasses define the hidden-layer blocks (``sweep_layer``), the relaxation

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._network import l2_penalty
 from .._rows import BLOCK_ELEMENTS
-from ._linearised import LinearisedBlocks
+from ._linearised import LinearisedRelaxation
 
 
 def check_rho(rho, loss, mode):
@@ -54,10 +54,10 @@ def check_rho(rho, loss, mode):
         )
 
 
-class DLADMMProblem(LinearisedBlocks):
+class DLADMMRelaxation(LinearisedRelaxation):
     """The dlADMM relaxation of the residual network with its current iterate.
 
-    Parameters are those of :class:`~skadmm._splitting.Splitting`; ``beta`` is
+    Parameters are those of :class:`~skadmm._splitting.SplitRelaxation`; ``beta`` is
     the relaxation weight ``nu``, ``tau`` the first trial of every backtracked
     proximal weight and ``update`` is ignored (every step is linearised).
     """

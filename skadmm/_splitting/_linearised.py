@@ -2,7 +2,7 @@
 linearised weight steps on the three-splitting's variables.
 
 Both modes minimise quadratic links ``c/2 ||T - A_k W_k||_S^2`` (``T``: the
-layer's target, ``c`` its weight; see :meth:`LinearisedBlocks.layer_target`)
+layer's target, ``c`` its weight; see :meth:`LinearisedRelaxation.layer_target`)
 plus the L2 term without solving a linear system: the bias is the exact row
 mean, the other weights take one prox-gradient step whose weight is doubled
 until the block's sufficient-decrease test holds. Each mode adds its own
@@ -11,16 +11,16 @@ output, auxiliary and pre-activation blocks and its merit.
 
 import numpy as np
 
-from ._three import ThreeSplitting
+from ._three import ThreeSplitRelaxation
 
 #: Doublings of a backtracked weight before a block gives up (and stays put).
 MAX_DOUBLINGS = 200
 
 
-class LinearisedBlocks(ThreeSplitting):
+class LinearisedRelaxation(ThreeSplitRelaxation):
     """A three-splitting relaxation whose weight blocks are linearised steps.
 
-    Parameters are those of :class:`~skadmm._splitting.Splitting`; ``tau`` is
+    Parameters are those of :class:`~skadmm._splitting.SplitRelaxation`; ``tau`` is
     the first trial of every backtracked proximal weight and ``update`` is
     ignored (every step is linearised).
     """

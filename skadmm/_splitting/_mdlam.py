@@ -24,7 +24,7 @@ are exact. The ``W`` and ``U`` steps start from the Nesterov extrapolation
 import numpy as np
 
 from .._network import l2_penalty
-from ._linearised import MAX_DOUBLINGS, LinearisedBlocks
+from ._linearised import MAX_DOUBLINGS, LinearisedRelaxation
 
 # An extrapolated step is kept if it lowers its block's value by more than this
 # many units of rounding: a tie is broken towards the plain step, so that the
@@ -36,7 +36,7 @@ def _gains(after, before, dtype):
     return after <= before - _GAIN_ULPS * np.finfo(dtype).eps * abs(before)
 
 
-class MDLAMProblem(LinearisedBlocks):
+class BandRelaxation(LinearisedRelaxation):
     """The mDLAM relaxation of the residual network with its current iterate.
 
     ``beta`` is the penalty of every linear link (the paper's rho), ``epsilon``

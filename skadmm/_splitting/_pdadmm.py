@@ -46,14 +46,14 @@ from .._network import l2_penalty
 from .._quantize import UniformLevels
 from .._rows import block_rows
 from .._wide import dual_ridge_solve, use_dual
-from ._base import TrainingProblem
+from ._base import Relaxation
 from ._buffers import ScratchPool, augmented_empty
 
 #: Weight of the proximal term of the z-steps, relative to ``nu`` (the paper's).
 Z_PROX = 1.0
 
 
-class PQSplitting(TrainingProblem):
+class PQRelaxation(Relaxation):
     """State and block updates of pdADMM on a residual network.
 
     Parameters
@@ -507,4 +507,4 @@ class PQSplitting(TrainingProblem):
         }
 
 
-__all__ = ["PQSplitting", "Z_PROX"]
+__all__ = ["PQRelaxation", "Z_PROX"]

@@ -7,7 +7,7 @@ Penalty per hidden layer ``k``::
 Every block is a closed form or an elementwise problem (user guide, "One iteration").
 The ``Z`` and ``U`` blocks are row-separable: they run row block by row block, each
 block's elementwise work and link norms together while it is in cache, right after
-its matrix products (see ``TrainingProblem.chunks``); with single-threaded BLAS no
+its matrix products (see ``Relaxation.chunks``); with single-threaded BLAS no
 ``n_samples x width`` temporary is made.
 """
 
@@ -15,14 +15,14 @@ import numpy as np
 
 from .._linalg import dense_product, spd_inverse
 from .._wide import use_dual
-from ._base import Splitting
+from ._base import SplitRelaxation
 
 
-class ThreeSplitting(Splitting):
+class ThreeSplitRelaxation(SplitRelaxation):
     """Proximal (or linearized) ADMM on the three-splitting relaxation."""
 
     name = "three"
-    row_arrays = (*Splitting.row_arrays, "Z", "sZ")
+    row_arrays = (*SplitRelaxation.row_arrays, "Z", "sZ")
     row_separable_sweep = True
     #: Reset mode: scale each move of the sweep's z-steps by ``1 + s'(a)^2``
     #: (see ``ResetSolver.first_order_targets``).

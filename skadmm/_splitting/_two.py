@@ -24,7 +24,7 @@ import numpy as np
 from .._linalg import dense_product, spd_solve
 from .._rows import block_rows
 from .._wide import DualRidge, use_dual
-from ._base import Splitting
+from ._base import SplitRelaxation
 
 _MAX_BACKTRACK = 60
 # Most doublings of the step weight skipped at once.
@@ -33,7 +33,7 @@ _MAX_JUMP = 64
 _ROUNDING = 16
 
 
-class TwoSplitting(Splitting):
+class TwoSplitRelaxation(SplitRelaxation):
     """Proximal-linearized ADMM on the two-splitting relaxation."""
 
     name = "two"
