@@ -20,8 +20,8 @@ estimator's ``alpha="auto"`` choice on each training fold. Models:
 * ``reset_first_order``: the three-splitting with first-order sweep targets
   (``ResetSolver.first_order_targets``, not a parameter of the estimator):
   each pre-activation's move of the exact z-step is scaled by ``1 + s'(Z)^2``,
-  so that the weight step follows the gradient of ``F`` itself (see the user
-  guide, "Which objective the sweep descends");
+  so that the weight step follows the gradient of ``F`` itself (see the design
+  notes, "Which objective the sweep descends");
 * ``reset_joint``: the three-splitting with five alternations of the hidden
   layer's ``U`` and ``Z`` steps per sweep (``ResetSolver.top_alternations``),
   towards their joint minimiser;

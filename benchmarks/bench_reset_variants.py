@@ -26,7 +26,7 @@ The variants are subclasses of ``ResetSolver`` here, with its own
 extrapolation off, so ``default`` is the solver from before this screen.
 ``nesterov_gain`` was adopted as the solver's default (``ResetSolver`` with
 ``extrapolate=True`` runs the same iterations); the others were not (see the
-user guide, "What else was tried"). They are plugged into the estimator by
+design notes, "What else was tried"). They are plugged into the estimator by
 swapping ``SOLVERS["reset"]`` for the duration of a fit.
 
 For each dataset, 3-fold shuffled CV (``random_state=0``) of

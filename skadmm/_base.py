@@ -11,6 +11,7 @@ validation score) and its prediction methods.
 import inspect
 import time
 import warnings
+from abc import ABC, abstractmethod
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
@@ -100,7 +101,7 @@ class KeptRun(NamedTuple):
     monitor_state: tuple | None = None
 
 
-class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
+class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     """Base class of the estimators: everything but the target and predictions.
 
     Subclasses define ``_validate_xy``, ``_n_outputs_for``, ``_make_target``
@@ -240,17 +241,17 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         return hasattr(self, "coefs_")
 
     # ------------------------------------------------------------------ hooks
+    @abstractmethod
     def _validate_xy(self, X, y, reset):
         """``validate_data`` of ``X, y`` with the estimator's target rules."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _n_outputs_for(self, y):
         """Outputs of the network trained on ``y`` (for the memory guard)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _make_target(self, y, sample_weight, dtype):
         """The target object of a first fit on ``y`` (rows of positive weight)."""
-        raise NotImplementedError
 
     def _weigh_samples(self, y, sample_weight, train=None):
         """Sample weights of the fit (the classifier folds in class weights).

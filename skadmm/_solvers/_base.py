@@ -10,6 +10,7 @@ iteration and may ask to stop (early stopping).
 """
 
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -68,7 +69,7 @@ class SolverResult:
         return self.failure is None and not self.interrupted
 
 
-class BaseSolver:
+class BaseSolver(ABC):
     """Run iterations of a splitting until convergence or ``max_iter``.
 
     Parameters
@@ -179,9 +180,9 @@ class BaseSolver:
         """Prepare ``problem`` for the first step; return ``(merit, residual)``."""
         return problem.objective()
 
+    @abstractmethod
     def step(self, problem, run):
         """One iteration in place; return ``(merit, residual)``."""
-        raise NotImplementedError
 
     def resume(self, problem, state):
         """Prepare ``problem``, kept from an earlier run of this mode, to go on

@@ -101,12 +101,12 @@ class ResetSolver(BaseSolver):
     #: by ``1 + s'(Z)^2``, so that the weight step follows the gradient of F
     #: and fixed points are stationary points of F (with the exact z-step they
     #: are those of F with the relu hidden layers' penalty doubled). Off: the
-    #: regression suite's test error is lower without it (user guide, "Which
+    #: regression suite's test error is lower without it (design notes, "Which
     #: objective the sweep descends"); kept as a switch for that comparison.
     first_order_targets = False
     #: Alternations of the last hidden layer's ``U`` and ``Z`` steps in each
     #: sweep (three-splitting; 1: one of each). Many approach their joint
-    #: minimiser, whose weight step is first order too (user guide, "Which
+    #: minimiser, whose weight step is first order too (design notes, "Which
     #: objective the sweep descends"). Combined with ``first_order_targets``
     #: the later alternations' moves are scaled at ``s(Z)``, not ``s(a)``.
     top_alternations = 1

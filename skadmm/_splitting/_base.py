@@ -13,6 +13,7 @@ L_rho (with normalised row weights ``s``, ``||.||_S`` the weighted norm)::
 """
 
 import copy
+from abc import ABC, abstractmethod
 from functools import partial
 
 import numpy as np
@@ -113,7 +114,7 @@ class Relaxation:
         return found
 
 
-class SplitRelaxation(Relaxation):
+class SplitRelaxation(Relaxation, ABC):
     """Base class: a relaxed training problem together with its current iterate.
 
     Subclasses define the hidden-layer blocks (``sweep_layer``), the relaxation
@@ -452,12 +453,12 @@ class SplitRelaxation(Relaxation):
         U -= D
         return self.rw.sq_norm(D)
 
+    @abstractmethod
     def reset_to_forward(self):
         """Set the auxiliaries and ``R`` to the forward pass of the weights.
 
         Every relaxation penalty is then zero (the links are reset too).
         """
-        raise NotImplementedError
 
     def prepare_reset(self, first_order_targets=False, top_alternations=1):
         """Set the problem up for the forward-reset mode.
@@ -499,9 +500,9 @@ class SplitRelaxation(Relaxation):
         run([view._backward_sweep for view in views])
         np.sum([view.link_sq for view in views], axis=0, out=self.link_sq)
 
+    @abstractmethod
     def _backward_sweep(self):
         """The backward sweep over all the rows of this problem (or row view)."""
-        raise NotImplementedError
 
     def _row_view(self, rows, block):
         """This problem restricted to the rows ``rows``: views of its arrays.
@@ -526,6 +527,7 @@ class SplitRelaxation(Relaxation):
         view._region_of = dict.fromkeys(self._region_of, 0)
         return view
 
+    @abstractmethod
     def reset_w_step(self, k, eta, mu):
         """Reset mode: weights of hidden layer ``k`` against its new target.
 
@@ -533,7 +535,6 @@ class SplitRelaxation(Relaxation):
         relative to the input's scale. The steps of different layers read and
         write disjoint state (no scratch pool), so they may run at once.
         """
-        raise NotImplementedError
 
     @classmethod
     def reset_step_arrays(cls, n_samples, width, chunk_rows):
@@ -541,16 +542,17 @@ class SplitRelaxation(Relaxation):
         return {}
 
     # ------------------------------------------------------------ interface
+    @abstractmethod
     def _init_hidden(self):
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abstractmethod
     def sweep_layer(self, k, with_output=True):
         """Blocks of hidden layer ``k``; its output ``U_k`` only if ``with_output``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def update_boundary(self, k):
         """Phase B: the boundary ``U_k`` and the cached links that depend on it."""
-        raise NotImplementedError
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
