@@ -13,7 +13,7 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -82,6 +82,25 @@ _STATE_KEYS = (
     "quantize",
     "quantize_bits",
 )
+
+
+@dataclass(frozen=True)
+class FitSetting:
+    """What every run of one fit shares (the stages' and the final one's)."""
+
+    activation: object
+    #: The random state of the fit's draws (initial weights, stage rows).
+    rng: object
+    alpha: float
+    target: object
+    plan: object
+    solver: object = None
+    #: Runs a phase's tasks (the fit's team of threads).
+    run: object = None
+    #: The fit's callbacks and the function of ``(weights, iteration)``
+    #: giving a callback's fitted attributes (see ``ForwardMonitor``).
+    callbacks: object = None
+    attributes: object = None
 
 
 class KeptRun(NamedTuple):
@@ -341,6 +360,17 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     predict = row_blocks_forward(
                         team.run, plan.n_regions, activation, plan.threaded_blas
                     )
+                    setting = FitSetting(
+                        activation,
+                        rng,
+                        alpha,
+                        target,
+                        plan,
+                        solver,
+                        team.run,
+                        callbacks,
+                        attributes,
+                    )
                     monitor = ForwardMonitor(
                         X,
                         Y,
@@ -355,25 +385,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     )
                     stages, weights = [], None
                     if not stopped:
-                        stages, weights = self._run_stages(
-                            X,
-                            Y,
-                            sw,
-                            activation,
-                            rng,
-                            warm,
-                            alpha,
-                            target,
-                            solver,
-                            plan,
-                            team.run,
-                            callbacks,
-                            attributes,
-                        )
+                        stages, weights = self._run_stages(X, Y, sw, warm, setting)
                     if stopped:
-                        problem, kept = self._make_problem(
-                            X, Y, sw, activation, rng, warm, alpha, target, plan
-                        )
+                        problem, kept = self._make_problem(X, Y, sw, warm, setting)
                         monitor.stop_by_callback()
                         result = SolverResult(
                             weights=problem.weights(),
@@ -397,16 +411,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                         )
                     else:
                         problem, kept = self._make_problem(
-                            X,
-                            Y,
-                            sw,
-                            activation,
-                            rng,
-                            warm,
-                            alpha,
-                            target,
-                            plan,
-                            weights,
+                            X, Y, sw, warm, setting, start=weights
                         )
                         problem.set_regions(
                             split_layers(len(problem.W), plan.n_regions)
@@ -463,38 +468,23 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             _fitted_config={key: getattr(self, key) for key in _STATE_KEYS},
         )
 
-    def _run_stages(
-        self,
-        X,
-        Y,
-        sw,
-        activation,
-        rng,
-        warm,
-        alpha,
-        target,
-        solver,
-        plan,
-        run,
-        callbacks,
-        attributes,
-    ):
+    def _run_stages(self, X, Y, sw, warm, setting):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
         Returns ``(stages, weights)``: ``(result, monitor, n_rows)`` of every
         completed stage run, and the weights the final run starts from
         (``None``: the fit's own start, when there are no stages). A stage
         whose run failed, was interrupted or was stopped by a callback ends
-        the list, as ``(result, monitor, problem)``. ``callbacks`` and
-        ``attributes``: the fit's callbacks, which the stages share (see
-        :class:`~skadmm._monitor.ForwardMonitor`).
+        the list, as ``(result, monitor, problem)``. ``setting``: the fit's
+        :class:`FitSetting`, whose callbacks the stages share.
         """
+        plan, rng = setting.plan, setting.rng
         staged = not warm and SOLVERS[self.solver].staged
         sizes = stage_sizes(X.shape[0]) if staged else []
         if not sizes:
             return [], None
         weights = self._initial_weights(
-            X.shape[1], Y.shape[1], activation, rng, X.dtype
+            X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
         stages = []
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
@@ -505,7 +495,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             threads = blas_threads_for(
                 plan.blas_threads, len(rows), self.width, X.shape[1]
             )
-            stage_plan = replace(plan, blas_threads=threads)
+            stage = replace(setting, plan=replace(plan, blas_threads=threads))
+            predict = row_blocks_forward(
+                setting.run, plan.n_regions, setting.activation, threads > 1
+            )
             monitor = ForwardMonitor(
                 Xs,
                 Ys,
@@ -513,29 +506,20 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 None,
                 self.tol,
                 self.n_iter_no_change,
-                target,
-                row_blocks_forward(run, plan.n_regions, activation, threads > 1),
-                callbacks,
-                attributes,
+                setting.target,
+                predict,
+                setting.callbacks,
+                setting.attributes,
             )
             with fit_blas_limits(threads):
                 problem, _ = self._make_problem(
-                    Xs,
-                    Ys,
-                    sws,
-                    activation,
-                    rng,
-                    False,
-                    alpha,
-                    target,
-                    stage_plan,
-                    weights,
+                    Xs, Ys, sws, False, stage, start=weights
                 )
                 problem.set_regions(split_layers(len(problem.W), plan.n_regions))
-                result = solver.solve(
+                result = setting.solver.solve(
                     problem,
                     monitor,
-                    run=run,
+                    run=setting.run,
                     max_iter=stage_iterations(len(rows)),
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
@@ -684,20 +668,20 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             n_features, self.width, self.n_blocks, n_outputs, activation, rng, dtype
         )
 
-    def _make_problem(
-        self, X, Y, sw, activation, rng, warm, alpha, target, plan, start=None
-    ):
+    def _make_problem(self, X, Y, sw, warm, setting, start=None):
         """The relaxation at its initial iterate (or the kept one, when warm),
         and what ``warm_start`` keeps of it (a :class:`KeptRun`, or ``None``
         without ``warm_start``).
 
-        ``plan``: the fit's parallel plan (the problem multiplies whole arrays
-        when its BLAS is threaded).
+        ``setting``: the run's :class:`FitSetting` (its plan decides whether the
+        problem multiplies whole arrays, for threaded BLAS).
 
         ``start``: the weights a first fit starts from (the last stage's of a
         progressive fit), instead of random ones; the read-out is refitted.
         """
         solver_cls = SOLVERS[self.solver]
+        activation, alpha, target = setting.activation, setting.alpha, setting.target
+        plan, rng = setting.plan, setting.rng
         params = solver_cls.problem_params(self.get_params(), alpha)
         config = {key: getattr(self, key) for key in _STATE_KEYS}
         # Only a kept state (warm_start) is matched against the data.

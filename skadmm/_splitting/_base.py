@@ -46,9 +46,13 @@ class Relaxation:
         sample_weight,
         weights,
         activation,
+        *,
+        beta,
+        rho,
+        tau,
+        alpha,
         loss=None,
         threaded_blas=False,
-        **penalties,
     ):
         """Set ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the
         penalties by name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies
@@ -61,8 +65,7 @@ class Relaxation:
         self.dtype = dtype
         self.act = activation
         self.loss = SquaredLoss() if loss is None else loss
-        for name, value in penalties.items():
-            setattr(self, name, value)
+        self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
         self.rw = RowWeights(sample_weight, X.shape[0], dtype)
         self.Y = Y
         self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
@@ -135,6 +138,8 @@ class SplitRelaxation(Relaxation, ABC):
         Exact proximal block solves, or one proximal-gradient step per block.
     loss : loss object from ``skadmm._losses``, default=None
         The data-fitting term (``None``: the squared loss).
+    threaded_blas : bool, default=False
+        The fit's products run on several BLAS threads (whole products).
     """
 
     name = None
@@ -153,28 +158,11 @@ class SplitRelaxation(Relaxation, ABC):
         weights,
         activation,
         *,
-        beta,
-        rho,
-        tau,
-        alpha,
         update,
-        loss=None,
-        threaded_blas=False,
+        **penalties,
     ):
         dtype = X.dtype
-        super().__init__(
-            X,
-            Y,
-            sample_weight,
-            weights,
-            activation,
-            loss,
-            threaded_blas,
-            beta=beta,
-            rho=rho,
-            tau=tau,
-            alpha=alpha,
-        )
+        super().__init__(X, Y, sample_weight, weights, activation, **penalties)
         self.linearized = update == "linearized"
         self.X_aug = augment(X)
         N, m = Y.shape

@@ -96,15 +96,10 @@ class PQRelaxation(Relaxation):
         weights,
         activation,
         *,
-        beta,
-        rho,
-        tau,
-        alpha,
         update="proximal",
-        loss=None,
         quantize=None,
         quantize_bits=8,
-        threaded_blas=False,
+        **penalties,
     ):
         if update != "proximal":
             raise ValueError(
@@ -112,19 +107,7 @@ class PQRelaxation(Relaxation):
                 f"update={update!r} is not supported. Use update='proximal'."
             )
         dtype = X.dtype
-        super().__init__(
-            X,
-            Y,
-            sample_weight,
-            weights,
-            activation,
-            loss,
-            threaded_blas,
-            beta=beta,
-            rho=rho,
-            tau=tau,
-            alpha=alpha,
-        )
+        super().__init__(X, Y, sample_weight, weights, activation, **penalties)
         if quantize not in (None, "p", "q", "pq"):
             raise ValueError(
                 f"quantize must be None, 'p', 'q' or 'pq'; got {quantize!r}."
