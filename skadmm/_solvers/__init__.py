@@ -1,6 +1,6 @@
 """Solver modes: update orders over the block updates of a relaxation."""
 
-from ._base import MODE_PARAMS, BaseSolver, SolverResult
+from ._base import MODE_PARAMS, BaseSolver, SolverResult, SweepSolver
 from ._dladmm import DLADMMSolver
 from ._mdlam import MDLAMSolver
 from ._pdadmm import PDADMMSolver
@@ -53,5 +53,6 @@ __all__ = [
     "RADMMSolver",
     "ResetSolver",
     "SolverResult",
+    "SweepSolver",
     "ignored_params",
 ]

@@ -352,6 +352,21 @@ class BaseSolver(ABC):
         )
 
 
+class SweepSolver(BaseSolver):
+    """A mode whose iteration is a fixed order of block updates (its
+    :meth:`iterate`), after which the relaxation gives the merit."""
+
+    def step(self, problem, run):
+        self.iterate(problem, run)
+        return problem.objective()
+
+    @staticmethod
+    @abstractmethod
+    def iterate(problem, run=None):
+        """One iteration over ``problem``'s block updates, in place (``run``:
+        the runner of a phase's parallel tasks; by default in order)."""
+
+
 class _Progress:
     """The progress lines of a run (``verbose``): time-spaced, then a last one."""
 

@@ -15,10 +15,10 @@ never increases, and the solver checks that at run time.
 """
 
 from .._splitting._dladmm import DLADMMRelaxation
-from ._base import BaseSolver
+from ._base import SweepSolver
 
 
-class DLADMMSolver(BaseSolver):
+class DLADMMSolver(SweepSolver):
     """dlADMM over the residual network's relaxation (``nu`` is ``beta``)."""
 
     label = "dlADMM"
@@ -44,10 +44,6 @@ class DLADMMSolver(BaseSolver):
         # weight step's fresh A W, step product and target), at most four
         # n_samples x width arrays at once.
         return {"block temporaries": 4 * n_samples * width + 2 * n_samples * n_outputs}
-
-    def step(self, problem, run):
-        self.iterate(problem, run)
-        return problem.objective()
 
     @staticmethod
     def iterate(problem, run=None):

@@ -14,10 +14,10 @@ increases, and the solver checks that at run time.
 """
 
 from .._splitting._mdlam import BandRelaxation
-from ._base import BaseSolver
+from ._base import SweepSolver
 
 
-class MDLAMSolver(BaseSolver):
+class MDLAMSolver(SweepSolver):
     """mDLAM over the residual network's band relaxation."""
 
     label = "mDLAM"
@@ -41,10 +41,6 @@ class MDLAMSolver(BaseSolver):
         # The band bounds, the extrapolated start, the gradient, the trial, its
         # step and product: at most seven n_samples x width arrays at once.
         return {"block temporaries": 7 * n_samples * width + 2 * n_samples * n_outputs}
-
-    def step(self, problem, run):
-        self.iterate(problem, run)
-        return problem.objective()
 
     @staticmethod
     def iterate(problem, run=None):

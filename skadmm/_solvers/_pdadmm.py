@@ -33,7 +33,7 @@ from .._parallel import run_in_order
 from .._splitting._pdadmm import PQRelaxation
 from .._warn import warn
 from ..exceptions import PenaltyConditionWarning
-from ._base import BaseSolver
+from ._base import SweepSolver
 
 #: The paper's lower bound of ``rho / nu`` from the multiplier-output coupling.
 RATIO = (math.sqrt(17.0) + 1.0) / 2.0
@@ -51,7 +51,7 @@ def penalty_bound(nu, activation):
     return coupling, "(sqrt(17) + 1) / 2 * beta"
 
 
-class PDADMMSolver(BaseSolver):
+class PDADMMSolver(SweepSolver):
     """Jacobi ADMM over the p/q relaxation (``solver="pdadmm"``)."""
 
     label = "pdADMM"
@@ -91,10 +91,6 @@ class PDADMMSolver(BaseSolver):
         check_penalties(problem.beta, problem.rho, problem.act.name)
         # A warm start may have set new penalties on a kept state.
         problem.sync_penalties()
-        return problem.objective()
-
-    def step(self, problem, run):
-        self.iterate(problem, run)
         return problem.objective()
 
     @staticmethod

@@ -17,20 +17,16 @@ The merit is the augmented Lagrangian ``L_rho``, which never increases.
 from functools import partial
 
 from .._parallel import run_in_order
-from ._base import BaseSolver
+from ._base import SweepSolver
 
 
-class RADMMSolver(BaseSolver):
+class RADMMSolver(SweepSolver):
     """Proximal (or linearized) ADMM over a relaxation, as in the paper."""
 
     label = "ADMM"
     merit_name = "L_rho"
     remedy = "Lower `beta` or `rho`, raise `tau`, or scale the input (StandardScaler)."
     reads = frozenset({"splitting", "update", "beta", "rho", "tau"})
-
-    def step(self, problem, run):
-        self.iterate(problem, run)
-        return problem.objective()
 
     @classmethod
     def iterate(cls, problem, run=None):
