@@ -35,21 +35,15 @@ from sklearn.datasets import (
     make_moons,
 )
 
+from skadmm.datasets._wine_quality import quality_classes
+
 from _common import SEED, wine
-
-#: Upper bounds of the Wine Quality classes (``quality <= 5``, ``6``, ``>= 7``).
-QUALITY_BINS = (5.5, 6.5)
-
-
-def wine_quality_classes(quality):
-    """The three classes of a Wine Quality score: 0 (<= 5), 1 (6), 2 (>= 7)."""
-    return np.digitize(np.asarray(quality, dtype=float), QUALITY_BINS)
 
 
 def wine_quality():
     """White Wine Quality as a 3-class task."""
     X, quality = wine("white")
-    return X, wine_quality_classes(quality)
+    return X, quality_classes(quality)
 
 
 def classification():

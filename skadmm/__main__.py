@@ -41,19 +41,11 @@ from sklearn.preprocessing import StandardScaler
 
 from . import ADMMResidualClassifier, ADMMResidualRegressor, __version__
 from .datasets import load_wine_quality
+from .datasets._wine_quality import quality_classes
 from .exceptions import FitInterruptedWarning
 
 # Set by the job's SIGINT handler: a fit that catches the interrupt cannot hide it.
 _ctrl_c = threading.Event()
-
-#: Upper bounds of the quality classes of the classification task:
-#: ``quality <= 5``, ``quality == 6``, ``quality >= 7``.
-QUALITY_BINS = (5.5, 6.5)
-
-
-def quality_classes(quality):
-    """The three classes of a Wine Quality score: 0 (<= 5), 1 (6), 2 (>= 7)."""
-    return np.digitize(np.asarray(quality, dtype=float), QUALITY_BINS)
 
 
 def default_models(random_state=0):

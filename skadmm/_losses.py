@@ -262,9 +262,6 @@ class SoftmaxLoss(_CrossEntropy):
         P -= Y
         return rows, P
 
-    def probabilities(self, O):
-        return softmax(O, axis=1)
-
     def _newton(self, o, v, y, rho):
         """Gradient and Newton step of ``phi``: ``(diag(p) + rho I - p p^T)^-1 g``.
 
@@ -309,9 +306,6 @@ class LogisticLoss(_CrossEntropy):
     def hessian_product(self, O, D):
         p = expit(self.scale * O)
         return (self.scale**2 * p * (1.0 - p)) * D
-
-    def probabilities(self, O):
-        return expit(self.scale * O)
 
     def _newton(self, o, v, y, rho):
         c = self.scale

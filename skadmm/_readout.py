@@ -10,23 +10,8 @@ relaxation gap.
 """
 
 from ._linalg import augment
-from ._losses import SquaredLoss
 from ._network import hidden_features
 from ._rows import RowWeights
-
-
-def ridge_readout(U, Y, sample_weight, alpha):
-    """The squared loss's :func:`fit_readout`.
-
-    ``(n + 1, m)`` read-out (bias last) minimising the weighted ridge objective.
-
-    Solves ``(A^T S A + alpha I') W = A^T S Y`` with ``A = [U, 1]`` and ``I'`` the
-    identity without the bias entry. The bias is not penalised, so the system
-    is positive definite whenever ``alpha > 0`` or ``A`` has full column rank;
-    otherwise (``alpha=0`` with fewer rows than features, equal or constant
-    columns) :func:`~skadmm._linalg.spd_solve` returns a least-squares solution.
-    """
-    return fit_readout(U, Y, sample_weight, alpha, SquaredLoss())
 
 
 def fit_readout(U, Y, sample_weight, alpha, loss, init=None):

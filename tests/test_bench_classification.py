@@ -38,7 +38,7 @@ def test_every_dataset_loads_finite_and_offline(suite):
 def test_wine_quality_classes_cut_the_score_at_5_and_7(suite):
     _, datasets = suite
     np.testing.assert_array_equal(
-        datasets.wine_quality_classes([3, 4, 5, 6, 7, 8, 9]), [0, 0, 0, 1, 2, 2, 2]
+        datasets.quality_classes([3, 4, 5, 6, 7, 8, 9]), [0, 0, 0, 1, 2, 2, 2]
     )
     X, y = datasets.load("wine_quality")
     assert X.shape == (4898, 11)  # white wines only

@@ -60,7 +60,7 @@ def test_main_job_classification_table():
 
 
 def test_quality_classes():
-    from skadmm.__main__ import quality_classes
+    from skadmm.datasets._wine_quality import quality_classes
 
     assert quality_classes([3, 5, 5.0, 6, 7, 9]).tolist() == [0, 0, 0, 1, 2, 2]
 

@@ -9,8 +9,14 @@ from sklearn.linear_model import Ridge
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import get_activation
+from skadmm._losses import SquaredLoss
 from skadmm._network import hidden_features, stack_weights
-from skadmm._readout import ridge_readout
+from skadmm._readout import fit_readout
+
+
+def ridge_readout(U, Y, sample_weight, alpha):
+    """The squared loss's read-out (the weighted ridge solution)."""
+    return fit_readout(U, Y, sample_weight, alpha, SquaredLoss())
 
 
 @pytest.fixture(scope="module")

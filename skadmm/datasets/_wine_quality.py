@@ -21,6 +21,16 @@ except ImportError:  # private scikit-learn helper: absent in some versions
 _VARIANTS = ("red", "white", "all")
 
 
+#: Upper bounds of the three quality classes of the classification task:
+#: ``quality <= 5``, ``quality == 6``, ``quality >= 7``.
+QUALITY_BINS = (5.5, 6.5)
+
+
+def quality_classes(quality):
+    """The three classes of a Wine Quality score: 0 (<= 5), 1 (6), 2 (>= 7)."""
+    return np.digitize(np.asarray(quality, dtype=float), QUALITY_BINS)
+
+
 def _read_csv(variant):
     """Return (data, target, feature_names, target_name) of one shipped file."""
     resource = files("skadmm.datasets") / "data" / f"winequality-{variant}.csv.gz"
