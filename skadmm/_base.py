@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -54,7 +54,7 @@ from ._parallel import (
     split_layers,
 )
 from ._readout import refit_readout
-from ._solvers import SOLVERS, ignored_params
+from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
@@ -156,9 +156,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "quantize": [StrOptions({"p", "q", "pq"}), None],
-        "quantize_bits": [Options(Integral, {8, 16})],
+        # The parameters of one mode only, declared with the mode.
+        **own_param_constraints(),
     }
 
     def __init__(

@@ -5,7 +5,11 @@ their docstrings name them once here. ``$``-placeholders stand for the words
 that differ (the loss, the validation score, the read-out fit).
 """
 
+import inspect
 from string import Template
+from textwrap import indent
+
+from ._solvers import own_param_docs
 
 PARAMETERS = Template(
     """\
@@ -181,22 +185,7 @@ PARAMETERS = Template(
         mean time per iteration, for the iterations ``max_iter`` allows); and
         a closing line per run with its time and why it stopped (as
         ``stop_reason_``). Each stage of a large table is a run of its own.
-    epsilon : float, default=0.01
-        Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
-        replace the nonlinear links in ``solver="mdlam"`` (ignored by the other
-        modes). Smaller values keep the auxiliaries closer to the forward
-        network.
-    quantize : {None, "q", "pq"}, default=None
-        pdADMM-G-Q (``solver="pdadmm"`` only): keep the layer outputs ``q``
-        (``"q"``), or the outputs and the layer inputs ``p`` (``"pq"``), on a
-        uniform level set per layer boundary, fixed for the whole fit (the
-        range of the first forward pass, widened by half its span on either
-        side), so that they cross a boundary as integer codes. The ``q`` step
-        stays an exact block minimisation (over the levels); the ``p`` step
-        becomes a projected gradient step. See :ref:`pdadmm`.
-    quantize_bits : {8, 16}, default=8
-        Bits per code of ``quantize`` (256 or 65,536 levels); read only when
-        ``quantize`` is set."""
+    $mode_params"""
 )
 
 ATTRIBUTES = Template(
@@ -290,8 +279,11 @@ def fill_doc(**words):
     """Class decorator filling ``$parameters`` and ``$attributes`` of a docstring."""
 
     def decorate(cls):
+        # The modes' own parameters, indented as the entries above them.
+        order = inspect.signature(cls.__init__).parameters
+        mode_params = indent(own_param_docs(order), "    ").strip()
         sections = dict(
-            parameters=PARAMETERS.substitute(words).strip(),
+            parameters=PARAMETERS.substitute(words, mode_params=mode_params).strip(),
             attributes=ATTRIBUTES.substitute(words).strip(),
         )
         cls.__doc__ = Template(cls.__doc__).substitute(sections)

@@ -190,7 +190,7 @@ def test_verbose_reports_log_loss_and_accuracy(data, capsys):
 
 
 # Penalties within each mode's condition for a monotone merit (see its page).
-MODE_PARAMS = {
+MODE_PENALTIES = {
     "reset": {},
     "radmm": {},
     "dladmm": {},
@@ -199,13 +199,13 @@ MODE_PARAMS = {
 }
 
 
-@pytest.mark.parametrize("solver", sorted(MODE_PARAMS))
+@pytest.mark.parametrize("solver", sorted(MODE_PENALTIES))
 def test_every_solver_mode_trains_the_classifier(data, solver):
     from skadmm._solvers import SOLVERS
 
-    assert set(MODE_PARAMS) == set(SOLVERS)
+    assert set(MODE_PENALTIES) == set(SOLVERS)
     X, y = data
-    est = fit(small(solver=solver, max_iter=15, **MODE_PARAMS[solver]), X, y)
+    est = fit(small(solver=solver, max_iter=15, **MODE_PENALTIES[solver]), X, y)
     curve = np.asarray(est.objective_curve_)
     assert np.all(np.diff(curve) <= 1e-10 * np.abs(curve[:-1]))
     proba = est.predict_proba(X)

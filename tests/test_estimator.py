@@ -1,5 +1,6 @@
 """Behaviour of ADMMResidualRegressor as a scikit-learn estimator."""
 
+import inspect
 import pickle
 import warnings
 
@@ -486,3 +487,17 @@ def test_loss_curve_is_in_the_units_of_y(data):
     np.testing.assert_allclose(
         est.loss_curve_[-1], np.mean((est.predict(X) - 100.0 * y) ** 2), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_each_mode_declares_its_own_parameters_once(estimator):
+    """A parameter of one mode only is declared with the mode: the estimators
+    take its constraints and documentation from there, and list it in their
+    signature."""
+    signature = inspect.signature(estimator.__init__).parameters
+    for cls in SOLVERS.values():
+        for name, (constraints, doc) in cls.own_params.items():
+            assert name in signature
+            assert estimator._parameter_constraints[name] is constraints
+            assert doc.splitlines()[0] in estimator.__doc__
+            assert name in cls.reads

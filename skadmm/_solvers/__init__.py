@@ -1,6 +1,6 @@
 """Solver modes: update orders over the block updates of a relaxation."""
 
-from ._base import MODE_PARAMS, BaseSolver, SolverResult, SweepSolver
+from ._base import SHARED_MODE_PARAMS, BaseSolver, SolverResult, SweepSolver
 from ._dladmm import DLADMMSolver
 from ._mdlam import MDLAMSolver
 from ._pdadmm import PDADMMSolver
@@ -14,6 +14,31 @@ SOLVERS = {
     "pdadmm": PDADMMSolver,
     "mdlam": MDLAMSolver,
 }
+
+#: Estimator parameters that only some modes read (see ``BaseSolver.reads``).
+MODE_PARAMS = SHARED_MODE_PARAMS + tuple(
+    name for cls in SOLVERS.values() for name in cls.own_params
+)
+
+
+def own_param_constraints():
+    """``_parameter_constraints`` entries of the modes' own parameters."""
+    return {
+        name: constraints
+        for cls in SOLVERS.values()
+        for name, (constraints, _) in cls.own_params.items()
+    }
+
+
+def own_param_docs(order):
+    """The numpydoc entries of the modes' own parameters, in the order of the
+    parameter names ``order`` (an estimator's signature)."""
+    docs = {
+        name: doc
+        for cls in SOLVERS.values()
+        for name, (_, doc) in cls.own_params.items()
+    }
+    return "\n".join(docs[name] for name in order if name in docs)
 
 
 def ignored_params(solver, params, defaults):
@@ -55,4 +80,6 @@ __all__ = [
     "SolverResult",
     "SweepSolver",
     "ignored_params",
+    "own_param_constraints",
+    "own_param_docs",
 ]

@@ -20,19 +20,9 @@ from .._parallel import run_in_order
 from .._splitting import SPLITTINGS
 from ..exceptions import NumericalError
 
-#: Estimator parameters that only some modes read (see ``BaseSolver.reads``).
-MODE_PARAMS = (
-    "splitting",
-    "update",
-    "beta",
-    "rho",
-    "tau",
-    "eta",
-    "mu",
-    "epsilon",
-    "quantize",
-    "quantize_bits",
-)
+#: Estimator parameters that several modes read (see ``BaseSolver.reads``);
+#: a parameter of one mode only is declared with it (``BaseSolver.own_params``).
+SHARED_MODE_PARAMS = ("splitting", "update", "beta", "rho", "tau", "eta", "mu")
 
 # The merit never increases in exact arithmetic; growth by this factor means
 # overflow.
@@ -122,6 +112,11 @@ class BaseSolver(ABC):
     #: Mode parameters that this mode refuses with an error unless at their
     #: defaults (no warning needed).
     refuses = frozenset()
+    #: The estimator parameters only this mode reads, declared here once:
+    #: ``name -> (constraints, docstring entry)``. The estimators take their
+    #: constraints and documentation from here (their ``__init__`` still
+    #: lists each parameter, as scikit-learn requires).
+    own_params = {}
 
     @classmethod
     def buffer_arrays(cls, n_samples, width, n_hidden, n_outputs):

@@ -13,6 +13,10 @@ The merit is the penalised objective ``F`` on the band constraints; it never
 increases, and the solver checks that at run time.
 """
 
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
 from .._splitting._mdlam import BandRelaxation
 from ._base import SweepSolver
 
@@ -26,6 +30,16 @@ class MDLAMSolver(SweepSolver):
     # beta is the band penalty (rho has no role): 1, like dlADMM's.
     default_penalties = {"beta": 1.0, "rho": 2.0}
     reads = frozenset({"beta", "tau", "epsilon"})
+    own_params = {
+        "epsilon": (
+            [Interval(Real, 0, None, closed="neither")],
+            """epsilon : float, default=0.01
+    Half-width of the bands ``|U_k - U_{k-1} - s(Z_k)| <= epsilon`` that
+    replace the nonlinear links in ``solver="mdlam"`` (ignored by the other
+    modes). Smaller values keep the auxiliaries closer to the forward
+    network.""",
+        )
+    }
     remedy = "Lower `beta`, raise `epsilon`, or scale the input (StandardScaler)."
 
     @staticmethod

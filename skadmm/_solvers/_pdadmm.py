@@ -27,6 +27,9 @@ guards the merit.
 
 import math
 from functools import partial
+from numbers import Integral
+
+from sklearn.utils._param_validation import Options, StrOptions
 
 from .._activations import get_activation
 from .._parallel import run_in_order
@@ -62,6 +65,25 @@ class PDADMMSolver(SweepSolver):
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
     reads = frozenset({"beta", "rho", "tau", "quantize", "quantize_bits"})
+    own_params = {
+        "quantize": (
+            [StrOptions({"p", "q", "pq"}), None],
+            """quantize : {None, "p", "q", "pq"}, default=None
+    pdADMM-G-Q (``solver="pdadmm"`` only): keep the layer inputs ``p``
+    (``"p"``), the layer outputs ``q`` (``"q"``), or both (``"pq"``), on a
+    uniform level set per layer boundary, fixed for the whole fit (the
+    range of the first forward pass, widened by half its span on either
+    side), so that they cross a boundary as integer codes. The ``q`` step
+    stays an exact block minimisation (over the levels); the ``p`` step
+    becomes a projected gradient step. See :ref:`pdadmm`.""",
+        ),
+        "quantize_bits": (
+            [Options(Integral, {8, 16})],
+            """quantize_bits : {8, 16}, default=8
+    Bits per code of ``quantize`` (256 or 65,536 levels); read only when
+    ``quantize`` is set.""",
+        ),
+    }
     refuses = frozenset({"splitting", "update"})
     remedy = (
         "Raise `rho` above max(4 * beta * S^2, 2.562 * beta) (S: 1 for relu, "
