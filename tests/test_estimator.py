@@ -254,18 +254,18 @@ def test_divergence_guard_restores_finite_weights(data):
 
 def test_divergence_after_some_iterations_keeps_last_good_iterate(data, monkeypatch):
     X, y = data
-    from skadmm._splitting import ThreeSplitRelaxation
+    from skadmm._solvers import RADMMSolver
 
-    original = ThreeSplitRelaxation.iterate
+    original = RADMMSolver.iterate
     calls = {"n": 0}
 
-    def poisoned(self, run=None):
-        original(self, run)
+    def poisoned(problem, run=None):
+        original(problem, run)
         calls["n"] += 1
         if calls["n"] == 4:
-            self.W[1][0, 0] = np.nan
+            problem.W[1][0, 0] = np.nan
 
-    monkeypatch.setattr(ThreeSplitRelaxation, "iterate", poisoned)
+    monkeypatch.setattr(RADMMSolver, "iterate", staticmethod(poisoned))
     reference = fit_quiet(small(max_iter=3, tol=0.0), X, y)
     calls["n"] = 0
     with pytest.warns(DivergenceWarning, match="iteration 4"):

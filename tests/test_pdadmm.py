@@ -357,7 +357,7 @@ def test_workers_really_share_the_layers(data, monkeypatch):
         threads.add(threading.get_ident())
         original(self, k)
 
-    monkeypatch.setattr(PQRelaxation, "_update_layer", spy)
+    monkeypatch.setattr(PQRelaxation, "update_layer", spy)
     with threadpool_limits(2, user_api="blas"):
         pd(n_blocks=6, n_regions=2, n_jobs=2, max_iter=40).fit(X, y)
     assert len(threads) == 2
