@@ -414,7 +414,7 @@ def test_row_blocks_of_the_forward_features_are_the_forward_pass(splitting):
             value, _ = mode.step(problem, team.run)
             expected = true_objective(problem.W, X, Y, sw, act, problem.alpha)
             np.testing.assert_allclose(value, expected, rtol=1e-10)
-        features = mode._forward_features(problem, problem.W[:-1])
+        features = problem._forward_features(problem.W[:-1], team.run)
     np.testing.assert_allclose(
         features[:, :-1], hidden_features(X, problem.W[:-1], act), rtol=1e-12
     )

@@ -27,6 +27,7 @@ from .._wide import (
     dual_ridge_solve,
     use_dual,
 )
+from ._reset_hooks import LocalResetHooks
 from ._rows import RowWeights, block_rows, row_chunks
 
 
@@ -83,7 +84,7 @@ class TrainingProblem:
         return found
 
 
-class Splitting(TrainingProblem):
+class Splitting(LocalResetHooks, TrainingProblem):
     """Base class: a relaxed training problem together with its current iterate.
 
     Subclasses define the hidden-layer blocks (``_sweep_layer``), the relaxation
