@@ -32,6 +32,7 @@ from ._activations import ACTIVATIONS, get_activation
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._dask_input import is_dask_collection
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
@@ -244,6 +245,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         """The fit shared by the estimators (see their ``fit``)."""
+        if is_dask_collection(X) or is_dask_collection(y):
+            # Rows sharded over the Dask workers (see skadmm._sharded_fit).
+            from ._sharded_fit import fit_sharded
+
+            return fit_sharded(
+                self, X, y, sample_weight, X_val, y_val, sample_weight_val
+            )
         fit_start = time.perf_counter()
         self._warn_ignored_params()
         given_validation = _check_validation_args(

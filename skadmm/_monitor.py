@@ -96,8 +96,7 @@ class ForwardMonitor:
         return stop or asked, info
 
     def _evaluate(self, problem, iteration):
-        pred = self.predict(self.X, problem.W)
-        loss = self.target.curve_loss(self.Y, pred, self.sample_weight)
+        loss = self._train_loss(problem.W)
         self.finite = bool(np.isfinite(loss))
         if not self.finite:
             return False, ""
@@ -106,10 +105,7 @@ class ForwardMonitor:
             self.loss_curve.append(loss)
             self.best_loss = min(self.best_loss, loss)
             return False, info
-        X_val, Y_val, sw_val = self.validation
-        pred = self.predict(X_val, problem.W)
-        val_loss = self.target.curve_loss(Y_val, pred, sw_val)
-        score = self.target.score(Y_val, pred, sw_val)
+        val_loss, score = self._validation_scores(problem.W)
         self.finite = bool(np.isfinite(val_loss))
         self.loss_curve.append(loss)
         self.validation_loss_curve.append(val_loss)
@@ -129,3 +125,17 @@ class ForwardMonitor:
             )
             return True, info
         return False, info
+
+    def _train_loss(self, weights):
+        """The training rows' curve loss of the network ``weights``."""
+        pred = self.predict(self.X, weights)
+        return self.target.curve_loss(self.Y, pred, self.sample_weight)
+
+    def _validation_scores(self, weights):
+        """``(loss, score)`` of the network ``weights`` on the validation rows."""
+        X_val, Y_val, sw_val = self.validation
+        pred = self.predict(X_val, weights)
+        return (
+            self.target.curve_loss(Y_val, pred, sw_val),
+            self.target.score(Y_val, pred, sw_val),
+        )

@@ -31,14 +31,22 @@ _REMEDY = (
 
 
 def placement(client, futures):
-    """The worker address holding each of ``futures`` (one of them if several)."""
+    """The worker address holding each of ``futures`` (one of them if several),
+    once they are computed (an error computing them is raised here)."""
+    from distributed import wait
+
+    wait(futures)
+    for future in futures:
+        if future.status == "error":
+            future.result()
     holders = client.who_has(futures)
     workers = []
     for future in futures:
         held = sorted(holders.get(future.key, ()))
         if not held:
             raise WorkerLostError(
-                f"No worker holds the data chunk {future.key!r}. {_REMEDY}"
+                f"No worker holds the data chunk {future.key!r}: its worker was "
+                "lost. Check the workers (memory limits), then call fit again."
             )
         workers.append(held[0])
     return workers
