@@ -40,12 +40,18 @@ def feature_names(X):
     return names if all(isinstance(c, str) for c in names) else None
 
 
-def predict_blocks(method, X, n_features):
-    """``method`` applied to every row chunk of the Dask collection ``X``.
+def predict_blocks(estimator, name, X):
+    """``estimator.name`` applied to every row chunk of the Dask collection ``X``.
 
-    Returns a Dask array with ``X``'s row chunks; its columns and dtype are
-    those of ``method`` on one row (computed here, on zeros).
+    Returns a Dask array with ``X``'s row chunks (lazy: nothing is computed
+    until the caller computes it); its columns and dtype are those of the
+    method on one row (computed here, on zeros).
     """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    method = getattr(estimator, name)
+    n_features = estimator.n_features_in_
     X = as_dask_array(X, "X")
     if X.ndim != 2 or X.shape[1] != n_features:
         raise ValueError(

@@ -18,7 +18,12 @@ such exchanges each, so the actor's round trip is the one that matters.
 Dask is imported only inside these functions: it is an optional dependency.
 """
 
+import time
+
 from .exceptions import WorkerLostError
+
+#: Seconds :meth:`PinnedActors.close` waits for the workers to drop the state.
+RELEASE_TIMEOUT = 5.0
 
 #: What the error of a lost worker tells the user to do.
 _REMEDY = (
@@ -119,16 +124,30 @@ class PinnedActors:
             ) from exc
 
     def close(self):
-        """Release every object: the workers drop their state."""
+        """Release every object, and wait (up to ``RELEASE_TIMEOUT`` seconds)
+        until the workers have dropped their state."""
         futures, self._futures, self.actors = self._futures, [], []
-        if futures:
-            try:
-                self.client.cancel(futures)
-            except Exception:  # a closed client or lost worker holds nothing
-                pass
+        if not futures:
+            return
+        keys = [f.key for f in futures]
+        try:
+            self.client.cancel(futures)
+            deadline = time.monotonic() + RELEASE_TIMEOUT
+            while time.monotonic() < deadline:
+                held = self.client.run(_held_actors, keys, workers=self.workers)
+                if not any(held.values()):
+                    break
+                time.sleep(0.01)
+        except Exception:  # a closed client or lost worker holds nothing
+            pass
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _held_actors(keys, dask_worker):
+    """Which of ``keys`` are actors still held by ``dask_worker``."""
+    return [key for key in keys if key in dask_worker.state.actors]

@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseADMMResidual
+from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._target import RegressionTarget
 
@@ -169,5 +170,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "predict", X)
         out = self._forward(X)
         return out.ravel() if self._target.one_dimensional else out

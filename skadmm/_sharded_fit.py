@@ -67,6 +67,10 @@ def fit_sharded(estimator, X, y, sample_weight, X_val=None, y_val=None, sw_val=N
     rows = [int(n) for n in X.chunks[0]]
 
     rng = check_random_state(est.random_state)
+    # The held-out chunks are drawn from a generator of their own: the
+    # initial weights are then those of an in-process fit given the same
+    # validation rows (X_val, y_val), with an integer random_state.
+    split_rng = check_random_state(est.random_state)
     early = uses_early_stopping(est.early_stopping, X.shape[0])
     validation = []
     if early:
@@ -77,7 +81,7 @@ def fit_sharded(estimator, X, y, sample_weight, X_val=None, y_val=None, sw_val=N
                 "(X.rechunk({0: ...})), or set early_stopping=False."
             )
         n_val = min(n_chunks - 1, max(1, round(est.validation_fraction * n_chunks)))
-        validation = sorted(int(i) for i in rng.permutation(n_chunks)[:n_val])
+        validation = sorted(int(i) for i in split_rng.permutation(n_chunks)[:n_val])
 
     workers = placement(client, x_futures)
     by_worker = {}
