@@ -80,6 +80,7 @@ class PinnedActors:
     def __init__(self, client, cls, args, workers, what="state"):
         self.client, self.what = client, what
         self.workers = list(workers)
+        self._lost = set()
         self._futures = [
             client.submit(
                 cls,
@@ -118,6 +119,7 @@ class PinnedActors:
         except (OSError, RuntimeError) as exc:
             if isinstance(exc, RuntimeError) and "lost" not in str(exc).lower():
                 raise
+            self._lost.add(self.workers[i])
             raise WorkerLostError(
                 f"The Dask worker {self.workers[i]} holding {self.what} was lost "
                 f"during the fit ({type(exc).__name__}: {exc}). {_REMEDY}"
@@ -132,10 +134,15 @@ class PinnedActors:
         keys = [f.key for f in futures]
         try:
             self.client.cancel(futures)
+            # A lost worker holds nothing (and would not answer).
+            alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+            workers = sorted(set(self.workers) - self._lost & alive)
             deadline = time.monotonic() + RELEASE_TIMEOUT
-            while time.monotonic() < deadline:
-                held = self.client.run(_held_actors, keys, workers=self.workers)
-                if not any(held.values()):
+            while workers and time.monotonic() < deadline:
+                held = self.client.run(
+                    _held_actors, keys, workers=workers, on_error="return"
+                )
+                if not any(v for v in held.values() if isinstance(v, list)):
                     break
                 time.sleep(0.01)
         except Exception:  # a closed client or lost worker holds nothing

