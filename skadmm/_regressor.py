@@ -128,7 +128,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 input is trained in float32. Sparse input
             (CSR, CSC, or any scipy.sparse matrix or array, converted to CSR)
-            stays sparse: only the first layer's products read it.
+            stays sparse: only the first layer's products read it. A Dask
+            array or DataFrame (with ``y`` and ``sample_weight`` as Dask or
+            NumPy arrays) is fitted sharded over the workers of the active
+            ``distributed.Client``, its rows staying where they are (see
+            :ref:`sharded_fit`).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
