@@ -50,6 +50,12 @@ def fit_sharded(estimator, X, y, sample_weight, X_val=None, y_val=None, sw_val=N
     est = estimator
     _check_supported(est, X_val, y_val, sw_val)
     client = _client()
+    if not is_dask_collection(X):
+        raise ValueError(
+            "y is a Dask collection but X is not: pass X as a Dask array or "
+            "DataFrame too (the fit is sharded over X's row chunks), or both as "
+            "NumPy arrays."
+        )
     names = feature_names(X)
     X = as_dask_array(X, "X")
     if getattr(X, "ndim", None) != 2:

@@ -8,7 +8,6 @@ counts the sums are the same, so the sharded fits are bit-identical.
 """
 
 import os
-import threading
 import time
 import warnings
 
@@ -259,16 +258,24 @@ def test_process_workers_equal_the_local_fit_and_a_lost_worker_is_reported():
         assert_close(local.predict(X), sharded.predict(X))
         assert actors_left(client) == 0
 
-        pids = client.run(os.getpid)
-        victim = max(pids.values())
-        model = ADMMResidualRegressor(**params(max_iter=100000, tol=0.0))
-        killer = threading.Timer(1.5, os.kill, (victim, 9))
-        killer.start()
+        # Kill a worker process at the third sweep: mid-fit, deterministically.
+        from skadmm._sharded import ShardedProblem
+
+        victim = max(client.run(os.getpid).values())
+        sweep = ShardedProblem.reset_sweep
+        calls = []
+
+        def killing(self, beta, run):
+            calls.append(beta)
+            if len(calls) == 3:
+                os.kill(victim, 9)
+            return sweep(self, beta, run)
+
+        model = ADMMResidualRegressor(**params(max_iter=50, tol=0.0))
         tick = time.perf_counter()
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ShardedProblem, "reset_sweep", killing)
             with pytest.raises(WorkerLostError, match="call fit again"):
-                model.fit(*chunked(*data(4000)))
-        finally:
-            killer.cancel()
+                model.fit(*chunked(X, y))
         assert time.perf_counter() - tick < 60
         assert not hasattr(model, "coefs_")
