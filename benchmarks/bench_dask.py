@@ -166,7 +166,12 @@ def limited(X, y, reference, n_iter):
     need = estimate_fit_nbytes(
         X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8
     )
+    # Above one worker's share, with room for a worker process (about 200
+    # MiB) beside half the table's: from about a million rows on.
     limit = int(0.9 * need)
+    if need / 2 + 2**29 > limit:
+        print(f"limit: {X.shape[0]} rows are too few for the demonstration")
+        return []
     rows = []
     for n_workers in (1, 2):
         off = {

@@ -380,8 +380,9 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
     """``MemoryError`` if a worker's share of the fit exceeds its memory limit.
 
     Each worker holds the state of its own rows only (the weights are small),
-    so its share is the in-process estimate for its rows; checked before any
-    state is allocated. A worker without a limit never blocks the fit.
+    so its share is the in-process estimate for its rows, which must fit
+    beside what the worker process already uses; checked before any state is
+    allocated. A worker without a limit never blocks the fit.
     """
     info = client.scheduler_info(n_workers=-1)["workers"]
     for worker, chunks in zip(order, held, strict=True):
@@ -401,11 +402,14 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             refit_readout=est.refit_readout,
             weighted=False,
         )
-        if limit and need > limit:
+        # What the worker process already uses (its data chunks included).
+        used = info.get(worker, {}).get("metrics", {}).get("memory") or 0
+        if limit and need + used > limit:
             raise MemoryError(
                 f"The Dask worker {worker} holds {n_rows} rows of X "
                 f"({len(chunks)} chunks), whose share of the fit needs about "
-                f"{need / 2**30:.3g} GiB, above its memory limit of "
+                f"{need / 2**30:.3g} GiB besides the {used / 2**30:.3g} GiB the "
+                f"worker uses, above its memory limit of "
                 f"{limit / 2**30:.3g} GiB. To fit: use more workers (or workers "
                 "with more memory), rebalance the chunks (client.rebalance), "
                 "pass float32 data, or reduce `width` or `n_blocks`."
