@@ -116,11 +116,11 @@ class VariantSolver(ResetSolver):
             # last hidden block is no longer at its reset state, hence the
             # general U_{H-1} solve.
             for k in range(H):
-                problem._update_preactivation(k)
-                problem._update_hidden(k)
+                problem.update_preactivation(k)
+                problem.update_hidden(k)
             problem.link_sq[H - 1, 1] = problem._update_last_hidden(problem.sZ[H - 1])
             for k in range(H - 1, -1, -1):
-                problem._update_preactivation(k)
+                problem.update_preactivation(k)
                 if k:
                     problem._update_inner(k - 1)
             residual = float(np.sqrt(problem.link_sq.sum()))

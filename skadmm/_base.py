@@ -36,6 +36,7 @@ from ._alpha_search import AlphaSearch, fixed_alpha, search_alpha
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._dask_input import is_dask_collection
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
@@ -282,6 +283,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     # -------------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         """The fit shared by the estimators (see their ``fit``)."""
+        if is_dask_collection(X) or is_dask_collection(y):
+            # Rows sharded over the Dask workers (see skadmm._sharded_fit).
+            return self._fit_sharded(
+                X, y, sample_weight, X_val, y_val, sample_weight_val
+            )
         fit_start = time.perf_counter()
         self._warn_ignored_params()
         given_validation = _check_validation_args(
@@ -454,6 +460,33 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self._store(weights, result, monitor, problem, kept, warm, stages)
         self.fit_time_ = time.perf_counter() - fit_start
         callbacks.end_fit()
+        return self
+
+    def _fit_sharded(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
+        """The fit on Dask collections, its rows sharded over the workers (see
+        ``skadmm._sharded_fit``); the estimator changes only once it is done."""
+        from ._sharded_fit import ShardedHooks, fit_sharded
+
+        fit_start = time.perf_counter()
+        hooks = ShardedHooks(
+            self._resolve_alpha, self._make_solver, self._initial_weights
+        )
+        fitted = fit_sharded(
+            self, hooks, X, y, sample_weight, X_val, y_val, sample_weight_val
+        )
+        self._solver_state = None
+        self.n_features_in_ = fitted.n_features
+        if fitted.feature_names is not None:
+            self.feature_names_in_ = fitted.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self._target = fitted.target
+        self.alpha_ = fitted.alpha
+        self.alpha_search_ = fitted.alpha_search
+        self._store(
+            fitted.weights, fitted.result, fitted.monitor, fitted.problem, None, False
+        )
+        self.fit_time_ = time.perf_counter() - fit_start
         return self
 
     def _callback_attributes(self, target, weights, iteration):

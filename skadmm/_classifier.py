@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseADMMResidual
+from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._targets import ClassificationTarget
 
@@ -188,7 +189,11 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 input is trained in float32. Sparse input
             (CSR, CSC, or any scipy.sparse matrix or array, converted to CSR)
-            stays sparse: only the first layer's products read it.
+            stays sparse: only the first layer's products read it. A Dask
+            array or DataFrame (with ``y`` and ``sample_weight`` as Dask or
+            NumPy arrays) is fitted sharded over the workers of the active
+            ``distributed.Client``, its rows staying where they are (see
+            :ref:`sharded_fit`).
         y : array-like of shape (n_samples,)
             Class labels (integers, strings, ...); two classes at least.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -231,6 +236,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Log-odds for two classes, logits otherwise.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "decision_function", X)
         out = self._forward(X)
         return out.ravel() if self._target.binary else out
 
@@ -247,6 +254,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, in the order of ``classes_``.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "predict_log_proba", X)
         scores = self.decision_function(X)
         if self._target.binary:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
@@ -266,6 +275,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             Probability of each class, in the order of ``classes_``; rows sum
             to one.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "predict_proba", X)
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
@@ -281,6 +292,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "predict", X)
         scores = self.decision_function(X)
         index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(1)
         return self.classes_[index]

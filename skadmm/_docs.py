@@ -267,7 +267,10 @@ ATTRIBUTES = Template(
         ``solver="pdadmm"``: bytes that crossed layer boundaries in the last
         iteration, by variable (``"p"``, ``"q"``, ``"u"``), measured on the
         arrays that would be sent (float arrays, or integer codes plus a
-        header with ``quantize``); ``None`` for the other modes.
+        header with ``quantize``); a fit on Dask collections (sharded over
+        the workers): bytes sent to and received from the workers over the
+        whole fit (``"to workers"``, ``"from workers"``, see
+        :ref:`sharded_fit`); ``None`` otherwise.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -27,6 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._network import l2_penalty
+from ._pinned import PinnedActors
 from ._rows import RowWeights
 from ._splitting._pdadmm import PQRelaxation
 
@@ -222,25 +223,30 @@ def run_on_dask(problem, client, n_iter, whole_products=False, blas_threads=1):
     ``blas_threads``: the BLAS threads of every layer's updates (``None``:
     the workers' own); with those of the in-process run the iterates are
     bit-identical to it. Returns ``(actors, merits)``; ``actors`` are Dask
-    actor handles (call ``.get().result()`` for a layer's arrays).
+    actor handles (call ``.get().result()`` for a layer's arrays), placed and
+    released by :class:`~skadmm._pinned.PinnedActors` (on error or Ctrl-C
+    nothing is left on the workers; on success the handles keep them).
     """
     workers = sorted(client.scheduler_info()["workers"])
-    futures = [
-        client.submit(
-            LayerActor,
-            layer_state(problem, k),
-            whole_products,
-            blas_threads,
-            actor=True,
-            workers=[workers[k % len(workers)]],
-            pure=False,
-        )
-        for k in range(problem.H + 1)
-    ]
-    actors = [f.result() for f in futures]
-    merits = run_layers(
-        actors, n_iter, lambda f: f.result(), problem.alpha, problem.beta
+    pinned = PinnedActors(
+        client,
+        LayerActor,
+        [
+            (layer_state(problem, k), whole_products, blas_threads)
+            for k in range(problem.H + 1)
+        ],
+        [workers[k % len(workers)] for k in range(problem.H + 1)],
+        what="a layer's state",
     )
+    try:
+        merits = run_layers(
+            pinned.actors, n_iter, lambda f: f.result(), problem.alpha, problem.beta
+        )
+    except BaseException:
+        # A failed or interrupted run leaves nothing on the workers.
+        pinned.close()
+        raise
+    actors = pinned.actors
     return actors, merits
 
 

@@ -117,8 +117,7 @@ class ForwardMonitor:
         return report
 
     def _evaluate(self, problem):
-        pred = self.predict(self.X, problem.W)
-        loss = self.target.curve_loss(self.Y, pred, self.sample_weight)
+        loss = self._train_loss(problem.W)
         if not np.isfinite(loss):
             return MonitorReport(False, False, "", "")
         info = f"train {self.target.curve_name} = {loss:.6g}"
@@ -126,10 +125,7 @@ class ForwardMonitor:
             self.loss_curve.append(loss)
             self.best_loss = min(self.best_loss, loss)
             return MonitorReport(False, True, "", info)
-        X_val, Y_val, sw_val = self.validation
-        pred = self.predict(X_val, problem.W)
-        val_loss = self.target.curve_loss(Y_val, pred, sw_val)
-        score = self.target.score(Y_val, pred, sw_val)
+        val_loss, score = self._validation_scores(problem.W)
         if not np.isfinite(val_loss):
             return MonitorReport(False, False, "", info)
         self.loss_curve.append(loss)
@@ -150,3 +146,17 @@ class ForwardMonitor:
             )
             return MonitorReport(True, True, reason, info)
         return MonitorReport(False, True, "", info)
+
+    def _train_loss(self, weights):
+        """The training rows' curve loss of the network ``weights``."""
+        pred = self.predict(self.X, weights)
+        return self.target.curve_loss(self.Y, pred, self.sample_weight)
+
+    def _validation_scores(self, weights):
+        """``(loss, score)`` of the network ``weights`` on the validation rows."""
+        X_val, Y_val, sw_val = self.validation
+        pred = self.predict(X_val, weights)
+        return (
+            self.target.curve_loss(Y_val, pred, sw_val),
+            self.target.score(Y_val, pred, sw_val),
+        )

@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseADMMResidual
+from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._targets import RegressionTarget
 
@@ -127,7 +128,11 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 input is trained in float32. Sparse input
             (CSR, CSC, or any scipy.sparse matrix or array, converted to CSR)
-            stays sparse: only the first layer's products read it.
+            stays sparse: only the first layer's products read it. A Dask
+            array or DataFrame (with ``y`` and ``sample_weight`` as Dask or
+            NumPy arrays) is fitted sharded over the workers of the active
+            ``distributed.Client``, its rows staying where they are (see
+            :ref:`sharded_fit`).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -169,5 +174,7 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
+        if is_dask_collection(X):
+            return predict_blocks(self, "predict", X)
         out = self._forward(X)
         return out.ravel() if self._target.one_dimensional else out

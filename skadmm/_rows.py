@@ -87,6 +87,23 @@ class RowWeights:
             self.s = (s / s.sum())[:, None]
             self.sqrt_s = np.sqrt(self.s)
 
+    @classmethod
+    def part_of(cls, sample_weight, n_rows, dtype, norm):
+        """Row weights of ``n_rows`` rows that are part of a larger table,
+        normalised over all its rows: ``norm`` is ``("uniform", N)`` (every
+        row ``1/N``) or ``("weighted", total)`` (``sample_weight / total``), as
+        the whole table's own row weights would be."""
+        rw = cls(None, max(n_rows, 1), dtype)
+        rw.n_samples = n_rows
+        kind, value = norm
+        if kind == "uniform":
+            rw.scale = dtype.type(1.0 / value)
+        else:
+            s = np.asarray(sample_weight, dtype=dtype)
+            rw.s = (s / dtype.type(value))[:, None]
+            rw.sqrt_s = np.sqrt(rw.s)
+        return rw
+
     def set_split_dots(self, split):
         """Split the reductions' dot products from now on (threaded BLAS)."""
         self.split_dots = bool(split)

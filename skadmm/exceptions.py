@@ -91,6 +91,17 @@ class InconsistentVersionWarning(UserWarning):
         )
 
 
+class WorkerLostError(RuntimeError):
+    """A Dask worker holding rows of a sharded fit was lost during the fit.
+
+    The rows' auxiliaries and multipliers lived only in that worker's memory,
+    so the fit cannot go on: it stops, the estimator is left as it was before
+    ``fit`` (not half fitted) and the other workers' state is released. The
+    message says what to do (check the workers' memory limits, then fit
+    again). A subclass of :class:`RuntimeError`.
+    """
+
+
 __all__ = [
     "ConvergenceWarning",
     "DivergenceWarning",
@@ -98,4 +109,5 @@ __all__ = [
     "InconsistentVersionWarning",
     "NumericalError",
     "PenaltyConditionWarning",
+    "WorkerLostError",
 ]

@@ -268,7 +268,7 @@ def test_top_alternations_descend_to_the_joint_minimiser_of_the_top_pair(activat
     # One more alternation leaves the pair where it is.
     problem.U[0][:, :-1] = problem.sZ[0]
     problem._descend_last_hidden()
-    problem._update_preactivation(0)
+    problem.update_preactivation(0)
     np.testing.assert_allclose(problem.U[0][:, :-1], U, atol=1e-7)
     np.testing.assert_allclose(problem.Z[0], Z, atol=1e-7)
 
@@ -414,7 +414,7 @@ def test_row_blocks_of_the_forward_features_are_the_forward_pass(splitting):
             value, _ = mode.step(problem, team.run)
             expected = true_objective(problem.W, X, Y, sw, act, problem.alpha)
             np.testing.assert_allclose(value, expected, rtol=1e-10)
-        features = mode._forward_features(problem, problem.W[:-1])
+        features = problem.forward_features(problem.W[:-1], team.run)
     np.testing.assert_allclose(
         features[:, :-1], hidden_features(X, problem.W[:-1], act), rtol=1e-12
     )

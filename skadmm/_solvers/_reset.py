@@ -39,11 +39,6 @@ The merit is the true training objective ``l(f(X); Y) + alpha/2 sum
 ||W_k||^2`` (biases excluded), which therefore never increases.
 """
 
-from functools import partial
-
-import numpy as np
-
-from .._network import augmented_hidden_into, l2_penalty
 from .._parallel import run_in_order
 from ._base import BaseSolver
 
@@ -172,11 +167,7 @@ class ResetSolver(BaseSolver):
 
     def _prepare(self, problem):
         """The mode's settings of ``problem`` and its buffers."""
-        # The read-out link is exact in this mode: O = Y, no multiplier, so the
-        # last hidden block solves min 1/2 ||U V + b - Y||^2 + beta/2 ||U - T||^2.
         problem.prepare_reset(self.first_order_targets, self.top_alternations)
-        self._features = np.empty_like(problem.U[-1]) if problem.H else None
-        self._spare = np.empty_like(self._features) if problem.H else None
         # Phases run in order until the run's team arrives with the first step.
         self._run = run_in_order
 
@@ -253,16 +244,10 @@ class ResetSolver(BaseSolver):
 
     def _sweep(self, problem):
         """Backward sweep of the auxiliaries from the reset state."""
-        problem.backward_sweep(1.0 / self.eta, self._run)
-        return float(np.sqrt(problem.link_sq.sum()))
+        return problem.reset_sweep(1.0 / self.eta, self._run)
 
     def _w_steps(self, problem, run):
-        run(
-            [
-                partial(problem.reset_w_step, k, self.eta, self.mu)
-                for k in range(problem.H)
-            ]
-        )
+        problem.reset_w_steps(self.eta, self.mu, run)
 
     def _line_search(self, problem, start):
         """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.
@@ -287,10 +272,10 @@ class ResetSolver(BaseSolver):
         hidden, value = trial(s)
         if value < self.value:
             while s < _MAX_SCALE:
-                self._swap_features()  # the best trial's stay in the spare
+                problem.swap_features()  # the best trial's stay in the spare
                 bigger, bigger_value = trial(2.0 * s)
                 if not bigger_value < value:
-                    self._swap_features()
+                    problem.swap_features()
                     break
                 s, hidden, value = 2.0 * s, bigger, bigger_value
         else:
@@ -300,60 +285,18 @@ class ResetSolver(BaseSolver):
             if not value < self.value:
                 return hidden, readout, value
         self.scale = s
-        features = self._features if H else None
-        refit, refit_value = self._readout(problem, hidden, features)
+        refit, refit_value = self._readout(problem, hidden, kept=True)
         if refit_value <= value:
             readout, value = refit, refit_value
         return hidden, readout, value
 
     def _objective(self, problem, hidden, readout):
         """Training objective of the network ``hidden`` + ``readout``."""
-        output = self._forward_features(problem, hidden) @ readout
-        return self._value(problem, output, (*hidden, readout))
+        return problem.objective_of(hidden, readout, self._run)
 
-    @staticmethod
-    def _value(problem, output, weights):
-        reg = l2_penalty(weights)
-        return (
-            problem.loss.value(output, problem.Y, problem.rw)
-            + 0.5 * problem.alpha * reg
-        )
-
-    def _readout(self, problem, hidden, features=None):
+    def _readout(self, problem, hidden, kept=False):
         """Best read-out for the forward features of ``hidden``, and the objective.
 
-        ``features``: those features, when already computed.
+        ``kept``: those features are the last trial's (no forward pass).
         """
-        A = self._forward_features(problem, hidden) if features is None else features
-        readout = problem.loss.fit_readout(
-            A,
-            problem.Y,
-            problem.rw,
-            problem.alpha,
-            problem.W[-1],
-            max_iter=self.readout_max_iter,
-        )
-        return readout, self._value(problem, A @ readout, (*hidden, readout))
-
-    def _swap_features(self):
-        self._features, self._spare = self._spare, self._features
-
-    def _forward_features(self, problem, hidden):
-        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer).
-
-        The rows fall into one block per region of layers, each block a task
-        of the team: the blocks depend on ``n_regions``, not on ``n_jobs``, so
-        neither do the results (with one region, one block: all the rows).
-        """
-        if not hidden:
-            return problem.X_aug
-        A = self._features
-        A[:, -1] = 1.0
-        problem.run_row_blocks(partial(self._forward_rows, problem, hidden), self._run)
-        return A
-
-    def _forward_rows(self, problem, hidden, rows):
-        """The forward features of the rows ``rows`` into ``self._features``."""
-        augmented_hidden_into(
-            problem.X_aug[rows], hidden, problem.act, self._features[rows]
-        )
+        return problem.readout_for(hidden, self.readout_max_iter, self._run, kept)

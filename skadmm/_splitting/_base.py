@@ -30,6 +30,7 @@ from .._wide import (
     use_dual,
 )
 from ._buffers import ScratchPool, augmented_empty
+from ._reset_hooks import LocalResetHooks
 
 
 class Relaxation:
@@ -53,20 +54,28 @@ class Relaxation:
         alpha,
         loss=None,
         threaded_blas=False,
+        row_weights=None,
     ):
         """Set ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the
         penalties by name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies
         in the data's dtype) and ``H`` (hidden layers).
 
         ``threaded_blas``: the fit's products run on several BLAS threads
-        (decided once per fit, see :meth:`set_threaded_blas`).
+        (decided once per fit, see :meth:`set_threaded_blas`). ``row_weights``:
+        the rows' :class:`~skadmm._rows.RowWeights` when they are part of a
+        larger set (a shard of a sharded fit: normalised over all its rows);
+        by default those of ``sample_weight``.
         """
         dtype = X.dtype
         self.dtype = dtype
         self.act = activation
         self.loss = SquaredLoss() if loss is None else loss
         self.beta, self.rho, self.tau, self.alpha = beta, rho, tau, alpha
-        self.rw = RowWeights(sample_weight, X.shape[0], dtype)
+        self.rw = (
+            RowWeights(sample_weight, X.shape[0], dtype)
+            if row_weights is None
+            else row_weights
+        )
         self.Y = Y
         self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
         self.H = len(self.W) - 1
@@ -83,6 +92,14 @@ class Relaxation:
         #: Matrix products over all rows at once, or per row chunk.
         self.whole_products = bool(threaded)
         self.rw.set_split_dots(self.whole_products)
+
+    def set_weights(self, weights):
+        """Replace the weights by copies of ``weights`` (in the data's dtype)."""
+        self.W[:] = [np.array(W, dtype=self.dtype, order="C") for W in weights]
+
+    def set_layer_weights(self, k, W):
+        """Replace the weights of layer ``k`` by a copy of ``W``."""
+        self.W[k] = np.array(W, dtype=self.dtype, order="C")
 
     def set_penalties(self, **penalties):
         """New penalties (``alpha``, ``beta``, ...) on the kept state of a
@@ -117,7 +134,7 @@ class Relaxation:
         return found
 
 
-class SplitRelaxation(Relaxation, ABC):
+class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
     """Base class: a relaxed training problem together with its current iterate.
 
     Subclasses define the hidden-layer blocks (``sweep_layer``), the relaxation
@@ -255,15 +272,7 @@ class SplitRelaxation(Relaxation, ABC):
             return
         if G is None:
             G = self.rw.gram(A)
-        Hm = curvature * G
-        diag = np.einsum("ii->i", Hm)
-        diag[:-1] += alpha
-        if self.linearized:
-            grad = Hm @ W - rhs
-            self.W[k] = W - grad / self._lipschitz_step(Hm)
-            return
-        diag += tau
-        self.W[k] = spd_solve(Hm, rhs + tau * W, overwrite_a=True)
+        self.W[k] = ridge_block(W, G, rhs, curvature, alpha, tau, self.linearized)
 
     def _dual_ridge_step(self, k, A, rhs, curvature, alpha, tau):
         """:meth:`_ridge_step` on a wide input, in ``N x N`` systems; ``False``
@@ -282,14 +291,8 @@ class SplitRelaxation(Relaxation, ABC):
         return True
 
     def _lipschitz_step(self, hessian):
-        """Proximal weight ``t = max(tau, lambda_max(hessian))`` of a quadratic block.
-
-        With ``t`` at least the largest curvature the backtracking test
-        ``f(x - g/t) <= f(x) - |g|^2/(2t)`` always holds, so no trial evaluation
-        is needed. The step depends on the Hessian only (not on the gradient's
-        direction), which keeps the iteration insensitive to rounding.
-        """
-        return max(self.tau, largest_eigenvalue(hessian))
+        """Proximal weight of a quadratic block (see :func:`lipschitz_step`)."""
+        return lipschitz_step(hessian, self.tau)
 
     # ------------------------------------------------------ read-out & output
     def _update_last_hidden(self, S):
@@ -448,22 +451,6 @@ class SplitRelaxation(Relaxation, ABC):
         Every relaxation penalty is then zero (the links are reset too).
         """
 
-    def prepare_reset(self, first_order_targets=False, top_alternations=1):
-        """Set the problem up for the forward-reset mode.
-
-        The read-out link is exact in that mode: ``O = Y``, no multiplier
-        (``rho = 1``, ``tau = 0``), so the last hidden block solves ``min 1/2
-        ||U V + b - Y||^2 + beta/2 ||U - T||^2``. ``first_order_targets`` and
-        ``top_alternations``: the three-splitting's variants of the sweep (see
-        :class:`~skadmm._solvers._reset.ResetSolver`).
-        """
-        self.O[...] = self.Y
-        self.Lam[...] = 0.0
-        self.rho = 1.0
-        self.tau = 0.0
-        self.first_order_targets = first_order_targets
-        self.top_alternations = top_alternations
-
     def backward_sweep(self, beta, run=None):
         """Reset mode: move the auxiliaries from the reset state, top layer first.
 
@@ -569,3 +556,33 @@ class SplitRelaxation(Relaxation, ABC):
             # Row-block buffers and the z-step's work arrays.
             "block buffers": 5 * block,
         }
+
+
+def ridge_block(W, G, rhs, curvature, alpha, tau, linearized):
+    """The new weights of a ridge block from the Gram matrix ``G = A^T S A``.
+
+    Minimises ``curvature/2 <W, G W> - <rhs, W> + alpha/2 ||W'||^2 + tau/2
+    ||W - W_old||^2`` (``W'``: the weights without the bias row), exactly, or
+    by one proximal-gradient step (``linearized``). A relaxation in this
+    process and the driver of a sharded fit (whose ``G`` and ``rhs`` are sums
+    gathered from its shards) solve their blocks with it.
+    """
+    Hm = curvature * G
+    diag = np.einsum("ii->i", Hm)
+    diag[:-1] += alpha
+    if linearized:
+        grad = Hm @ W - rhs
+        return W - grad / lipschitz_step(Hm, tau)
+    diag += tau
+    return spd_solve(Hm, rhs + tau * W, overwrite_a=True)
+
+
+def lipschitz_step(hessian, tau):
+    """Proximal weight ``t = max(tau, lambda_max(hessian))`` of a quadratic block.
+
+    With ``t`` at least the largest curvature the backtracking test
+    ``f(x - g/t) <= f(x) - |g|^2/(2t)`` always holds, so no trial evaluation
+    is needed. The step depends on the Hessian only (not on the gradient's
+    direction), which keeps the iteration insensitive to rounding.
+    """
+    return max(tau, largest_eigenvalue(hessian))

@@ -399,7 +399,7 @@ class PQRelaxation(Relaxation):
         if k == self.H:
             self.update_readout()
         else:
-            self._update_hidden(k)
+            self.update_hidden(k)
 
     def update_readout(self):
         """``W_H`` (ridge on ``O``), then ``O``: the loss's prox at ``R``."""
@@ -409,7 +409,7 @@ class PQRelaxation(Relaxation):
         self.loss.output_step(self.R, self.zero_multiplier, self.Y, self.beta, self.O)
         self.links[H] = self.rw.sq_norm(self.O - self.R), 0.0, 0.0, 0.0
 
-    def _update_hidden(self, k):
+    def update_hidden(self, k):
         """``W_k``, then per row block ``z_k``, ``q_k``, ``u_k`` and the links.
 
         ``z``: the elementwise ``min (z - a)^2 + (b - s(z))^2 + (z - z_old)^2``

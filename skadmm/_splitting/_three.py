@@ -55,7 +55,7 @@ class ThreeSplitRelaxation(SplitRelaxation):
     def _backward_sweep(self):
         top = self.H - 1
         self.link_sq[top, 1] = self._descend_last_hidden()
-        self._update_preactivation(top)
+        self.update_preactivation(top)
         # Further alternations of the top pair approach its joint minimiser:
         # the U step again, its link's target now s(Z) (+ skip), then Z.
         for _ in range(self.top_alternations - 1):
@@ -64,10 +64,10 @@ class ThreeSplitRelaxation(SplitRelaxation):
             if top:
                 U += self.skip_of(top)
             self.link_sq[top, 1] = self._descend_last_hidden()
-            self._update_preactivation(top)
+            self.update_preactivation(top)
         for k in range(top, 0, -1):
             self._update_inner(k - 1)
-            self._update_preactivation(k - 1)
+            self.update_preactivation(k - 1)
 
     def reset_w_step(self, k, eta, mu):
         """Ridge fit of ``Z_k`` on its auxiliary input, ridge weight ``alpha eta``."""
@@ -97,9 +97,9 @@ class ThreeSplitRelaxation(SplitRelaxation):
 
     def sweep_layer(self, k, with_output=True):
         self._update_weights(k)
-        self._update_preactivation(k)
+        self.update_preactivation(k)
         if with_output:
-            self._update_hidden(k)
+            self.update_hidden(k)
 
     def update_boundary(self, k):
         # U_k is the input and the skip of layer k + 1: its links are refreshed
@@ -115,7 +115,7 @@ class ThreeSplitRelaxation(SplitRelaxation):
         G = None if use_dual(*A.shape) else self.input_gram(k)
         self._ridge_step(k, A, cross, self.beta, G=G)
 
-    def _update_preactivation(self, k):
+    def update_preactivation(self, k):
         """Elementwise ``Z_k`` step given ``a = A_k W_k`` and ``b = U_k - U_{k-1}``.
 
         Per row chunk: ``a`` (one matrix product); then per row block ``b``, the
@@ -159,7 +159,7 @@ class ThreeSplitRelaxation(SplitRelaxation):
                 act(Zb, out=sZ[rows])
         self.link_sq[k, 0] = link
 
-    def _update_hidden(self, k):
+    def update_hidden(self, k):
         """``U_k`` block: a quadratic with an ``n x n`` system per layer."""
         if k == self.H - 1:
             self.link_sq[k, 1] = self._update_last_hidden(self.sZ[k])

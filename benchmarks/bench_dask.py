@@ -1,0 +1,255 @@
+"""One fit sharded over Dask workers against the in-process fit.
+
+For each table size (``--rows``; 20 standard normal features, a smooth
+nonlinear target), in one run (the machine is shared and noisy, so only the
+ratios measured side by side are reported), the default mode
+(``solver="reset"``, ``width=32``, one residual block, ``--iter`` iterations,
+no early stopping, ``alpha=1e-3``) is fitted
+
+* in process, on one BLAS thread (``local``), without the stages it would
+  run on more than 20,000 rows (the sharded fit has none);
+* sharded over a ``LocalCluster`` of 1 and of 2 worker processes (one thread
+  each), from a Dask array of 8 row chunks balanced over the workers.
+
+Reported per configuration: seconds per iteration (the run on all rows),
+``overhead`` (sharded on 1 worker over local), ``speedup`` (1 worker over 2),
+bytes exchanged with the workers per iteration (``exchange_bytes_`` over the
+fit divided by its iterations: the sums, weights and scalars the driver sent
+and received; the actor calls bypass the scheduler, so Dask's own transfer
+counters, also reported, see only the data's moves), the workers' peak
+resident memory, and the largest difference from the local fit's
+predictions (relative). Then ``limit``: a fit on the largest table whose
+workers' memory limit is set to 9/10 of one worker's share of the fit on all
+rows: on 1 worker the memory guard refuses it, on 2 it completes.
+
+Outputs ``dask.csv`` and ``dask.md`` in ``--out``.
+
+Usage::
+
+    python benchmarks/bench_dask.py                      # 200k and 1M rows (minutes)
+    python benchmarks/bench_dask.py --rows 200000,4000000   # the issue's range
+    python benchmarks/bench_dask.py --quick              # smoke run (seconds)
+"""
+
+import argparse
+import resource
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from skadmm import ADMMResidualRegressor
+from skadmm._memory import estimate_fit_nbytes
+from skadmm._solvers._reset import ResetSolver
+
+from _common import SEED, rounded, write_results
+
+N_FEATURES = 20
+N_CHUNKS = 8
+
+
+def make_data(n_rows, seed=SEED):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_rows, N_FEATURES))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * np.tanh(X[:, 3:6].sum(axis=1))
+    return X, y + 0.1 * rng.standard_normal(n_rows)
+
+
+def model(n_iter):
+    return ADMMResidualRegressor(
+        width=32,
+        n_blocks=1,
+        max_iter=n_iter,
+        tol=0.0,
+        alpha=1e-3,
+        early_stopping=False,
+        random_state=0,
+    )
+
+
+def per_iteration(fitted):
+    """Seconds per iteration of the run on all rows (after any stages)."""
+    last = fitted.stages_[-1]
+    return last["seconds"] / max(last["n_iter"], 1)
+
+
+def peak_rss(dask_worker=None):
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def transferred(dask_worker):
+    return int(getattr(dask_worker, "transfer_outgoing_bytes_total", 0))
+
+
+def sharded(X, y, n_workers, n_iter, memory_limit="auto"):
+    """``(fitted model or the MemoryError, peak worker bytes, Dask transfer
+    bytes)`` of a fit on ``n_workers`` worker processes."""
+    import dask.array as da
+    import distributed
+
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=":0",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        rows = -(-X.shape[0] // N_CHUNKS)
+        Xd, yd = client.persist(
+            [da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)]
+        )
+        distributed.wait([Xd, yd])
+        client.rebalance()
+        before = sum(client.run(transferred).values())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fitted = model(n_iter).fit(Xd, yd)
+            except MemoryError as exc:
+                fitted = exc
+        moved = sum(client.run(transferred).values()) - before
+        peak = max(client.run(peak_rss).values())
+    return fitted, peak, moved
+
+
+def measure(n_rows, n_iter):
+    X, y = make_data(n_rows)
+    # Like for like: the sharded fit runs on all rows from the start, so the
+    # local reference skips the stages it would run above 20,000 rows.
+    staged, ResetSolver.staged = ResetSolver.staged, False
+    try:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            local = model(n_iter).fit(X, y)
+    finally:
+        ResetSolver.staged = staged
+    reference = local.predict(X)
+    base = per_iteration(local)
+    rows = [
+        dict(
+            rows=n_rows,
+            config="local",
+            s_per_iter=base,
+            overhead=1.0,
+            speedup=float("nan"),
+            bytes_per_iter=0,
+            dask_transfer_bytes=0,
+            peak_worker_mib=float("nan"),
+            max_rel_diff=0.0,
+        )
+    ]
+    one = None
+    for n_workers in (1, 2):
+        fitted, peak, moved = sharded(X, y, n_workers, n_iter)
+        t = per_iteration(fitted)
+        one = t if n_workers == 1 else one
+        exchanged = sum(fitted.exchange_bytes_.values())
+        diff = np.max(np.abs(fitted.predict(X) - reference)) / np.max(np.abs(reference))
+        rows.append(
+            dict(
+                rows=n_rows,
+                config=f"sharded, {n_workers} worker{'s' * (n_workers > 1)}",
+                s_per_iter=t,
+                overhead=t / base,
+                speedup=one / t,
+                bytes_per_iter=int(exchanged / fitted.n_iter_),
+                dask_transfer_bytes=moved,
+                peak_worker_mib=peak / 2**20,
+                max_rel_diff=float(diff),
+            )
+        )
+    return rows, (X, y, reference)
+
+
+def limited(X, y, reference, n_iter):
+    """The largest table with each worker limited to 9/10 of one worker's share
+    (Dask's spilling and pausing off: the guard and the limit are what count)."""
+    import dask
+
+    need = estimate_fit_nbytes(
+        X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8
+    )
+    # Above one worker's share, with room for a worker process (about 200
+    # MiB) beside half the table's: from about a million rows on.
+    limit = int(0.9 * need)
+    if need / 2 + 2**29 > limit:
+        print(f"limit: {X.shape[0]} rows are too few for the demonstration")
+        return []
+    rows = []
+    for n_workers in (1, 2):
+        off = {
+            f"distributed.worker.memory.{k}": False
+            for k in ("target", "spill", "pause")
+        }
+        with dask.config.set(off):
+            fitted, peak, _ = sharded(X, y, n_workers, n_iter, memory_limit=limit)
+        refused = isinstance(fitted, MemoryError)
+        diff = (
+            float("nan")
+            if refused
+            else np.max(np.abs(fitted.predict(X) - reference))
+            / np.max(np.abs(reference))
+        )
+        rows.append(
+            dict(
+                rows=X.shape[0],
+                config=f"limit {limit / 2**20:.0f} MiB, {n_workers} worker"
+                + "s" * (n_workers > 1)
+                + (": refused by the memory guard" if refused else ": completed"),
+                s_per_iter=float("nan") if refused else per_iteration(fitted),
+                overhead=float("nan"),
+                speedup=float("nan"),
+                bytes_per_iter=0,
+                dask_transfer_bytes=0,
+                peak_worker_mib=peak / 2**20,
+                max_rel_diff=float(diff),
+            )
+        )
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", default="200000,1000000")
+    parser.add_argument("--iter", type=int, default=5)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.rows.split(",")]
+    n_iter = args.iter
+    if args.quick:
+        sizes, n_iter = [4000], 2
+    rows = []
+    for n in sizes:
+        tick = time.perf_counter()
+        found, last = measure(n, n_iter)
+        rows += found
+        for row in found:
+            print(
+                f"{n:9d} {row['config']:20s} {row['s_per_iter']:8.3f} s/iter "
+                f"{row['overhead']:.2f}x {row['bytes_per_iter']:9d} B/iter "
+                f"({time.perf_counter() - tick:.0f}s)",
+                flush=True,
+            )
+    if not args.quick:
+        rows += limited(*last, n_iter)
+    preamble = (
+        f"{N_FEATURES} features, {N_CHUNKS} row chunks, width=32, n_blocks=1, "
+        f"{n_iter} iterations of solver='reset' (tol=0); worker processes with "
+        "one thread each; one run, so the ratios are what to read. "
+        "`bytes_per_iter`: exchange_bytes_ of the fit over its iterations; "
+        "`dask_transfer_bytes`: Dask's own count of worker-to-worker transfers "
+        "during the fit; `max_rel_diff`: largest difference from the local "
+        "fit's predictions over their largest magnitude."
+    )
+    write_results(args.out, "dask", rounded(rows), preamble)
+
+
+if __name__ == "__main__":
+    main()

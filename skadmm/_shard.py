@@ -1,0 +1,430 @@
+"""The rows of a sharded fit that one Dask worker holds (worker side).
+
+A :class:`RowShard` lives on a worker as a Dask actor (see
+:mod:`skadmm._pinned`) and holds that worker's row chunks of the training data:
+each training chunk as a :class:`~skadmm._splitting._three.ThreeSplitRelaxation` over
+its rows (data, auxiliaries, multipliers), each validation chunk as its
+arrays. The driver (:mod:`skadmm._sharded`) sends weights and receives, *per
+chunk*, what the block updates sum over rows: Gram matrices ``A^T S A``, cross
+products ``A^T S B`` and weighted sums (losses, links). Every per-row
+operation is the in-process problem's own code on the chunk's rows, with the
+row weights normalised over all the training rows (not the chunk's), so a
+chunk's sums are its rows' terms of the whole problem's sums.
+"""
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._activations import get_activation
+from ._linalg import augment
+from ._network import forward, hidden_features
+from ._rows import RowWeights
+from ._splitting._three import ThreeSplitRelaxation
+from ._targets import RegressionTarget
+
+
+class RowShard:
+    """One worker's row chunks and their state (a Dask actor).
+
+    Parameters
+    ----------
+    blas_threads : int or None
+        BLAS threads of every computation here (``None``: the worker's own).
+        Fixed, so that the products round as the driver's reference.
+    chunks : list of tuple
+        ``(index, X, y, sample_weight, validation)`` per chunk: its position
+        in the table, its raw arrays (``sample_weight`` may be ``None``), and
+        whether it is a validation chunk.
+    """
+
+    def __init__(self, blas_threads, chunks):
+        self.blas_threads = blas_threads
+        self.index = [c[0] for c in chunks]
+        self.raw = [(_dense(c[1]), _column(c[2]), _column(c[3])) for c in chunks]
+        self.validation = [bool(c[4]) for c in chunks]
+        self.problems, self.features = [], {}
+        self.val_data = []
+
+    def _blas(self):
+        if self.blas_threads is None:
+            return threadpool_limits(None)
+        return threadpool_limits(self.blas_threads, user_api="blas")
+
+    # ------------------------------------------------------------ loading
+    def summary(self):
+        """Per chunk: rows, features, finiteness, ``max|X|``, weight range and sum."""
+        out = []
+        for (X, y, sw), val in zip(self.raw, self.validation, strict=True):
+            numeric = np.issubdtype(X.dtype, np.number)
+            finite = bool(numeric and np.isfinite(X).all())
+            positive = None if sw is None else sw[sw > 0]
+            out.append(
+                dict(
+                    rows=X.shape[0],
+                    features=X.shape[1] if X.ndim == 2 else None,
+                    finite=finite,
+                    max_abs=float(np.max(np.abs(X))) if finite and X.size else 0.0,
+                    validation=val,
+                    weight_sum=None if sw is None else float(sw.sum()),
+                    weight_min=None if sw is None else float(sw.min(initial=np.inf)),
+                    weight_pos=None
+                    if positive is None or not positive.size
+                    else (float(positive.min()), float(positive.max())),
+                    negative=bool(sw is not None and (sw < 0).any()),
+                    y_finite=not np.issubdtype(y.dtype, np.number)
+                    or bool(np.isfinite(y).all()),
+                    y_outputs=1 if y.ndim == 1 else y.shape[1],
+                )
+            )
+        return out
+
+    def labels(self):
+        """Per chunk, the distinct labels of its rows of positive weight."""
+        return [np.unique(y if sw is None else y[sw > 0]) for _, y, sw in self.raw]
+
+    def target_top(self):
+        """Per chunk, ``max|y|`` of every output (rows of positive weight)."""
+        return [
+            np.max(np.abs(_y2d(y if sw is None else y[sw > 0])), axis=0, initial=0.0)
+            for _, y, sw in self.raw
+        ]
+
+    def target_moments(self, top, mean):
+        """Per chunk, ``(sum w, sum w y/top, sum w (y/top - mean)^2)``; ``mean``
+        ``None`` for the first pass."""
+        out = []
+        for _, y, sw in self.raw:
+            Y = _y2d(y) / top
+            w = np.ones(Y.shape[0]) if sw is None else sw
+            first = w @ Y
+            second = None if mean is None else w @ ((Y - mean) ** 2)
+            out.append((float(w.sum()), first, second))
+        return out
+
+    def encode(self, target, dtype):
+        """The chunks in the fit's dtype with encoded targets; rows of weight 0
+        dropped (they contribute nothing)."""
+        self.dtype = np.dtype(dtype)
+        self.target = target
+        data = []
+        for X, y, sw in self.raw:
+            if sw is not None and not (sw > 0).all():
+                keep = sw > 0
+                X, y, sw = X[keep], y[keep], sw[keep]
+            X = np.ascontiguousarray(X, dtype=self.dtype)
+            Y = target.encode(y, self.dtype)
+            sw = None if sw is None else np.asarray(sw, dtype=self.dtype)
+            data.append((X, Y, sw))
+        self.raw = None
+        self.data = data
+        self.val_data = [d for d, v in zip(data, self.validation, strict=True) if v]
+        return [d[0].shape[0] for d in data]
+
+    def set_norm(self, norm, activation):
+        """The normalisation of the training rows' weights (see
+        :meth:`~skadmm._rows.RowWeights.part_of`) and the activation."""
+        self.norm, self.act = norm, get_activation(activation)
+        self.train = [
+            d for d, v in zip(self.data, self.validation, strict=True) if not v
+        ]
+        self.rws = [
+            RowWeights.part_of(sw, X.shape[0], self.dtype, norm)
+            for X, _, sw in self.train
+        ]
+
+    def training_rows(self):
+        """Per training chunk its ``(X, Y, sample_weight)`` (small tables only:
+        ``alpha="auto"``'s cross-validation runs on the driver)."""
+        return list(self.train)
+
+    # ------------------------------------------- read-out sums on a key's features
+    def refit_features(self, hidden):
+        """``[U, 1]`` of the forward pass of ``hidden`` on every training chunk,
+        as the in-process read-out refit computes them (key ``"refit"``)."""
+        with self._blas():
+            self.features["refit"] = [
+                augment(hidden_features(X, hidden, self.act)) for X, _, _ in self.train
+            ]
+
+    def drop_features(self, key):
+        self.features.pop(key, None)
+
+    def _features(self, key):
+        if key in ("slot0", "slot1"):
+            # The problems' own buffers (see skadmm._splitting._reset_hooks).
+            return [p.feature_buffer(int(key[-1])) for p in self.problems]
+        return self.features[key]
+
+    def gram_cross(self, key):
+        """Per chunk ``(A^T S A, A^T S Y)`` of the key's features ``A``."""
+        with self._blas():
+            return [
+                (rw.gram(A), rw.cross(A, Y))
+                for A, (_, Y, _), rw in zip(
+                    self._features(key), self.train, self.rws, strict=True
+                )
+            ]
+
+    def gram(self, key):
+        with self._blas():
+            return [
+                rw.gram(A) for A, rw in zip(self._features(key), self.rws, strict=True)
+            ]
+
+    def loss_value(self, key, W, loss):
+        """Per chunk, the weighted loss of ``A W``."""
+        with self._blas():
+            return [
+                loss.value(A @ W, Y, rw)
+                for A, (_, Y, _), rw in zip(
+                    self._features(key), self.train, self.rws, strict=True
+                )
+            ]
+
+    def loss_gradient(self, key, W, loss):
+        """Per chunk ``A^T S grad``: the majorised read-out step's gradient."""
+        with self._blas():
+            out = []
+            for A, (_, Y, _), rw in zip(
+                self._features(key), self.train, self.rws, strict=True
+            ):
+                _, G = loss.rows_and_gradient(A @ W, Y)
+                out.append(rw.cross(A, G))
+            return out
+
+    def newton_terms(self, key, W, loss):
+        """Per chunk the weighted loss and its gradient in float64 (Newton-CG)."""
+        out = []
+        for A, (_, Y, _), rw in zip(
+            self._features(key), self.train, self.rws, strict=True
+        ):
+            A64 = A.astype(np.float64, copy=False)
+            rows, G = loss.rows_and_gradient(A64 @ W, Y.astype(np.float64, copy=False))
+            out.append((rw.total(rows), rw.cross(A64, G)))
+        return out
+
+    def hessian_product(self, key, W, D, loss):
+        """Per chunk ``A^T S H(A W) (A D)`` in float64 (Newton-CG)."""
+        out = []
+        for A, rw in zip(self._features(key), self.rws, strict=True):
+            A64 = A.astype(np.float64, copy=False)
+            out.append(rw.cross(A64, loss.hessian_product(A64 @ W, A64 @ D)))
+        return out
+
+    # ------------------------------------------------------------- problems
+    def build(self, weights, params, update, loss):
+        """A three-splitting over each training chunk's rows, at ``weights``."""
+        with self._blas():
+            self.problems = []
+            for (X, Y, sw), rw in zip(self.train, self.rws, strict=True):
+                # The chunk's row weights, normalised over all training rows.
+                problem = ThreeSplitRelaxation(
+                    X,
+                    Y,
+                    sw,
+                    weights,
+                    self.act,
+                    update=update,
+                    loss=loss,
+                    row_weights=rw,
+                    **params,
+                )
+                self.problems.append(problem)
+            self.features.pop("refit", None)
+
+    def set_weights(self, weights, **penalties):
+        for p in self.problems:
+            p.set_weights(weights)
+            p.set_penalties(**penalties)
+
+    # ----------------------------------------------------- forward reset mode
+    def prepare_reset(self, first_order_targets, top_alternations):
+        with self._blas():
+            for p in self.problems:
+                p.prepare_reset(first_order_targets, top_alternations)
+
+    def reset_to_forward(self, weights):
+        with self._blas():
+            self.set_weights(weights)
+            for p in self.problems:
+                p.reset_to_forward()
+
+    def reset_sweep(self, beta):
+        """Per chunk, the links ``||.||_S^2`` of the backward sweep at ``beta``."""
+        with self._blas():
+            out = []
+            for p in self.problems:
+                p.backward_sweep(beta)
+                out.append(p.link_sq.copy())
+            return out
+
+    def reset_w_sums(self, with_input_gram):
+        """Per chunk and hidden layer ``k``: ``(A_k^T S A_k, A_k^T S Z_k)`` (the
+        first layer's Gram only ``with_input_gram``: it never changes)."""
+        with self._blas():
+            out = []
+            for p in self.problems:
+                sums = []
+                for k in range(p.H):
+                    G = p.input_gram(k) if k or with_input_gram else None
+                    sums.append((G, p.rw.cross(p.input_of(k), p.Z[k])))
+                out.append(sums)
+            return out
+
+    def objective_terms(self, hidden, readout, slot):
+        """Per chunk, the weighted loss of the forward pass of ``hidden`` +
+        ``readout``; its features stay in buffer ``slot``."""
+        with self._blas():
+            out = []
+            for p in self.problems:
+                output = p.forward_features_into(hidden, slot) @ readout
+                out.append(p.loss.value(output, p.Y, p.rw))
+            return out
+
+    def forward_slot(self, hidden, slot):
+        """The forward features of ``hidden`` into buffer ``slot``."""
+        with self._blas():
+            for p in self.problems:
+                p.forward_features_into(hidden, slot)
+
+    # ------------------------------------------------------------------ RADMM
+    def radmm_begin(self):
+        """Per chunk ``(A_0^T S A_0, beta A_0^T S Z_0)``: the first W block's sums."""
+        with self._blas():
+            for p in self.problems:
+                p.set_threaded_blas(False)
+            return self._layer_sums(0)
+
+    def radmm_advance(self, k, W):
+        """Set ``W_k``, run layer ``k``'s Z and U blocks, return the next block's
+        sums (layer ``k + 1``, or the read-out's ``(G, A^T S (rho O + Lam))``)."""
+        with self._blas():
+            for p in self.problems:
+                p.set_layer_weights(k, W)
+                p.update_preactivation(k)
+                p.update_hidden(k)
+            return self._layer_sums(k + 1)
+
+    def _layer_sums(self, k):
+        out = []
+        for p in self.problems:
+            A = p.input_of(k)
+            if k == p.H:
+                out.append((p.rw.gram(A), p.rw.cross(A, p.rho * p.O + p.Lam)))
+            else:
+                cross = p.rw.cross(A, p.Z[k])
+                cross *= p.beta
+                out.append((p.input_gram(k), cross))
+        return out
+
+    def radmm_finish(self, readout):
+        """Set the read-out, run the O and multiplier steps; :meth:`lrho_terms`."""
+        with self._blas():
+            for p in self.problems:
+                p.set_layer_weights(p.H, readout)
+                p.set_readout_output()
+                p.update_output()
+                p.update_multiplier()
+        return self.lrho_terms()
+
+    def lrho_terms(self):
+        """Per chunk the terms of ``L_rho``: ``(loss, links, <Lam, O - R>_S,
+        ||O - R||_S^2)``."""
+        with self._blas():
+            out = []
+            for p in self.problems:
+                gap = p.O - p.R
+                out.append(
+                    (
+                        p.loss.value(p.O, p.Y, p.rw),
+                        p.link_sq.copy(),
+                        p.rw.inner(p.Lam, gap),
+                        p.rw.sq_norm(gap),
+                    )
+                )
+            return out
+
+    # ------------------------------------------------- monitor and final checks
+    def curve_terms(self, weights, validation):
+        """Per chunk ``(sum w loss_i, sum w, score sums)`` of the network
+        ``weights`` on the training (or validation) chunks.
+
+        The loss is the target's curve loss per row; the score sums are
+        ``sum w (Y - out)^2`` per output (regression: R^2) or ``sum w hit``
+        (classification: accuracy).
+        """
+        chunks = self.val_data if validation else self.train
+        target = self.target
+        out = []
+        with self._blas():
+            for X, Y, sw in chunks:
+                pred = forward(X, weights, self.act)
+                w = np.ones(X.shape[0]) if sw is None else sw
+                if isinstance(target, RegressionTarget):
+                    err = (pred - Y) * target.scale
+                    per_row = (err**2).mean(axis=1)
+                    score = w @ ((Y - pred) ** 2) if validation else None
+                else:
+                    per_row = target.loss.rows(pred, Y)
+                    hit = (
+                        (pred[:, 0] > 0).astype(np.intp)
+                        if target.binary
+                        else pred.argmax(axis=1)
+                    ) == target.true_index(Y)
+                    score = float(w @ hit) if validation else None
+                out.append((float(w @ per_row), float(w.sum()), score))
+        return out
+
+    def validation_spread(self, mean):
+        """Per validation chunk ``sum w (Y - mean)^2`` per output (R^2's base)."""
+        return [
+            (np.ones(X.shape[0]) if sw is None else sw) @ ((Y - mean) ** 2)
+            for X, Y, sw in self.val_data
+        ]
+
+    def validation_sums(self):
+        """Per validation chunk ``(sum w, sum w Y)``."""
+        return [
+            (
+                float((np.ones(X.shape[0]) if sw is None else sw).sum()),
+                (np.ones(X.shape[0]) if sw is None else sw) @ Y,
+            )
+            for X, Y, sw in self.val_data
+        ]
+
+    def forward_finite(self, weights):
+        """Whether the network ``weights`` stays finite on every training chunk."""
+        with np.errstate(over="ignore", invalid="ignore"), self._blas():
+            return [
+                bool(np.isfinite(forward(X, weights, self.act)).all())
+                for X, _, _ in self.train
+            ]
+
+    def nbytes(self):
+        """Bytes of the arrays this shard holds (tests: nothing after a fit)."""
+        total = 0
+        for p in self.problems:
+            total += sum(
+                a.nbytes for a in vars(p).values() if isinstance(a, np.ndarray)
+            )
+        return total
+
+
+def _dense(X):
+    """A chunk of X as a 2-D array (a DataFrame partition's values)."""
+    values = getattr(X, "to_numpy", None)
+    X = values() if values is not None else np.asarray(X)
+    return X.reshape(X.shape[0], -1) if X.ndim == 1 else X
+
+
+def _column(y):
+    if y is None:
+        return None
+    values = getattr(y, "to_numpy", None)
+    y = values() if values is not None else np.asarray(y)
+    return y
+
+
+def _y2d(y):
+    y = np.asarray(y, dtype=np.float64)
+    return y.reshape(y.shape[0], -1)

@@ -1,0 +1,431 @@
+"""``fit`` on Dask collections: the estimator's fit with its rows on the workers.
+
+:func:`fit_sharded` is what :meth:`BaseADMMResidual._fit` runs when ``X`` (or
+``y``) is a Dask array or DataFrame. It validates the input chunk by chunk on
+the workers, checks each worker's share of the fit against its memory limit,
+pins one :class:`~skadmm._shard.RowShard` per worker next to its chunks, and
+runs the estimator's solver on a :class:`~skadmm._sharded.ShardedProblem`.
+Nothing of the fit stays on the workers afterwards, whatever happens (error,
+lost worker, Ctrl-C); the estimator's attributes are set only at the end.
+"""
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
+
+from ._activations import get_activation
+from ._alpha_search import CV_MAX_ROWS, CV_MIN_ROWS, AlphaSearch, fixed_alpha
+from ._blas import fit_blas_limits
+from ._callbacks import FitCallbacks
+from ._checks import max_input_scale
+from ._dask_input import as_dask_array, feature_names, is_dask_collection
+from ._memory import estimate_fit_nbytes
+from ._pinned import PinnedActors, placement
+from ._shard import RowShard
+from ._sharded import (
+    SHARDED_SOLVERS,
+    ShardedMonitor,
+    ShardedProblem,
+    ShardSet,
+    fit_readout,
+    sum_in_order,
+)
+from ._solvers import SOLVERS
+from ._stages import uses_early_stopping
+from ._targets import ClassificationTarget, RegressionTarget
+from .exceptions import NumericalError
+
+#: BLAS threads of the shards' computations and the driver's solves (the
+#: sums then round as an in-process fit's on one thread).
+BLAS_THREADS = 1
+
+
+class ShardedHooks(NamedTuple):
+    """The estimator's own steps of a fit, which the sharded fit runs as an
+    in-process fit would (given by the estimator, see ``_base``)."""
+
+    #: ``resolve_alpha(X, Y, sw, warm, target, callbacks) -> (alpha, record)``.
+    resolve_alpha: Callable
+    #: ``make_solver() -> BaseSolver``.
+    make_solver: Callable
+    #: ``initial_weights(n_features, n_outputs, activation, rng, dtype)``.
+    initial_weights: Callable
+
+
+class ShardedFit(NamedTuple):
+    """What a sharded fit produced, for the estimator to store."""
+
+    weights: list
+    result: object
+    monitor: object
+    problem: object
+    target: object
+    alpha: float
+    alpha_search: dict
+    n_features: int
+    feature_names: object
+
+
+def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=None):
+    """Fit the estimator ``est`` (read-only: its parameters) on the Dask
+    collections ``X, y``; return a :class:`ShardedFit` (see the module)."""
+    _check_supported(est, X_val, y_val, sw_val)
+    client = _client()
+    if not is_dask_collection(X):
+        raise ValueError(
+            "y is a Dask collection but X is not: pass X as a Dask array or "
+            "DataFrame too (the fit is sharded over X's row chunks), or both as "
+            "NumPy arrays."
+        )
+    names = feature_names(X)
+    X = as_dask_array(X, "X")
+    if getattr(X, "ndim", None) != 2:
+        raise ValueError(f"X must be 2-D (rows x features); got shape {X.shape}.")
+    X = X.rechunk({1: -1})
+    y = _rows_like(y, X, "y")
+    sw = _rows_like(sample_weight, X, "sample_weight")
+    arrays = client.persist([a for a in (X, y, sw) if a is not None])
+    X, y = arrays[0], arrays[1]
+    sw = arrays[2] if sw is not None else None
+    x_futures = _chunk_futures(X)
+    y_futures = _chunk_futures(y)
+    sw_futures = _chunk_futures(sw) if sw is not None else [None] * len(x_futures)
+    n_chunks = len(x_futures)
+    rows = [int(n) for n in X.chunks[0]]
+
+    rng = check_random_state(est.random_state)
+    # The held-out chunks are drawn from a generator of their own: the
+    # initial weights are then those of an in-process fit given the same
+    # validation rows (X_val, y_val), with an integer random_state.
+    split_rng = check_random_state(est.random_state)
+    early = uses_early_stopping(est.early_stopping, X.shape[0])
+    validation = []
+    if early:
+        if n_chunks < 2:
+            raise ValueError(
+                "Early stopping in a sharded fit holds out whole row chunks, but "
+                "X has one chunk: rechunk X into several row chunks "
+                "(X.rechunk({0: ...})), or set early_stopping=False."
+            )
+        n_val = min(n_chunks - 1, max(1, round(est.validation_fraction * n_chunks)))
+        validation = sorted(int(i) for i in split_rng.permutation(n_chunks)[:n_val])
+
+    workers = placement(client, x_futures)
+    by_worker = {}
+    for i, worker in enumerate(workers):
+        by_worker.setdefault(worker, []).append(i)
+    order = sorted(by_worker)
+    held = [by_worker[w] for w in order]
+    specs = [
+        (
+            BLAS_THREADS,
+            [
+                (i, x_futures[i], y_futures[i], sw_futures[i], i in validation)
+                for i in chunks
+            ],
+        )
+        for chunks in held
+    ]
+    pinned = PinnedActors(client, RowShard, specs, order, what="row chunks of X")
+    try:
+        shards = ShardSet(pinned, held, validation)
+        fitted = _run(
+            est, hooks, shards, client, X, y, rows, held, order, validation, rng
+        )
+    finally:
+        pinned.close()
+    return ShardedFit(*fitted, X.shape[1], names)
+
+
+def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
+    """The fit on the pinned shards: ``(weights, result, monitor, problem,
+    target, alpha, alpha record)``."""
+    summary = shards.call("summary", kind="all")
+    n_features = X.shape[1]
+    _check_chunks(summary, n_features)
+    dtype = np.dtype(X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+    train = [i for i in range(len(rows)) if i not in validation]
+    largest = max(s["max_abs"] for s in summary)
+    limit = max_input_scale(X.shape[0], n_features, est.width, dtype)
+    if largest > limit:
+        raise NumericalError(
+            f"max|X| = {largest:.3g} is too large for {dtype} arithmetic with "
+            f"{X.shape[0]} samples, {n_features} features and width {est.width} "
+            f"(the limit is {limit:.3g}). Standardise X (for example with "
+            "dask_ml.preprocessing.StandardScaler)."
+        )
+    target = _make_target(est, shards, summary, y, dtype)
+    _check_worker_memory(est, client, rows, held, order, n_features, target, dtype)
+    # Rows of weight 0 are dropped (exact: they contribute nothing).
+    kept = shards.call("encode", target, dtype, kind="all")
+    n_train = sum(kept[i] for i in train)
+    weighted = any(s["weight_sum"] is not None for s in summary)
+    norm, n_weight = _normalisation(summary, train, n_train, weighted)
+    shards.pinned.call("set_norm", norm, est.activation)
+    alpha, record = _resolve_alpha(est, hooks, shards, target, n_weight, weighted)
+
+    activation = get_activation(est.activation)
+    loss = target.loss
+    n_outputs = target.n_outputs
+    with fit_blas_limits(BLAS_THREADS):
+        weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
+        # The best read-out of the random features, as in process.
+        weights[-1] = _refit(shards, weights, loss, alpha)
+        solver_cls = SOLVERS[est.solver]
+        params = solver_cls.problem_params(est.get_params(), alpha)
+        shards.pinned.call("build", weights, params, est.update, loss)
+        problem = ShardedProblem(
+            shards, weights, n_train, n_outputs, loss, est.update, **params
+        )
+        solver = hooks.make_solver()
+        monitor = ShardedMonitor(
+            shards,
+            activation,
+            bool(validation),
+            est.tol,
+            est.n_iter_no_change,
+            target,
+        )
+        result = solver.solve(problem, monitor)
+        weights = result.weights
+        if validation and monitor.best_weights is not None:
+            weights = monitor.best_weights
+        if est.refit_readout:
+            refitted = [*weights[:-1], _refit(shards, weights, loss, alpha)]
+            if np.isfinite(refitted[-1]).all():
+                weights = refitted
+        finite = all(np.isfinite(W).all() for W in weights) and all(
+            shards.call("forward_finite", weights)
+        )
+    if not finite:
+        raise NumericalError(
+            "Training produced weights that are not finite, or whose predictions "
+            "on the training data overflow; the estimator was not fitted. "
+            "Standardise X and y, or raise alpha."
+        )
+    return target.fold(weights), result, monitor, problem, target, alpha, record
+
+
+def _refit(shards, weights, loss, alpha):
+    """The read-out minimising the loss on the forward features of ``weights``."""
+    shards.pinned.call("refit_features", weights[:-1])
+    try:
+        return fit_readout(shards, "refit", loss, alpha, init=weights[-1])
+    finally:
+        shards.pinned.call("drop_features", "refit")
+
+
+def _check_supported(est, X_val, y_val, sw_val):
+    problems = []
+    if est.solver not in SHARDED_SOLVERS:
+        problems.append(
+            f"solver={est.solver!r} (sharded: {', '.join(map(repr, SHARDED_SOLVERS))})"
+        )
+    if est.splitting != "three":
+        problems.append(f"splitting={est.splitting!r} (sharded: 'three')")
+    if est.warm_start:
+        problems.append("warm_start=True")
+    if getattr(est, "class_weight", None) is not None:
+        problems.append("class_weight (pass the weights as sample_weight)")
+    if X_val is not None or y_val is not None or sw_val is not None:
+        problems.append("X_val/y_val (early stopping holds out row chunks)")
+    if problems:
+        raise ValueError(
+            "A fit on Dask collections (sharded over the workers) does not "
+            f"support {'; '.join(problems)}. Change these parameters, or pass "
+            "NumPy arrays (X.compute()) for an in-process fit."
+        )
+
+
+def _client():
+    try:
+        from distributed import get_client
+    except ImportError as exc:  # pragma: no cover - dask without distributed
+        raise ImportError(
+            "A fit on Dask collections needs dask.distributed: pip install "
+            "'skadmm[distributed]'."
+        ) from exc
+    try:
+        return get_client()
+    except ValueError as exc:
+        raise ValueError(
+            "A fit on Dask collections runs on a dask.distributed cluster, but no "
+            "Client is active: create one first (distributed.Client(...)), or "
+            "pass NumPy arrays (X.compute())."
+        ) from exc
+
+
+def _rows_like(v, X, name):
+    """``v`` as a Dask array with the row chunks of ``X`` (``None`` stays)."""
+    if v is None:
+        return None
+    import dask.array as da
+
+    if is_dask_collection(v):
+        v = as_dask_array(v, name)
+    else:
+        v = np.asarray(v)
+    if v.ndim not in (1, 2) or v.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{name} has shape {v.shape}, but X has {X.shape[0]} rows: they must "
+            "have the same number of rows."
+        )
+    chunks = (X.chunks[0],) + tuple((n,) for n in v.shape[1:])
+    if isinstance(v, np.ndarray):
+        return da.from_array(v, chunks=chunks)
+    return v.rechunk(chunks)
+
+
+def _chunk_futures(a):
+    """The futures of the row chunks of the persisted Dask array ``a``, in order."""
+    from distributed import futures_of
+
+    by_key = {f.key: f for f in futures_of(a)}
+    keys = a.__dask_keys__()
+    return [by_key[k[0] if isinstance(k, list) else k] for k in keys]
+
+
+def _check_chunks(summary, n_features):
+    for i, s in enumerate(summary):
+        if s["features"] != n_features or not s["finite"]:
+            raise ValueError(
+                f"Row chunk {i} of X is not a finite numeric array of "
+                f"{n_features} features (NaN, infinity or non-numeric values); "
+                "clean or impute X first."
+            )
+        if not s["y_finite"]:
+            raise ValueError(f"Row chunk {i} of y contains NaN or infinity.")
+        if s["negative"]:
+            raise ValueError("Negative values in sample_weight are not allowed.")
+    if sum(s["rows"] for s in summary) < 2:
+        raise ValueError("A fit needs at least 2 samples.")
+    if all(s["weight_sum"] is not None for s in summary) and not (
+        sum(s["weight_sum"] for s in summary) > 0
+    ):
+        raise ValueError("sample_weight must have a positive sum.")
+
+
+def _make_target(est, shards, summary, y, dtype):
+    """The target encoding of the fit, from sums over the chunks of ``y``."""
+    if is_classifier(est):
+        labels = np.unique(np.concatenate(shards.call("labels", kind="all")))
+        kind = type_of_target(labels)
+        if kind not in ("binary", "multiclass") or y.ndim != 1:
+            raise ValueError(
+                "ADMMResidualClassifier supports binary and multiclass targets; "
+                f"got a {kind!r} target."
+            )
+        if len(labels) < 2:
+            raise ValueError(
+                "The classifier needs samples of at least 2 classes with positive "
+                f"weight; the data has only the class {labels[0]!r}."
+            )
+        return ClassificationTarget(labels)
+    # As skadmm._targets.fit_target_scaler: the weighted mean and standard
+    # deviation of y / max|y|, scaled back (two passes over the chunks).
+    top = np.max(shards.call("target_top", kind="all"), axis=0).astype(np.float64)
+    limit = np.sqrt(np.finfo(dtype).max) / 1e3
+    if not (top <= limit).all():
+        raise ValueError(
+            f"max|y| = {float(np.max(top)):.3g} is too large: its squared errors "
+            f"overflow {dtype} (the limit is {limit:.3g}). Rescale y."
+        )
+    top[top == 0] = 1.0
+    weight, first, _ = sum_in_order(
+        shards.call("target_moments", top, None, kind="all")
+    )
+    mean = first / weight
+    _, _, second = sum_in_order(shards.call("target_moments", top, mean, kind="all"))
+    scale = np.sqrt(second / weight)
+    scale[scale < 10 * np.finfo(scale.dtype).eps] = 1.0
+    return RegressionTarget(
+        (mean * top).astype(dtype), (scale * top).astype(dtype), y.ndim == 1
+    )
+
+
+def _normalisation(summary, train, n, weighted):
+    """The weight normalisation of the ``n`` training rows, and their summed
+    weight."""
+    if not weighted:
+        return ("uniform", n), float(n)
+    positive = [summary[i]["weight_pos"] for i in train if summary[i]["weight_pos"]]
+    total = sum(summary[i]["weight_sum"] for i in train)
+    if not positive or not total > 0:
+        raise ValueError(
+            "sample_weight of the training chunks must have a positive sum."
+        )
+    low, high = min(p[0] for p in positive), max(p[1] for p in positive)
+    if low == high:
+        # Equal positive weights: every kept row weighs the same (as in process).
+        return ("uniform", n), float(total)
+    return ("weighted", total), float(total)
+
+
+def _resolve_alpha(est, hooks, shards, target, n_weight, weighted):
+    """``alpha`` and its record (``alpha_search_``), as the in-process fit's."""
+    tick = time.perf_counter()
+    if est.alpha != "auto":
+        search = AlphaSearch(float(est.alpha), "given")
+    elif target.auto_alpha is not None:
+        alpha = target.auto_alpha(n_weight)
+        search = AlphaSearch(alpha, "fixed", (alpha,))
+    elif CV_MIN_ROWS <= n_weight <= CV_MAX_ROWS:
+        # A table this small is cross-validated in process, as it would be
+        # locally: its rows (at most a few thousand) come to the driver once.
+        data = shards.call("training_rows")
+        Xs = np.concatenate([d[0] for d in data])
+        Ys = np.concatenate([d[1] for d in data])
+        sws = np.concatenate([d[2] for d in data]) if weighted else None
+        callbacks = FitCallbacks(est, Xs, Ys, sws)
+        return hooks.resolve_alpha(Xs, Ys, sws, False, target, callbacks)
+    else:
+        alpha = fixed_alpha(n_weight)
+        search = AlphaSearch(alpha, "fixed", (alpha,))
+    record = search.as_dict()
+    record["seconds"] = time.perf_counter() - tick
+    return search.alpha, record
+
+
+def _check_worker_memory(est, client, rows, held, order, n_features, target, dtype):
+    """``MemoryError`` if a worker's share of the fit exceeds its memory limit.
+
+    Each worker holds the state of its own rows only (the weights are small),
+    so its share is the in-process estimate for its rows, which must fit
+    beside what the worker process already uses; checked before any state is
+    allocated. A worker without a limit never blocks the fit.
+    """
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    for worker, chunks in zip(order, held, strict=True):
+        limit = info.get(worker, {}).get("memory_limit") or 0
+        n_rows = sum(rows[i] for i in chunks)
+        need = estimate_fit_nbytes(
+            n_rows,
+            n_features,
+            target.n_outputs,
+            width=est.width,
+            n_blocks=est.n_blocks,
+            itemsize=dtype.itemsize,
+            solver=est.solver,
+            splitting=est.splitting,
+            update=est.update,
+            early_stopping=False,
+            refit_readout=est.refit_readout,
+            weighted=False,
+        )
+        # What the worker process already uses (its data chunks included).
+        used = info.get(worker, {}).get("metrics", {}).get("memory") or 0
+        if limit and need + used > limit:
+            raise MemoryError(
+                f"The Dask worker {worker} holds {n_rows} rows of X "
+                f"({len(chunks)} chunks), whose share of the fit needs about "
+                f"{need / 2**30:.3g} GiB besides the {used / 2**30:.3g} GiB the "
+                f"worker uses, above its memory limit of "
+                f"{limit / 2**30:.3g} GiB. To fit: use more workers (or workers "
+                "with more memory), rebalance the chunks (client.rebalance), "
+                "pass float32 data, or reduce `width` or `n_blocks`."
+            )
