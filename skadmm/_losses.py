@@ -161,32 +161,14 @@ class _CrossEntropy:
         A64 = A.astype(np.float64, copy=False)
         Y64 = Y.astype(np.float64, copy=False)
 
-        def objective(w):
-            W = w.reshape(shape)
+        def terms(W):
             rows, G = self.rows_and_gradient(A64 @ W, Y64)
-            grad = rw.cross(A64, G)
-            grad[:-1] += alpha * W[:-1]
-            penalty = 0.5 * alpha * l2_penalty([W])
-            return rw.total(rows) + penalty, grad.ravel()
+            return rw.total(rows), rw.cross(A64, G)
 
-        def hessp(w, d):
-            D = d.reshape(shape)
-            HD = rw.cross(A64, self.hessian_product(A64 @ w.reshape(shape), A64 @ D))
-            HD[:-1] += alpha * D[:-1]
-            return HD.ravel()
+        def hessian_product(W, D):
+            return rw.cross(A64, self.hessian_product(A64 @ W, A64 @ D))
 
-        x0 = np.zeros(shape) if init is None else np.asarray(init, np.float64)
-        result = minimize(
-            objective,
-            x0.ravel(),
-            jac=True,
-            hessp=hessp,
-            method="trust-ncg",
-            options=dict(gtol=_READOUT_GTOL, maxiter=_READOUT_MAX_ITER),
-        )
-        W = result.x.reshape(shape)
-        if init is not None and result.fun > objective(x0.ravel())[0]:
-            W = x0
+        W = newton_readout(terms, hessian_product, alpha, shape, init)
         return self.canonical(W).astype(A.dtype)
 
     def canonical(self, W):
@@ -312,6 +294,45 @@ class LogisticLoss(_CrossEntropy):
         p = expit(c * o)
         grad = c * (p - y) + rho * (o - v)
         return grad, grad / (c * c * p * (1.0 - p) + rho)
+
+
+def newton_readout(terms, hessian_product, alpha, shape, init=None):
+    """The read-out ``W`` of shape ``shape`` minimising ``loss(W) + alpha/2
+    ||W without bias||^2`` by trust-region Newton-CG (scipy's ``trust-ncg``).
+
+    ``terms(W)`` gives the weighted loss and its gradient, ``hessian_product(W,
+    D)`` the loss's Hessian applied to ``D`` (sums over rows, in this process
+    or gathered from the shards of a sharded fit). Runs until the gradient
+    norm is below ``_READOUT_GTOL`` or ``_READOUT_MAX_ITER`` iterations; the
+    result never has a higher objective than ``init``.
+    """
+
+    def objective(w):
+        W = w.reshape(shape)
+        value, grad = terms(W)
+        grad = np.array(grad, dtype=np.float64)
+        grad[:-1] += alpha * W[:-1]
+        return value + 0.5 * alpha * l2_penalty([W]), grad.ravel()
+
+    def hessp(w, d):
+        D = d.reshape(shape)
+        HD = hessian_product(w.reshape(shape), D)
+        HD[:-1] += alpha * D[:-1]
+        return HD.ravel()
+
+    x0 = np.zeros(shape) if init is None else np.asarray(init, np.float64)
+    result = minimize(
+        objective,
+        x0.ravel(),
+        jac=True,
+        hessp=hessp,
+        method="trust-ncg",
+        options=dict(gtol=_READOUT_GTOL, maxiter=_READOUT_MAX_ITER),
+    )
+    W = result.x.reshape(shape)
+    if init is not None and result.fun > objective(x0.ravel())[0]:
+        W = x0
+    return W
 
 
 def center_columns(W):

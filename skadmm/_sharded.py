@@ -13,10 +13,9 @@ in-process fit's up to the rounding of the sums (see the page "Scaling out").
 """
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._linalg import spd_inverse, spd_solve
-from ._losses import SquaredLoss
+from ._losses import SquaredLoss, newton_readout
 from ._monitor import ForwardMonitor
 from ._network import l2_penalty
 from ._splitting._base import ridge_block
@@ -26,9 +25,6 @@ from ._wide import use_dual
 #: Solver modes that run sharded (the others' blocks make row-coupled
 #: decisions, see the page "Scaling out").
 SHARDED_SOLVERS = ("reset", "radmm")
-# As in skadmm._losses: the Newton-CG read-out refit's tolerance and budget.
-_NEWTON_GTOL = 1e-12
-_NEWTON_MAX_ITER = 200
 
 
 class ShardSet:
@@ -126,36 +122,17 @@ def fit_readout(shards, key, loss, alpha, init=None, max_iter=None):
 
 
 def _newton_readout(shards, key, loss, alpha, init):
-    """The cross-entropy read-out to convergence (``_CrossEntropy.fit_readout``)."""
-    dtype = init.dtype
-    shape = init.shape
+    """The cross-entropy read-out to convergence (``_CrossEntropy.fit_readout``),
+    from sums gathered from the shards."""
 
-    def objective(w):
-        W = w.reshape(shape)
-        value, grad = shards.total("newton_terms", key, W, loss)
-        grad = np.array(grad, copy=True)
-        grad[:-1] += alpha * W[:-1]
-        return value + 0.5 * alpha * float(np.vdot(W[:-1], W[:-1])), grad.ravel()
+    def terms(W):
+        return shards.total("newton_terms", key, W, loss)
 
-    def hessp(w, d):
-        D = d.reshape(shape)
-        HD = shards.total("hessian_product", key, w.reshape(shape), D, loss)
-        HD[:-1] += alpha * D[:-1]
-        return HD.ravel()
+    def hessian_product(W, D):
+        return shards.total("hessian_product", key, W, D, loss)
 
-    x0 = np.asarray(init, np.float64)
-    result = minimize(
-        objective,
-        x0.ravel(),
-        jac=True,
-        hessp=hessp,
-        method="trust-ncg",
-        options=dict(gtol=_NEWTON_GTOL, maxiter=_NEWTON_MAX_ITER),
-    )
-    W = result.x.reshape(shape)
-    if result.fun > objective(x0.ravel())[0]:
-        W = x0
-    return loss.canonical(W).astype(dtype)
+    W = newton_readout(terms, hessian_product, alpha, init.shape, init)
+    return loss.canonical(W).astype(init.dtype)
 
 
 class _Shape:
