@@ -448,7 +448,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         the list, as ``(result, monitor, problem)``. ``final_monitor``: the
         final run's, whose callbacks the stages share.
         """
-        staged = not warm and SOLVERS[self.solver].staged
+        staged = not warm and self._solver_class().staged
         sizes = stage_sizes(X.shape[0]) if staged else []
         if not sizes:
             return [], None
@@ -572,8 +572,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             report if self.verbose else None,
         )
 
+    def _solver_class(self):
+        """The class of the ``solver`` mode; a private subclass of the estimator
+        may return a variant of it (benchmarks and tests inject variants so)."""
+        return SOLVERS[self.solver]
+
     def _make_solver(self):
-        return SOLVERS[self.solver].from_params(self.get_params())
+        return self._solver_class().from_params(self.get_params())
 
     def _plan_parallelism(self, X):
         """Regions, workers and BLAS threads of this fit (see ``_parallel``)."""
@@ -632,7 +637,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         ``start``: the weights a first fit starts from (the last stage's of a
         progressive fit), instead of random ones; the read-out is refitted.
         """
-        solver_cls = SOLVERS[self.solver]
+        solver_cls = self._solver_class()
         params = solver_cls.problem_params(self.get_params(), alpha)
         config = {key: getattr(self, key) for key in _STATE_KEYS}
         # Only a kept state (warm_start) is matched against the data.
