@@ -1,16 +1,35 @@
-"""The random regression problem that the splitting tests iterate on, and
-the plain-numpy evaluation of L_rho they check the solvers' own against.
+"""The tests' problem builders and independent oracles.
 
-Two smooth nonlinear outputs of four Gaussian inputs plus noise, optional
-positive sample weights, and the network's own initial weights: every
-relaxation's property tests start from the same kind of state, so that a
-difference between their results is a difference between the relaxations.
+``regression_data``/``class_data`` build the small tables the estimator-level
+tests fit (their fixtures are in ``conftest.py``). ``random_problem`` is the
+random problem the splitting tests iterate on: two smooth nonlinear outputs of
+four Gaussian inputs plus noise, optional positive sample weights, and the
+network's own initial weights, so that a difference between the relaxations'
+results is a difference between the relaxations. The ``independent_*``
+functions and ``true_objective`` recompute each mode's merit from its state
+with plain numpy, for the solvers' own numbers to be checked against.
 """
 
 import numpy as np
 
 from skadmm._activations import get_activation
 from skadmm._network import init_weights
+
+
+def regression_data(n_samples, n_features, *, seed, frequency=2.0, noise=0.1):
+    """``X, y``: Gaussian inputs, ``y = sin(frequency x_0) + x_1 x_2`` plus noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    y = np.sin(frequency * X[:, 0]) + X[:, 1] * X[:, 2]
+    return X, y + noise * rng.standard_normal(n_samples)
+
+
+def class_data(n_samples=240, n_features=4, *, seed=0):
+    """``X, y``: three classes cut from ``sin(2 x_0) + x_1 x_2`` at +-0.4."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    score = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    return X, np.digitize(score, [-0.4, 0.4])
 
 
 def random_problem(n_samples, activation, *, width, n_blocks, weighted=False, seed=0):

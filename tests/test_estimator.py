@@ -18,13 +18,12 @@ from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._solvers import MODE_PARAMS, SOLVERS
 from skadmm.exceptions import DivergenceWarning
 
+from ._problems import regression_data
+
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((160, 6))
-    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(160)
-    return X, y
+    return regression_data(160, 6, seed=0, frequency=1.0)
 
 
 def small(**params):

@@ -168,14 +168,6 @@ def test_condition_broken_is_warned_with_the_failed_term(activation, beta, rho, 
         assert check_penalties(beta, bound * 1.001, activation)
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((200, 5))
-    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(200)
-    return X, y
-
-
 def pd(**params):
     base = dict(
         solver="pdadmm",

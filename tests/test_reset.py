@@ -13,7 +13,7 @@ from skadmm._solvers._base import _run_in_order
 from skadmm._solvers._reset import ResetSolver
 from skadmm._splitting import SPLITTINGS
 
-from ._problems import true_objective
+from ._problems import regression_data, true_objective
 
 # Short fits on purpose: the iteration limit is expected.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -360,10 +360,7 @@ def reset_model(**params):
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((150, 5))
-    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(150)
-    return X, y
+    return regression_data(150, 5, seed=1)
 
 
 @SPLIT
