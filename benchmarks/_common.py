@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from joblib import cpu_count
+from joblib import cpu_count, delayed
 from sklearn.base import clone
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import KFold
@@ -155,8 +155,8 @@ def cross_validate(model, X, y, splits, scorers=None, *, scale=True, fit=None):
             tick = time.perf_counter()
             fitted = (fit or _fit)(est, X[train], y[train])
             out["fit_time"].append(time.perf_counter() - tick)
-        for w in caught:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        for w in caught:  # through the caller's filters again
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         est = est if fitted is None else fitted
         out["divergences"].append(
             sum(issubclass(w.category, DivergenceWarning) for w in caught)
@@ -191,6 +191,22 @@ def run_cv(tables, models, row, *, load, n_splits=5, splits=None, scorers=None):
                 row(table, name, cross_validate(model, X, y, fold_list, scorers))
             )
     return rows
+
+
+def fold_tasks(tables, task, load, n_splits=5, max_rows=None, **kwargs):
+    """The per-fold form of the CV loop, for scripts whose folds share work
+    between models (a standardised target, the fold's ``alpha``): one joblib
+    task ``task(table, fold, train, test, X, y, **kwargs)`` per table and
+    fold, and the tables by name (their first ``max_rows`` rows)."""
+    tasks, data = [], {}
+    for table in tables:
+        X, y = load(table)
+        if max_rows is not None:
+            X, y = X[:max_rows], y[:max_rows]
+        data[table] = X, y
+        for fold, (train, test) in enumerate(folds(X, n_splits)):
+            tasks.append(delayed(task)(table, fold, train, test, X, y, **kwargs))
+    return tasks, data
 
 
 # ----------------------------------------------------------- solver variants
