@@ -40,8 +40,8 @@ def _reset_objective(problem, X, Y, sw):
     return true_objective(problem.W, X, Y, sw, problem.act, problem.alpha)
 
 
-#: Each mode's merit (its ``merit_name``, see doc/modes.rst), recomputed from
-#: the problem's state by the test alone.
+#: Each mode's merit (its ``merit_name``; the mode's page and the user guide
+#: define it), recomputed from the problem's state by the test alone.
 ORACLES = {
     "radmm": independent_lrho,  # L_rho of the three- or two-splitting
     "dladmm": independent_lrho,  # L_rho of the three-splitting
@@ -63,10 +63,6 @@ def variants():
     for mode, cls in SOLVERS.items():
         splittings = sorted(SPLITTINGS) if "splitting" in cls.reads else ["three"]
         updates = ["proximal", "linearized"] if "update" in cls.reads else ["proximal"]
-        # The reset mode's update choice is tested with its own blocks
-        # (test_reset.py); one update keeps the contract short.
-        if mode == "reset":
-            updates = ["proximal"]
         for splitting in splittings:
             for update in updates:
                 params = dict(solver=mode)
