@@ -9,16 +9,25 @@ import contextlib
 import csv
 import json
 import platform
+import time
+import warnings
+from collections import deque
 from pathlib import Path
 
 import numpy as np
-from joblib import cpu_count
+from joblib import cpu_count, delayed
+from sklearn.base import clone
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info
 
 from skadmm import ADMMResidualRegressor, _alpha_search
-from skadmm._solvers._reset import ResetSolver
+from skadmm._solvers import SOLVERS
+from skadmm._solvers._base import BaseSolver
 from skadmm.datasets import load_wine_quality
+from skadmm.exceptions import DivergenceWarning
 
 RESULTS = Path(__file__).parent / "results"
 #: Seed of every split, initialisation and model in the suite.
@@ -97,17 +106,164 @@ def write_results(out, name, rows, preamble=""):
 
 
 def admm_default_stop(objective_curve, tol=1e-4, n_iter_no_change=10):
-    """Iteration at which skadmm's default stopping test (relative decrease of
-    L_rho below ``tol`` for ``n_iter_no_change`` iterations) would have stopped a
-    run with this ``objective_curve_``; ``None`` if it would not have."""
-    stalled = 0
-    for it in range(1, len(objective_curve)):
-        previous, value = objective_curve[it - 1], objective_curve[it]
-        decrease = (previous - value) / max(abs(value), np.finfo(float).tiny)
-        stalled = stalled + 1 if decrease < tol else 0
-        if stalled >= n_iter_no_change:
-            return it + 1
+    """Iteration at which skadmm's stopping rule (the solver's own test: the
+    mean relative decrease of the merit over the last ``n_iter_no_change``
+    iterations below ``tol``) would have stopped a run with this
+    ``objective_curve_``; ``None`` if it would not have.
+
+    The curve holds the merit after each iteration, not the set-up's before
+    the first, so the first window ends at iteration ``n_iter_no_change + 1``
+    (a fit checks one iteration earlier).
+    """
+    rule = BaseSolver(len(objective_curve), tol, n_iter_no_change)
+    window = deque(maxlen=n_iter_no_change + 1)
+    for it, value in enumerate(objective_curve, start=1):
+        window.append(value)
+        if len(window) == window.maxlen and rule._stalled(window):
+            return it
     return None
+
+
+# --------------------------------------------------------- cross-validation
+def mse(model, X, y):
+    """Test MSE of the fitted ``model`` (a scorer of :func:`cross_validate`)."""
+    return mean_squared_error(y, model.predict(X))
+
+
+def cross_validate(model, X, y, splits, scorers=None, *, scale=True, fit=None):
+    """Per-fold scores of ``model`` over ``splits``, the one CV loop of the
+    benchmarks.
+
+    ``model``: an unfitted estimator (cloned for every fold) or a callable
+    that builds one from the fold's index. ``scale``: put a ``StandardScaler``
+    in front of it. ``scorers``: ``{name: score(fitted, X_test, y_test)}``
+    (default: ``mse``).
+    ``fit(estimator, X_train, y_train)`` replaces ``estimator.fit`` (and may
+    return the fitted estimator to score instead). Returns a dict of arrays
+    over the folds: one per scorer, ``fit_time`` (seconds of the fit alone),
+    ``n_iter`` (the mean of the fitted model's ``n_iter_``, NaN without one)
+    and ``divergences`` (DivergenceWarnings of the fit).
+    """
+    scorers = {"mse": mse} if scorers is None else scorers
+    out = {name: [] for name in [*scorers, "fit_time", "n_iter", "divergences"]}
+    for fold, (train, test) in enumerate(splits):
+        est = clone(model) if hasattr(model, "get_params") else model(fold)
+        if scale:
+            est = make_pipeline(StandardScaler(), est)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DivergenceWarning)
+            tick = time.perf_counter()
+            fitted = (fit or _fit)(est, X[train], y[train])
+            out["fit_time"].append(time.perf_counter() - tick)
+        for w in caught:  # through the caller's filters again
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        est = est if fitted is None else fitted
+        out["divergences"].append(
+            sum(issubclass(w.category, DivergenceWarning) for w in caught)
+        )
+        last = est[-1] if hasattr(est, "steps") else est
+        # LogisticRegression: one n_iter_ per class problem; Ridge: None.
+        n_iter = getattr(last, "n_iter_", None)
+        out["n_iter"].append(np.nan if n_iter is None else np.mean(n_iter))
+        for name, score in scorers.items():
+            out[name].append(score(est, X[test], y[test]))
+    return {name: np.asarray(values, dtype=float) for name, values in out.items()}
+
+
+def _fit(est, X, y):
+    est.fit(X, y)
+
+
+def run_cv(tables, models, row, *, load, n_splits=5, splits=None, scorers=None):
+    """Rows of :func:`cross_validate` for every model on every table.
+
+    ``tables``: names for ``load(name) -> (X, y)``; ``models``: ``{name:
+    model}``; ``row(table, name, scores)``: the table row of one model's
+    scores; ``splits(X, y)``: the folds (default: :func:`folds` with
+    ``n_splits``).
+    """
+    rows = []
+    for table in tables:
+        X, y = load(table)
+        fold_list = folds(X, n_splits) if splits is None else splits(X, y)
+        for name, model in models.items():
+            rows.append(
+                row(table, name, cross_validate(model, X, y, fold_list, scorers))
+            )
+    return rows
+
+
+def fold_tasks(tables, task, load, n_splits=5, max_rows=None, **kwargs):
+    """The per-fold form of the CV loop, for scripts whose folds share work
+    between models (a standardised target, the fold's ``alpha``): one joblib
+    task ``task(table, fold, train, test, X, y, **kwargs)`` per table and
+    fold, and the tables by name (their first ``max_rows`` rows)."""
+    tasks, data = [], {}
+    for table in tables:
+        X, y = load(table)
+        if max_rows is not None:
+            X, y = X[:max_rows], y[:max_rows]
+        data[table] = X, y
+        for fold, (train, test) in enumerate(folds(X, n_splits)):
+            tasks.append(delayed(task)(table, fold, train, test, X, y, **kwargs))
+    return tasks, data
+
+
+# ----------------------------------------------------------- solver variants
+def with_solver(model, solver_class, *, alpha_grid=None):
+    """``model`` (an skadmm estimator) as an instance of a private subclass
+    whose fits run ``solver_class``, a subclass of its mode's solver: how the
+    benchmarks measure solver variants without patching the package.
+
+    ``alpha_grid``: the candidates of ``alpha="auto"`` during its fits (the
+    module constant ``skadmm._alpha_search.CV_GRID``, set for the fit only).
+    """
+    estimator = type(model)
+    attributes = {"_solver_class": lambda self: solver_class}
+    if alpha_grid is not None:
+        grid = tuple(alpha_grid)
+
+        def fit(self, *args, **kwargs):
+            with _alpha_grid(grid):
+                return estimator.fit(self, *args, **kwargs)
+
+        attributes["fit"] = fit
+    variant = type(
+        f"{estimator.__name__}_{solver_class.__name__}", (estimator,), attributes
+    )
+    return variant(**model.get_params())
+
+
+@contextlib.contextmanager
+def _alpha_grid(grid):
+    saved = _alpha_search.CV_GRID
+    _alpha_search.CV_GRID = grid
+    try:
+        yield
+    finally:
+        _alpha_search.CV_GRID = saved
+
+
+def solver_variant(mode, switches):
+    """A subclass of the ``mode`` solver with the class attributes ``switches``
+    (measurement switches such as ``{"first_order_targets": True}``); an error
+    for a name the solver does not have."""
+    base = SOLVERS[mode]
+    unknown = sorted(key for key in switches if not hasattr(base, key))
+    if unknown:
+        raise ValueError(f"{base.__name__} has no switch {unknown}")
+    return type(f"Switched{base.__name__}", (base,), dict(switches))
+
+
+def switched(model, switches):
+    """``model`` fitted with the measurement ``switches`` (``--switches``):
+    attributes of its solver (:func:`solver_variant`) and ``alpha_grid``, the
+    candidates of ``alpha="auto"``; ``model`` itself when there are none."""
+    switches = dict(switches or {})
+    if not switches:
+        return model
+    grid = switches.pop("alpha_grid", None)
+    return with_solver(model, solver_variant(model.solver, switches), alpha_grid=grid)
 
 
 def comma_list(choices):
@@ -141,33 +297,8 @@ def parse_mode(text):
     return name, value
 
 
-@contextlib.contextmanager
-def solver_switches(switches):
-    """Fits inside run with these measurement switches, restored on exit: the
-    ``ResetSolver`` class attributes named (``solver="reset"``, e.g.
-    ``{"first_order_targets": True}``) and ``alpha_grid``, the candidates of
-    ``alpha="auto"`` (``skadmm._alpha_search.CV_GRID``). Neither is an estimator
-    parameter."""
-    targets = {key: (ResetSolver, key) for key in switches}
-    if "alpha_grid" in switches:
-        targets["alpha_grid"] = (_alpha_search, "CV_GRID")
-    unknown = [key for key, (obj, attr) in targets.items() if not hasattr(obj, attr)]
-    if unknown:
-        raise ValueError(f"ResetSolver has no switch {unknown}")
-    saved = {key: getattr(obj, attr) for key, (obj, attr) in targets.items()}
-    try:
-        for key, value in switches.items():
-            obj, attr = targets[key]
-            setattr(obj, attr, tuple(value) if key == "alpha_grid" else value)
-        yield
-    finally:
-        for key, value in saved.items():
-            obj, attr = targets[key]
-            setattr(obj, attr, value)
-
-
 def add_switches_argument(parser):
-    """``--switches NAME=JSON`` of the suites: ``solver_switches`` per mode."""
+    """``--switches NAME=JSON`` of the suites: ``switched`` per mode."""
     parser.add_argument(
         "--switches",
         type=parse_mode,

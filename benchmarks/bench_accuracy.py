@@ -134,6 +134,9 @@ from _common import (
     wine,
     write_results,
 )
+from _common import (
+    cross_validate as run_folds,
+)
 from torch_residual import TorchResidualRegressor, import_torch
 
 #: Model keys (for --models), in the order of the tables and plots.
@@ -240,19 +243,28 @@ def _short(value):
 
 def cross_validate(key, X, y, splits, quick, torch_threads):
     """Test MSE, fit seconds, n_iter_ and best params of ``key`` on every fold."""
-    mse, seconds, n_iter, best = [], [], [], []
-    for train, test in splits:
-        model = build(key, quick, torch_threads)
-        seconds.append(fit_quietly(model, X[train], y[train]))
-        mse.append(mean_squared_error(y[test], model.predict(X[test])))
+    best = []
+
+    def fit(model, X_train, y_train):
+        fit_quietly(model, X_train, y_train)
         if isinstance(model, GridSearchCV):
             best.append(model.best_params_)
-            model = model.best_estimator_
-        n_iter.append(getattr(model[-1], "n_iter_", None))
+            return model.best_estimator_  # what the search predicts with
+        return model
+
+    scores = run_folds(
+        lambda fold: build(key, quick, torch_threads),
+        X,
+        y,
+        splits,
+        scale=False,  # build() puts the scaler in front
+        fit=fit,
+    )
+    n_iter = scores["n_iter"]
     return dict(
-        mse=np.array(mse),
-        seconds=np.array(seconds),
-        n_iter=None if None in n_iter else float(np.mean(n_iter)),
+        mse=scores["mse"],
+        seconds=scores["fit_time"],
+        n_iter=None if np.isnan(n_iter).any() else float(np.mean(n_iter)),
         best=compact_params(best) if best else "",
     )
 

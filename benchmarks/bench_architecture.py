@@ -28,9 +28,9 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import SEED, folds, rounded, write_results
+from _common import SEED, cross_validate, folds, rounded, write_results
 from _datasets import DATASETS, load, suite_parser
-from bench_suite import baselines, cross_validate
+from bench_suite import baselines
 
 #: (width, n_blocks): the default (100, 0) first, then other widths, then depths.
 ARCHITECTURES = ((100, 0), (50, 0), (150, 0), (200, 0), (100, 1), (100, 2))
@@ -55,8 +55,11 @@ def run(dataset, name, architecture, n_splits, max_rows):
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = model(name, architecture)
-        mses, times, _ = cross_validate(est, X, y, folds(X, n_splits))
-    return (dataset, name, architecture), (mses.mean(), times.mean())
+        scores = cross_validate(est, X, y, folds(X, n_splits))
+    return (dataset, name, architecture), (
+        scores["mse"].mean(),
+        scores["fit_time"].mean(),
+    )
 
 
 def tabulate(results, datasets, architectures):

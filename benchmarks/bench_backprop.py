@@ -55,11 +55,12 @@ from skadmm import ADMMResidualRegressor
 from _common import (
     SEED,
     comma_list,
+    fold_tasks,
     folds,
     panel_grid,
     rounded,
     save_panels,
-    solver_switches,
+    switched,
     write_results,
 )
 from _datasets import load, suite_parser
@@ -79,7 +80,8 @@ CURVE_MODELS = ("reset", "reset_first_order", "reset_joint", "lbfgs", "adam")
 MLP_ITERATIONS = (1, 3, 10, 30, 100, 300, 1000, 3000)
 #: Smallest relative excess of F shown in the curves' figure.
 FLOOR = 1e-3
-#: Solver switches (``ResetSolver`` attributes, not estimator parameters).
+#: Solver switches (``ResetSolver`` attributes, not estimator parameters),
+#: run as private solver classes (``_common.switched``).
 SWITCHES = {
     "reset_first_order": {"first_order_targets": True},
     "reset_joint": {"top_alternations": 5},
@@ -102,9 +104,10 @@ def make_model(name, alpha, n_samples, max_iter_scale=1.0):
         if max_iter_scale != 1.0:
             limit = params.get("max_iter", 200)
             params["max_iter"] = max(2, int(limit * max_iter_scale))
-        return ADMMResidualRegressor(
+        model = ADMMResidualRegressor(
             width=WIDTH, alpha=alpha, random_state=SEED, **params
         )
+        return switched(model, SWITCHES.get(name))
     sk_alpha = alpha * n_samples
     if name == "lbfgs":
         params = dict(solver="lbfgs", max_iter=5000, tol=1e-10)
@@ -118,11 +121,10 @@ def make_model(name, alpha, n_samples, max_iter_scale=1.0):
 
 
 def timed_fit(name, model, X, y):
-    """Fit ``model`` (with the solver switches of ``name``); the seconds taken."""
-    with solver_switches(SWITCHES.get(name, {})):
-        tick = time.perf_counter()
-        model.fit(X, y)
-        return time.perf_counter() - tick
+    """Fit ``model`` (``name``'s, its solver switches included); the seconds."""
+    tick = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - tick
 
 
 def prepared_fold(X, y, train, test, max_iter_scale, seed=SEED):
@@ -334,14 +336,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
 
-    tasks, data = [], {}
-    for dataset in args.datasets:
-        X, y = load(dataset)
-        if max_rows is not None:
-            X, y = X[:max_rows], y[:max_rows]
-        data[dataset] = X, y
-        for fold, (train, test) in enumerate(folds(X, n_splits)):
-            tasks.append(delayed(fold_rows)(dataset, fold, train, test, X, y, scale))
+    tasks, data = fold_tasks(
+        args.datasets, fold_rows, load, n_splits, max_rows, max_iter_scale=scale
+    )
     if "table" in args.parts:
         run_table(args, tasks, n_splits)
     if "curves" in args.parts:

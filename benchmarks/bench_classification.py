@@ -42,20 +42,16 @@ Usage::
 """
 
 import argparse
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualClassifier
@@ -70,7 +66,8 @@ from _common import (
     parse_mode,
     pyplot,
     rounded,
-    solver_switches,
+    run_cv,
+    switched,
     switches_note,
     write_results,
 )
@@ -111,23 +108,16 @@ def stratified_folds(X, y, n_splits=5):
     return list(cv.split(X, y))
 
 
-def cross_validate(model, X, y, splits, switches=None):
-    """Test accuracies, log-losses, fit seconds and iterations over ``splits``,
-    fitted with the solver ``switches``."""
-    accs, losses, times, iters = [], [], [], []
-    for train, test in splits:
-        pipe = make_pipeline(StandardScaler(), clone(model))
-        with solver_switches(switches or {}):
-            tick = time.perf_counter()
-            pipe.fit(X[train], y[train])
-            times.append(time.perf_counter() - tick)
-        accs.append(accuracy_score(y[test], pipe.predict(X[test])))
-        losses.append(
-            log_loss(y[test], pipe.predict_proba(X[test]), labels=pipe.classes_)
-        )
-        n_iter = getattr(pipe[-1], "n_iter_", np.nan)
-        iters.append(np.mean(n_iter))  # LogisticRegression: one per class problem
-    return np.array(accs), np.array(losses), np.array(times), np.array(iters, float)
+def log_loss_score(model, X, y):
+    """Test log-loss of the fitted ``model`` (a scorer of ``cross_validate``)."""
+    return log_loss(y, model.predict_proba(X), labels=model.classes_)
+
+
+def accuracy(model, X, y):
+    return accuracy_score(y, model.predict(X))
+
+
+SCORERS = {"accuracy": accuracy, "log_loss": log_loss_score}
 
 
 def subsample(X, y, max_rows):
@@ -143,34 +133,39 @@ def subsample(X, y, max_rows):
 
 
 def run_suite(datasets, models, n_splits, max_rows=None, switches=None):
+    """CV rows of ``models`` (fitted with their solver ``switches``) on
+    ``datasets``, stratified folds, at most ``max_rows`` rows of each."""
     switches = switches or {}
-    rows = []
-    for dataset in datasets:
-        X, y = subsample(*load(dataset), max_rows)
-        splits = stratified_folds(X, y, n_splits)
-        for name, model in models.items():
-            accs, losses, times, iters = cross_validate(
-                model, X, y, splits, switches.get(name)
-            )
-            rows.append(
-                dict(
-                    dataset=dataset,
-                    model=name,
-                    acc_mean=accs.mean(),
-                    acc_std=accs.std(),
-                    logloss_mean=losses.mean(),
-                    logloss_std=losses.std(),
-                    fit_time=times.mean(),
-                    n_iter=np.nanmean(iters) if np.isfinite(iters).any() else "",
-                )
-            )
-            print(
-                f"{dataset:14s} {name:16s} accuracy {accs.mean():.4f} "
-                f"+- {accs.std():.3f}  log-loss {losses.mean():.4f}  "
-                f"fit {times.mean():.2f} s",
-                flush=True,
-            )
-    return rows
+    models = {name: switched(m, switches.get(name)) for name, m in models.items()}
+
+    def row(dataset, name, scores):
+        accs, losses = scores["accuracy"], scores["log_loss"]
+        times, iters = scores["fit_time"], scores["n_iter"]
+        print(
+            f"{dataset:14s} {name:16s} accuracy {accs.mean():.4f} "
+            f"+- {accs.std():.3f}  log-loss {losses.mean():.4f}  "
+            f"fit {times.mean():.2f} s",
+            flush=True,
+        )
+        return dict(
+            dataset=dataset,
+            model=name,
+            acc_mean=accs.mean(),
+            acc_std=accs.std(),
+            logloss_mean=losses.mean(),
+            logloss_std=losses.std(),
+            fit_time=times.mean(),
+            n_iter=np.nanmean(iters) if np.isfinite(iters).any() else "",
+        )
+
+    return run_cv(
+        datasets,
+        models,
+        row,
+        load=lambda dataset: subsample(*load(dataset), max_rows),
+        splits=lambda X, y: stratified_folds(X, y, n_splits),
+        scorers=SCORERS,
+    )
 
 
 def add_ratios(rows):

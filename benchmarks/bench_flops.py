@@ -44,9 +44,10 @@ import numpy as np
 from joblib import cpu_count
 from threadpoolctl import threadpool_limits
 
+from skadmm._solvers import SOLVERS
 from skadmm._splitting import TwoSplitRelaxation
 
-from _common import RESULTS, SEED, pyplot, radmm, write_results
+from _common import RESULTS, SEED, pyplot, radmm, with_solver, write_results
 
 #: Fraction of the matmul rate the hot path should reach at width >= 128.
 TARGET = 0.5
@@ -235,22 +236,30 @@ def matmul_rates(n_samples, width, repeats=5):
 
 
 def trial_counter():
-    """Record the backtracking trials of each two-splitting block update.
+    """A RADMM solver class whose two-splitting records the backtracking
+    trials of each block update.
 
-    Returns ``(calls, original, counting)``: ``calls[0]`` (``W`` blocks) and
+    Returns ``(calls, solver_class)``: ``calls[0]`` (``W`` blocks) and
     ``calls[1]`` (inner ``U`` blocks) receive the trials of every call, in order.
     """
     calls = ([], [])
-    original = TwoSplitRelaxation._backtrack
 
-    def counting(self, k, block, *args):
-        before = int(self.n_trials[k, block])
-        try:
-            return original(self, k, block, *args)
-        finally:
-            calls[block].append(int(self.n_trials[k, block]) - before)
+    class CountingTwoSplitting(TwoSplitRelaxation):
+        def _backtrack(self, k, block, *args):
+            before = int(self.n_trials[k, block])
+            try:
+                return super()._backtrack(k, block, *args)
+            finally:
+                calls[block].append(int(self.n_trials[k, block]) - before)
 
-    return calls, original, counting
+    class CountingRADMM(SOLVERS["radmm"]):
+        @staticmethod
+        def problem_class(splitting):
+            if splitting == "two":
+                return CountingTwoSplitting
+            return SOLVERS["radmm"].problem_class(splitting)
+
+    return calls, CountingRADMM
 
 
 def fit_seconds(X, y, splitting, width, n_blocks, max_iter, **parallel):
@@ -267,14 +276,11 @@ def fit_seconds(X, y, splitting, width, n_blocks, max_iter, **parallel):
         random_state=SEED,
         **parallel,
     )
-    calls, original, counting = trial_counter()
-    TwoSplitRelaxation._backtrack = counting
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est.fit(X, y)
-    finally:
-        TwoSplitRelaxation._backtrack = original
+    calls, counting = trial_counter()
+    est = with_solver(est, counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
     assert est.n_iter_ == max_iter, est.n_iter_
     seconds = float(np.median(np.diff(est.time_curve_)))
     trials = (1.0, 1.0)

@@ -28,14 +28,14 @@ in ``--out`` (default ``benchmarks/results``): ``linear_path.csv`` and
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 
-from _common import SEED, folds, rounded, write_results
+from _common import SEED, fold_tasks, rounded, write_results
 from _datasets import load, suite_parser
 from bench_backprop import fold_row, objective, prepared_fold
 
@@ -205,16 +205,15 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     n_splits, max_rows, scale = (2, 200, 0.02) if args.quick else (5, None, 1.0)
-    tasks = []
-    for dataset in args.datasets:
-        X, y = load(dataset)
-        if max_rows is not None:
-            X, y = X[:max_rows], y[:max_rows]
-        for fold, (train, test) in enumerate(folds(X, n_splits)):
-            task = delayed(fold_rows)(
-                dataset, fold, train, test, X, y, scale, args.seed
-            )
-            tasks.append(task)
+    tasks, _ = fold_tasks(
+        args.datasets,
+        fold_rows,
+        load,
+        n_splits,
+        max_rows,
+        max_iter_scale=scale,
+        seed=args.seed,
+    )
     fold_table = [r for rows in Parallel(n_jobs=args.jobs)(tasks) for r in rows]
     rows = summarise(fold_table)
     summary = overall(rows)

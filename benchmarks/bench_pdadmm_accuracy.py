@@ -14,17 +14,14 @@ Usage::
 """
 
 import argparse
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import mean_squared_error
-from sklearn.preprocessing import StandardScaler
 
 from skadmm import ADMMResidualRegressor
 
-from _common import RESULTS, SEED, folds, wine, write_results
+from _common import RESULTS, SEED, cross_validate, folds, wine, write_results
 
 BASE = dict(width=64, n_blocks=4, alpha=3e-3, tol=0.0, random_state=SEED)
 MODES = {
@@ -38,17 +35,21 @@ MODES = {
 }
 
 
-def fit(params, X, y, max_iter):
+def model(params, max_iter):
+    """The unfitted estimator of a row (``grow``: its first, 1-block fit)."""
     params = dict(params)
-    grow = params.pop("grow", False)
-    if grow:
-        est = ADMMResidualRegressor(
+    if params.pop("grow", False):
+        return ADMMResidualRegressor(
             **{**BASE, "n_blocks": 1}, **params, max_iter=max_iter // 2, warm_start=True
         )
-        est.fit(X, y)
-        est.set_params(n_blocks=BASE["n_blocks"])
-        return est.fit(X, y)
-    return ADMMResidualRegressor(**BASE, **params, max_iter=max_iter).fit(X, y)
+    return ADMMResidualRegressor(**BASE, **params, max_iter=max_iter)
+
+
+def grow(pipe, X, y):
+    """Fit, then warm-start to ``BASE["n_blocks"]`` blocks (greedy growth)."""
+    pipe.fit(X, y)
+    pipe[-1].set_params(n_blocks=BASE["n_blocks"])
+    pipe.fit(X, y)
 
 
 def main(argv=None):
@@ -60,17 +61,11 @@ def main(argv=None):
     splits = folds(X, n_splits=3)[: 1 if args.quick else 3]
     max_iter = 50 if args.quick else 200
     rows = []
+    warnings.simplefilter("ignore")
     for name, params in MODES.items():
-        errors, seconds = [], []
-        for train, test in splits:
-            scaler = StandardScaler().fit(X[train])
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                est = fit(params, scaler.transform(X[train]), y[train], max_iter)
-            seconds.append(time.perf_counter() - start)
-            pred = est.predict(scaler.transform(X[test]))
-            errors.append(mean_squared_error(y[test], pred))
+        fit = grow if params.get("grow") else None
+        scores = cross_validate(model(params, max_iter), X, y, splits, fit=fit)
+        errors, seconds = scores["mse"], scores["fit_time"]
         rows.append(
             dict(
                 mode=name,

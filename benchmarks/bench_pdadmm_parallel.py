@@ -144,13 +144,13 @@ class Clock:
 def clocked_fit(X, y, params, max_iter, workers):
     clock = Clock()
     iterate, step, update = (
-        PQRelaxation.iterate,
+        PDADMMSolver.iterate,
         PDADMMSolver.step,
         ForwardMonitor.update,
     )
 
-    def timed_iterate(self, run=None):
-        return iterate(self, clock.wrap(run))
+    def timed_iterate(problem, run=None):
+        return iterate(problem, clock.wrap(run))
 
     def timed_step(self, problem, run):
         start = time.thread_time()
@@ -166,13 +166,13 @@ def clocked_fit(X, y, params, max_iter, workers):
         finally:
             clock.monitor += time.thread_time() - start
 
-    PQRelaxation.iterate = timed_iterate
+    PDADMMSolver.iterate = staticmethod(timed_iterate)
     PDADMMSolver.step = timed_step
     ForwardMonitor.update = timed_update
     try:
         est = fit(X, y, params, max_iter, workers)
     finally:
-        PQRelaxation.iterate, PDADMMSolver.step = iterate, step
+        PDADMMSolver.iterate, PDADMMSolver.step = staticmethod(iterate), step
         ForwardMonitor.update = update
     return est, clock
 
@@ -233,14 +233,14 @@ def interleaved(X, y, params, n_pairs):
         problem = PQRelaxation(X, Y, None, W, act, alpha=1e-3, tau=1e-3, **PENALTIES)
         for workers in (1, 2):
             with Team(workers) as team:
-                problem.iterate(team.run)
+                PDADMMSolver.iterate(problem, team.run)
         for _ in range(n_pairs):
             seconds = []
             for workers in (1, 2):
                 # A team per iteration (its start costs about 10 ms).
                 with Team(workers) as team:
                     start = time.perf_counter()
-                    problem.iterate(team.run)
+                    PDADMMSolver.iterate(problem, team.run)
                     seconds.append(time.perf_counter() - start)
             pairs.append(seconds)
             print(

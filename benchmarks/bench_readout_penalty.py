@@ -30,14 +30,13 @@ import numpy as np
 from sklearn.datasets import load_diabetes, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 from skadmm._activations import get_activation
 from skadmm._network import hidden_features, stack_weights
 
-from _common import RESULTS, SEED, folds, wine, write_results
+from _common import RESULTS, SEED, cross_validate, folds, wine, write_results
 
 #: Penalty grid of the GCV read-out, relative to the default's (log10 steps).
 GRID = 10.0 ** np.arange(-3.0, 3.01, 0.25)
@@ -63,22 +62,42 @@ def gcv_readout(est, X_train, y_train):
     return hidden, activation, ridge
 
 
+def fit_with_gcv(pipe, X_train, y_train):
+    """Fit the defaults, then the GCV read-out on their hidden features (kept
+    on the pipeline for the scorers)."""
+    pipe.fit(X_train, y_train)
+    est = pipe[-1]
+    pipe.gcv = gcv_readout(est, pipe[0].transform(X_train), y_train)
+    pipe.chosen = pipe.gcv[2].alpha_ / (est.alpha_ * len(X_train))
+
+
+def default_mse(pipe, X, y):
+    return np.mean((pipe.predict(X) - y) ** 2)
+
+
+def gcv_mse(pipe, X, y):
+    hidden, activation, ridge = pipe.gcv
+    pred = ridge.predict(hidden_features(pipe[0].transform(X), hidden, activation))
+    return np.mean((pred - y) ** 2)
+
+
 def evaluate(X, y):
     """Per-fold test MSE of the default read-out and of the GCV read-out."""
-    default, gcv, chosen = [], [], []
-    for train, test in folds(X):
-        scaler = StandardScaler().fit(X[train])
-        X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
-        est = ADMMResidualRegressor(random_state=SEED)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(X_train, y[train])
-        default.append(np.mean((est.predict(X_test) - y[test]) ** 2))
-        hidden, activation, ridge = gcv_readout(est, X_train, y[train])
-        pred = ridge.predict(hidden_features(X_test, hidden, activation))
-        gcv.append(np.mean((pred - y[test]) ** 2))
-        chosen.append(ridge.alpha_ / (est.alpha_ * len(train)))
-    return np.array(default), np.array(gcv), np.array(chosen)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_validate(
+            ADMMResidualRegressor(random_state=SEED),
+            X,
+            y,
+            folds(X),
+            {
+                "default": default_mse,
+                "gcv": gcv_mse,
+                "chosen": lambda pipe, X, y: pipe.chosen,
+            },
+            fit=fit_with_gcv,
+        )
+    return scores["default"], scores["gcv"], scores["chosen"]
 
 
 def main():

@@ -26,8 +26,8 @@ The variants are subclasses of ``ResetSolver`` here, with its own
 extrapolation off, so ``default`` is the solver from before this screen.
 ``nesterov_gain`` was adopted as the solver's default (``ResetSolver`` with
 ``extrapolate=True`` runs the same iterations); the others were not (see the
-design notes, "What else was tried"). They are plugged into the estimator by
-swapping ``SOLVERS["reset"]`` for the duration of a fit.
+user guide, "What else was tried"). They are plugged into the estimator as
+private solver classes (``_common.with_solver``).
 
 For each dataset, 3-fold shuffled CV (``random_state=0``) of
 ``StandardScaler`` + ``ADMMResidualRegressor(random_state=0)`` with
@@ -47,24 +47,30 @@ Usage::
 """
 
 import argparse
-import contextlib
 import csv
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import mean_squared_error
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
-from skadmm._solvers import SOLVERS
 from skadmm._solvers._reset import ResetSolver
 
-from _common import RESULTS, SEED, comma_list, folds, rounded, write_results
+from _common import (
+    RESULTS,
+    SEED,
+    comma_list,
+    cross_validate,
+    folds,
+    mse,
+    rounded,
+    with_solver,
+    write_results,
+)
 from _datasets import load
 
 DATASETS = ["friedman1", "friedman2", "wine_red", "wine_white", "sine", "diabetes"]
@@ -170,32 +176,36 @@ BASELINES = {
 }
 
 
-@contextlib.contextmanager
 def variant(options):
-    """``solver="reset"`` fits run ``VariantSolver`` with ``options`` inside."""
-    saved = SOLVERS["reset"]
-    SOLVERS["reset"] = type("Variant", (VariantSolver,), {"options": options})
-    try:
-        yield
-    finally:
-        SOLVERS["reset"] = saved
+    """The solver class of the variant with ``options``."""
+    return type("Variant", (VariantSolver,), {"options": options})
 
 
-def fit_scores(params, options, X, y, train, test):
-    """Test MSE, objective and seconds after each checkpoint of one fit."""
+def last_objective(model, X, y):
+    """The training objective after the fit's last iteration (a scorer)."""
+    return model[-1].objective_curve_[-1]
+
+
+def fit_scores(params, options, X, y, splits, alphas):
+    """Per checkpoint, the mean test MSE, objective, seconds and iterations of
+    the variant with ``options`` over ``splits`` (``alphas``: each fold's)."""
     out = {}
     for n in CHECKPOINTS:
-        model = ADMMResidualRegressor(random_state=SEED, max_iter=n, **params)
-        pipe = make_pipeline(StandardScaler(), model)
-        with variant(options):
-            tick = time.perf_counter()
-            pipe.fit(X[train], y[train])
-            seconds = time.perf_counter() - tick
+
+        def model(fold, n=n):
+            plain = ADMMResidualRegressor(
+                random_state=SEED, max_iter=n, alpha=alphas[fold], **params
+            )
+            return with_solver(plain, variant(options))
+
+        scores = cross_validate(
+            model, X, y, splits, {"mse": mse, "objective": last_objective}
+        )
         out[n] = dict(
-            mse=mean_squared_error(y[test], pipe.predict(X[test])),
-            objective=pipe[-1].objective_curve_[-1],
-            time=seconds,
-            n_iter=pipe[-1].n_iter_,
+            mse=float(np.mean(scores["mse"])),
+            objective=float(np.mean(scores["objective"])),
+            time=float(np.mean(scores["fit_time"])),
+            n_iter=float(np.mean(scores["n_iter"])),
         )
     return out
 
@@ -208,25 +218,24 @@ def screen(datasets, n_splits, max_rows=None, names=None):
         X, y = load(dataset)
         if max_rows is not None:
             X, y = X[:max_rows], y[:max_rows]
-        results = {name: [] for name in {**shallow, **deep}}
-        for train, test in folds(X, n_splits):
-            # The penalty alpha="auto" picks for the default (its CV fits are
-            # clones, max_iter=200), shared by all.
-            base = ADMMResidualRegressor(random_state=SEED)
-            pipe = make_pipeline(StandardScaler(), base)
-            alpha = pipe.fit(X[train], y[train])[-1].alpha_
-            for name, options in shallow.items():
-                params = dict(alpha=alpha)
-                results[name].append(fit_scores(params, options, X, y, train, test))
-            for name, options in deep.items():
-                params = dict(alpha=alpha, n_blocks=2)
-                results[name].append(fit_scores(params, options, X, y, train, test))
-        for name, per_fold in results.items():
+        splits = folds(X, n_splits)
+        # The penalty alpha="auto" picks for the default on each fold (its CV
+        # fits are clones, max_iter=200), shared by all.
+        alphas = [
+            make_pipeline(StandardScaler(), ADMMResidualRegressor(random_state=SEED))
+            .fit(X[train], y[train])[-1]
+            .alpha_
+            for train, _ in splits
+        ]
+        variants = {name: (options, {}) for name, options in shallow.items()}
+        variants.update({n: (o, {"n_blocks": 2}) for n, o in deep.items()})
+        for name, (options, params) in variants.items():
+            scores = fit_scores(params, options, X, y, splits, alphas)
             row = dict(dataset=dataset, variant=name)
             for n in CHECKPOINTS:
                 for key in ("mse", "objective", "time"):
-                    row[f"{key}_{n}"] = float(np.mean([f[n][key] for f in per_fold]))
-            row["n_iter_200"] = float(np.mean([f[200]["n_iter"] for f in per_fold]))
+                    row[f"{key}_{n}"] = scores[n][key]
+            row["n_iter_200"] = scores[200]["n_iter"]
             rows.append(row)
             print(
                 f"{dataset:11s} {name:18s} "

@@ -295,18 +295,20 @@ def _skadmm_curve(X, y, X_test, y_test):
     scoring takes is subtracted.
     """
     from skadmm import _monitor
+    from skadmm._activations import get_activation
     from skadmm._network import forward
 
     original = _monitor.ForwardMonitor.update
     points, spent = [], [0.0]
     start = time.perf_counter()
     model = ADMMResidualRegressor(random_state=SEED)
+    activation = get_activation(model.activation)
     mean, sd = y.mean(), y.std()
 
     def update(self, problem, iteration):
         result = original(self, problem, iteration)
         tick = time.perf_counter()
-        pred = forward(X_test, problem.W, self.activation)[:, 0]
+        pred = forward(X_test, problem.W, activation)[:, 0]
         # The problem's weights predict the standardised target.
         mse = float(np.mean((pred * sd + mean - y_test) ** 2))
         points.append((tick - start - spent[0], mse))

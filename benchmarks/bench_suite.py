@@ -67,8 +67,9 @@ from _common import (
     panel_grid,
     parse_mode,
     rounded,
+    run_cv,
     save_panels,
-    solver_switches,
+    switched,
     switches_note,
     write_results,
 )
@@ -102,47 +103,33 @@ def make_models(modes):
     return {**models, **baselines()}
 
 
-def cross_validate(model, X, y, splits, switches=None):
-    """Test MSEs, fit seconds and iterations of ``model`` over ``splits``, fitted
-    with the solver ``switches``."""
-    mses, times, iters = [], [], []
-    for train, test in splits:
-        pipe = make_pipeline(StandardScaler(), clone(model))
-        with solver_switches(switches or {}):
-            tick = time.perf_counter()
-            pipe.fit(X[train], y[train])
-            times.append(time.perf_counter() - tick)
-        mses.append(mean_squared_error(y[test], pipe.predict(X[test])))
-        iters.append(getattr(pipe[-1], "n_iter_", np.nan))
-    return np.array(mses), np.array(times), np.array(iters, dtype=float)
-
-
 def run_suite(datasets, models, n_splits, max_rows=None, switches=None):
+    """CV rows of ``models`` (fitted with their solver ``switches``) on
+    ``datasets``, the first ``max_rows`` rows of each."""
     switches = switches or {}
-    rows = []
-    for dataset in datasets:
+    models = {name: switched(m, switches.get(name)) for name, m in models.items()}
+
+    def row(dataset, name, scores):
+        mses, times, iters = scores["mse"], scores["fit_time"], scores["n_iter"]
+        print(
+            f"{dataset:11s} {name:16s} MSE {mses.mean():.4g} "
+            f"+- {mses.std():.2g}  fit {times.mean():.2f} s",
+            flush=True,
+        )
+        return dict(
+            dataset=dataset,
+            model=name,
+            mse_mean=mses.mean(),
+            mse_std=mses.std(),
+            fit_time=times.mean(),
+            n_iter=np.nanmean(iters) if np.isfinite(iters).any() else "",
+        )
+
+    def table(dataset):
         X, y = load(dataset)
-        if max_rows is not None:
-            X, y = X[:max_rows], y[:max_rows]
-        splits = folds(X, n_splits)
-        for name, model in models.items():
-            mses, times, iters = cross_validate(model, X, y, splits, switches.get(name))
-            rows.append(
-                dict(
-                    dataset=dataset,
-                    model=name,
-                    mse_mean=mses.mean(),
-                    mse_std=mses.std(),
-                    fit_time=times.mean(),
-                    n_iter=np.nanmean(iters) if np.isfinite(iters).any() else "",
-                )
-            )
-            print(
-                f"{dataset:11s} {name:16s} MSE {mses.mean():.4g} "
-                f"+- {mses.std():.2g}  fit {times.mean():.2f} s",
-                flush=True,
-            )
-    return rows
+        return (X, y) if max_rows is None else (X[:max_rows], y[:max_rows])
+
+    return run_cv(datasets, models, row, load=table, n_splits=n_splits)
 
 
 def add_ratios(rows):

@@ -511,7 +511,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         :class:`FitSetting`, whose callbacks the stages share.
         """
         plan, rng = setting.plan, setting.rng
-        staged = not warm and SOLVERS[self.solver].staged
+        staged = not warm and self._solver_class().staged
         sizes = stage_sizes(X.shape[0]) if staged else []
         if not sizes:
             return [], None
@@ -645,8 +645,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             report if self.verbose else None,
         )
 
+    def _solver_class(self):
+        """The class of the ``solver`` mode; a private subclass of the estimator
+        may return a variant of it (benchmarks and tests inject variants so)."""
+        return SOLVERS[self.solver]
+
     def _make_solver(self):
-        return SOLVERS[self.solver].from_params(self.get_params())
+        return self._solver_class().from_params(self.get_params())
 
     def _plan_parallelism(self, n_samples, n_features):
         """Regions, workers and BLAS threads of a fit on ``n_samples`` rows
@@ -711,7 +716,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         ``start``: the weights a first fit starts from (the last stage's of a
         progressive fit), instead of random ones; the read-out is refitted.
         """
-        solver_cls = SOLVERS[self.solver]
+        solver_cls = self._solver_class()
         activation, alpha, target = setting.activation, setting.alpha, setting.target
         plan, rng = setting.plan, setting.rng
         params = solver_cls.problem_params(self.get_params(), alpha)

@@ -1,16 +1,35 @@
-"""The random regression problem that the splitting tests iterate on, and
-the plain-numpy evaluation of L_rho they check the solvers' own against.
+"""The tests' problem builders and independent oracles.
 
-Two smooth nonlinear outputs of four Gaussian inputs plus noise, optional
-positive sample weights, and the network's own initial weights: every
-relaxation's property tests start from the same kind of state, so that a
-difference between their results is a difference between the relaxations.
+``regression_data``/``class_data`` build the small tables the estimator-level
+tests fit (their fixtures are in ``conftest.py``). ``random_problem`` is the
+random problem the splitting tests iterate on: two smooth nonlinear outputs of
+four Gaussian inputs plus noise, optional positive sample weights, and the
+network's own initial weights, so that a difference between the relaxations'
+results is a difference between the relaxations. The ``independent_*``
+functions and ``true_objective`` recompute each mode's merit from its state
+with plain numpy, for the solvers' own numbers to be checked against.
 """
 
 import numpy as np
 
 from skadmm._activations import get_activation
 from skadmm._network import init_weights
+
+
+def regression_data(n_samples, n_features, *, seed, frequency=2.0, noise=0.1):
+    """``X, y``: Gaussian inputs, ``y = sin(frequency x_0) + x_1 x_2`` plus noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    y = np.sin(frequency * X[:, 0]) + X[:, 1] * X[:, 2]
+    return X, y + noise * rng.standard_normal(n_samples)
+
+
+def class_data(n_samples=240, n_features=4, *, seed=0):
+    """``X, y``: three classes cut from ``sin(2 x_0) + x_1 x_2`` at +-0.4."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features))
+    score = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    return X, np.digitize(score, [-0.4, 0.4])
 
 
 def random_problem(n_samples, activation, *, width, n_blocks, weighted=False, seed=0):
@@ -58,6 +77,60 @@ def independent_lrho(problem, X, Y, sw):
     gap = problem.O - (inp @ problem.W[-1][:-1] + problem.W[-1][-1])
     total += float(np.sum(s[:, None] * problem.Lam * gap)) + 0.5 * problem.rho * sq(gap)
     return total
+
+
+def independent_pq_lrho(problem, X, Y, sw):
+    """L_rho of pdADMM's p/q relaxation recomputed from the state with plain
+    numpy (``P``, ``Q``, ``Z``, multipliers ``Mu``; ``nu`` is ``beta``)."""
+    act, nu, rho = problem.act, problem.beta, problem.rho
+    s, sq = weighted_sq_norm(X, sw)
+
+    def p(k):
+        return X if k == 0 else problem.P[k][:, :-1]
+
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    for k in range(problem.H):
+        z, q, u = problem.Z[k], problem.Q[k], problem.Mu[k]
+        pre = p(k) @ problem.W[k][:-1] + problem.W[k][-1]
+        skip = p(k) if k else 0.0
+        total += 0.5 * nu * (sq(z - pre) + sq(q - skip - act(z)))
+        gap = p(k + 1) - q
+        total += float(np.sum(s[:, None] * u * gap)) + 0.5 * rho * sq(gap)
+    out = p(problem.H) @ problem.W[-1][:-1] + problem.W[-1][-1]
+    return total + 0.5 * nu * sq(problem.O - out)
+
+
+def independent_band_objective(problem, X, Y, sw):
+    """mDLAM's penalised objective ``F`` on its band relaxation, recomputed
+    from the state with plain numpy (the bands themselves are constraints)."""
+    _, sq = weighted_sq_norm(X, sw)
+    total = 0.5 * sq(problem.O - Y)
+    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
+    inp = X
+    for k in range(problem.H):
+        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
+        total += 0.5 * problem.beta * sq(problem.Z[k] - pre)
+        inp = problem.U[k][:, :-1]
+    R = inp @ problem.W[-1][:-1] + problem.W[-1][-1]
+    return total + 0.5 * problem.beta * sq(problem.O - R)
+
+
+def independent_forward(X, weights, act):
+    """The residual network's output, written out: ``U_0 = s(X W_0)``, then
+    ``U_k = U_{k-1} + s(U_{k-1} W_k)``, then the linear read-out."""
+    U = act(X @ weights[0][:-1] + weights[0][-1])
+    for W in weights[1:-1]:
+        U = U + act(U @ W[:-1] + W[-1])
+    return U @ weights[-1][:-1] + weights[-1][-1]
+
+
+def true_objective(weights, X, Y, sw, act, alpha):
+    """``1/2 ||f(X) - Y||_S^2 + alpha/2 sum_k ||W_k without bias||^2`` from
+    scratch: the objective the forward-reset mode descends."""
+    _, sq = weighted_sq_norm(X, sw)
+    penalty = sum(float(np.sum(W[:-1] ** 2)) for W in weights)
+    return 0.5 * sq(independent_forward(X, weights, act) - Y) + 0.5 * alpha * penalty
 
 
 def iterate(problem, run=None):

@@ -16,8 +16,8 @@ pytestmark = needs("bench_classification.py")
 
 @pytest.fixture(scope="module")
 def suite():
-    with imported("bench_classification", "_class_datasets") as modules:
-        yield tuple(modules)
+    with imported("bench_classification", "_class_datasets", "_common") as modules:
+        yield tuple(modules[:2])
 
 
 def test_every_dataset_loads_finite_and_offline(suite):
@@ -163,17 +163,20 @@ def test_quick_run_writes_results(suite, tmp_path, plot):
 
 
 def test_cross_validate_matches_scikit_learn(suite):
-    # The suite's own CV loop against sklearn's cross_validate on the same folds.
+    # The benchmarks' CV loop against sklearn's cross_validate on the same folds.
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_validate
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    import _common
+
     bench, datasets = suite
     X, y = datasets.load("wine")
     splits = bench.stratified_folds(X, y)
     model = LogisticRegression(C=0.1, max_iter=5000)
-    accs, losses, times, iters = bench.cross_validate(model, X, y, splits)
+    scores = _common.cross_validate(model, X, y, splits, bench.SCORERS)
+    accs, losses, times = scores["accuracy"], scores["log_loss"], scores["fit_time"]
     ref = cross_validate(
         make_pipeline(StandardScaler(), model),
         X,
@@ -183,7 +186,7 @@ def test_cross_validate_matches_scikit_learn(suite):
     )
     np.testing.assert_allclose(accs, ref["test_accuracy"], rtol=1e-12)
     np.testing.assert_allclose(losses, -ref["test_neg_log_loss"], rtol=1e-10)
-    assert times.shape == iters.shape == (5,) and (times >= 0).all()
+    assert times.shape == scores["n_iter"].shape == (5,) and (times >= 0).all()
 
 
 def test_name_sets_the_stem_of_the_outputs(suite, tmp_path):

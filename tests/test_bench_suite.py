@@ -127,16 +127,16 @@ def test_alpha_grid_switch_sets_the_candidates_of_auto(suite):
     X, y = make_regression(n_samples=150, n_features=3, noise=5.0, random_state=0)
     model = ADMMResidualRegressor(width=8, max_iter=3, random_state=0)
     grid = penalty.CV_GRID
-    with bench.solver_switches({"alpha_grid": [0.5]}):
-        assert model.fit(X, y).alpha_ == 0.5
+    assert bench.switched(model, {"alpha_grid": [0.5]}).fit(X, y).alpha_ == 0.5
     assert penalty.CV_GRID == grid
     assert model.fit(X, y).alpha_ in grid
 
 
 def test_switches_reject_unknown_names(suite, tmp_path):
+    from skadmm import ADMMResidualRegressor
+
     bench, _ = suite
     with pytest.raises(ValueError, match="no switch"):
-        with bench.solver_switches({"no_such_switch": 1}):
-            pass
+        bench.switched(ADMMResidualRegressor(), {"no_such_switch": 1})
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--switches", 'nomode={"x": 1}', "--out", str(tmp_path)])

@@ -14,15 +14,6 @@ from skadmm import ADMMResidualClassifier
 from skadmm._alpha_search import CLASSIFICATION_ALPHA
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((240, 4))
-    score = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
-    y3 = np.digitize(score, [-0.4, 0.4])
-    return X, y3
-
-
 def small(**params):
     base = dict(width=16, n_blocks=1, max_iter=30, random_state=0, alpha=3e-3)
     base.update(params)
@@ -37,8 +28,8 @@ def fit(est, *args, **kwargs):
 
 @pytest.mark.parametrize("solver", ["reset", "radmm"])
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_probabilities_decision_and_predictions_agree(data, solver, n_classes):
-    X, y3 = data
+def test_probabilities_decision_and_predictions_agree(classes, solver, n_classes):
+    X, y3 = classes
     y = y3 if n_classes == 3 else (y3 > 0).astype(int)
     labels = np.array(["low", "mid", "high"])[y]
     est = fit(small(solver=solver), X, labels)
@@ -66,16 +57,16 @@ def test_probabilities_decision_and_predictions_agree(data, solver, n_classes):
 
 
 @pytest.mark.parametrize("solver", ["reset", "radmm"])
-def test_objective_curve_never_increases(data, solver):
-    X, y = data
+def test_objective_curve_never_increases(classes, solver):
+    X, y = classes
     est = fit(small(solver=solver, max_iter=40), X, y)
     curve = np.asarray(est.objective_curve_)
     assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
     assert len(est.loss_curve_) == est.n_iter_
 
 
-def test_class_weight_equals_the_matching_sample_weight(data):
-    X, y = data
+def test_class_weight_equals_the_matching_sample_weight(classes):
+    X, y = classes
     weights = {0: 3.0, 1: 1.0, 2: 0.5}
     a = fit(small(class_weight=weights), X, y)
     b = fit(small(), X, y, sample_weight=compute_sample_weight(weights, y))
@@ -91,10 +82,10 @@ def test_class_weight_equals_the_matching_sample_weight(data):
 
 
 @pytest.mark.parametrize("solver, max_iter", [("radmm", 30), ("reset", 3)])
-def test_integer_weights_equal_repeated_rows(data, solver, max_iter):
+def test_integer_weights_equal_repeated_rows(classes, solver, max_iter):
     # The reset mode's accept/reject decisions can amplify rounding differences
     # over long runs (relu patterns flip); its first iterations agree.
-    X, y = data
+    X, y = classes
     rng = np.random.default_rng(1)
     w = rng.integers(0, 3, len(X))
     a = fit(small(solver=solver, max_iter=max_iter), X, y, sample_weight=w)
@@ -106,16 +97,16 @@ def test_integer_weights_equal_repeated_rows(data, solver, max_iter):
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2, -1])
-def test_results_do_not_depend_on_n_jobs(data, n_jobs):
-    X, y = data
+def test_results_do_not_depend_on_n_jobs(classes, n_jobs):
+    X, y = classes
     reference = fit(small(n_blocks=3, n_regions=2, n_jobs=1), X, y)
     other = fit(small(n_blocks=3, n_regions=2, n_jobs=n_jobs), X, y)
     for a, b in zip(reference.coefs_, other.coefs_, strict=True):
         assert np.array_equal(a, b)
 
 
-def test_early_stopping_keeps_the_best_validation_accuracy(data):
-    X, y = data
+def test_early_stopping_keeps_the_best_validation_accuracy(classes):
+    X, y = classes
     est = fit(small(early_stopping=True, max_iter=60, n_iter_no_change=5), X, y)
     scores = est.validation_scores_
     assert len(scores) == est.n_iter_
@@ -124,8 +115,8 @@ def test_early_stopping_keeps_the_best_validation_accuracy(data):
     assert len(est.validation_loss_curve_) == est.n_iter_
 
 
-def test_warm_start_continues_and_refuses_new_labels(data):
-    X, y = data
+def test_warm_start_continues_and_refuses_new_labels(classes):
+    X, y = classes
     est = fit(small(warm_start=True, max_iter=10), X, y)
     fit(est, X, y)
     assert est.n_iter_ == 20
@@ -133,8 +124,8 @@ def test_warm_start_continues_and_refuses_new_labels(data):
         est.fit(X, np.where(y == 2, 7, y))
 
 
-def test_alpha_auto_is_the_fixed_classification_penalty(data):
-    X, y = data
+def test_alpha_auto_is_the_fixed_classification_penalty(classes):
+    X, y = classes
     est = fit(ADMMResidualClassifier(width=16, max_iter=2, random_state=0), X, y)
     assert est.alpha_ == CLASSIFICATION_ALPHA
 
@@ -172,8 +163,8 @@ def test_multilabel_targets_are_refused():
         ADMMResidualClassifier().fit(X, np.eye(2)[np.arange(10) % 2])
 
 
-def test_grid_search_and_clone(data):
-    X, y = data
+def test_grid_search_and_clone(classes):
+    X, y = classes
     search = GridSearchCV(small(max_iter=5), {"width": [4, 8]}, cv=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -182,8 +173,8 @@ def test_grid_search_and_clone(data):
     assert clone(search.best_estimator_).get_params()["class_weight"] is None
 
 
-def test_verbose_reports_log_loss_and_accuracy(data, capsys):
-    X, y = data
+def test_verbose_reports_log_loss_and_accuracy(classes, capsys):
+    X, y = classes
     fit(small(verbose=2, max_iter=3, early_stopping=True), X, y)
     out = capsys.readouterr().out
     assert "train log-loss" in out and "validation accuracy" in out
@@ -200,11 +191,11 @@ MODE_PENALTIES = {
 
 
 @pytest.mark.parametrize("solver", sorted(MODE_PENALTIES))
-def test_every_solver_mode_trains_the_classifier(data, solver):
+def test_every_solver_mode_trains_the_classifier(classes, solver):
     from skadmm._solvers import SOLVERS
 
     assert set(MODE_PENALTIES) == set(SOLVERS)
-    X, y = data
+    X, y = classes
     est = fit(small(solver=solver, max_iter=15, **MODE_PENALTIES[solver]), X, y)
     curve = np.asarray(est.objective_curve_)
     assert np.all(np.diff(curve) <= 1e-10 * np.abs(curve[:-1]))

@@ -33,24 +33,14 @@ def make_problem(
 
 
 @pytest.mark.parametrize("n_blocks", [0, 3])
-@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_lrho_non_increasing(activation, weighted, n_blocks):
-    problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
-    values = [independent_lrho(problem, X, Y, sw)]
-    for _ in range(50):
+def test_multiplier_identity(activation, n_blocks):
+    # The monotone L_rho is the solver contract's (test_solvers.py).
+    problem, X, Y, sw = make_problem(activation, weighted=True, n_blocks=n_blocks)
+    for _ in range(10):
         iterate(problem)
-        value = independent_lrho(problem, X, Y, sw)
-        # The cached links give the same L_rho as the independent evaluation.
-        np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
-        values.append(value)
         # After the multiplier step Lam = -grad l(O) = Y - O.
         np.testing.assert_allclose(problem.Lam, Y - problem.O, atol=1e-12)
-    values = np.asarray(values)
-    increases = np.diff(values) / np.abs(values[:-1])
-    assert increases.max() <= 1e-12, increases.max()
-    # It descends (a frozen solver would also be non-increasing).
-    assert values[-1] < 0.2 * values[0]
 
 
 def _numeric_gradient(f, x, entries, h=1e-6):
@@ -224,7 +214,7 @@ def test_an_increase_of_the_merit_is_reported(monkeypatch):
     assert model.n_iter_ == 2
 
 
-def test_fit_learns_and_merit_curve_is_monotone():
+def test_fit_learns():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 4))
     y = np.sin(X[:, 0]) * X[:, 1] + 0.05 * rng.standard_normal(200)
@@ -232,8 +222,6 @@ def test_fit_learns_and_merit_curve_is_monotone():
         solver="dladmm", width=32, n_blocks=2, alpha=1e-3, max_iter=60, random_state=0
     )
     model.fit(X, y)
-    curve = np.asarray(model.objective_curve_)
-    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
     assert model.score(X, y) > 0.5
 
 

@@ -12,7 +12,7 @@ from skadmm._network import forward
 from skadmm._splitting._mdlam import BandRelaxation
 from skadmm.exceptions import DivergenceWarning
 
-from ._problems import iterate, random_problem, weighted_sq_norm
+from ._problems import independent_band_objective, iterate, random_problem
 
 EPS = 0.01
 
@@ -36,21 +36,6 @@ def make_problem(
     return BandRelaxation(X, Y, sw, W, act, epsilon=epsilon, **params), X, Y, sw
 
 
-def independent_objective(problem, X, Y, sw):
-    """F from the state with plain numpy (no cached links)."""
-    _, sq = weighted_sq_norm(X, sw)
-
-    total = 0.5 * sq(problem.O - Y)
-    total += 0.5 * problem.alpha * sum(np.sum(W[:-1] ** 2) for W in problem.W)
-    inp = X
-    for k in range(problem.H):
-        pre = inp @ problem.W[k][:-1] + problem.W[k][-1]
-        total += 0.5 * problem.beta * sq(problem.Z[k] - pre)
-        inp = problem.U[k][:, :-1]
-    R = inp @ problem.W[-1][:-1] + problem.W[-1][-1]
-    return total + 0.5 * problem.beta * sq(problem.O - R)
-
-
 def band_violation(problem):
     """Largest ``|U_k - U_{k-1} - s(Z_k)| - epsilon`` (recomputed)."""
     worst, prev = -np.inf, 0
@@ -63,21 +48,13 @@ def band_violation(problem):
 
 
 @pytest.mark.parametrize("n_blocks", [0, 3])
-@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_objective_non_increasing_inside_the_bands(activation, weighted, n_blocks):
-    problem, X, Y, sw = make_problem(activation, weighted=weighted, n_blocks=n_blocks)
-    values = [independent_objective(problem, X, Y, sw)]
-    for _ in range(50):
+def test_iterates_stay_inside_the_bands(activation, n_blocks):
+    # The monotone F is the solver contract's (test_solvers.py).
+    problem, *_ = make_problem(activation, weighted=True, n_blocks=n_blocks)
+    for _ in range(20):
         iterate(problem)
-        value = independent_objective(problem, X, Y, sw)
-        np.testing.assert_allclose(problem.objective()[0], value, rtol=1e-10)
-        values.append(value)
         assert band_violation(problem) <= 1e-12
-    values = np.asarray(values)
-    increases = np.diff(values) / np.abs(values[:-1])
-    assert increases.max() <= 1e-12, increases.max()
-    assert values[-1] < 0.5 * values[0]
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -92,7 +69,7 @@ def test_extrapolation_extrapolates_and_helps(activation):
         for _ in range(40):
             iterate(problem)
             accepted += problem.accepted
-        runs[extrapolate] = (independent_objective(problem, X, Y, sw), accepted)
+        runs[extrapolate] = (independent_band_objective(problem, X, Y, sw), accepted)
     assert runs[True][1] > 0 and runs[False][1] == 0
     assert runs[True][0] < runs[False][0]
 
@@ -128,13 +105,13 @@ def test_a_bad_extrapolation_is_rejected(monkeypatch):
         problem.omega = 20.0
 
     monkeypatch.setattr(problem, "start_iteration", wild_momentum)
-    values = [independent_objective(problem, X, Y, sw)]
+    values = [independent_band_objective(problem, X, Y, sw)]
     tried = accepted = 0
     for _ in range(10):
         iterate(problem)
         tried += problem.tried
         accepted += problem.accepted
-        values.append(independent_objective(problem, X, Y, sw))
+        values.append(independent_band_objective(problem, X, Y, sw))
     assert tried > 0 and accepted < tried
     values = np.asarray(values)
     assert (np.diff(values) / np.abs(values[:-1])).max() <= 1e-12
@@ -171,14 +148,14 @@ def test_z_step_is_the_projection(activation):
     k = 1
     problem.z_step(k)
     Z, U = problem.Z[k], problem.U[k][:, :-1] - problem.U[k - 1][:, :-1]
-    base = independent_objective(problem, X, Y, sw)
+    base = independent_band_objective(problem, X, Y, sw)
     rng = np.random.default_rng(2)
     for i, j in rng.integers(0, Z.shape, (15, 2)):
         old = Z[i, j]
         for z in old + np.linspace(-1, 1, 41):
             if abs(U[i, j] - problem.act(np.array([z]))[0]) <= EPS:
                 Z[i, j] = z
-                assert independent_objective(problem, X, Y, sw) >= base - 1e-12
+                assert independent_band_objective(problem, X, Y, sw) >= base - 1e-12
         Z[i, j] = old
 
 
@@ -194,7 +171,7 @@ def test_output_step_is_a_projected_gradient_step(k):
     s = 1 / X.shape[0]
 
     def f():
-        return independent_objective(problem, X, Y, sw)
+        return independent_band_objective(problem, X, Y, sw)
 
     entries = [(i, j) for i in range(0, 90, 7) for j in range(U.shape[1])]
     grad = _numeric_gradient(f, U, entries) / s
@@ -245,7 +222,7 @@ def test_readout_bias_and_output_are_exact():
     problem.set_readout_output()
 
     def f():
-        return independent_objective(problem, X, Y, sw)
+        return independent_band_objective(problem, X, Y, sw)
 
     W = problem.W[H]
     bias = [(W.shape[0] - 1, j) for j in range(W.shape[1])]
@@ -280,8 +257,6 @@ def test_fit_learns_and_forward_is_close_to_the_auxiliaries():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, y)
-    curve = np.asarray(model.objective_curve_)
-    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
     assert model.score(X, y) > 0.5
 
 

@@ -25,14 +25,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 needs_two_cores = pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((200, 5))
-    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(200)
-    return X, y
-
-
 def deep(**params):
     # 10 layers: room for up to five regions.
     base = dict(

@@ -43,14 +43,12 @@ def make_problem(
     return problem, X, Y, sw
 
 
-@pytest.mark.parametrize(
-    "weighted, n_blocks, n_regions",
-    [(False, 3, 1), (True, 3, 1), (False, 5, 3), (True, 5, 2)],
-)
+@pytest.mark.parametrize("weighted, n_blocks, n_regions", [(False, 3, 1), (True, 5, 3)])
 @pytest.mark.parametrize("splitting, update, activation", CONFIGS)
-def test_lrho_non_increasing_and_multiplier_identity(
+def test_multiplier_identity(
     splitting, update, activation, weighted, n_blocks, n_regions
 ):
+    # The monotone L_rho is the solver contract's (test_solvers.py).
     problem, X, Y, sw = make_problem(
         splitting,
         update,
@@ -59,17 +57,10 @@ def test_lrho_non_increasing_and_multiplier_identity(
         n_blocks=n_blocks,
         n_regions=n_regions,
     )
-    values = [problem.objective()[0]]
-    for _ in range(60):
+    for _ in range(10):
         iterate(problem)
-        values.append(problem.objective()[0])
         # Lam = Y - O after every iteration.
         np.testing.assert_allclose(problem.Lam, Y - problem.O, atol=1e-12)
-    values = np.asarray(values)
-    increases = np.diff(values) / np.abs(values[:-1])
-    assert increases.max() <= 1e-12, increases.max()
-    # It actually descends: a frozen solver would also be "non-increasing".
-    assert values[-1] < 0.5 * values[0]
 
 
 @pytest.mark.parametrize("splitting", sorted(SPLITTINGS))

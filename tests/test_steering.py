@@ -18,15 +18,14 @@ from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._alpha_search import fixed_alpha
 from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
+from ._problems import regression_data
+
 MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
 
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((120, 5))
-    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(120)
-    return X, y
+    return regression_data(120, 5, seed=0, frequency=1.0)
 
 
 def params(**extra):

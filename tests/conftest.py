@@ -1,0 +1,17 @@
+"""Data shared by the test files (builders in ``_problems.py``)."""
+
+import pytest
+
+from ._problems import class_data, regression_data
+
+
+@pytest.fixture(scope="session")
+def data():
+    """The regression table of the estimator-level tests: 200 rows x 5."""
+    return regression_data(200, 5, seed=1)
+
+
+@pytest.fixture(scope="session")
+def classes():
+    """The three-class table of the classifier tests: 240 rows x 4."""
+    return class_data()
