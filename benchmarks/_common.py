@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_info
 
 from skadmm import ADMMResidualRegressor, _alpha_search
 from skadmm._solvers import SOLVERS
-from skadmm._solvers._base import BaseSolver
+from skadmm._solvers._base import stalled
 from skadmm.datasets import load_wine_quality
 from skadmm.exceptions import DivergenceWarning
 
@@ -115,11 +115,10 @@ def admm_default_stop(objective_curve, tol=1e-4, n_iter_no_change=10):
     the first, so the first window ends at iteration ``n_iter_no_change + 1``
     (a fit checks one iteration earlier).
     """
-    rule = BaseSolver(len(objective_curve), tol, n_iter_no_change)
     window = deque(maxlen=n_iter_no_change + 1)
     for it, value in enumerate(objective_curve, start=1):
         window.append(value)
-        if len(window) == window.maxlen and rule._stalled(window):
+        if len(window) == window.maxlen and stalled(window, tol):
             return it
     return None
 

@@ -327,17 +327,8 @@ class BaseSolver(ABC):
         result.residual_curve.append(residual)
 
     def _stalled(self, window):
-        """Whether the mean relative decrease per iteration over ``window`` (the
-        merit before its iterations, then after each) is below ``tol``.
-
-        A mean over the window, not every single decrease: the reset mode's
-        accepted extrapolations make one iteration in five to ten gain far more
-        than its neighbours, and a run can go on at a mean decrease well below
-        ``tol`` without ever stalling ``n_iter_no_change`` times in a row.
-        """
-        value = window[-1]
-        decrease = (window[0] - value) / (len(window) - 1)
-        return decrease < self.tol * max(abs(value), np.finfo(float).tiny)
+        """:func:`stalled` with this run's ``tol``."""
+        return stalled(window, self.tol)
 
     def _failure(self, iteration, what):
         return (
@@ -398,6 +389,21 @@ class _Progress:
             f"{now - self.tick:.2f}s: {reason.rstrip('. ')}.",
             flush=True,
         )
+
+
+def stalled(window, tol):
+    """Whether the mean relative decrease per iteration over ``window`` (the
+    merit before its iterations, then after each) is below ``tol``: the
+    stopping rule of every mode.
+
+    A mean over the window, not every single decrease: the reset mode's
+    accepted extrapolations make one iteration in five to ten gain far more
+    than its neighbours, and a run can go on at a mean decrease well below
+    ``tol`` without ever stalling ``n_iter_no_change`` times in a row.
+    """
+    value = window[-1]
+    decrease = (window[0] - value) / (len(window) - 1)
+    return decrease < tol * max(abs(value), np.finfo(float).tiny)
 
 
 def _relative_step(old, new):
