@@ -16,6 +16,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import hash as joblib_hash
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -32,6 +33,7 @@ from ._activations import ACTIVATIONS, get_activation
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._embeddings import KINDS, make_embedding, resolve_embedding
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
@@ -120,6 +122,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "quantize": [StrOptions({"p", "q", "pq"}), None],
         "quantize_bits": [Options(Integral, {8, 16})],
+        "embedding": [StrOptions(set(KINDS))],
+        "n_bins": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -151,6 +155,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        embedding="auto",
+        n_bins="auto",
     ):
         self.width = width
         self.n_blocks = n_blocks
@@ -178,6 +184,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         self.epsilon = epsilon
         self.quantize = quantize
         self.quantize_bits = quantize_bits
+        self.embedding = embedding
+        self.n_bins = n_bins
 
     def __getstate__(self):
         """State for pickling, without the solver state kept by ``warm_start``.
@@ -270,14 +278,19 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             keep = sw > 0
             if not keep.all():
                 X, y, sw = X[keep], y[keep], sw[keep]
+        # The network's input: the numeric embedding of X, fitted on these rows
+        # (kept from the first fit when warm; see skadmm._embeddings).
+        embedding = self._fit_embedding(X, sw, warm)
+        X = embedding.transform(X)
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
         target = self._target if warm else self._make_target(y, sw, X.dtype)
         validation = None
         if given_validation:
-            validation = self._validation_data(
+            X_val, Y_val, sw_val = self._validation_data(
                 X.dtype, weighed_on, X_val, y_val, sample_weight_val, target
             )
+            validation = (embedding.transform(X_val), Y_val, sw_val)
         Y = target.encode(y, X.dtype)
 
         if self.verbose:
@@ -320,7 +333,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                 target,
             )
             monitor.callbacks = callbacks
-            monitor.attributes = partial(self._callback_attributes, target)
+            monitor.attributes = partial(self._callback_attributes, target, embedding)
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(team.run, plan.n_regions, activation)
@@ -405,6 +418,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         self._solver_state = None  # kept again by _store only if the fit succeeds
         check_fitted_network(weights, X, activation)
         self._target = target
+        self.embedding_ = embedding
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, warm, stages)
@@ -412,11 +426,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         callbacks.end_fit()
         return self
 
-    def _callback_attributes(self, target, weights, iteration):
+    def _callback_attributes(self, target, embedding, weights, iteration):
         """Fitted attributes of a network with the solver's ``weights`` (the
         ``fitted_estimator`` of a callback)."""
         weights = target.fold(weights)
         return dict(
+            embedding_=embedding,
             coefs_=[W[:-1].copy() for W in weights],
             intercepts_=[W[-1].copy() for W in weights],
             _target=target,
@@ -544,7 +559,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
-        template = clone(self).set_params(warm_start=False, verbose=0)
+        # X is already embedded: the candidates take it as it is.
+        template = clone(self).set_params(warm_start=False, verbose=0, embedding="none")
         # clone shares the callbacks: the candidates' fits are not the user's.
         template.__dict__.pop("_skl_callbacks", None)
         if n_workers > 1:
@@ -571,6 +587,25 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
             run,
             report if self.verbose else None,
         )
+
+    def _fit_embedding(self, X, sw, warm):
+        """The numeric embedding of the fit on ``X`` (see ``_embeddings``)."""
+        n_rows = float(X.shape[0] if sw is None else sw.sum())
+        kind, n_bins = resolve_embedding(
+            self.embedding, self.n_bins, n_rows, sp.issparse(X)
+        )
+        if warm:
+            fitted = self.embedding_
+            if (self.embedding, self.n_bins) != fitted.params:
+                raise ValueError(
+                    "warm_start=True needs the embedding of the previous fit "
+                    f"(embedding, n_bins)={fitted.params}; got "
+                    f"{(self.embedding, self.n_bins)}."
+                )
+            return fitted
+        embedding = make_embedding(kind, n_bins).fit(X, sw)
+        embedding.params = (self.embedding, self.n_bins)
+        return embedding
 
     def _make_solver(self):
         return SOLVERS[self.solver].from_params(self.get_params())
@@ -799,6 +834,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        # Models pickled before embeddings existed have none.
+        embedding = getattr(self, "embedding_", None)
+        if embedding is not None:
+            X = embedding.transform(X)
         activation = get_activation(self._fitted_config["activation"])
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)

@@ -112,6 +112,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        embedding="auto",
+        n_bins="auto",
         class_weight=None,
     ):
         shared = dict(locals())

@@ -20,6 +20,7 @@ import math
 
 import scipy.sparse as sp
 
+from ._embeddings import encoded_shape, resolve_embedding
 from ._limits import memory_limit
 from ._solvers import SOLVERS
 from ._splitting._rows import block_rows
@@ -70,6 +71,7 @@ def fit_memory_parts(
     threaded_blas=False,
     input_nnz=None,
     index_itemsize=4,
+    embedded=False,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -80,6 +82,8 @@ def fit_memory_parts(
     ``input_nnz``: the stored entries of a sparse ``X`` (``None``: dense), whose
     copies then count their CSR bytes (values and ``index_itemsize`` indices,
     the column of ones included) instead of ``n_samples * n_features``.
+    ``embedded``: ``X`` (``n_features`` columns, ``input_nnz`` entries) is the
+    numeric embedding of the user's table, one more copy held by the fit.
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -101,7 +105,7 @@ def fit_memory_parts(
         x_copy = math.ceil(ratio * input_nnz + (N + 1) * index_itemsize / itemsize)
         nnz_tr = input_nnz * N_tr / max(N, 1) + N_tr
         x_aug = math.ceil(ratio * nnz_tr + (N_tr + 1) * index_itemsize / itemsize)
-    inputs = 2 * N * m + (N if weighted else 0)
+    inputs = 2 * N * m + (N if weighted else 0) + (x_copy if embedded else 0)
     if early_stopping:
         # train_test_split copies every row of X, Y (and the weights).
         inputs += x_copy + N * m + (N if weighted else 0)
@@ -187,9 +191,15 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
     # The plan fit will use (regions, workers, and the BLAS threads, which decide
     # whether the block updates work on row blocks or on all the rows).
     plan = estimator._plan_parallelism(X)
+    # The network's input is the embedded X, at its widest (sample weights,
+    # not yet validated here, are taken as ones; see skadmm._embeddings).
+    kind, n_bins = resolve_embedding(
+        estimator.embedding, estimator.n_bins, X.shape[0], sp.issparse(X)
+    )
+    n_columns, nnz = encoded_shape(kind, n_bins, X)
     return fit_memory_parts(
         X.shape[0],
-        X.shape[1],
+        n_columns,
         estimator._n_outputs_for(y),
         width=estimator.width,
         n_blocks=estimator.n_blocks,
@@ -204,8 +214,9 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
         n_regions=plan.n_regions,
         n_workers=plan.n_workers,
         threaded_blas=plan.blas_threads > 1,
-        input_nnz=X.nnz if sp.issparse(X) else None,
+        input_nnz=nnz,
         index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
+        embedded=kind != "none",
     )
 
 
