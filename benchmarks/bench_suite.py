@@ -17,9 +17,9 @@ models (keys for ``--models``):
   the network on the standardised columns alone; ``piecewise``, ``hat``,
   ``onehot``, ``periodic``), ``n_bins="auto"``;
 * ``mlp``: ``MLPRegressor(max_iter=2000, random_state=0)``;
-* ``mlp_embedding`` (and ``mlp_<kind>``): the same MLP behind the defaults'
-  numeric embedding (``embedding="auto"``, or ``<kind>``) as a transformer
-  (``_embedding.EmbeddingTransformer``), fitted on each fold's training rows;
+* ``mlp_<kind>``: the same MLP behind the numeric embedding ``<kind>`` (the
+  estimators' encoder as a transformer, ``_embedding.EmbeddingTransformer``),
+  fitted on each fold's training rows;
 * ``hgb``: ``HistGradientBoostingRegressor(random_state=0)``;
 * ``ridge``: ``Ridge()``.
 
@@ -94,10 +94,10 @@ ADMM_MODES = {
 DEFAULT_MODELS = (
     "default",
     "radmm",
-    "embedding_none",
+    "embedding_onehot",
     "random_features",
     "mlp",
-    "mlp_embedding",
+    "mlp_onehot",
     "hgb",
     "ridge",
 )
@@ -110,9 +110,6 @@ def baselines():
             solver="radmm", max_iter=1, random_state=SEED
         ),
         "mlp": MLPRegressor(max_iter=2000, random_state=SEED),
-        "mlp_embedding": make_pipeline(
-            EmbeddingTransformer(), MLPRegressor(max_iter=2000, random_state=SEED)
-        ),
         **{
             f"mlp_{kind}": make_pipeline(
                 EmbeddingTransformer(kind),

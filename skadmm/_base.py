@@ -16,7 +16,6 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import hash as joblib_hash
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -33,7 +32,7 @@ from ._activations import ACTIVATIONS, get_activation
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
-from ._embeddings import KINDS, make_embedding, resolve_embedding
+from ._embeddings import KINDS, make_embedding, resolve_n_bins
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
@@ -155,7 +154,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
-        embedding="auto",
+        embedding="none",
         n_bins="auto",
     ):
         self.width = width
@@ -591,9 +590,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
     def _fit_embedding(self, X, sw, warm):
         """The numeric embedding of the fit on ``X`` (see ``_embeddings``)."""
         n_rows = float(X.shape[0] if sw is None else sw.sum())
-        kind, n_bins = resolve_embedding(
-            self.embedding, self.n_bins, n_rows, sp.issparse(X)
-        )
+        n_bins = resolve_n_bins(self.n_bins, n_rows)
         if warm:
             fitted = self.embedding_
             if (self.embedding, self.n_bins) != fitted.params:
@@ -603,7 +600,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
                     f"{(self.embedding, self.n_bins)}."
                 )
             return fitted
-        embedding = make_embedding(kind, n_bins).fit(X, sw)
+        embedding = make_embedding(self.embedding, n_bins).fit(X, sw)
         embedding.params = (self.embedding, self.n_bins)
         return embedding
 

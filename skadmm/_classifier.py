@@ -112,7 +112,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
-        embedding="auto",
+        embedding="none",
         n_bins="auto",
         class_weight=None,
     ):

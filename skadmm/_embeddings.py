@@ -29,13 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 
 #: Values of the estimators' ``embedding`` parameter.
-KINDS = ("auto", "none", "piecewise", "hat", "onehot", "periodic")
-
-#: ``embedding="auto"``: the kind and the bins chosen by the benchmark suites
-#: (user guide, "Numeric embeddings"): no code below ``AUTO_MIN_ROWS`` rows
-#: (too few rows per bin), piecewise-linear codes from there on.
-AUTO_KIND = "piecewise"
-AUTO_MIN_ROWS = 300
+KINDS = ("none", "piecewise", "hat", "onehot", "periodic")
+#: Factor of the code's columns (see :class:`_StandardisedEmbedding`).
+CODE_SCALE = 1.0
 #: ``n_bins="auto"``: about ``ROWS_PER_BIN`` rows per bin, between
 #: ``MIN_AUTO_BINS`` and ``MAX_AUTO_BINS``.
 ROWS_PER_BIN = 50
@@ -43,33 +39,31 @@ MIN_AUTO_BINS = 4
 MAX_AUTO_BINS = 16
 
 
-def resolve_embedding(kind, n_bins, n_rows, sparse_input):
-    """``(kind, n_bins)`` of ``embedding`` and ``n_bins`` with ``"auto"`` resolved.
-
-    ``n_rows``: the training rows (the sum of the sample weights, so that
-    integer weights equal repeated rows). A sparse ``X`` (one-hot or tf-idf
-    columns, already a representation the user chose) is left as it is by
-    ``"auto"``.
-    """
-    if kind == "auto":
-        kind = "none" if sparse_input or n_rows < AUTO_MIN_ROWS else AUTO_KIND
+def resolve_n_bins(n_bins, n_rows):
+    """``n_bins`` with ``"auto"`` resolved on ``n_rows`` training rows (the sum
+    of the sample weights, so that integer weights equal repeated rows)."""
     if n_bins == "auto":
         n_bins = int(np.clip(n_rows // ROWS_PER_BIN, MIN_AUTO_BINS, MAX_AUTO_BINS))
-    return kind, int(n_bins)
+    return int(n_bins)
 
 
-def make_embedding(kind, n_bins):
-    """An unfitted encoder of a resolved ``kind`` (see :func:`resolve_embedding`)."""
+def make_embedding(kind, n_bins, code_scale=None):
+    """An unfitted encoder of a resolved ``kind`` (see :func:`resolve_embedding`).
+
+    ``code_scale``: the factor of the code's columns (``None``:
+    ``CODE_SCALE``); see :class:`_StandardisedEmbedding`.
+    """
+    code_scale = CODE_SCALE if code_scale is None else code_scale
     if kind == "none":
         return NoEmbedding()
     if kind == "periodic":
-        return PeriodicEmbedding(n_frequencies=max(1, n_bins // 2))
+        return PeriodicEmbedding(max(1, n_bins // 2), code_scale)
     binned = {
         "piecewise": PiecewiseLinearEmbedding,
         "hat": HatEmbedding,
         "onehot": OneHotBinEmbedding,
     }
-    return binned[kind](n_bins=n_bins)
+    return binned[kind](n_bins, code_scale)
 
 
 def encoded_shape(kind, n_bins, X):
@@ -119,7 +113,13 @@ class NoEmbedding:
 
 
 class _StandardisedEmbedding:
-    """``z = (x - mean) / std`` of every column, then each column's code."""
+    """``z = (x - mean) / std`` of every column, then each column's code.
+
+    The code's columns are multiplied by ``code_scale``: the ridge penalty
+    ``alpha`` on a weight of the first layer then acts as ``alpha /
+    code_scale**2`` on the code's own scale, so the network leans on ``z``
+    unless a code column earns its weight.
+    """
 
     kind = None
 
@@ -135,8 +135,9 @@ class _StandardisedEmbedding:
 
 
 class _BinnedEmbedding(_StandardisedEmbedding):
-    def __init__(self, n_bins):
+    def __init__(self, n_bins, code_scale=1.0):
         self.n_bins = n_bins
+        self.code_scale = code_scale
 
     def _fit_codes(self, X, sample_weight):
         levels = np.linspace(0.0, 1.0, self.n_bins + 1)
@@ -176,6 +177,7 @@ class PiecewiseLinearEmbedding(_BinnedEmbedding):
             np.subtract(X[:, j, None], edges[:-1], out=block)
             block /= np.diff(edges)
             np.clip(block, 0.0, 1.0, out=block)
+            block *= self.code_scale
             start = stop
         return out
 
@@ -192,7 +194,7 @@ class OneHotBinEmbedding(_BinnedEmbedding):
         k = d + len(binned)
         offsets = d + np.concatenate([[0], np.cumsum(self.n_bins_[binned])[:-1]])
         indices = np.empty((n, k), dtype=np.int32)
-        data = np.ones((n, k), dtype=X.dtype)
+        data = np.full((n, k), self.code_scale, dtype=X.dtype)
         indices[:, :d] = np.arange(d)
         data[:, :d] = self._standardise(X)
         for i, j in enumerate(binned):
@@ -218,8 +220,9 @@ class PeriodicEmbedding(_StandardisedEmbedding):
 
     kind = "periodic"
 
-    def __init__(self, n_frequencies):
+    def __init__(self, n_frequencies, code_scale=1.0):
         self.n_frequencies = n_frequencies
+        self.code_scale = code_scale
 
     def _fit_codes(self, X, sample_weight):
         self.frequencies_ = np.geomspace(1 / 16, 1.0, self.n_frequencies).astype(
@@ -232,7 +235,8 @@ class PeriodicEmbedding(_StandardisedEmbedding):
         n, d = X.shape
         z = self._standardise(X)
         angles = (2 * np.pi * z[:, :, None] * self.frequencies_).reshape(n, -1)
-        return np.hstack([z, np.sin(angles), np.cos(angles)]).astype(X.dtype)
+        code = np.hstack([np.sin(angles), np.cos(angles)]) * self.code_scale
+        return np.hstack([z, code]).astype(X.dtype)
 
 
 class HatEmbedding(_BinnedEmbedding):
@@ -265,9 +269,9 @@ class HatEmbedding(_BinnedEmbedding):
             # entry goes, as 0, to the column of hat 1).
             left = 2 * i + d
             indices[:, left] = offsets[i] + np.maximum(bin_ - 1, 0)
-            data[:, left] = np.where(bin_ >= 1, 1.0 - frac, 0.0)
+            data[:, left] = np.where(bin_ >= 1, 1.0 - frac, 0.0) * self.code_scale
             indices[:, left + 1] = offsets[i] + bin_
-            data[:, left + 1] = frac
+            data[:, left + 1] = frac * self.code_scale
         rows = np.repeat(np.arange(n), k)
         out = sp.csr_matrix(
             (data.ravel(), (rows, indices.ravel())),

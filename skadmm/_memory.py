@@ -20,7 +20,7 @@ import math
 
 import scipy.sparse as sp
 
-from ._embeddings import encoded_shape, resolve_embedding
+from ._embeddings import encoded_shape, resolve_n_bins
 from ._limits import memory_limit
 from ._solvers import SOLVERS
 from ._splitting._rows import block_rows
@@ -193,9 +193,7 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
     plan = estimator._plan_parallelism(X)
     # The network's input is the embedded X, at its widest (sample weights,
     # not yet validated here, are taken as ones; see skadmm._embeddings).
-    kind, n_bins = resolve_embedding(
-        estimator.embedding, estimator.n_bins, X.shape[0], sp.issparse(X)
-    )
+    kind, n_bins = estimator.embedding, resolve_n_bins(estimator.n_bins, X.shape[0])
     n_columns, nnz = encoded_shape(kind, n_bins, X)
     return fit_memory_parts(
         X.shape[0],

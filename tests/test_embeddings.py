@@ -21,7 +21,7 @@ from skadmm._embeddings import (
     PiecewiseLinearEmbedding,
     encoded_shape,
     make_embedding,
-    resolve_embedding,
+    resolve_n_bins,
 )
 from skadmm._memory import estimator_memory_parts
 
@@ -146,13 +146,11 @@ def test_integer_weights_equal_repeated_rows(kind):
     np.testing.assert_allclose(Zw, Zr, atol=1e-12)
 
 
-def test_resolve_auto():
-    assert resolve_embedding("auto", "auto", 100, False) == ("none", 4)
-    assert resolve_embedding("auto", "auto", 299.5, False)[0] == "none"
-    assert resolve_embedding("auto", "auto", 1599, False) == ("piecewise", 16)
-    assert resolve_embedding("auto", "auto", 400, False) == ("piecewise", 8)
-    assert resolve_embedding("auto", 5, 10**6, True) == ("none", 5)
-    assert resolve_embedding("onehot", 5, 10, True) == ("onehot", 5)
+def test_n_bins_auto():
+    assert resolve_n_bins("auto", 100) == 4
+    assert resolve_n_bins("auto", 400) == 8
+    assert resolve_n_bins("auto", 1599) == 16
+    assert resolve_n_bins(5, 10**6) == 5
 
 
 def test_each_fold_encodes_from_its_training_rows_only():
@@ -243,14 +241,12 @@ def test_fitted_network_reads_the_embedding(kind):
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
 
 
-def test_auto_embeds_from_300_rows():
-    X, y = _data(n=400)
-    big = _fit(ADMMResidualRegressor(**PARAMS), X, y)
-    assert big.embedding_.kind == "piecewise" and big.embedding_.n_bins == 8
-    small = _fit(ADMMResidualRegressor(**PARAMS), X[:200], y[:200])
-    assert small.embedding_.kind == "none"
-    sparse = _fit(ADMMResidualRegressor(**PARAMS), sp.csr_matrix(X), y)
-    assert sparse.embedding_.kind == "none"
+def test_default_is_no_embedding():
+    X, y = _data()
+    est = _fit(ADMMResidualRegressor(**PARAMS), X, y)
+    assert est.embedding_.kind == "none"
+    plain = _fit(ADMMResidualRegressor(embedding="none", **PARAMS), X, y)
+    np.testing.assert_array_equal(est.predict(X), plain.predict(X))
 
 
 def test_warm_start_keeps_the_embedding():
