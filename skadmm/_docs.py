@@ -197,26 +197,27 @@ PARAMETERS = Template(
     quantize_bits : {8, 16}, default=8
         Bits per code of ``quantize`` (256 or 65,536 levels); read only when
         ``quantize`` is set.
-    embedding : {"auto", "none", "piecewise", "onehot", "periodic"}, default="auto"
-        How each numeric column enters the network, fitted on the rows given
-        to ``fit`` (so cross-validation stays honest) and applied to every
-        ``X`` after: its standardised value ``z`` and, beside it, a code of
-        the column (``embedding_`` holds the fitted encoder).
-        ``"piecewise"``: the piecewise-linear encoding on ``n_bins`` quantile
+    embedding : {"none", "piecewise", "hat", "onehot", "periodic"}, default="none"
+        How each numeric column enters the network. ``"none"``: ``X`` as it
+        is. The others feed the first layer each column's standardised value
+        ``z`` and, beside it, a code of the column built on the rows given to
+        ``fit`` (so cross-validation stays honest; ``embedding_`` holds the
+        fitted encoder) and applied to every ``X`` after:
+        ``"piecewise"``, the piecewise-linear encoding on ``n_bins`` quantile
         bins (component ``t`` is ``clip((x - b_{t-1}) / (b_t - b_{t-1}), 0,
-        1)``; values outside the training range clip, ``z`` extrapolates
-        linearly); ``"onehot"``: the indicator of the quantile bin (a sparse
-        input of two entries per column); ``"periodic"``: ``sin`` and ``cos``
-        of ``2 pi f z`` at ``n_bins // 2`` fixed frequencies; ``"none"``:
-        ``X`` as it is. ``"auto"`` means ``"piecewise"`` from 300 training
-        rows (the sum of ``sample_weight``) on and ``"none"`` below, or for a
-        sparse ``X``. Columns with fewer than two distinct bins (binary,
-        constant) keep ``z`` alone. The first layer then has ``n_features *
-        (1 + n_bins)`` inputs at most. See :ref:`embeddings`.
+        1)``); ``"hat"``, the same functions in the hat (linear B-spline)
+        basis, sparse; ``"onehot"``, the indicator of the quantile bin,
+        sparse; ``"periodic"``, ``sin`` and ``cos`` of ``2 pi f z`` at
+        ``n_bins // 2`` fixed frequencies. Values outside the training range
+        get the code of its nearest end; ``z`` extrapolates linearly. Columns
+        with fewer than two distinct bins (binary, constant) keep ``z``
+        alone. The first layer then has up to ``n_features * (1 + n_bins)``
+        inputs. A code helps on tables like Wine Quality and hurts on smooth
+        ones; see :ref:`embeddings` for the measurements.
     n_bins : int or "auto", default="auto"
         Quantile bins per column of ``embedding`` (``"periodic"``: twice its
-        frequencies). ``"auto"`` means one per 50 training rows, from 4 to
-        16."""
+        frequencies); ignored with ``"none"``. ``"auto"`` means one per 50
+        training rows (the sum of ``sample_weight``), from 4 to 16."""
 )
 
 ATTRIBUTES = Template(
@@ -302,8 +303,9 @@ ATTRIBUTES = Template(
     embedding_ : object
         The numeric embedding fitted on the training rows (see ``embedding``):
         ``kind``, ``transform(X)``, ``n_output_features_`` (the first layer's
-        inputs) and, for the binned kinds, ``bin_edges_`` (one array per
-        column) and ``mean_``, ``scale_`` of the standardisation.
+        inputs), and but for ``"none"`` ``mean_`` and ``scale_`` of the
+        standardisation; the binned kinds also ``bin_edges_`` (one array per
+        column, empty for a column without a code).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
