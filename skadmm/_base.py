@@ -589,19 +589,26 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator):
 
     def _fit_embedding(self, X, sw, warm):
         """The numeric embedding of the fit on ``X`` (see ``_embeddings``)."""
-        n_rows = float(X.shape[0] if sw is None else sw.sum())
-        n_bins = resolve_n_bins(self.n_bins, n_rows)
+        # What a warm fit must share with the first (n_bins means nothing to
+        # "none").
+        params = (self.embedding, None if self.embedding == "none" else self.n_bins)
         if warm:
-            fitted = self.embedding_
-            if (self.embedding, self.n_bins) != fitted.params:
+            # A model pickled before embeddings existed read X as it is.
+            fitted = getattr(self, "embedding_", None)
+            if fitted is None:
+                fitted = make_embedding("none", 2).fit(X)
+                fitted.params = ("none", None)
+            if params != fitted.params:
                 raise ValueError(
                     "warm_start=True needs the embedding of the previous fit "
-                    f"(embedding, n_bins)={fitted.params}; got "
-                    f"{(self.embedding, self.n_bins)}."
+                    f"(embedding, n_bins)={fitted.params}; got {params}."
                 )
             return fitted
+        n_bins = resolve_n_bins(
+            self.n_bins, float(X.shape[0] if sw is None else sw.sum())
+        )
         embedding = make_embedding(self.embedding, n_bins).fit(X, sw)
-        embedding.params = (self.embedding, self.n_bins)
+        embedding.params = params
         return embedding
 
     def _make_solver(self):

@@ -298,3 +298,15 @@ def test_hat_code_spans_the_piecewise_code():
         cumulative = np.cumsum(block[:, ::-1], axis=1)[:, ::-1]
         np.testing.assert_allclose(P[:, start : start + n_bins], cumulative, atol=1e-12)
         start += n_bins
+
+
+def test_warm_start_of_a_model_without_embedding():
+    # n_bins means nothing to "none"; a model pickled before embeddings
+    # existed (no embedding_) warm-starts on X as it is.
+    X, y = _data()
+    est = _fit(ADMMResidualRegressor(warm_start=True, **PARAMS), X, y)
+    est.set_params(n_bins=3)
+    _fit(est, X, y)
+    del est.embedding_
+    _fit(est, X, y)
+    assert est.embedding_.kind == "none"
