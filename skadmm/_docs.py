@@ -216,8 +216,8 @@ PARAMETERS = Template(
         ones; see :ref:`embeddings` for the measurements.
     n_bins : int or "auto", default="auto"
         Quantile bins per column of ``embedding`` (``"periodic"``: twice its
-        frequencies); ignored with ``"none"``. ``"auto"`` means one per 50
-        training rows (the sum of ``sample_weight``), from 4 to 16."""
+        frequencies); ignored with ``"none"``. ``"auto"`` means one per 80
+        training rows (the sum of ``sample_weight``), from 4 to 32."""
 )
 
 ATTRIBUTES = Template(

@@ -34,9 +34,9 @@ KINDS = ("none", "piecewise", "hat", "onehot", "periodic")
 CODE_SCALE = 1.0
 #: ``n_bins="auto"``: about ``ROWS_PER_BIN`` rows per bin, between
 #: ``MIN_AUTO_BINS`` and ``MAX_AUTO_BINS``.
-ROWS_PER_BIN = 50
+ROWS_PER_BIN = 80
 MIN_AUTO_BINS = 4
-MAX_AUTO_BINS = 16
+MAX_AUTO_BINS = 32
 
 
 def resolve_n_bins(n_bins, n_rows):

@@ -148,8 +148,9 @@ def test_integer_weights_equal_repeated_rows(kind):
 
 def test_n_bins_auto():
     assert resolve_n_bins("auto", 100) == 4
-    assert resolve_n_bins("auto", 400) == 8
-    assert resolve_n_bins("auto", 1599) == 16
+    assert resolve_n_bins("auto", 800) == 10
+    assert resolve_n_bins("auto", 1279) == 15
+    assert resolve_n_bins("auto", 3918) == 32
     assert resolve_n_bins(5, 10**6) == 5
 
 
