@@ -203,7 +203,8 @@ class OneHotBinEmbedding(_BinnedEmbedding):
             indices[:, d + i] = offsets[i] + np.searchsorted(
                 interior, X[:, j], side="right"
             )
-        indptr = np.arange(0, n * k + 1, k, dtype=np.int32)
+        big = n * k >= np.iinfo(np.int32).max
+        indptr = np.arange(0, n * k + 1, k, dtype=np.int64 if big else np.int32)
         return sp.csr_matrix(
             (data.ravel(), indices.ravel(), indptr),
             shape=(n, self.n_output_features_),
