@@ -6,10 +6,13 @@ by a code of ``x`` (see the user guide, "Numeric embeddings"):
 
 * ``"piecewise"``: piecewise-linear encoding on quantile bins. With the edges
   ``b_0 < ... < b_T`` (weighted quantiles of the training rows, duplicates
-  removed), component ``t`` is ``clip((x - b_{t-1}) / (b_t - b_{t-1}), 0, 1)``:
+  removed), component ``e_t`` is ``clip((x - b_{t-1}) / (b_t - b_{t-1}), 0, 1)``:
   1 on the bins left of ``x``, the fraction of its own bin, 0 right of it.
   Values outside the training range clip (all 0 below ``b_0``, all 1 above
   ``b_T``): the code stays bounded, and ``z`` beside it extrapolates linearly.
+* ``"hat"``: the same piecewise-linear functions in the hat (linear
+  B-spline) basis, ``h_t = e_t - e_{t+1}``, the first hat left to the bias:
+  a CSR matrix with at most two entries per column and row beside ``z``.
 * ``"onehot"``: the indicator of the quantile bin holding ``x`` (values
   outside the range fall in the first or the last bin), a CSR matrix with two
   stored entries per column and row (``z`` and the indicator).
@@ -30,10 +33,13 @@ import scipy.sparse as sp
 
 #: Values of the estimators' ``embedding`` parameter.
 KINDS = ("none", "piecewise", "hat", "onehot", "periodic")
-#: Factor of the code's columns (see :class:`_StandardisedEmbedding`).
+#: Factor of the code's columns (see :class:`_StandardisedEmbedding`): 0.5
+#: and 0.25 took both the gain on Wine and the loss on diabetes away
+#: together (user guide, "Numeric embeddings").
 CODE_SCALE = 1.0
 #: ``n_bins="auto"``: about ``ROWS_PER_BIN`` rows per bin, between
-#: ``MIN_AUTO_BINS`` and ``MAX_AUTO_BINS``.
+#: ``MIN_AUTO_BINS`` and ``MAX_AUTO_BINS`` (the one-hot code was best at 80
+#: to 120 rows per bin on Wine red and white).
 ROWS_PER_BIN = 80
 MIN_AUTO_BINS = 4
 MAX_AUTO_BINS = 32
