@@ -13,7 +13,12 @@ models (keys for ``--models``):
 * ``random_features``: the default network after one RADMM iteration
   (``solver="radmm", max_iter=1``): the random initial hidden layers with the
   model's own penalised cross-entropy read-out;
+* ``embedding_<kind>``: the defaults with ``embedding=<kind>`` (``none``,
+  ``piecewise``, ``hat``, ``onehot``, ``periodic``);
 * ``mlp``: ``MLPClassifier(max_iter=2000, random_state=0)``;
+* ``mlp_<kind>``: the same MLP behind the numeric embedding ``<kind>`` (the
+  estimators' encoder as a transformer, ``_embedding.EmbeddingTransformer``),
+  fitted on each fold's training rows;
 * ``logreg``: ``LogisticRegression(max_iter=5000)``;
 * ``hgb``: ``HistGradientBoostingClassifier(random_state=0)``.
 
@@ -52,6 +57,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualClassifier
@@ -71,12 +77,26 @@ from _common import (
     switches_note,
     write_results,
 )
+from _embedding import EmbeddingTransformer
 
 #: ADMM models judged as training modes (targets against MLP and LogisticRegression).
+EMBEDDINGS = ("none", "piecewise", "hat", "onehot", "periodic")
 ADMM_MODES = {
     "default": {},
     "radmm": {"solver": "radmm"},
+    **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
 }
+#: Models run when ``--models`` is not given (the other embeddings on request).
+DEFAULT_MODELS = (
+    "default",
+    "radmm",
+    "embedding_onehot",
+    "random_features",
+    "mlp",
+    "mlp_onehot",
+    "logreg",
+    "hgb",
+)
 #: Accuracy, in points, by which a mode may trail MLPClassifier and still count.
 ACCURACY_SLACK = 1.0
 TIME_TARGET = 3.0
@@ -88,6 +108,13 @@ def baselines():
             solver="radmm", max_iter=1, random_state=SEED
         ),
         "mlp": MLPClassifier(max_iter=2000, random_state=SEED),
+        **{
+            f"mlp_{kind}": make_pipeline(
+                EmbeddingTransformer(kind),
+                MLPClassifier(max_iter=2000, random_state=SEED),
+            )
+            for kind in EMBEDDINGS[1:]
+        },
         "logreg": LogisticRegression(max_iter=5000),
         "hgb": HistGradientBoostingClassifier(random_state=SEED),
     }
@@ -335,8 +362,10 @@ def main(argv=None):
     modes = {**ADMM_MODES, **dict(args.mode)}
     switches = mode_switches(parser, args, modes)
     models = make_models(modes)
-    if args.models is not None:
-        models = {k: models[k] for k in comma_list(list(models))(args.models)}
+    chosen = args.models
+    if chosen is None:
+        chosen = ",".join([*DEFAULT_MODELS, *(name for name, _ in args.mode)])
+    models = {k: models[k] for k in comma_list(list(models))(chosen)}
     n_splits, max_rows = (2, 300) if args.quick else (5, None)
 
     warnings.simplefilter("ignore", ConvergenceWarning)

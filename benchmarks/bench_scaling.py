@@ -5,7 +5,8 @@ so the best possible test MSE is 1.0) and the suite's generated pricing
 table, at log-spaced row counts, each scored on 20,000 held-out rows of the
 same generator. Models, every one behind a ``StandardScaler`` and on one BLAS
 thread unless stated: skadmm's defaults; the defaults with ``n_jobs=2`` and
-two BLAS threads; ``MLPRegressor(max_iter=2000)``;
+two BLAS threads; the defaults with ``embedding="onehot"`` (``onehot``);
+``MLPRegressor(max_iter=2000)``;
 ``MLPRegressor(early_stopping=True)``; the same network trained by Adam in
 PyTorch (batch 256, early stopping on 10 % of the rows; optional dependency);
 ``HistGradientBoostingRegressor``. Each fit runs in a fresh process, whose
@@ -50,7 +51,15 @@ SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
 TEST_ROWS = 20_000
 TIME_TO_ACCURACY_ROWS = 200_000
 SLOPE_FROM = 50_000
-MODELS = ("defaults", "defaults n_jobs=2", "MLP", "MLP early stopping", "torch", "HGB")
+MODELS = (
+    "defaults",
+    "defaults n_jobs=2",
+    "onehot",
+    "MLP",
+    "MLP early stopping",
+    "torch",
+    "HGB",
+)
 SMALL_SIZES = (30, 60, 100)
 SMALL_DRAWS = 5
 SMALL_TEST_ROWS = 2_000
@@ -72,6 +81,10 @@ def make_model(name):
         jobs = 2 if "n_jobs" in name else None
         model = ADMMResidualRegressor(random_state=SEED, n_jobs=jobs)
         return model, 2 if jobs else 1
+    if name == "onehot":
+        # The defaults with the one-hot quantile code (user guide, "Numeric
+        # embeddings").
+        return ADMMResidualRegressor(random_state=SEED, embedding="onehot"), 1
     if name == "MLP":
         return MLPRegressor(max_iter=2000, random_state=SEED), 1
     if name == "MLP early stopping":

@@ -37,6 +37,7 @@ from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._dask_input import is_dask_collection
+from ._embeddings import KINDS, encoded_shape, make_embedding, resolve_n_bins
 from ._interrupt import interrupts_propagate
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
@@ -159,6 +160,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         "verbose": ["verbose"],
         # The parameters of one mode only, declared with the mode.
         **own_param_constraints(),
+        "embedding": [StrOptions(set(KINDS))],
+        "n_bins": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -190,6 +193,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        embedding="none",
+        n_bins="auto",
     ):
         self.width = width
         self.n_blocks = n_blocks
@@ -217,6 +222,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.epsilon = epsilon
         self.quantize = quantize
         self.quantize_bits = quantize_bits
+        self.embedding = embedding
+        self.n_bins = n_bins
 
     def __getstate__(self):
         """State for pickling, without the solver state kept by ``warm_start``.
@@ -311,9 +318,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             # A zero-weight row contributes nothing: dropping it is exact.
             keep = sw > 0
         # The plan of the fit (regions, workers, BLAS threads), decided once,
-        # from the rows it trains on.
+        # from the rows it trains on and the network's input width (that of
+        # the embedded X, at its widest).
         n_rows = X.shape[0] if keep is None else int(keep.sum())
-        plan = self._plan_parallelism(n_rows, X.shape[1])
+        plan = self._plan_parallelism(n_rows, self._input_width(X, n_rows))
         # Before anything of the fit is allocated (see skadmm._memory).
         check_fit_memory(
             self.get_params(), X, self._n_outputs_for(y), sw is not None, plan
@@ -321,14 +329,19 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         check_input_scale(X, self.width)
         if keep is not None and not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
+        # The network's input: the numeric embedding of X, fitted on these rows
+        # (kept from the first fit when warm; see skadmm._embeddings).
+        embedding = self._fit_embedding(X, sw, warm)
+        X = embedding.transform(X)
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
         target = self._target if warm else self._make_target(y, sw, X.dtype)
         validation = None
         if given_validation:
-            validation = self._validation_data(
+            X_val, Y_val, sw_val = self._validation_data(
                 X.dtype, weighed_on, X_val, y_val, sample_weight_val, target
             )
+            validation = (embedding.transform(X_val), Y_val, sw_val)
         Y = target.encode(y, X.dtype)
 
         if self.verbose:
@@ -359,7 +372,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         # n_regions only.
         with fit_blas_limits(plan.blas_threads):
             solver = self._make_solver()
-            attributes = partial(self._callback_attributes, target)
+            attributes = partial(self._callback_attributes, target, embedding)
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(
@@ -455,6 +468,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self._solver_state = None  # kept again by _store only if the fit succeeds
         check_fitted_network(weights, X, activation)
         self._target = target
+        self.embedding_ = embedding
         self.alpha_ = alpha
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, kept, warm, stages)
@@ -481,6 +495,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         self._target = fitted.target
+        # X enters the sharded network as it is (embeddings are refused).
+        self.embedding_ = make_embedding("none", 2).fit(
+            np.empty((0, fitted.n_features))
+        )
         self.alpha_ = fitted.alpha
         self.alpha_search_ = fitted.alpha_search
         self._store(
@@ -489,11 +507,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.fit_time_ = time.perf_counter() - fit_start
         return self
 
-    def _callback_attributes(self, target, weights, iteration):
+    def _callback_attributes(self, target, embedding, weights, iteration):
         """Fitted attributes of a network with the solver's ``weights`` (the
         ``fitted_estimator`` of a callback)."""
         weights = target.fold(weights)
         return dict(
+            embedding_=embedding,
             coefs_=[W[:-1].copy() for W in weights],
             intercepts_=[W[-1].copy() for W in weights],
             _target=target,
@@ -617,7 +636,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
-        template = clone(self).set_params(warm_start=False, verbose=0)
+        # X is already embedded: the candidates take it as it is.
+        template = clone(self).set_params(warm_start=False, verbose=0, embedding="none")
         # clone shares the callbacks: the candidates' fits are not the user's.
         template.__dict__.pop("_skl_callbacks", None)
         if n_workers > 1:
@@ -649,6 +669,33 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         """The class of the ``solver`` mode; a private subclass of the estimator
         may return a variant of it (benchmarks and tests inject variants so)."""
         return SOLVERS[self.solver]
+
+    def _fit_embedding(self, X, sw, warm):
+        """The numeric embedding of the fit on ``X`` (see ``_embeddings``)."""
+        # What a warm fit must share with the first (n_bins means nothing to
+        # "none").
+        params = (self.embedding, None if self.embedding == "none" else self.n_bins)
+        if warm:
+            # A model pickled before embeddings existed read X as it is.
+            fitted = getattr(self, "embedding_", None)
+            if fitted is None:
+                fitted = make_embedding("none", 2).fit(X)
+            if params != fitted.params:
+                raise ValueError(
+                    "warm_start=True needs the embedding of the previous fit "
+                    f"(embedding, n_bins)={fitted.params}; got {params}."
+                )
+            return fitted
+        n_bins = resolve_n_bins(
+            self.n_bins, float(X.shape[0] if sw is None else sw.sum())
+        )
+        return make_embedding(self.embedding, n_bins, params=params).fit(X, sw)
+
+    def _input_width(self, X, n_rows):
+        """Columns of the network's input: ``X``'s, or its embedding's at
+        the widest (see ``skadmm._embeddings``)."""
+        n_bins = resolve_n_bins(self.n_bins, float(n_rows))
+        return encoded_shape(self.embedding, n_bins, X)[0]
 
     def _make_solver(self):
         return self._solver_class().from_params(self.get_params())
@@ -883,6 +930,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        # Models pickled before embeddings existed have none.
+        embedding = getattr(self, "embedding_", None)
+        if embedding is not None:
+            X = embedding.transform(X)
         activation = get_activation(self._fitted_config["activation"])
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)

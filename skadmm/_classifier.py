@@ -113,6 +113,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        embedding="none",
+        n_bins="auto",
         class_weight=None,
     ):
         shared = dict(locals())

@@ -185,7 +185,28 @@ PARAMETERS = Template(
         mean time per iteration, for the iterations ``max_iter`` allows); and
         a closing line per run with its time and why it stopped (as
         ``stop_reason_``). Each stage of a large table is a run of its own.
-    $mode_params"""
+    $mode_params
+    embedding : {"none", "piecewise", "hat", "onehot", "periodic"}, default="none"
+        How each numeric column enters the network. ``"none"``: ``X`` as it
+        is. The others feed the first layer each column's standardised value
+        ``z`` and, beside it, a code of the column built on the rows given to
+        ``fit`` (so cross-validation stays honest; ``embedding_`` holds the
+        fitted encoder) and applied to every ``X`` after:
+        ``"piecewise"``, the piecewise-linear encoding on ``n_bins`` quantile
+        bins (component ``t`` is ``clip((x - b_{t-1}) / (b_t - b_{t-1}), 0,
+        1)``); ``"hat"``, the same functions in the hat (linear B-spline)
+        basis, sparse; ``"onehot"``, the indicator of the quantile bin,
+        sparse; ``"periodic"``, ``sin`` and ``cos`` of ``2 pi f z`` at
+        ``n_bins // 2`` fixed frequencies. Values outside the training range
+        get the code of its nearest end; ``z`` extrapolates linearly. Columns
+        with fewer than two distinct bins (binary, constant) keep ``z``
+        alone. The first layer then has up to ``n_features * (1 + n_bins)``
+        inputs. A code helps on tables like Wine Quality and hurts on smooth
+        ones; see :ref:`embeddings` for the measurements.
+    n_bins : int or "auto", default="auto"
+        Quantile bins per column of ``embedding`` (``"periodic"``: twice its
+        frequencies); ignored with ``"none"``. ``"auto"`` means one per 80
+        training rows (the sum of ``sample_weight``), from 4 to 32."""
 )
 
 ATTRIBUTES = Template(
@@ -271,6 +292,12 @@ ATTRIBUTES = Template(
         the workers): bytes sent to and received from the workers over the
         whole fit (``"to workers"``, ``"from workers"``, see
         :ref:`sharded_fit`); ``None`` otherwise.
+    embedding_ : object
+        The numeric embedding fitted on the training rows (see ``embedding``):
+        ``kind``, ``transform(X)``, ``n_output_features_`` (the first layer's
+        inputs), and but for ``"none"`` ``mean_`` and ``scale_`` of the
+        standardisation; the binned kinds also ``bin_edges_`` (one array per
+        column, empty for a column without a code).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

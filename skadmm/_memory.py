@@ -20,6 +20,7 @@ import math
 
 import scipy.sparse as sp
 
+from ._embeddings import encoded_shape, resolve_n_bins
 from ._limits import memory_limit
 from ._rows import block_rows
 from ._solvers import SOLVERS
@@ -70,6 +71,7 @@ def fit_memory_parts(
     threaded_blas=False,
     input_nnz=None,
     index_itemsize=4,
+    embedded=False,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -80,6 +82,8 @@ def fit_memory_parts(
     ``input_nnz``: the stored entries of a sparse ``X`` (``None``: dense), whose
     copies then count their CSR bytes (values and ``index_itemsize`` indices,
     the column of ones included) instead of ``n_samples * n_features``.
+    ``embedded``: ``X`` (``n_features`` columns, ``input_nnz`` entries) is the
+    numeric embedding of the user's table, one more copy held by the fit.
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -101,7 +105,7 @@ def fit_memory_parts(
         x_copy = math.ceil(ratio * input_nnz + (N + 1) * index_itemsize / itemsize)
         nnz_tr = input_nnz * N_tr / max(N, 1) + N_tr
         x_aug = math.ceil(ratio * nnz_tr + (N_tr + 1) * index_itemsize / itemsize)
-    inputs = 2 * N * m + (N if weighted else 0)
+    inputs = 2 * N * m + (N if weighted else 0) + (x_copy if embedded else 0)
     if early_stopping:
         # train_test_split copies every row of X, Y (and the weights).
         inputs += x_copy + N * m + (N if weighted else 0)
@@ -186,9 +190,14 @@ def params_memory_parts(params, X, n_outputs, weighted, plan):
     """:func:`fit_memory_parts` of a fit of an estimator with parameters
     ``params`` (``get_params``) on ``X``, with ``n_outputs`` network outputs,
     sample weights or not (``weighted``), run with the parallel ``plan``."""
+    # The network's input is the embedded X, at its widest (sample weights,
+    # not yet validated here, are taken as ones; see skadmm._embeddings).
+    kind = params["embedding"]
+    n_bins = resolve_n_bins(params["n_bins"], X.shape[0])
+    n_columns, nnz = encoded_shape(kind, n_bins, X)
     return fit_memory_parts(
         X.shape[0],
-        X.shape[1],
+        n_columns,
         n_outputs,
         width=params["width"],
         n_blocks=params["n_blocks"],
@@ -203,8 +212,9 @@ def params_memory_parts(params, X, n_outputs, weighted, plan):
         n_regions=plan.n_regions,
         n_workers=plan.n_workers,
         threaded_blas=plan.threaded_blas,
-        input_nnz=X.nnz if sp.issparse(X) else None,
+        input_nnz=nnz,
         index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
+        embedded=kind != "none",
     )
 
 

@@ -230,6 +230,8 @@ def _check_supported(est, X_val, y_val, sw_val):
         problems.append(f"splitting={est.splitting!r} (sharded: 'three')")
     if est.warm_start:
         problems.append("warm_start=True")
+    if est.embedding != "none":
+        problems.append(f"embedding={est.embedding!r} (sharded: 'none')")
     if getattr(est, "class_weight", None) is not None:
         problems.append("class_weight (pass the weights as sample_weight)")
     if X_val is not None or y_val is not None or sw_val is not None:

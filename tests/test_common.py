@@ -118,6 +118,24 @@ MODE_CONFIGS = [
 ]
 
 
-@parametrize_with_checks(CONFIGS + CLASSIFIER_CONFIGS + MODE_CONFIGS)
+# Every numeric embedding, explicitly: the checks' tables have fewer rows than
+# "auto" embeds (see skadmm._embeddings).
+EMBEDDING_CONFIGS = [
+    # As above, the reset mode's line search flips on the rounding of
+    # weighted vs repeated rows at a fixed alpha (with or without an
+    # embedding, whose weighted and repeated encoders are the same to 1e-16).
+    ADMMResidualRegressor(embedding="piecewise", n_bins=4, splitting="two", alpha=3e-3),
+    ADMMResidualRegressor(embedding="onehot", n_bins=4, solver="radmm", alpha=3e-3),
+    ADMMResidualRegressor(
+        embedding="periodic", splitting="two", solver="radmm", alpha=3e-3
+    ),
+    ADMMResidualClassifier(embedding="piecewise", n_bins=4, alpha=3e-3),
+    ADMMResidualClassifier(embedding="onehot", solver="radmm", alpha=3e-3),
+]
+
+
+@parametrize_with_checks(
+    CONFIGS + CLASSIFIER_CONFIGS + MODE_CONFIGS + EMBEDDING_CONFIGS
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -36,6 +36,8 @@ PARAMS = {
     "early_stopping": [False, False, True],
     "refit_readout": [True, False],
     "n_regions": [None, None, 2],
+    "embedding": ["none", "none", "piecewise", "hat", "onehot", "periodic"],
+    "n_bins": ["auto", 2, 5],
 }
 # Invalid values: they must give ValueError/TypeError.
 INVALID = {
@@ -47,6 +49,8 @@ INVALID = {
     "max_iter": [0],
     "rho": [0.5],
     "tau": [0.0],
+    "embedding": ["quantile"],
+    "n_bins": [1, 2.5],
 }
 
 # At most one deliberate fault per case, so that most cases reach the solver.
