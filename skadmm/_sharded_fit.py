@@ -38,6 +38,7 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import uses_early_stopping
 from ._targets import ClassificationTarget, RegressionTarget
+from ._warn import warn
 from .exceptions import NumericalError
 
 #: BLAS threads of the shards' computations and the driver's solves (the
@@ -241,6 +242,18 @@ def _check_supported(est, X_val, y_val, sw_val):
             "A fit on Dask collections (sharded over the workers) does not "
             f"support {'; '.join(problems)}. Change these parameters, or pass "
             "NumPy arrays (X.compute()) for an in-process fit."
+        )
+    ignored = [
+        f"{name}={getattr(est, name)!r}"
+        for name in ("n_jobs", "n_regions")
+        if getattr(est, name) is not None
+    ]
+    if ignored:
+        warn(
+            f"A fit on Dask collections ignores {' and '.join(ignored)}: its "
+            "parallelism is the cluster's workers (one row shard each). Leave "
+            "them at None.",
+            UserWarning,
         )
 
 

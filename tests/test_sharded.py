@@ -279,3 +279,17 @@ def test_process_workers_equal_the_local_fit_and_a_lost_worker_is_reported():
                 model.fit(*chunked(X, y))
         assert time.perf_counter() - tick < 60
         assert not hasattr(model, "coefs_")
+
+
+def test_threads_settings_are_warned_about_and_change_nothing(client):
+    """n_jobs and n_regions mean nothing to a sharded fit: a warning says so,
+    and the fit is the one without them."""
+    X, y = data()
+    plain = fit_quietly(ADMMResidualRegressor(**params()), *chunked(X, y))
+    with pytest.warns(UserWarning, match="ignores n_jobs=2 and n_regions=2"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = ADMMResidualRegressor(**params(n_jobs=2, n_regions=2))
+            model.fit(*chunked(X, y))
+    np.testing.assert_array_equal(model.predict(X), plain.predict(X))
+    assert actors_left(client) == 0

@@ -16,11 +16,12 @@ import skadmm._monitor
 import skadmm._solvers._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._alpha_search import fixed_alpha
+from skadmm._solvers import SOLVERS
 from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
 from ._problems import regression_data
 
-MODES = ["reset", "radmm", "dladmm", "pdadmm", "mdlam"]
+MODES = sorted(SOLVERS)
 
 
 @pytest.fixture(scope="module")
