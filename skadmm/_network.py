@@ -111,8 +111,10 @@ def forward_into(X, weights, activation, out, whole):
     for start in range(0, n_rows, step):
         rows = slice(start, min(start + step, n_rows))
         m = rows.stop - start
+        # All the rows at once: X itself (slicing a sparse X would copy it).
+        block = X if m == n_rows else X[rows]
         u = hidden_features(
-            X[rows], head, activation, U[:m], None if T is None else T[:m]
+            block, head, activation, U[:m], None if T is None else T[:m]
         )
         o = np.matmul(u, tail[:-1], out=out[rows])
         o += tail[-1]
