@@ -56,6 +56,8 @@ from ._parallel import (
     split_layers,
 )
 from ._readout import refit_readout
+from ._row_blocks import n_row_blocks, row_block_problem
+from ._sharded import ShardedProblem, refit_readout_on
 from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
@@ -376,7 +378,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             try:
                 with Team(plan.n_workers) as team:
                     predict = row_blocks_forward(
-                        team.run, plan.n_regions, activation, plan.threaded_blas
+                        team.run, plan.forward_blocks, activation, plan.threaded_blas
                     )
                     setting = FitSetting(
                         activation,
@@ -453,17 +455,20 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 step_state=solver.state(),
                                 monitor_state=(validation_key, monitor.state()),
                             )
+                    weights = result.weights
+                    if validation is not None and monitor.best_weights is not None:
+                        weights = monitor.best_weights
+                    if self.refit_readout:
+                        # On the team: the rows may be in blocks (_row_blocks).
+                        refitted = _refit_readout(
+                            problem, X, Y, sw, weights, activation, alpha, loss
+                        )
+                        if np.isfinite(refitted[-1]).all():
+                            weights = refitted
             except BaseException:
                 # A kept solver state may have been partly updated: never resume it.
                 self._solver_state = None
                 raise
-            weights = result.weights
-            if validation is not None and monitor.best_weights is not None:
-                weights = monitor.best_weights
-            if self.refit_readout:
-                refitted = refit_readout(X, Y, sw, weights, activation, alpha, loss)
-                if np.isfinite(refitted[-1]).all():
-                    weights = refitted
         weights = target.fold(weights)
         self._solver_state = None  # kept again by _store only if the fit succeeds
         check_fitted_network(weights, X, activation)
@@ -548,7 +553,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             )
             stage = replace(setting, plan=replace(plan, blas_threads=threads))
             predict = row_blocks_forward(
-                setting.run, plan.n_regions, setting.activation, threads > 1
+                setting.run, plan.forward_blocks, setting.activation, threads > 1
             )
             monitor = ForwardMonitor(
                 Xs,
@@ -704,7 +709,17 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         """Regions, workers and BLAS threads of a fit on ``n_samples`` rows
         (see ``_parallel``)."""
         shape = dict(n_samples=n_samples, width=self.width, n_features=n_features)
-        return plan_parallelism(self.n_jobs, self.n_regions, self.n_blocks + 2, **shape)
+        blocks = 1
+        if self._solver_class().row_blocked and self.splitting == "three":
+            if not self.warm_start:
+                # The rows left for training by early stopping's split.
+                n_train = n_samples
+                if uses_early_stopping(self.early_stopping, n_samples):
+                    n_train -= int(np.ceil(self.validation_fraction * n_samples))
+                blocks = n_row_blocks(n_train, n_features)
+        return plan_parallelism(
+            self.n_jobs, self.n_regions, self.n_blocks + 2, **shape, row_blocks=blocks
+        )
 
     def _split_validation(self, X, Y, sw, rng, target):
         if not uses_early_stopping(self.early_stopping, X.shape[0]):
@@ -817,6 +832,24 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             weights = self._initial_weights(
                 X.shape[1], Y.shape[1], activation, rng, X.dtype
             )
+        n_blocks = n_row_blocks(*X.shape) if plan.row_blocks > 1 and not warm else 1
+        if n_blocks > 1:
+            # Rows in fixed blocks on the fit's threads (see _row_blocks); the
+            # read-out is refitted there.
+            params = dict(params, alpha=alpha)
+            problem = row_block_problem(
+                X,
+                Y,
+                sw,
+                weights,
+                activation,
+                target.loss,
+                self.update,
+                params,
+                setting.run,
+                n_blocks,
+            )
+            return problem, None
         cls = solver_cls.problem_class(self.splitting)
         if not warm:
             # Start from the best read-out of the random features: the multiplier
@@ -938,6 +971,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         return check_predictions(
             predict_outputs(X, self.coefs_, self.intercepts_, activation, False)
         )
+
+
+def _refit_readout(problem, X, Y, sw, weights, activation, alpha, loss):
+    """``weights`` with the read-out refitted on all the training rows: on the
+    row blocks of ``problem`` when it holds them all (see ``_row_blocks``)."""
+    if isinstance(problem, ShardedProblem) and problem.rw.n_samples == X.shape[0]:
+        return [*weights[:-1], refit_readout_on(problem.shards, weights, loss, alpha)]
+    return refit_readout(X, Y, sw, weights, activation, alpha, loss)
 
 
 def _check_validation_args(X_val, y_val, sample_weight_val, early_stopping):

@@ -55,6 +55,13 @@ class ParallelPlan:
     n_regions: int
     n_workers: int
     blas_threads: int
+    #: Row blocks of the fit's problem (``skadmm._row_blocks``); 1: none.
+    row_blocks: int = 1
+
+    @property
+    def forward_blocks(self):
+        """Row blocks of the forward passes that score the fit's iterates."""
+        return self.row_blocks if self.row_blocks > 1 else self.n_regions
 
     @property
     def threaded_blas(self):
@@ -70,7 +77,9 @@ def run_in_order(tasks):
         task()
 
 
-def plan_parallelism(n_jobs, n_regions, n_layers, n_samples, width, n_features):
+def plan_parallelism(
+    n_jobs, n_regions, n_layers, n_samples, width, n_features, row_blocks=1
+):
     """Resolve ``n_jobs`` and ``n_regions`` for a network of ``n_layers`` layers.
 
     The cores a fit may use (its *budget*) are the BLAS threads in effect when
@@ -84,10 +93,19 @@ def plan_parallelism(n_jobs, n_regions, n_layers, n_samples, width, n_features):
     on the data shape and the regions but not on ``n_jobs``, which is what keeps
     results independent of ``n_jobs`` (OpenBLAS rounds differently with
     different thread counts).
+
+    A fit whose rows are split into ``row_blocks > 1`` blocks (see
+    :mod:`skadmm._row_blocks`) runs them on ``min(n_jobs, budget, row_blocks)``
+    workers, each block on one BLAS thread; ``n_jobs=None`` then means the
+    whole budget, the cores its BLAS threads would use otherwise.
     """
     regions = 1 if n_regions is None else n_regions
     split_layers(n_layers, regions)  # validates before any work
     budget = max(1, min(blas_thread_budget(), cpu_count()))
+    if row_blocks > 1:
+        requested = budget if n_jobs is None else effective_n_jobs(n_jobs)
+        workers = max(1, min(requested, budget, row_blocks))
+        return ParallelPlan(regions, workers, 1, row_blocks)
     workers = max(1, min(effective_n_jobs(n_jobs), regions, budget))
     blas = blas_threads_for(max(1, budget // regions), n_samples, width, n_features)
     return ParallelPlan(regions, workers, blas)

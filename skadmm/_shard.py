@@ -12,6 +12,8 @@ row weights normalised over all the training rows (not the chunk's), so a
 chunk's sums are its rows' terms of the whole problem's sums.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -45,9 +47,25 @@ class RowShard:
         self.problems, self.features = [], {}
         self.val_data = []
 
+    @classmethod
+    def of_rows(cls, index, X, Y, sample_weight, norm, activation):
+        """A shard of rows already validated and encoded in this process (a
+        row block of an in-process fit, see :mod:`skadmm._row_blocks`).
+
+        Its computations run on the caller's BLAS threads: the fit fixes them.
+        """
+        shard = cls(None, [])
+        shard.index, shard.validation = [index], [False]
+        shard.raw, shard.target, shard.dtype = None, None, X.dtype
+        shard.data = [(X, Y, sample_weight)]
+        shard.set_norm(norm, activation)
+        return shard
+
     def _blas(self):
         if self.blas_threads is None:
-            return threadpool_limits(None)
+            # The caller's (a thread of an in-process fit): threadpoolctl's
+            # limits are process-wide, so threads must not change them.
+            return nullcontext()
         return threadpool_limits(self.blas_threads, user_api="blas")
 
     # ------------------------------------------------------------ loading

@@ -37,16 +37,20 @@ class ShardSet:
     every sum, so results do not depend on the workers.
     """
 
-    def __init__(self, pinned, chunks, validation):
+    def __init__(self, pinned, chunks, validation, count_bytes=True):
         self.pinned, self.chunks = pinned, chunks
         self.validation = set(validation)
+        #: Whether to count the bytes sent and received (shards in other
+        #: processes; in-process row blocks exchange nothing).
+        self.count_bytes = count_bytes
         self.sent = self.received = 0
 
     def call(self, method, *args, kind="train"):
         """``method(*args)`` on every shard; the per-chunk results in chunk order."""
-        self.sent += len(self.pinned) * _nbytes(args)
         results = self.pinned.call(method, *args)
-        self.received += _nbytes(results)
+        if self.count_bytes:
+            self.sent += len(self.pinned) * _nbytes(args)
+            self.received += _nbytes(results)
         if all(result is None for result in results):  # a command, no sums
             return None
         return self.gather(results, kind)
@@ -119,6 +123,16 @@ def fit_readout(shards, key, loss, alpha, init=None, max_iter=None):
             W -= inverse @ grad
         return loss.canonical(W)
     return _newton_readout(shards, key, loss, alpha, init)
+
+
+def refit_readout_on(shards, weights, loss, alpha):
+    """The read-out minimising the loss on the forward features of ``weights``
+    (``refit_readout`` on the shards' rows)."""
+    shards.pinned.call("refit_features", weights[:-1])
+    try:
+        return fit_readout(shards, "refit", loss, alpha, init=weights[-1])
+    finally:
+        shards.pinned.call("drop_features", "refit")
 
 
 def _newton_readout(shards, key, loss, alpha, init):
@@ -295,8 +309,14 @@ class ShardedProblem:
         )
         return value, float(np.sqrt(gap_sq + penalty))
 
+    def set_regions(self, regions):
+        """Nothing: the rows, not the layers, are split (one region)."""
+
     def exchange_bytes(self):
-        """Bytes sent to and received from the shards over the whole fit."""
+        """Bytes sent to and received from the shards over the whole fit
+        (``None`` for in-process row blocks)."""
+        if not self.shards.count_bytes:
+            return None
         return {"to workers": self.shards.sent, "from workers": self.shards.received}
 
 

@@ -32,7 +32,7 @@ from ._sharded import (
     ShardedMonitor,
     ShardedProblem,
     ShardSet,
-    fit_readout,
+    refit_readout_on,
     sum_in_order,
 )
 from ._solvers import SOLVERS
@@ -176,7 +176,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     with fit_blas_limits(BLAS_THREADS):
         weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
         # The best read-out of the random features, as in process.
-        weights[-1] = _refit(shards, weights, loss, alpha)
+        weights[-1] = refit_readout_on(shards, weights, loss, alpha)
         solver_cls = SOLVERS[est.solver]
         params = solver_cls.problem_params(est.get_params(), alpha)
         shards.pinned.call("build", weights, params, est.update, loss)
@@ -197,7 +197,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
         if validation and monitor.best_weights is not None:
             weights = monitor.best_weights
         if est.refit_readout:
-            refitted = [*weights[:-1], _refit(shards, weights, loss, alpha)]
+            refitted = [*weights[:-1], refit_readout_on(shards, weights, loss, alpha)]
             if np.isfinite(refitted[-1]).all():
                 weights = refitted
         finite = all(np.isfinite(W).all() for W in weights) and all(
@@ -210,15 +210,6 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             "Standardise X and y, or raise alpha."
         )
     return target.fold(weights), result, monitor, problem, target, alpha, record
-
-
-def _refit(shards, weights, loss, alpha):
-    """The read-out minimising the loss on the forward features of ``weights``."""
-    shards.pinned.call("refit_features", weights[:-1])
-    try:
-        return fit_readout(shards, "refit", loss, alpha, init=weights[-1])
-    finally:
-        shards.pinned.call("drop_features", "refit")
 
 
 def _check_supported(est, X_val, y_val, sw_val):

@@ -214,7 +214,7 @@ def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(client, monke
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("skadmm._sharded_fit.fit_readout", stop)
+    monkeypatch.setattr("skadmm._sharded_fit.refit_readout_on", stop)
     with pytest.raises(KeyboardInterrupt):
         ADMMResidualRegressor(**params()).fit(*chunked(X, y))
     assert actors_left(client) == 0

@@ -99,6 +99,9 @@ class BaseSolver(ABC):
     #: On large tables a first fit runs stages on growing row samples before
     #: the run on all rows (see ``skadmm._stages``).
     staged = False
+    #: On large tables (three-splitting, no ``warm_start``) the rows are split
+    #: into fixed blocks computed on the fit's threads (``skadmm._row_blocks``).
+    row_blocked = False
     #: Copies of the weights alive at once during a run: the problem's, the
     #: last completed iterate's and the new one's (for the memory guard).
     weight_copies = 3

@@ -84,6 +84,7 @@ class ResetSolver(BaseSolver):
     label = "Reset"
     staged = True
     reset_hooks = True
+    row_blocked = True
     merit_name = "objective"
     remedy = "Lower `eta` or raise `mu`, or scale the input (StandardScaler)."
     # The backward sweep's blocks follow `update`; beta is 1 / eta, and the

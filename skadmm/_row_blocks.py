@@ -1,0 +1,115 @@
+"""Row blocks of an in-process fit, computed on the fit's worker threads.
+
+On a large table the forward-reset mode splits its work by rows: every
+auxiliary step is row by row, and every weight step needs only sums over rows
+(Gram matrices, cross products, losses). So the rows fall into fixed blocks of
+about :data:`ROW_BLOCK_ROWS` rows, each a :class:`~skadmm._shard.RowShard`
+held in this process, and the driver of the sharded fit
+(:class:`~skadmm._sharded.ShardedProblem`) runs the unchanged solver on them:
+each exchange is one task per block on the fit's threads
+(:class:`~skadmm._parallel.Team`), and the driver sums the blocks' results in
+block order. This is the machinery of the fit on a Dask cluster, with the
+workers replaced by threads: numpy's products and elementwise loops release
+the GIL, so the blocks run in parallel.
+
+The blocks depend on the number of rows only and every block computes on one
+BLAS thread, so the results are bit-identical for any ``n_jobs``. They differ
+from a fit with its rows in one block by the rounding of the summed reductions
+only (see the page "Large tables").
+"""
+
+from functools import partial
+
+import numpy as np
+
+from ._shard import RowShard
+from ._sharded import ShardedProblem, ShardSet, refit_readout_on
+from ._wide import use_dual
+
+#: Rows of a block (at least; a block has fewer than twice as many). A block's
+#: products (width 100) take milliseconds, far above the cost of a task.
+ROW_BLOCK_ROWS = 8192
+#: Fewest blocks of a row-blocked fit: tables of fewer than
+#: ``MIN_ROW_BLOCKS * ROW_BLOCK_ROWS`` rows keep their rows in one problem
+#: (every table of the regression and classification suites does).
+MIN_ROW_BLOCKS = 2
+
+
+def n_row_blocks(n_rows, input_width):
+    """Row blocks of a fit on ``n_rows`` rows whose input is ``input_width`` wide.
+
+    ``1``: the rows stay in one problem (a small table, or inputs so wide that
+    a block would take the dual weight step, whose sums are not over rows).
+    """
+    blocks = n_rows // ROW_BLOCK_ROWS
+    if blocks < MIN_ROW_BLOCKS or use_dual(n_rows // blocks, input_width + 1):
+        return 1
+    return blocks
+
+
+class LocalShards:
+    """In-process row shards, called together on a team's threads.
+
+    The interface of :class:`~skadmm._pinned.PinnedActors` that
+    :class:`~skadmm._sharded.ShardSet` uses, with the shards in this process:
+    ``run`` (:meth:`~skadmm._parallel.Team.run`) runs one task per shard.
+    """
+
+    def __init__(self, shards, run):
+        self.shards, self.run = shards, run
+
+    def __len__(self):
+        return len(self.shards)
+
+    def call(self, method, *args):
+        """``method(*args)`` on every shard; the results in shard order."""
+        results = [None] * len(self.shards)
+
+        def task(i):
+            results[i] = getattr(self.shards[i], method)(*args)
+
+        self.run([partial(task, i) for i in range(len(self.shards))])
+        return results
+
+    def close(self):
+        self.shards = []
+
+
+def row_block_problem(
+    X, Y, sample_weight, weights, activation, loss, update, params, run, n_blocks
+):
+    """A three-splitting over ``n_blocks`` row blocks of ``X, Y`` (a
+    :class:`~skadmm._sharded.ShardedProblem` on :class:`LocalShards`), at
+    ``weights`` with the read-out refitted, as a fit's initial problem is.
+
+    ``params``: the relaxation's penalties (``alpha``, ``beta``, ``rho``,
+    ``tau``); ``run``: the fit's team.
+    """
+    n = X.shape[0]
+    sw = sample_weight
+    if sw is None or np.all(sw == sw[0]):
+        norm = ("uniform", n)
+    else:
+        norm = ("weighted", float(sw.sum(dtype=np.float64)))
+    bounds = np.linspace(0, n, n_blocks + 1).astype(int)
+    shards = [
+        RowShard.of_rows(
+            i,
+            X[a:b],
+            Y[a:b],
+            None if sw is None else sw[a:b],
+            norm,
+            activation.name,
+        )
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
+    blocks = ShardSet(
+        LocalShards(shards, run),
+        [[i] for i in range(n_blocks)],
+        (),
+        count_bytes=False,
+    )
+    readout = refit_readout_on(blocks, weights, loss, params["alpha"])
+    weights = [*weights[:-1], readout]
+    blocks.pinned.call("build", weights, params, update, loss)
+    return ShardedProblem(blocks, weights, n, Y.shape[1], loss, update, **params)

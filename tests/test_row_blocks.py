@@ -1,0 +1,203 @@
+"""Row blocks of an in-process fit on the fit's threads (skadmm._row_blocks)."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+import skadmm._row_blocks as row_blocks
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
+from skadmm._parallel import plan_parallelism
+from skadmm._row_blocks import ROW_BLOCK_ROWS, LocalShards, n_row_blocks
+from skadmm._sharded import ShardedProblem
+from skadmm.exceptions import FitInterruptedWarning
+
+N = 2 * ROW_BLOCK_ROWS + 500  # two blocks
+
+
+def data(n=N, d=5, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.randn(n)
+    return X, y
+
+
+def params(**kw):
+    base = dict(width=12, max_iter=6, random_state=0, early_stopping=False, tol=0.0)
+    return {**base, **kw}
+
+
+def fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        # max_iter is small on purpose.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+def test_block_count_depends_on_rows_and_input_width_only():
+    assert n_row_blocks(2 * ROW_BLOCK_ROWS - 1, 20) == 1
+    assert n_row_blocks(2 * ROW_BLOCK_ROWS, 20) == 2
+    assert n_row_blocks(10 * ROW_BLOCK_ROWS + 7, 20) == 10
+    # Inputs so wide that a block would take the dual step: one problem.
+    assert n_row_blocks(2 * ROW_BLOCK_ROWS, 4 * ROW_BLOCK_ROWS) == 1
+
+
+def test_plan_runs_blocks_on_threads_with_one_blas_thread_each():
+    shape = dict(n_samples=N, width=100, n_features=20)
+    with threadpool_limits(2, user_api="blas"):
+        plan = plan_parallelism(2, None, 2, **shape, row_blocks=2)
+        assert (plan.n_workers, plan.blas_threads, plan.row_blocks) == (
+            min(2, row_blocks_cpu()),
+            1,
+            2,
+        )
+        assert plan.forward_blocks == 2
+        # n_jobs=None: the cores its BLAS threads would have used.
+        assert plan_parallelism(None, None, 2, **shape, row_blocks=2).n_workers == (
+            min(2, row_blocks_cpu())
+        )
+        assert plan_parallelism(1, None, 2, **shape, row_blocks=2).n_workers == 1
+    with threadpool_limits(1, user_api="blas"):
+        # Never more workers than the budget of cores.
+        assert plan_parallelism(2, None, 2, **shape, row_blocks=2).n_workers == 1
+
+
+def row_blocks_cpu():
+    from joblib import cpu_count
+
+    return cpu_count()
+
+
+def test_only_the_reset_mode_three_splitting_without_warm_start_is_blocked():
+    X, _ = data()
+    assert ADMMResidualRegressor(**params())._plan_parallelism(*X.shape).row_blocks == 2
+    for kw in (
+        dict(warm_start=True),
+        dict(splitting="two"),
+        dict(solver="radmm"),
+    ):
+        plan = ADMMResidualRegressor(**params(**kw))._plan_parallelism(*X.shape)
+        assert plan.row_blocks == 1, kw
+    # Early stopping's validation split leaves too few rows for two blocks.
+    est = ADMMResidualRegressor(**params(early_stopping=True))
+    assert est._plan_parallelism(2 * ROW_BLOCK_ROWS + 10, 5).row_blocks == 1
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X, y: (ADMMResidualRegressor(**params()), y, None),
+        lambda X, y: (
+            ADMMResidualRegressor(**params()),
+            y,
+            np.random.RandomState(1).uniform(0.2, 2.0, len(y)),
+        ),
+        lambda X, y: (
+            ADMMResidualClassifier(**params()),
+            np.digitize(y, np.quantile(y, [0.3, 0.7])),
+            None,
+        ),
+    ],
+    ids=["regressor", "weighted", "classifier"],
+)
+def test_results_do_not_depend_on_n_jobs_and_match_one_block(make, monkeypatch):
+    X, y = data()
+    est, target, sw = make(X, y)
+    predictions = {}
+    for n_jobs in (1, 2):
+        model = fit(est.set_params(n_jobs=n_jobs), X, target, sample_weight=sw)
+        assert isinstance(model.stages_, list) and model.n_iter_ == 6
+        predictions[n_jobs] = _outputs(model, X)
+        curve = model.objective_curve_
+    # Bit-identical: the blocks and their summation order are fixed by the rows.
+    np.testing.assert_array_equal(predictions[1], predictions[2])
+    # One block (the rows in one problem): the same iterates up to the rounding
+    # of the summed reductions.
+    monkeypatch.setattr(row_blocks, "MIN_ROW_BLOCKS", 10**9)
+    monkeypatch.setattr("skadmm._base.n_row_blocks", row_blocks.n_row_blocks)
+    assert est._plan_parallelism(*X.shape).row_blocks == 1
+    single = fit(est.set_params(n_jobs=1), X, target, sample_weight=sw)
+    one = _outputs(single, X)
+    # Its true training objective, iteration by iteration: the blocks' sums.
+    np.testing.assert_allclose(curve, single.objective_curve_, rtol=1e-9)
+    scale = np.max(np.abs(one))
+    np.testing.assert_allclose(predictions[1], one, rtol=0, atol=1e-7 * scale)
+    # The rounding differs at all (the test compares two different paths).
+    assert not np.array_equal(predictions[1], one)
+
+
+def _outputs(model, X):
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)
+    return model.predict(X)
+
+
+def test_row_blocked_objective_never_increases():
+    X, y = data()
+    model = fit(ADMMResidualRegressor(**params(max_iter=15)), X, y)
+    curve = np.asarray(model.objective_curve_)
+    assert len(curve) == 15
+    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1]))
+    assert curve[-1] < curve[0]
+    assert model.exchange_bytes_ is None
+
+
+def test_blocks_run_on_several_threads(monkeypatch):
+    X, y = data()
+    threads = set()
+    call = LocalShards.call
+
+    def spy(self, method, *args):
+        shards = self.shards
+        original = [getattr(s, method) for s in shards]
+        for shard, fn in zip(shards, original, strict=True):
+
+            def wrapped(*a, _fn=fn):
+                threads.add(threading.get_ident())
+                return _fn(*a)
+
+            setattr(shard, method, wrapped)
+        try:
+            return call(self, method, *args)
+        finally:
+            for shard in shards:
+                vars(shard).pop(method, None)
+
+    monkeypatch.setattr(LocalShards, "call", spy)
+    with threadpool_limits(2, user_api="blas"):
+        fit(ADMMResidualRegressor(**params(n_jobs=2)), X, y)
+    assert len(threads) == min(2, row_blocks_cpu())
+
+
+def test_ctrl_c_keeps_the_last_iterate(monkeypatch):
+    X, y = data()
+    sweep = ShardedProblem.reset_sweep
+    calls = []
+
+    def interrupted(self, beta, run):
+        calls.append(beta)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return sweep(self, beta, run)
+
+    monkeypatch.setattr(ShardedProblem, "reset_sweep", interrupted)
+    with pytest.warns(FitInterruptedWarning):
+        model = ADMMResidualRegressor(**params(n_jobs=2)).fit(X, y)
+    assert model.n_iter_ == 2
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_an_error_in_a_block_reaches_the_caller(monkeypatch):
+    X, y = data()
+
+    def broken(self, *args):
+        raise RuntimeError("block failed")
+
+    monkeypatch.setattr("skadmm._shard.RowShard.reset_sweep", broken)
+    model = ADMMResidualRegressor(**params(n_jobs=2))
+    with pytest.raises(RuntimeError, match="block failed"):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
