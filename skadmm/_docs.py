@@ -146,6 +146,12 @@ PARAMETERS = Template(
         BLAS threads in effect when ``fit`` is called. With ``n_regions=None``
         (one region) a fit's iterations run serially whatever ``n_jobs``:
         choosing regions from it would make the results depend on ``n_jobs``.
+        The exception is a large table in the default mode (at least 16,384
+        training rows, three-splitting, no ``warm_start``): its rows are split
+        into fixed blocks, and ``n_jobs`` threads compute them, each on one
+        BLAS thread, with results bit-identical for any ``n_jobs``; there
+        ``None`` means the cores its BLAS threads would otherwise use (see
+        :ref:`large_tables`).
         Where ``alpha="auto"`` cross-validates (the regressor, on 30 to 2,000
         rows), its candidates' fits run on ``n_jobs`` joblib worker processes
         (see :ref:`search_parallel`). See :ref:`parallel`.
