@@ -185,3 +185,36 @@ def test_interrupted_stage_ends_the_fit_with_finite_float64_weights(monkeypatch)
     assert [s["n_samples"] for s in est.stages_] == [100, 200]
     assert all(W.dtype == np.float64 for W in est.coefs_)
     assert np.isfinite(est.predict(X)).all()
+
+
+def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
+    # Weighted float32 stages reach their rounding floor: every sweep is then
+    # rejected and the step shrank until 1/eta overflowed float32, which ended
+    # the fit with "a linear system became non-finite" in the next stage. The
+    # step now stops shrinking at a floor, and the next run starts afresh.
+    from skadmm._solvers import _reset
+
+    monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
+    monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
+    monkeypatch.setattr(_stages, "STAGE_ITER", 20)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 4))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(3000)
+    sw = rng.uniform(0.5, 2, 3000)
+    steps = []
+    setup = _reset.ResetSolver.setup
+
+    def spy(self, problem):
+        steps.append(self.eta)
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    params = dict(width=6, n_blocks=1, max_iter=8, alpha=1e-3, random_state=0)
+    model = fit(
+        ADMMResidualRegressor(**params, early_stopping=False), X, y, sample_weight=sw
+    )
+    assert [s["n_samples"] for s in model.stages_] == [400, 800, 1600, 3000]
+    assert model.stop_reason_.startswith("max_iter")
+    # A stage ended at the floor (this is the case the test is about).
+    assert min(steps) <= _reset._ETA_MIN
+    assert np.isfinite(model.predict(X)).all()

@@ -55,6 +55,10 @@ _READOUT_MAX_ITER = 5
 _ETA_MAX = 10.0
 # Rejected sweeps per iteration before the iteration gives up (no change).
 _MAX_RETRIES = 6
+# Smallest step. A run whose objective sits at its rounding floor rejects every
+# sweep, and eta would shrink by 4**6 per iteration until 1/eta overflows (a
+# float32 stage within a dozen iterations); below this a sweep moves nothing.
+_ETA_MIN = 1e-12
 # Largest extrapolation factor of the line search along the weight change.
 _MAX_SCALE = 2.0**12
 # An extrapolated point must gain this fraction of the previous iteration's
@@ -147,7 +151,7 @@ class ResetSolver(BaseSolver):
         clock=None,
     ):
         super().__init__(max_iter, tol, n_iter_no_change, verbose, clock)
-        self.eta = eta
+        self.eta = self.initial_eta = eta
         self.eta_max = eta_max
         self.mu = mu
         self.extrapolate = extrapolate
@@ -161,8 +165,11 @@ class ResetSolver(BaseSolver):
         # A later run (the next stage of a progressive fit) starts from the
         # step length and line-search factor the last one reached: its rows
         # are a superset of the last run's, so the step sizes still fit. The
-        # momentum restarts, since the objective changed.
+        # momentum restarts, since the objective changed. A step that
+        # collapsed at the last run's rounding floor starts afresh.
         self.scale = getattr(self, "scale", 1.0)
+        if self.eta <= _ETA_MIN:
+            self.eta = self.initial_eta
         self._previous, self._t, self._gain = None, 1, 0.0
         return value, 0.0
 
@@ -216,7 +223,9 @@ class ResetSolver(BaseSolver):
             # Not a descent: back to the reset state with a smaller step.
             problem.W[:] = [W.copy() for W in start]
             problem.reset_to_forward(self._run)
-            self.eta *= _SHRINK
+            if self.eta <= _ETA_MIN:
+                break
+            self.eta = max(self.eta * _SHRINK, _ETA_MIN)
         return self.value, residual
 
     # ----------------------------------------------------------------- phases
