@@ -487,8 +487,19 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         from ._sharded_fit import ShardedHooks, fit_sharded
 
         fit_start = time.perf_counter()
+
+        def callback_attributes(target, weights, iteration):
+            # X enters the sharded network as it is (embeddings are refused);
+            # the first layer's weights have a row per feature, plus the bias.
+            features = np.empty((0, weights[0].shape[0] - 1))
+            embedding = make_embedding("none", 2).fit(features)
+            return self._callback_attributes(target, embedding, weights, iteration)
+
         hooks = ShardedHooks(
-            self._resolve_alpha, self._make_solver, self._initial_weights
+            self._resolve_alpha,
+            self._make_solver,
+            self._initial_weights,
+            callback_attributes,
         )
         fitted = fit_sharded(
             self, hooks, X, y, sample_weight, X_val, y_val, sample_weight_val
@@ -507,9 +518,16 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.alpha_ = fitted.alpha
         self.alpha_search_ = fitted.alpha_search
         self._store(
-            fitted.weights, fitted.result, fitted.monitor, fitted.problem, None, False
+            fitted.weights,
+            fitted.result,
+            fitted.monitor,
+            fitted.problem,
+            None,
+            False,
+            fitted.stages,
         )
         self.fit_time_ = time.perf_counter() - fit_start
+        fitted.callbacks.end_fit()
         return self
 
     def _callback_attributes(self, target, embedding, weights, iteration):

@@ -150,6 +150,65 @@ class RowShard:
             for X, _, sw in self.train
         ]
 
+    # ------------------------------------------------------------- stages
+    def set_stage_order(self, state, n_rows, offsets):
+        """The stages' row order: the permutation of the ``n_rows`` training
+        rows that ``RandomState`` ``state`` draws (as an in-process fit's
+        ``stage_rows``); ``offsets``: the first row of each of this shard's
+        training chunks among all training rows."""
+        rng = np.random.RandomState()
+        rng.set_state(state)
+        rank = np.empty(n_rows, dtype=np.intp)
+        rank[rng.permutation(n_rows)] = np.arange(n_rows)
+        self.ranks = [
+            rank[o : o + X.shape[0]].copy()
+            for (X, _, _), o in zip(self.train, offsets, strict=True)
+        ]
+
+    def begin_stage(self, m, dtype):
+        """Hold only the rows of the stage of ``m`` rows (rank below ``m``), in
+        ``dtype``, until :meth:`end_stage`.
+
+        Returns per training chunk ``(rows, weight sum, weight min, weight
+        max)`` of its stage rows (weights ``None`` without sample weights);
+        chunks without stage rows are left out of the stage's calls.
+        """
+        self._full = (self.train, self.rws, self.problems)
+        stage, out = [], []
+        for (X, Y, sw), ranks in zip(self.train, self.ranks, strict=True):
+            rows = np.flatnonzero(ranks < m)
+            part = (
+                X[rows].astype(dtype),
+                Y[rows].astype(dtype),
+                None if sw is None else sw[rows].astype(dtype),
+            )
+            w = part[2]
+            out.append(
+                (
+                    rows.size,
+                    None if w is None else float(w.sum(dtype=np.float64)),
+                    None if w is None or not w.size else float(w.min()),
+                    None if w is None or not w.size else float(w.max()),
+                )
+            )
+            if rows.size:
+                stage.append(part)
+        self.train, self.problems, self.rws = stage, [], []
+        self.features = {}
+        return out
+
+    def set_stage_norm(self, norm):
+        """The stage rows' weights, normalised over all the stage's rows."""
+        self.rws = [
+            RowWeights.part_of(sw, X.shape[0], X.dtype, norm) for X, _, sw in self.train
+        ]
+
+    def end_stage(self):
+        """Back to all the training rows (the stage's state is dropped)."""
+        self.train, self.rws, self.problems = self._full
+        self.features = {}
+        del self._full
+
     def training_rows(self):
         """Per training chunk its ``(X, Y, sample_weight)`` (small tables only:
         ``alpha="auto"``'s cross-validation runs on the driver)."""

@@ -325,7 +325,15 @@ class ShardedMonitor(ForwardMonitor):
     gathered from the shards (training and validation chunks)."""
 
     def __init__(
-        self, shards, activation, early_stopping, tol, n_iter_no_change, target
+        self,
+        shards,
+        activation,
+        early_stopping,
+        tol,
+        n_iter_no_change,
+        target,
+        callbacks=None,
+        attributes=None,
     ):
         super().__init__(
             None,
@@ -336,6 +344,8 @@ class ShardedMonitor(ForwardMonitor):
             n_iter_no_change,
             target,
             predict=None,
+            callbacks=callbacks,
+            attributes=attributes,
         )
         self.shards = shards
         self._spread = None

@@ -11,6 +11,7 @@ lost worker, Ctrl-C); the estimator's attributes are set only at the end.
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -36,7 +37,12 @@ from ._sharded import (
     sum_in_order,
 )
 from ._solvers import SOLVERS
-from ._stages import uses_early_stopping
+from ._stages import (
+    STAGE_DTYPE,
+    stage_iterations,
+    stage_sizes,
+    uses_early_stopping,
+)
 from ._targets import ClassificationTarget, RegressionTarget
 from ._warn import warn
 from .exceptions import NumericalError
@@ -56,6 +62,9 @@ class ShardedHooks(NamedTuple):
     make_solver: Callable
     #: ``initial_weights(n_features, n_outputs, activation, rng, dtype)``.
     initial_weights: Callable
+    #: ``callback_attributes(target, weights, iteration)``: the fitted
+    #: attributes a callback's ``fitted_estimator`` gets.
+    callback_attributes: Callable
 
 
 class ShardedFit(NamedTuple):
@@ -70,6 +79,10 @@ class ShardedFit(NamedTuple):
     alpha_search: dict
     n_features: int
     feature_names: object
+    #: The completed stages' ``(result, monitor, n_rows)``.
+    stages: list
+    #: The fit's :class:`~skadmm._callbacks.FitCallbacks` (to close).
+    callbacks: object
 
 
 def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=None):
@@ -140,7 +153,20 @@ def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=
         )
     finally:
         pinned.close()
-    return ShardedFit(*fitted, X.shape[1], names)
+    weights, result, monitor, problem, target, alpha, record, stages, callbacks = fitted
+    return ShardedFit(
+        weights,
+        result,
+        monitor,
+        problem,
+        target,
+        alpha,
+        record,
+        X.shape[1],
+        names,
+        stages,
+        callbacks,
+    )
 
 
 def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
@@ -168,34 +194,42 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     weighted = any(s["weight_sum"] is not None for s in summary)
     norm, n_weight = _normalisation(summary, train, n_train, weighted)
     shards.pinned.call("set_norm", norm, est.activation)
-    alpha, record = _resolve_alpha(est, hooks, shards, target, n_weight, weighted)
+    callbacks = FitCallbacks(est, X, y, None)
+    alpha, record = _resolve_alpha(
+        est, hooks, shards, target, n_weight, weighted, callbacks
+    )
 
     activation = get_activation(est.activation)
     loss = target.loss
     n_outputs = target.n_outputs
+    solver_cls = SOLVERS[est.solver]
+    params = solver_cls.problem_params(est.get_params(), alpha)
+    solver = hooks.make_solver()
+    attributes = partial(hooks.callback_attributes, target)
+    run = _Run(est, solver, params, loss, activation, target, callbacks, attributes)
     with fit_blas_limits(BLAS_THREADS):
         weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
-        # The best read-out of the random features, as in process.
-        weights[-1] = refit_readout_on(shards, weights, loss, alpha)
-        solver_cls = SOLVERS[est.solver]
-        params = solver_cls.problem_params(est.get_params(), alpha)
-        shards.pinned.call("build", weights, params, est.update, loss)
-        problem = ShardedProblem(
-            shards, weights, n_train, n_outputs, loss, est.update, **params
-        )
-        solver = hooks.make_solver()
-        monitor = ShardedMonitor(
-            shards,
-            activation,
-            bool(validation),
-            est.tol,
-            est.n_iter_no_change,
-            target,
-        )
-        result = solver.solve(problem, monitor)
-        weights = result.weights
-        if validation and monitor.best_weights is not None:
-            weights = monitor.best_weights
+        stages = []
+        if solver_cls.staged and stage_sizes(n_train):
+            offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
+            offset_of = dict(zip(train, offsets.tolist(), strict=True))
+            stages, weights = _run_stages(
+                run, shards, weights, n_train, offset_of, rng, dtype
+            )
+        if stages and (
+            not stages[-1][0].completed or stages[-1][1].stopped_by_callback
+        ):
+            # A stage failed, was interrupted or stopped by a callback: it
+            # ends the fit, with its last iterate in the data's dtype.
+            (result, monitor, problem), stages = stages[-1], stages[:-1]
+            weights = [W.astype(dtype) for W in result.weights]
+        else:
+            problem, monitor, result = run.solve(
+                shards, weights, n_train, validation=bool(validation)
+            )
+            weights = result.weights
+            if validation and monitor.best_weights is not None:
+                weights = monitor.best_weights
         if est.refit_readout:
             refitted = [*weights[:-1], refit_readout_on(shards, weights, loss, alpha)]
             if np.isfinite(refitted[-1]).all():
@@ -209,7 +243,115 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             "on the training data overflow; the estimator was not fitted. "
             "Standardise X and y, or raise alpha."
         )
-    return target.fold(weights), result, monitor, problem, target, alpha, record
+    return (
+        target.fold(weights),
+        result,
+        monitor,
+        problem,
+        target,
+        alpha,
+        record,
+        stages,
+        callbacks,
+    )
+
+
+class _Run(NamedTuple):
+    """What every run of a sharded fit (its stages, the run on all rows) shares."""
+
+    est: object
+    solver: object
+    params: dict
+    loss: object
+    activation: object
+    target: object
+    callbacks: object
+    attributes: Callable
+
+    def solve(self, shards, weights, n_rows, validation=False, max_iter=None, name=""):
+        """One run of the solver on ``shards``' rows from ``weights`` (read-out
+        refitted first, as an in-process fit's problem is); ``(problem,
+        monitor, result)``."""
+        est = self.est
+        weights = [
+            *weights[:-1],
+            refit_readout_on(shards, weights, self.loss, self.params["alpha"]),
+        ]
+        shards.pinned.call("build", weights, self.params, est.update, self.loss)
+        problem = ShardedProblem(
+            shards,
+            weights,
+            n_rows,
+            self.target.n_outputs,
+            self.loss,
+            est.update,
+            **self.params,
+        )
+        monitor = ShardedMonitor(
+            shards,
+            self.activation,
+            validation,
+            est.tol,
+            est.n_iter_no_change,
+            self.target,
+            self.callbacks,
+            self.attributes,
+        )
+        result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
+        return problem, monitor, result
+
+
+def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
+    """The stages of a progressive fit (see ``skadmm._stages``) on the shards'
+    training rows: the in-process fit's samples (the same permutation of the
+    training rows, drawn from ``rng``), each chunk holding its own rows of a
+    stage. Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
+    sizes = stage_sizes(n_train)
+    state = rng.get_state()
+    rng.permutation(n_train)  # the driver's generator moves on as in process
+    offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]
+    shards.pinned.call_each("set_stage_order", [(state, n_train, o) for o in offsets])
+    train = [[c for c in held if c in offset_of] for held in shards.chunks]
+    stages = []
+    for i, m in enumerate(sizes):
+        parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE)
+        try:
+            counts = [
+                [c for c, part in zip(held, out, strict=True) if part[0]]
+                for held, out in zip(train, parts, strict=True)
+            ]
+            kept = [part for out in parts for part in out if part[0]]
+            shards.pinned.call("set_stage_norm", _stage_norm(kept, m))
+            stage = ShardSet(shards.pinned, counts, ())
+            problem, monitor, result = run.solve(
+                stage,
+                weights,
+                m,
+                max_iter=stage_iterations(m),
+                name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
+            )
+        finally:
+            shards.pinned.call("end_stage")
+        shards.sent += stage.sent
+        shards.received += stage.received
+        if not result.completed or monitor.stopped_by_callback:
+            stages.append((result, monitor, problem))
+            break
+        stages.append((result, monitor, m))
+        weights = result.weights
+    return stages, [W.astype(dtype) for W in weights]
+
+
+def _stage_norm(parts, m):
+    """The row-weight normalisation of a stage's ``m`` rows, from its chunks'
+    ``(rows, weight sum, min, max)`` (as in process: uniform when every
+    weight is the same)."""
+    if parts[0][1] is None:
+        return ("uniform", m)
+    low, high = min(p[2] for p in parts), max(p[3] for p in parts)
+    if low == high:
+        return ("uniform", m)
+    return ("weighted", sum(p[1] for p in parts))
 
 
 def _check_supported(est, X_val, y_val, sw_val):
@@ -372,7 +514,7 @@ def _normalisation(summary, train, n, weighted):
     return ("weighted", total), float(total)
 
 
-def _resolve_alpha(est, hooks, shards, target, n_weight, weighted):
+def _resolve_alpha(est, hooks, shards, target, n_weight, weighted, callbacks):
     """``alpha`` and its record (``alpha_search_``), as the in-process fit's."""
     tick = time.perf_counter()
     if est.alpha != "auto":
@@ -387,7 +529,6 @@ def _resolve_alpha(est, hooks, shards, target, n_weight, weighted):
         Xs = np.concatenate([d[0] for d in data])
         Ys = np.concatenate([d[1] for d in data])
         sws = np.concatenate([d[2] for d in data]) if weighted else None
-        callbacks = FitCallbacks(est, Xs, Ys, sws)
         return hooks.resolve_alpha(Xs, Ys, sws, False, target, callbacks)
     else:
         alpha = fixed_alpha(n_weight)

@@ -293,3 +293,97 @@ def test_threads_settings_are_warned_about_and_change_nothing(client):
             model.fit(*chunked(X, y))
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
     assert actors_left(client) == 0
+
+
+@pytest.fixture
+def small_stages(monkeypatch):
+    """Stages from 1,000 rows on (400, 800, 1,600 of 3,000), so tests stay small."""
+    from skadmm import _stages
+
+    monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
+    monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
+    monkeypatch.setattr(_stages, "STAGE_ITER", 12)
+
+
+def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypatch):
+    """The same samples, warm starts and merits as in process: with the stages
+    in float64 the predictions agree as without stages. In float32 (the
+    default) their different summation order flips line-search decisions, so
+    the two fits end at different networks (see the page "Scaling out")."""
+    import skadmm._base
+    import skadmm._sharded_fit
+
+    X, y = data(3000)
+    kw = params(early_stopping=False)
+    reference = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
+    for module in (skadmm._base, skadmm._sharded_fit):
+        monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    local = local_fit(ADMMResidualRegressor(**kw), X, y)
+    sharded = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
+    rows = [s["n_samples"] for s in sharded.stages_]
+    assert rows == [s["n_samples"] for s in local.stages_] == [400, 800, 1600, 3000]
+    assert sharded.n_iter_ == local.n_iter_
+    np.testing.assert_allclose(
+        sharded.objective_curve_, local.objective_curve_, rtol=1e-10
+    )
+    assert_close(local.predict(X), sharded.predict(X))
+    # float32 stages: the same schedule, and a network as good.
+    assert [s["n_samples"] for s in reference.stages_] == rows
+    assert reference.score(X, y) > local.score(X, y) - 0.05
+    assert actors_left(client) == 0
+
+
+def test_sharded_stages_do_not_depend_on_the_workers(client, small_stages):
+    X, y = data(3000)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    kw = params(early_stopping=False)
+    two = fit_quietly(
+        ADMMResidualRegressor(**kw), *chunked(X, y), sample_weight=chunked(sw)[0]
+    )
+    first = sorted(client.scheduler_info()["workers"])[0]
+    Xd, yd, swd = (client.persist(a, workers=[first]) for a in chunked(X, y, sw))
+    one = fit_quietly(ADMMResidualRegressor(**kw), Xd, yd, sample_weight=swd)
+    assert len(one.stages_) == 4
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
+    # Each stage's merit never increases on its own rows.
+    start = 0
+    for stage in one.stages_:
+        curve = np.asarray(one.objective_curve_[start : start + stage["n_iter"]])
+        assert np.all(np.diff(curve) <= 1e-6 * np.abs(curve[:-1]))
+        start += stage["n_iter"]
+
+
+class StopAt:
+    """A fit callback that scores each iteration's network and stops at ``at``."""
+
+    def __init__(self, at, X, y):
+        self.at, self.X, self.y, self.scores = at, X, y, []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name != "iteration":
+            return False
+        self.scores.append(fitted_estimator.score(self.X, self.y))
+        return len(self.scores) >= self.at
+
+
+def test_callbacks_see_and_stop_a_sharded_fit(client):
+    pytest.importorskip("sklearn.callback")
+    X, y = data()
+    callback = StopAt(3, X, y)
+    model = ADMMResidualRegressor(**params(max_iter=20, refit_readout=False))
+    model.set_callbacks(callback)
+    fit_quietly(model, *chunked(X, y))
+    assert model.n_iter_ == 3
+    assert model.stop_reason_ == "a callback stopped the fit at iteration 3"
+    # The callback's network of the last iteration is the fitted one.
+    assert callback.scores[-1] == pytest.approx(model.score(X, y), rel=1e-12)
+    assert actors_left(client) == 0
