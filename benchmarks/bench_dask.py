@@ -7,7 +7,8 @@ ratios measured side by side are reported), the default mode
 no early stopping, ``alpha=1e-3``) is fitted
 
 * in process, on one BLAS thread (``local``), without the stages it would
-  run on more than 20,000 rows (the sharded fit has none);
+  run on more than 20,000 rows (so is the sharded fit: the times are those
+  of the run on all rows);
 * sharded over a ``LocalCluster`` of 1 and of 2 worker processes (one thread
   each), from a Dask array of 8 row chunks balanced over the workers.
 
@@ -22,12 +23,17 @@ predictions (relative). Then ``limit``: a fit on the largest table whose
 workers' memory limit is set to 9/10 of one worker's share of the fit on all
 rows: on 1 worker the memory guard refuses it, on 2 it completes.
 
-Outputs ``dask.csv`` and ``dask.md`` in ``--out``.
+Then ``staged``: the whole fit with its float32 stages at ``--staged-rows``
+rows, in process and sharded on 2 workers (their stages round differently,
+so the networks differ; the test MSE on 20,000 held-out rows compares them).
+
+Outputs ``dask.csv``/``dask.md`` and ``dask_staged.csv``/``dask_staged.md``
+in ``--out``.
 
 Usage::
 
     python benchmarks/bench_dask.py                      # 200k and 1M rows (minutes)
-    python benchmarks/bench_dask.py --rows 200000,4000000   # the issue's range
+    python benchmarks/bench_dask.py --rows 200000,1000000,4000000
     python benchmarks/bench_dask.py --quick              # smoke run (seconds)
 """
 
@@ -116,17 +122,22 @@ def sharded(X, y, n_workers, n_iter, memory_limit="auto"):
     return fitted, peak, moved
 
 
+class no_stages:
+    """The run on all rows only (per-iteration times of that run): no stages,
+    in process or sharded."""
+
+    def __enter__(self):
+        self.staged, ResetSolver.staged = ResetSolver.staged, False
+
+    def __exit__(self, *exc):
+        ResetSolver.staged = self.staged
+
+
 def measure(n_rows, n_iter):
     X, y = make_data(n_rows)
-    # Like for like: the sharded fit runs on all rows from the start, so the
-    # local reference skips the stages it would run above 20,000 rows.
-    staged, ResetSolver.staged = ResetSolver.staged, False
-    try:
-        with threadpool_limits(1), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            local = model(n_iter).fit(X, y)
-    finally:
-        ResetSolver.staged = staged
+    with no_stages(), threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = model(n_iter).fit(X, y)
     reference = local.predict(X)
     base = per_iteration(local)
     rows = [
@@ -144,7 +155,8 @@ def measure(n_rows, n_iter):
     ]
     one = None
     for n_workers in (1, 2):
-        fitted, peak, moved = sharded(X, y, n_workers, n_iter)
+        with no_stages():
+            fitted, peak, moved = sharded(X, y, n_workers, n_iter)
         t = per_iteration(fitted)
         one = t if n_workers == 1 else one
         exchanged = sum(fitted.exchange_bytes_.values())
@@ -163,6 +175,34 @@ def measure(n_rows, n_iter):
             )
         )
     return rows, (X, y, reference)
+
+
+def staged(n_rows, max_iter):
+    """The fit with its stages (float32) in process and sharded on 2 workers:
+    test MSE on 20,000 held-out rows, fit seconds, stages."""
+    X, y = make_data(n_rows + 20_000)
+    X, y, X_test, y_test = X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
+    rows = []
+    for config in ("in process", "sharded, 2 workers"):
+        tick = time.perf_counter()
+        if config == "in process":
+            with threadpool_limits(1), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = model(max_iter).fit(X, y)
+        else:
+            fitted, _, _ = sharded(X, y, 2, max_iter)
+        seconds = time.perf_counter() - tick
+        rows.append(
+            dict(
+                rows=n_rows,
+                config=f"with stages, {config}",
+                fit_s=seconds,
+                stage_rows=" ".join(str(s["n_samples"]) for s in fitted.stages_),
+                n_iter=fitted.n_iter_,
+                test_mse=float(np.mean((fitted.predict(X_test) - y_test) ** 2)),
+            )
+        )
+    return rows
 
 
 def limited(X, y, reference, n_iter):
@@ -218,6 +258,9 @@ def main(argv=None):
     )
     parser.add_argument("--rows", default="200000,1000000")
     parser.add_argument("--iter", type=int, default=5)
+    parser.add_argument("--limit-rows", type=int, default=1_000_000)
+    parser.add_argument("--staged-rows", type=int, default=200_000)
+    parser.add_argument("--staged-iter", type=int, default=30)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--quick", action="store_true", help="smoke run")
     args = parser.parse_args(argv)
@@ -225,10 +268,12 @@ def main(argv=None):
     n_iter = args.iter
     if args.quick:
         sizes, n_iter = [4000], 2
-    rows = []
+    rows, last = [], None
     for n in sizes:
         tick = time.perf_counter()
-        found, last = measure(n, n_iter)
+        found, data = measure(n, n_iter)
+        if n == args.limit_rows:
+            last = data
         rows += found
         for row in found:
             print(
@@ -237,7 +282,7 @@ def main(argv=None):
                 f"({time.perf_counter() - tick:.0f}s)",
                 flush=True,
             )
-    if not args.quick:
+    if not args.quick and last is not None:
         rows += limited(*last, n_iter)
     preamble = (
         f"{N_FEATURES} features, {N_CHUNKS} row chunks, width=32, n_blocks=1, "
@@ -249,6 +294,18 @@ def main(argv=None):
         "fit's predictions over their largest magnitude."
     )
     write_results(args.out, "dask", rounded(rows), preamble)
+    if not args.quick:
+        fits = staged(args.staged_rows, args.staged_iter)
+        for row in fits:
+            print(f"{row['config']:30s} {row['test_mse']:.5f} {row['fit_s']:.1f} s")
+        write_results(
+            args.out,
+            "dask_staged",
+            rounded(fits),
+            "The fit with its stages (float32), in process on one BLAS thread "
+            f"and sharded on 2 worker processes, max_iter={args.staged_iter} for "
+            "the run on all rows; test MSE on 20,000 held-out rows; one run.",
+        )
 
 
 if __name__ == "__main__":
