@@ -3,14 +3,20 @@
 On a large table the forward-reset mode splits its work by rows: every
 auxiliary step is row by row, and every weight step needs only sums over rows
 (Gram matrices, cross products, losses). So the rows fall into fixed blocks of
-about :data:`ROW_BLOCK_ROWS` rows, each a :class:`~skadmm._shard.RowShard`
-held in this process, and the driver of the sharded fit
-(:class:`~skadmm._sharded.ShardedProblem`) runs the unchanged solver on them:
+about :data:`ROW_BLOCK_ROWS` rows, each a row shard held in this process,
+and the driver of the sharded fit (:class:`~skadmm._sharded.ShardedProblem`)
+runs the unchanged solver on them:
 each exchange is one task per block on the fit's threads
 (:class:`~skadmm._parallel.Team`), and the driver sums the blocks' results in
 block order. This is the machinery of the fit on a Dask cluster, with the
 workers replaced by threads: numpy's products and elementwise loops release
 the GIL, so the blocks run in parallel.
+
+The blocks keep no auxiliaries between calls: the forward-reset mode resets
+them to the forward pass of the weights every iteration, so each call
+rebuilds a block's state from the weights, uses it and drops it
+(:class:`~skadmm._shard.StreamedRowShard`). A fit then holds its data and a
+block's state per thread, not every row's auxiliaries.
 
 The blocks depend on the number of rows only and every block computes on one
 BLAS thread, so the results are bit-identical for any ``n_jobs``. They differ
@@ -22,13 +28,17 @@ from functools import partial
 
 import numpy as np
 
-from ._shard import RowShard
+from ._shard import StreamedRowShard
 from ._sharded import ShardedProblem, ShardSet, refit_readout_on
 from ._wide import use_dual
 
 #: Rows of a block (at least; a block has fewer than twice as many). A block's
 #: products (width 100) take milliseconds, far above the cost of a task.
 ROW_BLOCK_ROWS = 8192
+#: The blocks' class: they keep no state of their rows between calls (the
+#: forward-reset mode rebuilds it from the weights), so a fit holds one
+#: block's auxiliaries per thread instead of every row's.
+BLOCK_SHARD = StreamedRowShard
 #: Fewest blocks of a row-blocked fit: tables of fewer than
 #: ``MIN_ROW_BLOCKS * ROW_BLOCK_ROWS`` rows keep their rows in one problem
 #: (every table of the regression and classification suites does).
@@ -93,7 +103,7 @@ def row_block_problem(
         norm = ("weighted", float(sw.sum(dtype=np.float64)))
     bounds = np.linspace(0, n, n_blocks + 1).astype(int)
     shards = [
-        RowShard.of_rows(
+        BLOCK_SHARD.of_rows(
             i,
             X[a:b],
             Y[a:b],

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from ._activations import get_activation
 from ._linalg import augment
-from ._network import forward, hidden_features
+from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
@@ -339,13 +339,16 @@ class RowShard:
         """Per chunk and hidden layer ``k``: ``(A_k^T S A_k, A_k^T S Z_k)`` (the
         first layer's Gram only ``with_input_gram``: it never changes)."""
         with self._blas():
+            return [_w_sums(p, with_input_gram) for p in self.problems]
+
+    def reset_sweep_sums(self, beta, with_input_gram):
+        """:meth:`reset_sweep` and :meth:`reset_w_sums` in one call: per chunk
+        ``(links, W-step sums)`` (one exchange fewer per iteration)."""
+        with self._blas():
             out = []
             for p in self.problems:
-                sums = []
-                for k in range(p.H):
-                    G = p.input_gram(k) if k or with_input_gram else None
-                    sums.append((G, p.rw.cross(p.input_of(k), p.Z[k])))
-                out.append(sums)
+                p.backward_sweep(beta)
+                out.append((p.link_sq.copy(), _w_sums(p, with_input_gram)))
             return out
 
     def objective_terms(self, hidden, readout, slot):
@@ -485,6 +488,113 @@ class RowShard:
                 a.nbytes for a in vars(p).values() if isinstance(a, np.ndarray)
             )
         return total
+
+
+class StreamedRowShard(RowShard):
+    """A :class:`RowShard` of the forward-reset mode that keeps no state of its
+    rows between calls: only its data and the weights.
+
+    That mode resets its auxiliaries to the forward pass of the weights at
+    every iteration, so each call rebuilds what it needs of a chunk (the
+    relaxation at the weights, the forward features of a line-search trial)
+    from the weights it was last sent, uses it and drops it: memory of one
+    chunk's state at a time instead of every row's, for the price of the
+    forward passes redone (one per sweep, and one per read of a line-search
+    trial's features).
+    The arithmetic is the stored shard's, so the iterates are bit-identical.
+    RADMM, whose multipliers are state, needs :class:`RowShard`.
+    """
+
+    def __init__(self, blas_threads, chunks):
+        super().__init__(blas_threads, chunks)
+        #: The hidden weights of each key's features (see :meth:`_features`).
+        self._hidden = {}
+        self._reset = self._spec = None
+
+    def build(self, weights, params, update, loss):
+        self._spec = dict(update=update, loss=loss, **params)
+        self._reset = None
+        self._weights = [np.array(W, copy=True) for W in weights]
+        self.problems = []
+
+    def set_weights(self, weights, **penalties):
+        self._weights = [np.array(W, copy=True) for W in weights]
+        self._spec.update(penalties)
+
+    def prepare_reset(self, first_order_targets, top_alternations):
+        self._reset = (first_order_targets, top_alternations)
+
+    def reset_to_forward(self, weights):
+        # The forward pass is redone where it is used (reset_sweep_sums).
+        self.set_weights(weights)
+
+    def _relaxations(self):
+        """Each training chunk's relaxation at the weights, reset to their
+        forward pass, one at a time (the stored shard's state at a reset)."""
+        for (X, Y, sw), rw in zip(self.train, self.rws, strict=True):
+            p = ThreeSplitRelaxation(
+                X, Y, sw, self._weights, self.act, row_weights=rw, **self._spec
+            )
+            if self._reset is not None:
+                p.prepare_reset(*self._reset)
+            yield p
+
+    def reset_sweep(self, beta):
+        return [links for links, _ in self.reset_sweep_sums(beta, False)]
+
+    def reset_w_sums(self, with_input_gram):
+        raise NotImplementedError(
+            "A streamed shard keeps no sweep: call reset_sweep_sums."
+        )
+
+    def reset_sweep_sums(self, beta, with_input_gram):
+        with self._blas():
+            out = []
+            for p in self._relaxations():
+                p.backward_sweep(beta)
+                out.append((p.link_sq.copy(), _w_sums(p, with_input_gram)))
+            return out
+
+    def objective_terms(self, hidden, readout, slot):
+        # The trial's features are redone if the read-out is refitted on them.
+        self.forward_slot(hidden, slot)
+        return self.loss_value(f"slot{slot}", readout, self._spec["loss"])
+
+    def forward_slot(self, hidden, slot):
+        self._hidden[f"slot{slot}"] = [np.array(W, copy=True) for W in hidden]
+
+    # The read-out refit's features ("refit") are stored, as by RowShard: the
+    # refit runs once the iterations are over (no other state is alive then),
+    # and Newton-CG reads them many times.
+
+    def _features(self, key):
+        """The features ``key`` of each training chunk: a line-search slot's
+        computed as the stored shard computes them, one chunk at a time."""
+        if key not in self._hidden:
+            yield from self.features[key]
+            return
+        hidden = self._hidden[key]
+        for X, _, _ in self.train:
+            if not hidden:
+                yield augment(X)
+            else:
+                A = np.empty((X.shape[0], hidden[-1].shape[1] + 1), dtype=X.dtype)
+                A[:, -1] = 1.0
+                augmented_hidden_into(augment(X), hidden, self.act, A)
+                yield A
+
+    def radmm_begin(self):
+        raise NotImplementedError("RADMM keeps multipliers: use RowShard.")
+
+
+def _w_sums(p, with_input_gram):
+    """Per hidden layer ``k`` of the relaxation ``p``: ``(A_k^T S A_k, A_k^T S
+    Z_k)`` (the first layer's Gram only ``with_input_gram``)."""
+    sums = []
+    for k in range(p.H):
+        G = p.input_gram(k) if k or with_input_gram else None
+        sums.append((G, p.rw.cross(p.input_of(k), p.Z[k])))
+    return sums
 
 
 def _dense(X):

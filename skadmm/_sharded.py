@@ -219,12 +219,15 @@ class ShardedProblem:
         self.shards.call("reset_to_forward", self.W)
 
     def reset_sweep(self, beta, run):
+        # The W steps' sums come back with the links (the solver's next call).
         self.beta = beta
-        links = self.shards.total("reset_sweep", beta)
+        out = self.shards.call("reset_sweep_sums", beta, self._input_gram is None)
+        self._w_sums = [sums for _, sums in out]
+        links = sum_in_order([links for links, _ in out])
         return float(np.sqrt(links.sum()))
 
     def reset_w_steps(self, eta, mu, run):
-        sums = self.shards.call("reset_w_sums", self._input_gram is None)
+        sums, self._w_sums = self._w_sums, None
         for k in range(self.H):
             if k == 0 and self._input_gram is None:
                 self._input_gram = sum_in_order([s[0][0] for s in sums])

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -129,6 +130,27 @@ def test_results_do_not_depend_on_n_jobs_and_match_one_block(make, monkeypatch):
     assert not np.array_equal(predictions[1], one)
 
 
+@pytest.mark.parametrize("classifier", [False, True])
+def test_streamed_blocks_equal_blocks_that_keep_their_state(classifier, monkeypatch):
+    # The streamed blocks rebuild each block's state from the weights at every
+    # call; the stored ones keep it: the same arithmetic, the same bits.
+    from skadmm._shard import RowShard, StreamedRowShard
+
+    X, y = data()
+    sw = np.random.RandomState(1).uniform(0.2, 2.0, len(y))
+    if classifier:
+        est = ADMMResidualClassifier(**params(n_blocks=1))
+        y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
+    else:
+        est = ADMMResidualRegressor(**params(n_blocks=1))
+    assert row_blocks.BLOCK_SHARD is StreamedRowShard
+    streamed = fit(est, X, y, sample_weight=sw)
+    monkeypatch.setattr(row_blocks, "BLOCK_SHARD", RowShard)
+    stored = fit(clone(est), X, y, sample_weight=sw)
+    np.testing.assert_array_equal(streamed.objective_curve_, stored.objective_curve_)
+    np.testing.assert_array_equal(_outputs(streamed, X), _outputs(stored, X))
+
+
 def _outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)
@@ -196,7 +218,7 @@ def test_an_error_in_a_block_reaches_the_caller(monkeypatch):
     def broken(self, *args):
         raise RuntimeError("block failed")
 
-    monkeypatch.setattr("skadmm._shard.RowShard.reset_sweep", broken)
+    monkeypatch.setattr("skadmm._shard.StreamedRowShard.reset_sweep_sums", broken)
     model = ADMMResidualRegressor(**params(n_jobs=2))
     with pytest.raises(RuntimeError, match="block failed"):
         model.fit(X, y)
