@@ -16,7 +16,7 @@ Each raises :class:`~skadmm.exceptions.NumericalError`, a ``ValueError``.
 import numpy as np
 import scipy.sparse as sp
 
-from ._network import forward
+from ._network import forward_into
 from .exceptions import NumericalError
 
 _STANDARDISE = "Standardise X (for example with sklearn.preprocessing.StandardScaler)"
@@ -74,7 +74,11 @@ def check_fitted_network(weights, X, activation):
     finite = all(np.isfinite(W).all() for W in weights)
     if finite:
         with np.errstate(over="ignore", invalid="ignore"):
-            finite = np.isfinite(forward(X, weights, activation)).all()
+            # Row block by row block: no n_samples x width temporary.
+            dtype = np.result_type(X.dtype, *(W.dtype for W in weights))
+            out = np.empty((X.shape[0], weights[-1].shape[1]), dtype)
+            forward_into(X, weights, activation, out, whole=False)
+            finite = np.isfinite(out).all()
     if not finite:
         raise NumericalError(
             "Training produced weights that are not finite, or whose predictions "

@@ -215,9 +215,12 @@ class RowShard:
         return list(self.train)
 
     # ------------------------------------------- read-out sums on a key's features
-    def refit_features(self, hidden):
+    def refit_features(self, hidden, passes=None):
         """``[U, 1]`` of the forward pass of ``hidden`` on every training chunk,
-        as the in-process read-out refit computes them (key ``"refit"``)."""
+        as the in-process read-out refit computes them (key ``"refit"``).
+
+        ``passes``: how many times the refit reads them (``None``: many), which
+        a :class:`StreamedRowShard` weighs against keeping them."""
         with self._blas():
             self.features["refit"] = [
                 augment(hidden_features(X, hidden, self.act)) for X, _, _ in self.train
@@ -563,9 +566,19 @@ class StreamedRowShard(RowShard):
     def forward_slot(self, hidden, slot):
         self._hidden[f"slot{slot}"] = [np.array(W, copy=True) for W in hidden]
 
-    # The read-out refit's features ("refit") are stored, as by RowShard: the
-    # refit runs once the iterations are over (no other state is alive then),
-    # and Newton-CG reads them many times.
+    def refit_features(self, hidden, passes=None):
+        # A refit that reads them many times (Newton-CG) keeps them, as
+        # RowShard does; it runs outside the iterations, when no other state
+        # is alive. One that reads them twice (the ridge read-out) redoes them.
+        if passes is None or passes > 2:
+            self._hidden.pop("refit", None)
+            super().refit_features(hidden)
+        else:
+            self._hidden["refit"] = [np.array(W, copy=True) for W in hidden]
+
+    def drop_features(self, key):
+        self._hidden.pop(key, None)
+        super().drop_features(key)
 
     def _features(self, key):
         """The features ``key`` of each training chunk: a line-search slot's

@@ -128,7 +128,9 @@ def fit_readout(shards, key, loss, alpha, init=None, max_iter=None):
 def refit_readout_on(shards, weights, loss, alpha):
     """The read-out minimising the loss on the forward features of ``weights``
     (``refit_readout`` on the shards' rows)."""
-    shards.pinned.call("refit_features", weights[:-1])
+    # The ridge read-out reads the features twice (its sums, then its loss).
+    passes = 2 if isinstance(loss, SquaredLoss) else None
+    shards.pinned.call("refit_features", weights[:-1], passes)
     try:
         return fit_readout(shards, "refit", loss, alpha, init=weights[-1])
     finally:
