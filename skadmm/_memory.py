@@ -72,6 +72,7 @@ def fit_memory_parts(
     input_nnz=None,
     index_itemsize=4,
     embedded=False,
+    row_blocks=1,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -84,53 +85,58 @@ def fit_memory_parts(
     the column of ones included) instead of ``n_samples * n_features``.
     ``embedded``: ``X`` (``n_features`` columns, ``input_nnz`` entries) is the
     numeric embedding of the user's table, one more copy held by the fit.
+    ``row_blocks``: the training rows' blocks (see ``skadmm._row_blocks``),
+    which keep no state between calls: the state then exists for one block
+    per worker at a time.
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
     H = n_blocks + 1
     n_val = math.ceil(validation_fraction * N) if early_stopping else 0
     N_tr = N - n_val
+    # Rows whose state is alive at once.
+    N_st = N_tr if row_blocks <= 1 else n_workers * math.ceil(N_tr / row_blocks)
     solver_cls = SOLVERS[solver]
     splitting_cls = solver_cls.problem_class(splitting)
-    chunk_rows = N_tr if threaded_blas else min(N_tr, block_rows(n))
+    chunk_rows = N_st if threaded_blas else min(N_st, block_rows(n))
     weights = (d + 1) * n + n_blocks * (n + 1) * n + (n + 1) * m
     copies = solver_cls.weight_copies + (1 if early_stopping else 0)
 
     if input_nnz is None:
         x_copy = N * d
-        x_aug = N_tr * (d + 1)
+        x_aug = N_st * (d + 1)
     else:
         # CSR in elements of the data's type: values, column indices, row starts.
         ratio = 1.0 + index_itemsize / itemsize
         x_copy = math.ceil(ratio * input_nnz + (N + 1) * index_itemsize / itemsize)
-        nnz_tr = input_nnz * N_tr / max(N, 1) + N_tr
-        x_aug = math.ceil(ratio * nnz_tr + (N_tr + 1) * index_itemsize / itemsize)
+        nnz_tr = input_nnz * N_st / max(N, 1) + N_st
+        x_aug = math.ceil(ratio * nnz_tr + (N_st + 1) * index_itemsize / itemsize)
     inputs = 2 * N * m + (N if weighted else 0) + (x_copy if embedded else 0)
     if early_stopping:
         # train_test_split copies every row of X, Y (and the weights).
         inputs += x_copy + N * m + (N if weighted else 0)
     live = {"data copies": inputs}
-    for name, size in splitting_cls.state_arrays(N_tr, d, n, H, m).items():
+    for name, size in splitting_cls.state_arrays(N_st, d, n, H, m).items():
         live[f"state: {name}"] = x_aug if name == "augmented input [X, 1]" else size
     pool = splitting_cls.scratch_arrays(
-        N_tr, n, chunk_rows, update == "linearized", reset=solver_cls.reset_hooks
+        N_st, n, chunk_rows, update == "linearized", reset=solver_cls.reset_hooks
     )
     for name, size in pool.items():
         live[f"scratch: {name}"] = n_regions * size
-    for name, size in solver_cls.buffer_arrays(N_tr, n, H, m).items():
+    for name, size in solver_cls.buffer_arrays(N_st, n, H, m).items():
         live[f"solver: {name}"] = size
     live[f"weights ({copies} copies)"] = copies * weights
 
     # Each of these is freed before the next one is made.
-    first = block_solve_elements(N_tr, d + 1, n, weighted)
+    first = block_solve_elements(N_st, d + 1, n, weighted)
     if input_nnz is not None:
         # A sparse input's weighted copy (and the dual step's scaled copy of X)
         # is sparse too: one more copy of [X, 1] instead of N * (d + 1).
-        dense_copy = N_tr * (d + 1) if weighted or use_dual(N_tr, d + 1) else 0
+        dense_copy = N_st * (d + 1) if weighted or use_dual(N_st, d + 1) else 0
         first = first - dense_copy + (x_aug if dense_copy else 0)
     solve = max(
         first,
-        block_solve_elements(N_tr, n + 1, n, weighted),
+        block_solve_elements(N_st, n + 1, n, weighted),
     )
     temporaries = {
         # Every worker solves a block at once.
@@ -138,17 +144,20 @@ def fit_memory_parts(
         # Fused forward pass: two buffers of a row chunk per worker, the output.
         "monitor forward pass": 2 * n * max(chunk_rows, n_workers * block_rows(n))
         + N_tr * m,
-        **solver_cls.transient_arrays(N_tr, n, H, m),
+        **solver_cls.transient_arrays(N_st, n, H, m),
     }
     if solver_cls.reset_hooks:
         # The hidden weight steps run at once, one per worker, each beside its
         # block solve.
-        step = sum(splitting_cls.reset_step_arrays(N_tr, n, chunk_rows).values())
+        step = sum(splitting_cls.reset_step_arrays(N_st, n, chunk_rows).values())
         if step:
             temporaries["reset weight steps"] = n_workers * (step + solve)
     # The read-out refit: the forward features, a layer's product and
-    # activation, then [U, 1] (and its weighted copy).
-    refit = (3 + (1 if weighted else 0)) * N_tr * (n + 1)
+    # activation, then [U, 1] (and its weighted copy); on row blocks the
+    # features of every row (kept by a Newton refit) and a block's others.
+    refit = (3 + (1 if weighted else 0)) * N_st * (n + 1)
+    if row_blocks > 1:
+        refit += N_tr * (n + 1)
     if refit_readout:
         temporaries["read-out refit"] = refit
     name, size = max(temporaries.items(), key=lambda item: item[1])
@@ -215,6 +224,7 @@ def params_memory_parts(params, X, n_outputs, weighted, plan):
         input_nnz=nnz,
         index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
         embedded=kind != "none",
+        row_blocks=plan.row_blocks,
     )
 
 

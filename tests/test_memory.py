@@ -124,6 +124,8 @@ CONFIGS = {
     "reset": (dict(width=120), {}),
     "reset deep": (dict(width=80, n_blocks=2), {}),
     "reset wide few rows": (dict(width=300, n_blocks=1), dict(n_samples=150)),
+    # Streamed row blocks (skadmm._row_blocks): a block's state at a time.
+    "reset row blocks": (dict(width=40, n_jobs=2), dict(n_samples=40_000)),
     "reset two deep": (dict(width=100, n_blocks=3, splitting="two"), {}),
     "reset two regions": (
         dict(width=60, n_blocks=2, splitting="two", n_regions=2, n_jobs=2),
