@@ -158,25 +158,12 @@ def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=
         )
     finally:
         pinned.close()
-    weights, result, monitor, problem, target, alpha, record, stages, callbacks = fitted
-    return ShardedFit(
-        weights,
-        result,
-        monitor,
-        problem,
-        target,
-        alpha,
-        record,
-        X.shape[1],
-        names,
-        stages,
-        callbacks,
-    )
+    return fitted._replace(feature_names=names)
 
 
 def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
-    """The fit on the pinned shards: ``(weights, result, monitor, problem,
-    target, alpha, alpha record)``."""
+    """The fit on the pinned shards, as a :class:`ShardedFit` (without the
+    feature names)."""
     summary = shards.call("summary", kind="all")
     n_features = X.shape[1]
     _check_chunks(summary, n_features)
@@ -248,7 +235,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             "on the training data overflow; the estimator was not fitted. "
             "Standardise X and y, or raise alpha."
         )
-    return (
+    return ShardedFit(
         target.fold(weights),
         result,
         monitor,
@@ -256,6 +243,8 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
         target,
         alpha,
         record,
+        n_features,
+        None,
         stages,
         callbacks,
     )

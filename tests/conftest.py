@@ -15,3 +15,21 @@ def data():
 def classes():
     """The three-class table of the classifier tests: 240 rows x 4."""
     return class_data()
+
+
+@pytest.fixture
+def interrupt_third_sweep(monkeypatch):
+    """Ctrl-C during the third backward sweep of a sharded problem (a fit on
+    Dask collections, or a row-blocked fit in process)."""
+    from skadmm._sharded import ShardedProblem
+
+    sweep = ShardedProblem.reset_sweep
+    calls = []
+
+    def interrupted(self, beta, run):
+        calls.append(beta)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return sweep(self, beta, run)
+
+    monkeypatch.setattr(ShardedProblem, "reset_sweep", interrupted)

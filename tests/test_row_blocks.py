@@ -13,7 +13,6 @@ import skadmm._row_blocks as row_blocks
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._parallel import plan_parallelism
 from skadmm._row_blocks import ROW_BLOCK_ROWS, LocalShards, n_row_blocks
-from skadmm._sharded import ShardedProblem
 from skadmm.exceptions import FitInterruptedWarning
 
 N = 2 * ROW_BLOCK_ROWS + 500  # two blocks
@@ -194,18 +193,8 @@ def test_blocks_run_on_several_threads(monkeypatch):
     assert len(threads) == min(2, row_blocks_cpu())
 
 
-def test_ctrl_c_keeps_the_last_iterate(monkeypatch):
+def test_ctrl_c_keeps_the_last_iterate(interrupt_third_sweep):
     X, y = data()
-    sweep = ShardedProblem.reset_sweep
-    calls = []
-
-    def interrupted(self, beta, run):
-        calls.append(beta)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return sweep(self, beta, run)
-
-    monkeypatch.setattr(ShardedProblem, "reset_sweep", interrupted)
     with pytest.warns(FitInterruptedWarning):
         model = ADMMResidualRegressor(**params(n_jobs=2)).fit(X, y)
     assert model.n_iter_ == 2

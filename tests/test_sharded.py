@@ -191,20 +191,10 @@ def test_bad_input_and_unsupported_settings_are_refused_and_leave_nothing(client
     assert not hasattr(model, "coefs_")
 
 
-def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(client, monkeypatch):
-    from skadmm._sharded import ShardedProblem
-
+def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(
+    client, monkeypatch, interrupt_third_sweep
+):
     X, y = data()
-    sweep = ShardedProblem.reset_sweep
-    calls = []
-
-    def interrupted(self, beta, run):
-        calls.append(beta)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return sweep(self, beta, run)
-
-    monkeypatch.setattr(ShardedProblem, "reset_sweep", interrupted)
     with pytest.warns(FitInterruptedWarning):
         model = ADMMResidualRegressor(**params()).fit(*chunked(X, y))
     assert model.n_iter_ == 2
