@@ -48,7 +48,13 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualClassifier
 from skadmm._activations import get_activation
-from skadmm._layer_actors import DaskLayerActor, dask_workers, layer_state, run_layers
+from skadmm._layer_actors import (
+    DaskLayerActor,
+    dask_workers,
+    layer_state,
+    place_layers,
+    run_layers,
+)
 from skadmm._losses import SoftmaxLoss
 from skadmm._network import init_weights
 from skadmm._pinned import PinnedActors
@@ -144,28 +150,18 @@ def relay_against_direct(client, n_rows, n_iter):
         problem.sync_penalties()
         workers = dask_workers(client)
         places = [workers[k % len(workers)] for k in range(problem.H + 1)]
+        # The states go as data, as place_layers sends them.
+        states = [
+            client.scatter([layer_state(problem, k)], workers=[w], hash=False)[0]
+            for k, w in enumerate(places)
+        ]
         times = {"direct": [], "relay": []}
         with (
+            place_layers(problem, client, False, 1) as direct,
             PinnedActors(
-                client,
-                DaskLayerActor,
-                [(layer_state(problem, k), False, 1) for k in range(problem.H + 1)],
-                places,
-            ) as direct,
-            PinnedActors(
-                client,
-                _RelayActor,
-                [(layer_state(problem, k), False, 1) for k in range(problem.H + 1)],
-                places,
+                client, _RelayActor, [(s, False, 1) for s in states], places
             ) as relay,
         ):
-            H = problem.H
-            for call in [
-                a.connect(direct.actors[k - 1] if k else None,
-                          direct.actors[k + 1] if k < H else None)
-                for k, a in enumerate(direct.actors)
-            ]:  # fmt: skip
-                call.result()
             for it in range(n_iter + 1):
                 tick = time.perf_counter()
                 run_layers(direct.actors, 1, lambda f: f.result(), 1e-3, 1.0)

@@ -303,7 +303,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         fit_start = time.perf_counter()
         self._warn_ignored_params()
         # Before any work: layer_workers="dask" needs an active Dask client.
-        layer_client = self._layer_client()
+        dask_client = self._layer_client()
         given_validation = _check_validation_args(
             X_val, y_val, sample_weight_val, self.early_stopping
         )
@@ -450,7 +450,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 monitor.restore(kept.monitor_state[1])
                         resume = None if kept is None else kept.step_state
                         name = f"Run on all {X.shape[0]} rows" if stages else ""
-                        if layer_client is None:
+                        if dask_client is None:
                             result = solver.solve(
                                 problem, monitor, run=team.run, resume=resume, name=name
                             )
@@ -462,7 +462,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 solver,
                                 problem,
                                 monitor,
-                                layer_client,
+                                dask_client,
                                 plan,
                                 keep=kept is not None,
                                 resume=resume,

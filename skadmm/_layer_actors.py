@@ -331,16 +331,24 @@ def place_layers(problem, client, whole_products=False, blas_threads=1):
     state), round robin over the workers, connected to its neighbours: a
     :class:`~skadmm._pinned.PinnedActors` (close it to release them)."""
     workers = dask_workers(client)
+    places = [workers[k % len(workers)] for k in range(problem.H + 1)]
+    # Each layer's state goes to its worker as data (scattered), not inside
+    # the task that creates the actor: a task carrying arrays of the size of
+    # the rows is what Dask warns about ("Large object ... in task graph").
+    states = [
+        client.scatter([layer_state(problem, k)], workers=[worker], hash=False)[0]
+        for k, worker in enumerate(places)
+    ]
     pinned = PinnedActors(
         client,
         DaskLayerActor,
-        [
-            (layer_state(problem, k), whole_products, blas_threads)
-            for k in range(problem.H + 1)
-        ],
-        [workers[k % len(workers)] for k in range(problem.H + 1)],
+        [(state, whole_products, blas_threads) for state in states],
+        places,
         what="a layer's state",
     )
+    # The actors hold their own copies: the scattered states can go (not by
+    # cancelling them, which would cancel the actors made from them too).
+    del states
     try:
         connect(pinned.actors, lambda f: f.result())
     except BaseException:
