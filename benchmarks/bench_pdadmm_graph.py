@@ -19,15 +19,19 @@ Graphs: Cora and CiteSeer (Planetoid public split, row-normalised features)
 and a homophilous CSBM (3,000 nodes, 3 classes, 16 features, degree 10,
 homophily 0.8, 20 training nodes a class, 500 validation, the rest test; the
 split of ``bench_graph.py``). Every fit runs on one BLAS thread
-(``threadpoolctl``); width ``WIDTH`` = 128. Test accuracy: mean and standard
-deviation over ``SEEDS`` initialisation seeds (the split is fixed). Bytes: the
-``exchange_bytes_`` of the last fit (every variable, per iteration). Outputs in
-``--out`` (default ``benchmarks/results``): ``pdadmm_graph.csv`` / ``.md``.
+(``threadpoolctl``); width ``WIDTH`` = 128 (``--width``). Test accuracy:
+mean and standard deviation over ``SEEDS`` initialisation seeds (the split is
+fixed). Bytes: the ``exchange_bytes_`` of the last fit (every variable, per
+iteration). Outputs in ``--out`` (default ``benchmarks/results``):
+``pdadmm_graph.csv`` / ``.md`` (``--name``); ``--graphs`` runs some graphs
+only.
 
 Usage::
 
     python benchmarks/bench_pdadmm_graph.py            # about 14 min on 2 cores
     python benchmarks/bench_pdadmm_graph.py --quick    # smoke run (seconds)
+    python benchmarks/bench_pdadmm_graph.py --graphs csbm_homophilous \
+        --width 256 --name pdadmm_graph_csbm_width256   # one graph, wider
 """
 
 import argparse
@@ -65,12 +69,12 @@ def dense(X):
     return np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
 
 
-def pdadmm_g(H, y, split, seed, schedule, max_iter, **params):
+def pdadmm_g(H, y, split, seed, schedule, max_iter, width=WIDTH, **params):
     """Greedy depth growth; ``(val, test, seconds, depth, bytes, stopped)``."""
     train, val, test = split
     clf = ADMMResidualClassifier(
         solver="pdadmm",
-        width=WIDTH,
+        width=width,
         n_blocks=schedule[0],
         max_iter=max_iter,
         warm_start=True,
@@ -111,23 +115,23 @@ def logistic(H, y, split):
     return max(results, key=lambda r: r[0])
 
 
-def tune(A, X, y, split, max_iter, hops_grid, alpha_grid):
+def tune(A, X, y, split, max_iter, hops_grid, alpha_grid, width=WIDTH):
     """``(n_hops, alpha)`` of the best 2-layer pdADMM-G on the validation nodes."""
     best = None
     for n_hops in hops_grid:
         H = dense(hop_features(A, X, n_hops=n_hops))
         for alpha in alpha_grid:
-            val = pdadmm_g(H, y, split, 0, (0,), max_iter, alpha=alpha)[0]
+            val = pdadmm_g(H, y, split, 0, (0,), max_iter, width, alpha=alpha)[0]
             print(f"    tuning: {n_hops} hops, alpha={alpha:g}: {val:.3f}", flush=True)
             if best is None or val > best[0]:
                 best = (val, n_hops, alpha)
     return best[1:]
 
 
-def evaluate(graph, data, seeds, schedule, max_iter, methods, grids):
+def evaluate(graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH):
     A, X, y, train, val, test = data
     split = (train, val, test)
-    n_hops, alpha = tune(A, X, y, split, max_iter, *grids)
+    n_hops, alpha = tune(A, X, y, split, max_iter, *grids, width=width)
     hops = f"hops={n_hops}"
     features = {hops: dense(hop_features(A, X, n_hops=n_hops)), "raw": dense(X)}
     runs = []
@@ -147,15 +151,15 @@ def evaluate(graph, data, seeds, schedule, max_iter, methods, grids):
         for seed in seeds:
             if kind == "pdadmm":
                 stages = schedule[:1] if feature == "raw" else schedule
-                r = pdadmm_g(H, y, split, seed, stages, max_iter, **quantize)
+                r = pdadmm_g(H, y, split, seed, stages, max_iter, width, **quantize)
             elif kind == "reset":
                 make = lambda s=seed: ADMMResidualClassifier(  # noqa: E731
-                    width=WIDTH, random_state=s
+                    width=width, random_state=s
                 )
                 r = (*sklearn_fit(make, H, y, split), 2, 0, False)
             elif kind == "mlp":
                 make = lambda s=seed: MLPClassifier(  # noqa: E731
-                    (WIDTH,), alpha=1e-3, max_iter=200, random_state=s
+                    (width,), alpha=1e-3, max_iter=200, random_state=s
                 )
                 r = (*sklearn_fit(make, H, y, split), 2, 0, False)
             else:
@@ -185,6 +189,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--width", type=int, default=WIDTH, help="width of every network"
+    )
+    parser.add_argument(
+        "--graphs", default=None, help="comma-separated graphs (default: all)"
+    )
+    parser.add_argument("--name", default="pdadmm_graph", help="output file name")
     args = parser.parse_args(argv)
     seeds = SEEDS[:1] if args.quick else SEEDS
     schedule = SCHEDULE[:2] if args.quick else SCHEDULE
@@ -195,24 +206,28 @@ def main(argv=None):
     if not args.quick:
         graphs["citeseer"] = lambda: planetoid("citeseer")
     graphs["csbm_homophilous"] = lambda: csbm(0.8, 1200 if args.quick else 3000)
+    if args.graphs:
+        graphs = {name: graphs[name] for name in args.graphs.split(",")}
 
     rows = []
     with threadpool_limits(1):
         for graph, load in graphs.items():
-            rows += evaluate(graph, load(), seeds, schedule, max_iter, methods, grids)
+            rows += evaluate(
+                graph, load(), seeds, schedule, max_iter, methods, grids, args.width
+            )
     preamble = (
         "GA-MLPs on hop features (hops and pdADMM's alpha chosen on the "
         f"validation nodes among {grids[0]} and {grids[1]}) and raw features: "
         f"test accuracy mean and std over {len(seeds)} seeds, fixed split; "
         "pdADMM-G grows "
-        f"{' -> '.join(str(b + 2) for b in schedule)} layers (width {WIDTH}, "
+        f"{' -> '.join(str(b + 2) for b in schedule)} layers (width {args.width}, "
         f"{max_iter} iterations a stage), `layers` lists the depth chosen on the "
         "validation nodes per seed; `fit_seconds`: one thread, the whole "
         "schedule; `bytes_per_iter`: p, q and u across all layer boundaries in "
         "one iteration; `merit_stops`: seeds where a stage stopped at the merit "
         "check (DivergenceWarning)."
     )
-    write_results(args.out, "pdadmm_graph", rounded(rows), preamble)
+    write_results(args.out, args.name, rounded(rows), preamble)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._dask_input import is_dask_collection
 from ._embeddings import KINDS, encoded_shape, make_embedding, resolve_n_bins
 from ._interrupt import interrupts_propagate
+from ._layer_actors import layer_client, solve_on_dask
 from ._memory import check_fit_memory
 from ._monitor import ForwardMonitor
 from ._network import (
@@ -195,6 +196,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        layer_workers=None,
         embedding="none",
         n_bins="auto",
     ):
@@ -224,6 +226,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.epsilon = epsilon
         self.quantize = quantize
         self.quantize_bits = quantize_bits
+        self.layer_workers = layer_workers
         self.embedding = embedding
         self.n_bins = n_bins
 
@@ -299,6 +302,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             )
         fit_start = time.perf_counter()
         self._warn_ignored_params()
+        # Before any work: layer_workers="dask" needs an active Dask client.
+        dask_client = self._layer_client()
         given_validation = _check_validation_args(
             X_val, y_val, sample_weight_val, self.early_stopping
         )
@@ -443,13 +448,26 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                         if kept is not None and kept.monitor_state is not None:
                             if kept.monitor_state[0] == validation_key:
                                 monitor.restore(kept.monitor_state[1])
-                        result = solver.solve(
-                            problem,
-                            monitor,
-                            run=team.run,
-                            resume=None if kept is None else kept.step_state,
-                            name=f"Run on all {X.shape[0]} rows" if stages else "",
-                        )
+                        resume = None if kept is None else kept.step_state
+                        name = f"Run on all {X.shape[0]} rows" if stages else ""
+                        if dask_client is None:
+                            result = solver.solve(
+                                problem, monitor, run=team.run, resume=resume, name=name
+                            )
+                        else:
+                            # Every layer on a Dask worker; the returned problem
+                            # stands for the run's (its weights, its bytes), and
+                            # a kept one (warm_start) gets the final state back.
+                            result, problem = solve_on_dask(
+                                solver,
+                                problem,
+                                monitor,
+                                dask_client,
+                                plan,
+                                keep=kept is not None,
+                                resume=resume,
+                                name=name,
+                            )
                         if kept is not None and result.completed:
                             kept = kept._replace(
                                 step_state=solver.state(),
@@ -608,6 +626,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
 
+    def _layer_client(self):
+        """The Dask client of ``layer_workers`` (``None``: the layers run in
+        this process, or the solver does not read it)."""
+        if self.layer_workers is None or "layer_workers" not in (
+            self._solver_class().reads
+        ):
+            return None
+        return layer_client(self.layer_workers)
+
     def _warn_ignored_params(self):
         """Warn when a parameter is set that the chosen ``solver`` does not read."""
         signature = inspect.signature(type(self).__init__).parameters
@@ -660,7 +687,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         # The candidates' results do not depend on n_jobs; on worker processes
         # they leave the cores to each other.
         # X is already embedded: the candidates take it as it is.
-        template = clone(self).set_params(warm_start=False, verbose=0, embedding="none")
+        # The candidates run in process: they are many small fits, possibly on
+        # joblib's workers, where no Dask client is active.
+        template = clone(self).set_params(
+            warm_start=False, verbose=0, embedding="none", layer_workers=None
+        )
         # clone shares the callbacks: the candidates' fits are not the user's.
         template.__dict__.pop("_skl_callbacks", None)
         if n_workers > 1:

@@ -113,6 +113,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        layer_workers=None,
         embedding="none",
         n_bins="auto",
         class_weight=None,

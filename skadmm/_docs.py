@@ -60,8 +60,9 @@ PARAMETERS = Template(
         ``n_regions``; see :ref:`pdadmm`).
         A mode ignores the parameters of the other modes (``splitting``,
         ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``,
-        ``quantize``, ``quantize_bits`` as listed above); ``fit`` warns
-        (``UserWarning``) when one of those is set away from its default.
+        ``quantize``, ``quantize_bits``, ``layer_workers`` as listed above);
+        ``fit`` warns (``UserWarning``) when one of those is set away from its
+        default.
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -294,10 +295,11 @@ ATTRIBUTES = Template(
         ``solver="pdadmm"``: bytes that crossed layer boundaries in the last
         iteration, by variable (``"p"``, ``"q"``, ``"u"``), measured on the
         arrays that would be sent (float arrays, or integer codes plus a
-        header with ``quantize``); a fit on Dask collections (sharded over
-        the workers): bytes sent to and received from the workers over the
-        whole fit (``"to workers"``, ``"from workers"``, see
-        :ref:`sharded_fit`); ``None`` otherwise.
+        header with ``quantize``), with ``layer_workers="dask"`` on the
+        arrays the layers' actors handed to their neighbours; a fit on Dask
+        collections (sharded over the workers): bytes sent to and received
+        from the workers over the whole fit (``"to workers"``, ``"from
+        workers"``, see :ref:`sharded_fit`); ``None`` otherwise.
     embedding_ : object
         The numeric embedding fitted on the training rows (see ``embedding``):
         ``kind``, ``transform(X)``, ``n_output_features_`` (the first layer's

@@ -93,7 +93,7 @@ class PinnedActors:
             for arg, worker in zip(args, self.workers, strict=True)
         ]
         try:
-            self.actors = [self._wait(f, i) for i, f in enumerate(self._futures)]
+            self.actors = [self.wait(f, i) for i, f in enumerate(self._futures)]
         except BaseException:
             self.close()
             raise
@@ -111,9 +111,11 @@ class PinnedActors:
             getattr(actor, method)(*arg)
             for actor, arg in zip(self.actors, args, strict=True)
         ]
-        return [self._wait(call, i) for i, call in enumerate(calls)]
+        return [self.wait(call, i) for i, call in enumerate(calls)]
 
-    def _wait(self, call, i):
+    def wait(self, call, i):
+        """The result of ``call`` (a future) on object ``i``; a lost worker
+        raises :class:`~skadmm.exceptions.WorkerLostError`."""
         try:
             return call.result()
         except (OSError, RuntimeError) as exc:

@@ -359,6 +359,7 @@ CHANGED = dict(
     epsilon=0.2,
     quantize="p",
     quantize_bits=16,
+    layer_workers="dask",
 )
 
 
@@ -383,6 +384,12 @@ def test_a_parameter_is_warned_about_exactly_when_the_solver_ignores_it(data, so
     for name, value in CHANGED.items():
         if name in cls.refuses:
             with pytest.raises(ValueError, match=name):
+                fit(**{name: value})
+            continue
+        if name == "layer_workers" and name in cls.reads:
+            # Where the layers live changes no iterate (tests/test_layer_actors):
+            # here, without a Dask client, it is refused before any work.
+            with pytest.raises(ValueError, match="Client"):
                 fit(**{name: value})
             continue
         # quantize_bits is read only with quantize set: test it with quantize.

@@ -143,9 +143,11 @@ def test_16_bits_is_close_to_unquantized(quantize):
     exact = ADMMResidualRegressor(**params).fit(X, y)
     quant = ADMMResidualRegressor(quantize=quantize, quantize_bits=16, **params)
     quant.fit(X, y)
-    # A rounded q only moves the iterate by the rounding; a quantized p also
-    # trades the exact p solve for one projected gradient step (slower).
-    tol = 0.01 if quantize == "q" else 0.05
+    # A rounded q only moves the iterate by the rounding; so does a quantized
+    # p, whose rows take the rounded exact minimiser wherever it lowers their
+    # block enough (with the projected gradient step alone the score was 0.035
+    # and the merit 9 % away here).
+    tol = 0.01
     assert abs(quant.score(X, y) - exact.score(X, y)) < tol
     a, b = exact.objective_curve_[-1], quant.objective_curve_[-1]
     assert abs(a - b) <= 2 * tol * abs(a)

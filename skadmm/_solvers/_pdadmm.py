@@ -20,7 +20,7 @@ merit beyond rounding stops it with a
 :class:`~skadmm.exceptions.DivergenceWarning`.
 
 With ``quantize`` (pdADMM-G-Q) the condition still covers a quantized ``p``
-(its projected step keeps the decrease the argument needs); a rounded ``q``
+(its safeguarded step keeps the decrease the argument needs); a rounded ``q``
 breaks the identity ``u = nu r`` it rests on, and then only the run-time check
 guards the merit.
 """
@@ -64,7 +64,9 @@ class PDADMMSolver(SweepSolver):
     # beta=1 learns where RADMM's beta=1000 does not move, and rho=5 keeps the
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
-    reads = frozenset({"beta", "rho", "tau", "quantize", "quantize_bits"})
+    reads = frozenset(
+        {"beta", "rho", "tau", "quantize", "quantize_bits", "layer_workers"}
+    )
     own_params = {
         "quantize": (
             [StrOptions({"p", "q", "pq"}), None],
@@ -75,13 +77,30 @@ class PDADMMSolver(SweepSolver):
     range of the first forward pass, widened by half its span on either
     side), so that they cross a boundary as integer codes. The ``q`` step
     stays an exact block minimisation (over the levels); the ``p`` step
-    becomes a projected gradient step. See :ref:`pdadmm`.""",
+    becomes a safeguarded step on the levels (a projected gradient step or
+    the rounded exact minimiser, whichever lowers the block enough). See
+    :ref:`pdadmm`.""",
         ),
         "quantize_bits": (
             [Options(Integral, {8, 16})],
             """quantize_bits : {8, 16}, default=8
     Bits per code of ``quantize`` (256 or 65,536 levels); read only when
     ``quantize`` is set.""",
+        ),
+        "layer_workers": (
+            [StrOptions({"dask"}), None],
+            """layer_workers : {None, "dask"}, default=None
+    Where the layers of ``solver="pdadmm"`` live during the fit. ``None``:
+    in this process, every layer a task of the fit's threads
+    (``n_regions``). ``"dask"``: every layer's state on a worker of the
+    active ``dask.distributed`` Client (one Dask actor per layer, round
+    robin over the workers), the boundary variables (``p``, ``q``, ``u``:
+    float arrays, or codes with ``quantize``) handed from worker to worker
+    directly, the driver sending commands and receiving scalars and the
+    weights; ``exchange_bytes_`` then counts the bytes handed over. The
+    iterates are those of the in-process fit, bit for bit; nothing stays on
+    the workers afterwards. Fitting without an active Client is an error.
+    See :ref:`pdadmm_dask`.""",
         ),
     }
     refuses = frozenset({"splitting", "update"})

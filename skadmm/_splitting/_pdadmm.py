@@ -32,8 +32,9 @@ depend on the order of the tasks nor on the threads that run them. See
 
 pdADMM-G-Q (``quantize``): ``p_{l+1}`` and/or ``q_l`` stay on a fixed uniform
 level set per link (``skadmm._quantize``); the q step rounds its minimiser
-(exact over the levels), the p step becomes a projected gradient step kept
-only where it lowers its block. What each layer sends across its boundaries is
+(exact over the levels), the p step takes per row the better of a projected
+gradient step and the rounded exact minimiser, each kept only where it lowers
+its block enough. What each layer sends across its boundaries is
 measured by ``encode`` (codes and header when quantized).
 """
 
@@ -80,8 +81,9 @@ class PQRelaxation(Relaxation):
         pdADMM-G-Q: keep every ``p_{l+1}`` (``"p"``), every ``q_l``
         (``"q"``), or both (``"pq"``) on a fixed uniform level set per link. The
         ``q`` step is then the exact minimiser over the levels (its unconstrained
-        minimiser rounded and clipped); the ``p`` step a projected gradient
-        step, kept only where it does not raise its block.
+        minimiser rounded and clipped); the ``p`` step, per row, the better of
+        a projected gradient step and the rounded exact minimiser, each kept
+        only where it lowers its block enough.
     quantize_bits : {8, 16}, default=8
         Levels: ``2**quantize_bits``.
     """
@@ -282,6 +284,9 @@ class PQRelaxation(Relaxation):
         if projected:
             # Step 1 / (2 lambda_max(M)) per row (the row weight cancels).
             step = 0.5 / largest_eigenvalue(M)
+            inv = spd_inverse(M.copy())
+            # The decrease per unit ||dp||^2 the descent argument needs.
+            needed = 0.5 * (rho + (nu if hidden else 0.0))
         else:
             inv = spd_inverse(M)
         bias = W[-1] @ V.T
@@ -310,33 +315,48 @@ class PQRelaxation(Relaxation):
                 np.multiply(q_prev[rows], rho, out=t)
                 r += t
             if projected:
-                self._projected_input_step(k, p[chunk], Rc, M, step)
+                self._projected_input_step(k, p[chunk], Rc, M, step, inv, needed)
             else:
                 np.matmul(Rc, inv, out=p[chunk])
         self._record_sent(k, "p")
 
-    def _projected_input_step(self, k, p, rhs, M, step):
-        """Quantized ``p`` (``quantize="p"``, ``"pq"``): a projected gradient step.
+    def _projected_input_step(self, k, p, rhs, M, step, inv, needed):
+        """Quantized ``p`` (``quantize="p"``, ``"pq"``): a safeguarded step on
+        the level set.
 
         Per row, the block is ``f(p) = p M p^T / 2 - rhs p^T`` (times the row
-        weight); the trial ``Pi(p - step (p M - rhs))``, ``Pi`` the nearest
-        level, is kept only in the rows where ``f`` does not increase. With
-        ``step = 1 / (2 lambda_max(M))`` and ``p`` on the level set, the trial
-        lowers ``f`` by at least ``lambda_max / 2 ||dp||^2`` (so the rejection
-        is a guard against rounding only).
+        weight). Two candidates on the level set, ``Pi`` the nearest level:
+
+        * the projected gradient step ``Pi(p - step (p M - rhs))``, kept where
+          ``f`` does not increase. With ``step = 1 / (2 lambda_max(M))`` and
+          ``p`` on the level set it lowers ``f`` by at least ``lambda_max / 2
+          ||dp||^2`` (so its test only guards against rounding);
+        * the rounded exact minimiser ``Pi(rhs M^-1)``, kept where it lowers
+          ``f`` by at least ``needed ||dp||^2``: the decrease of the exact step
+          that the descent of ``L_rho`` rests on.
+
+        Each row takes the kept candidate of lower ``f`` (or stays). The
+        gradient step alone stalls once ``step |grad|`` is below half a level
+        (8 bits: most of ``p`` stopped moving on a CSBM graph, see
+        ``doc/pdadmm.rst``); the rounded minimiser moves a row to within
+        rounding of its exact step whenever that is a sufficient decrease.
         """
         grad = p @ M
         grad -= rhs
         trial = np.multiply(grad, -step)
         trial += p
-        self.levels[k - 1].project(trial)
-        d = trial - p
-        change = d @ M
-        change *= 0.5
-        change += grad
-        change *= d
-        keep = change.sum(axis=1) <= 0.0
-        p[keep] = trial[keep]
+        levels = self.levels[k - 1]
+        levels.project(trial)
+        gain = _block_change(trial, p, M, grad)
+        exact = levels.project(rhs @ inv)
+        exact_gain = _block_change(exact, p, M, grad)
+        d = exact - p
+        np.square(d, out=d)
+        sufficient = exact_gain <= -needed * d.sum(axis=1)
+        use_exact = sufficient & (exact_gain <= gain)
+        use_trial = ~use_exact & (gain <= 0.0)
+        p[use_trial] = trial[use_trial]
+        p[use_exact] = exact[use_exact]
 
     # ------------------------------------------------------------- exchanges
     def encode(self, name, k):
@@ -488,6 +508,17 @@ class PQRelaxation(Relaxation):
             # b, s, g, the p-step's t and the relu z-step's three work arrays.
             "block buffers": 7 * block_rows(width) * width,
         }
+
+
+def _block_change(x, p, M, grad):
+    """Per row, ``f(x) - f(p)`` of ``f(p) = p M p^T / 2 - rhs p^T`` (``grad``:
+    ``p M - rhs``): ``d (grad + d M / 2)^T``, ``d = x - p``."""
+    d = x - p
+    change = d @ M
+    change *= 0.5
+    change += grad
+    change *= d
+    return change.sum(axis=1)
 
 
 __all__ = ["PQRelaxation", "Z_PROX"]
