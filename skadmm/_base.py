@@ -32,7 +32,13 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
-from ._alpha_search import CV_MAX_ROWS, AlphaSearch, fixed_alpha, search_alpha
+from ._alpha_search import (
+    CV_MAX_ROWS,
+    AlphaSearch,
+    distinct_row_folds,
+    fixed_alpha,
+    search_alpha,
+)
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
@@ -78,9 +84,6 @@ from .exceptions import (
     FitInterruptedWarning,
     InconsistentVersionWarning,
 )
-
-#: Seed of ``embedding="auto"``'s held-out split (see ``_held_out_split``).
-_HELD_OUT_SEED = 0
 
 # Parameters whose change makes a kept solver state unusable for warm_start.
 _STATE_KEYS = (
@@ -793,8 +796,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         the fitted model (a tie keeps no code).
 
         The held-out rows are ``X_val`` when given (the fits train on every
-        row), else a ``validation_fraction`` of the rows split off with a
-        fixed seed (stratified for a classifier): one extra fit in all, the
+        row), else about a ``validation_fraction`` of the rows, identical
+        rows together (:meth:`_held_out_split`): one extra fit in all, the
         two fits run on the other rows, and the held-out rows are the
         early-stopping validation rows of both fits when early stopping is
         on. ``sw``: the validated sample weights (before class weights,
@@ -873,23 +876,31 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _held_out_split(self, X, y, sw):
         """``(train, held)``: ``(X, y, sw)`` of the rows ``embedding="auto"``
-        fits on and of the ``validation_fraction`` it compares on (a fixed
-        seed, as the folds of the penalty search: the choice is part of the
-        model, not of its random initialisation)."""
-        stratify = None
+        fits on and of those it compares on, about a ``validation_fraction``.
+
+        Identical ``(x, y)`` rows fall on the same side, as in the penalty
+        search's folds (:func:`~skadmm._alpha_search.distinct_row_folds`,
+        its fixed seed: the choice is part of the model, not of its random
+        initialisation): a row of weight ``k`` and ``k`` copies of it split
+        alike, and a code that memorises repeated rows gains nothing on the
+        held-out side (on Wine red, 240 of 1,599 rows repeat another one).
+        """
+        n_parts = max(2, round(1.0 / self.validation_fraction))
+        labels = np.asarray(y).reshape(X.shape[0], -1)
+        if labels.dtype.kind not in "biuf":
+            labels = np.unique(labels, return_inverse=True)[1].reshape(X.shape[0], -1)
+        part = distinct_row_folds(X, labels, n_parts)
+        held = part == 0
         if is_classifier(self):
-            counts = np.unique(y, return_counts=True)[1]
-            stratify = y if counts.min() >= 2 else None
-        rows = np.arange(X.shape[0])
-        train, held = train_test_split(
-            rows,
-            test_size=self.validation_fraction,
-            random_state=_HELD_OUT_SEED,
-            stratify=stratify,
-        )
+            # A class of fewer rows than parts trains (its held-out share is
+            # too small to score, and the fit must see every class).
+            classes, counts = np.unique(y, return_counts=True)
+            held[np.isin(y, classes[counts < n_parts])] = False
+        if held.all() or not held.any():
+            held = np.arange(X.shape[0]) % n_parts == 0
         return tuple(
-            tuple(None if a is None else a[part] for a in (X, y, sw))
-            for part in (train, held)
+            tuple(None if a is None else a[rows] for a in (X, y, sw))
+            for rows in (~held, held)
         )
 
     def _input_width(self, X, n_rows):
