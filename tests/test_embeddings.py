@@ -473,3 +473,21 @@ def test_warm_start_keeps_the_chosen_embedding():
     _fit(est, X, y)
     assert est.embedding_ is first
     assert est.alpha_search_["rule"] == "kept"
+
+
+def test_auto_held_out_split_keeps_identical_rows_together():
+    X, y = _steps(600)
+    X, y = np.vstack([X, X[:200]]), np.concatenate([y, y[:200]])  # 200 repeats
+    (X_tr, y_tr, _), (X_ho, y_ho, _) = ADMMResidualRegressor()._held_out_split(
+        X, y, None
+    )
+    assert len(y_ho) + len(y_tr) == 800 and 60 <= len(y_ho) <= 100
+    train_rows = {row.tobytes() for row in X_tr}
+    assert not any(row.tobytes() in train_rows for row in X_ho)
+    # A classifier's class with fewer rows than parts never leaves training.
+    labels = (y > 0.5).astype(int)
+    labels[:3] = 2
+    (_, yc_tr, _), (_, yc_ho, _) = ADMMResidualClassifier()._held_out_split(
+        X, labels, None
+    )
+    assert 2 in yc_tr and 2 not in yc_ho
