@@ -85,6 +85,7 @@ ADMM_MODES = {
     "default": {},
     "radmm": {"solver": "radmm"},
     **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
+    "embedding_auto": {"embedding": "auto"},
 }
 #: Models run when ``--models`` is not given (the other embeddings on request).
 DEFAULT_MODELS = (

@@ -15,7 +15,8 @@ models (keys for ``--models``):
   learn;
 * ``embedding_<kind>``: the defaults with ``embedding=<kind>`` (``none``,
   the network on the standardised columns alone; ``piecewise``, ``hat``,
-  ``onehot``, ``periodic``), ``n_bins="auto"``;
+  ``onehot``, ``periodic``; ``auto``, the choice between ``none`` and
+  ``onehot`` made inside each fit), ``n_bins="auto"``;
 * ``mlp``: ``MLPRegressor(max_iter=2000, random_state=0)``;
 * ``mlp_<kind>``: the same MLP behind the numeric embedding ``<kind>`` (the
   estimators' encoder as a transformer, ``_embedding.EmbeddingTransformer``),
@@ -90,6 +91,7 @@ ADMM_MODES = {
     "default": {},
     "radmm": {"solver": "radmm"},
     **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
+    "embedding_auto": {"embedding": "auto"},
 }
 #: Models run when ``--models`` is not given (the other embeddings on request).
 DEFAULT_MODELS = (

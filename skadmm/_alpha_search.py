@@ -150,6 +150,13 @@ class AlphaSearch:
     fold_errors: np.ndarray | None = None
     fit_seconds: np.ndarray | None = None
     total_weight: float = 1.0
+    #: ``embedding="auto"``: the code tried at the chosen penalty (``None``:
+    #: none was), the embedding chosen, and the code's fold errors and times
+    #: (as a column of ``fold_errors`` and ``fit_seconds``).
+    code: str | None = None
+    embedding: str = "none"
+    code_fold_errors: np.ndarray | None = None
+    code_fit_seconds: np.ndarray | None = None
 
     @property
     def mean_errors(self):
@@ -168,6 +175,18 @@ class AlphaSearch:
                 mean_errors=self.mean_errors.tolist(),
                 fit_seconds=self.fit_seconds.tolist(),
             )
+        if self.code is not None:
+            best = self.candidates.index(self.alpha)
+            record.update(
+                embedding=self.embedding,
+                embedding_rule="cross-validation",
+                embedding_errors={
+                    "none": float(self.mean_errors[best]),
+                    self.code: float(self.code_fold_errors.sum() / self.total_weight),
+                },
+                code_fold_errors=self.code_fold_errors.tolist(),
+                code_fit_seconds=self.code_fit_seconds.tolist(),
+            )
         return record
 
 
@@ -177,7 +196,15 @@ def resolve_alpha(alpha, X, Y, sample_weight, fit_predict, row_errors, run=None)
 
 
 def search_alpha(
-    alpha, X, Y, sample_weight, fit_predict, row_errors, run=None, report=None
+    alpha,
+    X,
+    Y,
+    sample_weight,
+    fit_predict,
+    row_errors,
+    run=None,
+    report=None,
+    code=None,
 ):
     """The penalty of a fit on ``(X, Y)`` with weights ``sample_weight``.
 
@@ -192,22 +219,84 @@ def search_alpha(
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
     ``report(fold, alpha, error, seconds)`` is called as each fit's result
-    arrives (``error`` per unit weight of the fold's rows).
+    arrives (``error`` per unit weight of the fold's rows; a code's fits add
+    ``embedding=name``).
+
+    ``code``: ``(name, fit_predict)`` of ``embedding="auto"`` (``None``: no
+    choice of embedding), its ``fit_predict`` fitting the model with that
+    numeric code instead (the encoder fitted on the fold's training rows).
+    The code is cross-validated on the same folds at the penalty chosen
+    without it, three more fits, and chosen if its loss is lower (a tie
+    keeps no code, the simpler model). A number ``alpha`` is then
+    cross-validated alone against the code (rule ``"given"``). Tables that
+    are not cross-validated get no code (``code`` stays ``None`` in the
+    record).
 
     Returns
     -------
     search : AlphaSearch
     """
-    if alpha != "auto":
+    given = alpha != "auto"
+    if given and code is None:
         return AlphaSearch(float(alpha), "given", (float(alpha),))
     n = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    fallback = AlphaSearch(
+        float(alpha) if given else fixed_alpha(n),
+        "given" if given else "fixed",
+        (float(alpha) if given else fixed_alpha(n),),
+    )
     if not CV_MIN_ROWS <= n <= CV_MAX_ROWS:
-        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
+        return fallback
     fold = distinct_row_folds(X, Y, _N_FOLDS)
     if np.bincount(fold, minlength=_N_FOLDS).min() < 2:
-        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
+        return fallback
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    grid = candidates(n)
+    grid = (float(alpha),) if given else candidates(n)
+    errors, seconds = _cross_validate(
+        fold, X, Y, sample_weight, sw, grid, fit_predict, row_errors, run, report
+    )
+    total = errors.sum(axis=0)
+    if not np.isfinite(total).any():
+        return fallback
+    # Largest penalty among the best (reversed argmin): the safer model on a tie.
+    best = len(grid) - 1 - int(np.argmin(total[::-1]))
+    search = AlphaSearch(
+        grid[best],
+        "given" if given else "cross-validation",
+        grid,
+        errors,
+        seconds,
+        float(sw.sum()),
+    )
+    if code is None:
+        return search
+    name, code_fit_predict = code
+    code_errors, code_seconds = _cross_validate(
+        fold,
+        X,
+        Y,
+        sample_weight,
+        sw,
+        (grid[best],),
+        code_fit_predict,
+        row_errors,
+        run,
+        None if report is None else partial(report, embedding=name),
+    )
+    search.code = name
+    search.code_fold_errors = code_errors[:, 0]
+    search.code_fit_seconds = code_seconds[:, 0]
+    if code_errors.sum() < total[best]:
+        search.embedding = name
+    return search
+
+
+def _cross_validate(
+    fold, X, Y, sample_weight, sw, grid, fit_predict, row_errors, run, report
+):
+    """``(errors, seconds)``: the summed weighted loss ``errors[k, i]`` of the
+    penalty ``grid[i]`` on the rows of fold ``k`` (``inf`` where not finite),
+    and the time of its fit and predictions."""
     tasks, scored = [], []
     for k in range(_N_FOLDS):
         train, test = fold != k, fold == k
@@ -225,14 +314,7 @@ def search_alpha(
         if report is not None:
             report(k, grid[i], errors[k, i] / sw[test].sum(), spent)
     errors[~np.isfinite(errors)] = np.inf
-    total = errors.sum(axis=0)
-    if not np.isfinite(total).any():
-        return AlphaSearch(fixed_alpha(n), "fixed", (fixed_alpha(n),))
-    # Largest penalty among the best (reversed argmin): the safer model on a tie.
-    best = len(grid) - 1 - int(np.argmin(total[::-1]))
-    return AlphaSearch(
-        grid[best], "cross-validation", grid, errors, seconds, float(sw.sum())
-    )
+    return errors, seconds
 
 
 def _timed(task):

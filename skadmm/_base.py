@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import hash as joblib_hash
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -32,12 +32,24 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS, get_activation
-from ._alpha_search import AlphaSearch, fixed_alpha, search_alpha
+from ._alpha_search import (
+    CV_MAX_ROWS,
+    AlphaSearch,
+    distinct_row_folds,
+    fixed_alpha,
+    search_alpha,
+)
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
 from ._checks import check_fitted_network, check_input_scale, check_predictions
 from ._dask_input import is_dask_collection
-from ._embeddings import KINDS, encoded_shape, make_embedding, resolve_n_bins
+from ._embeddings import (
+    AUTO_CODE,
+    PARAMETER_VALUES,
+    encoded_shape,
+    make_embedding,
+    resolve_n_bins,
+)
 from ._interrupt import interrupts_propagate
 from ._layer_actors import layer_client, solve_on_dask
 from ._memory import check_fit_memory
@@ -163,7 +175,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         "verbose": ["verbose"],
         # The parameters of one mode only, declared with the mode.
         **own_param_constraints(),
-        "embedding": [StrOptions(set(KINDS))],
+        "embedding": [StrOptions(set(PARAMETER_VALUES))],
         "n_bins": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
     }
 
@@ -315,6 +327,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             sw = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+        # embedding="auto" on a table too large to cross-validate: the choice
+        # is one more fit (see _fit_auto_held_out).
+        auto = self.embedding == "auto" and not warm
+        if auto and float(X.shape[0] if sw is None else sw.sum()) > CV_MAX_ROWS:
+            return self._fit_auto_held_out(
+                X, y, sw, X_val, y_val, sample_weight_val, fit_start, callbacks
+            )
         # The validation rows take the class weights of every training row.
         weighed_on = (y, sw)
         sw = self._weigh_samples(y, sw)
@@ -337,8 +356,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         if keep is not None and not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
         # The network's input: the numeric embedding of X, fitted on these rows
-        # (kept from the first fit when warm; see skadmm._embeddings).
-        embedding = self._fit_embedding(X, sw, warm)
+        # (kept from the first fit when warm; see skadmm._embeddings). With
+        # embedding="auto" X stays as it is until the penalty search has
+        # chosen between its two candidates, each fitted on these rows.
+        if auto:
+            candidates = self._fit_auto_candidates(X, sw)
+            embedding = candidates["none"]
+        else:
+            embedding = self._fit_embedding(X, sw, warm)
         X = embedding.transform(X)
         # The network is trained on the encoded target (kept from the first fit
         # when warm, since the stored network's outputs are in its units).
@@ -348,6 +373,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             X_val, Y_val, sw_val = self._validation_data(
                 X.dtype, weighed_on, X_val, y_val, sample_weight_val, target
             )
+            # (Encoded, with embedding="auto", once it is chosen.)
             validation = (embedding.transform(X_val), Y_val, sw_val)
         Y = target.encode(y, X.dtype)
 
@@ -361,7 +387,16 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         rng = check_random_state(self.random_state)
         if validation is None:
             X, Y, sw, validation = self._split_validation(X, Y, sw, rng, target)
-        alpha, alpha_search = self._resolve_alpha(X, Y, sw, warm, target, callbacks)
+        code = (AUTO_CODE, candidates[AUTO_CODE].n_bins) if auto else None
+        alpha, alpha_search = self._resolve_alpha(
+            X, Y, sw, warm, target, callbacks, code
+        )
+        if auto:
+            # The rows the search saw raw enter the network in the chosen code.
+            embedding = candidates[alpha_search["embedding"]]
+            X = embedding.transform(X)
+            if validation is not None:
+                validation = (embedding.transform(validation[0]), *validation[1:])
         # A callback stopped the fit during the penalty search: it ends with
         # the initial network, no iteration run.
         stopped = alpha_search["rule"] == "stopped"
@@ -647,31 +682,55 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 UserWarning,
             )
 
-    def _resolve_alpha(self, X, Y, sw, warm, target, callbacks):
+    def _resolve_alpha(self, X, Y, sw, warm, target, callbacks, code=None):
         """``alpha`` with ``"auto"`` resolved (kept from the first fit when warm),
         and the record of how (``alpha_search_``).
 
         A callback stopping the search (``callbacks``: the fit's) leaves the
         penalty of a table that is not cross-validated, with the rule
         ``"stopped"`` and the fits done (``n_fits`` of ``n_planned``).
+
+        ``code``: ``(kind, n_bins)`` of ``embedding="auto"`` (``None``: the
+        embedding is not chosen here): the same folds then also
+        cross-validate that code at the chosen penalty (at the given or
+        fixed one when there is no search), and the record says which
+        embedding was chosen (``"embedding"``, ``"embedding_rule"``, the
+        cross-validated ``"embedding_errors"``).
         """
         stopped = {}
         tick = time.perf_counter()
-        if self.alpha != "auto" or warm:
-            alpha = float(self.alpha) if self.alpha != "auto" else self.alpha_
-            search = AlphaSearch(alpha, "given" if self.alpha != "auto" else "kept")
-        elif target.auto_alpha is not None:
-            alpha = target.auto_alpha(float(X.shape[0] if sw is None else sw.sum()))
-            search = AlphaSearch(alpha, "fixed", (alpha,))
+        n = float(X.shape[0] if sw is None else sw.sum())
+        search_code = None
+        if code is not None:
+            search_code = (code[0], self._code_fit_predict(X, target, *code))
+        if warm:
+            search = AlphaSearch(float(self.alpha_), "kept")
+        elif self.alpha != "auto" and search_code is None:
+            search = AlphaSearch(float(self.alpha), "given")
         else:
-            try:
-                search = self._search_alpha(X, Y, sw, target, callbacks)
-            except SearchStopped as stop:
-                alpha = fixed_alpha(float(X.shape[0] if sw is None else sw.sum()))
-                search = AlphaSearch(alpha, "stopped", (alpha,))
-                stopped = dict(n_fits=stop.n_fits, n_planned=stop.n_planned)
+            alpha, rule = self.alpha, None
+            if self.alpha == "auto" and target.auto_alpha is not None:
+                alpha, rule = target.auto_alpha(n), "fixed"
+            if alpha == "auto" or search_code is not None:
+                try:
+                    search = self._search_alpha(
+                        X, Y, sw, target, callbacks, alpha, search_code
+                    )
+                except SearchStopped as stop:
+                    fallback = fixed_alpha(n) if alpha == "auto" else float(alpha)
+                    search = AlphaSearch(fallback, "stopped", (fallback,))
+                    stopped = dict(n_fits=stop.n_fits, n_planned=stop.n_planned)
+            else:
+                search = AlphaSearch(float(alpha), rule, (float(alpha),))
+            if rule is not None and search.rule == "given":
+                search.rule = rule
         record = search.as_dict()
         record.update(stopped)
+        if code is not None and "embedding" not in record:
+            # Too few (distinct) rows for the folds, or a stopped search.
+            record.update(embedding="none", embedding_rule="too few rows")
+            if stopped:
+                record["embedding_rule"] = "stopped"
         record["seconds"] = time.perf_counter() - tick
         if self.verbose and self.alpha == "auto" and not warm:
             print(
@@ -679,37 +738,61 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 f"{record['seconds']:.2f}s)",
                 flush=True,
             )
+        if self.verbose and code is not None:
+            errors = record.get("embedding_errors", {})
+            detail = ", ".join(f"{k} {v:.5g}" for k, v in errors.items())
+            print(
+                f"embedding='auto': {record['embedding']!r} "
+                f"({record['embedding_rule']}{': ' + detail if detail else ''})",
+                flush=True,
+            )
         return search.alpha, record
 
-    def _search_alpha(self, X, Y, sw, target, callbacks):
-        """``alpha="auto"``'s cross-validated search (see ``_alpha_search``)."""
+    def _code_fit_predict(self, X, target, kind, n_bins):
+        """``fit_predict`` of ``embedding="auto"``'s code candidates: the
+        model with the code ``kind`` (``n_bins`` bins, those of the fit),
+        its encoder fitted on each fold's own training rows."""
+        template = self._search_template(X)
+        template.set_params(embedding=kind, n_bins=n_bins)
+        return partial(_fit_predict_candidate, template, target)
+
+    def _search_template(self, X):
+        """The unfitted model of the penalty search's candidates (on ``X``,
+        already embedded: the candidates take it as it is)."""
         n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
-        # The candidates' results do not depend on n_jobs; on worker processes
-        # they leave the cores to each other.
-        # X is already embedded: the candidates take it as it is.
-        # The candidates run in process: they are many small fits, possibly on
-        # joblib's workers, where no Dask client is active.
+        # X is already embedded: the candidates take it as it is. They run in
+        # process: many small fits, possibly on joblib's workers, where no
+        # Dask client is active.
         template = clone(self).set_params(
             warm_start=False, verbose=0, embedding="none", layer_workers=None
         )
         # clone shares the callbacks: the candidates' fits are not the user's.
         template.__dict__.pop("_skl_callbacks", None)
+        # The candidates' results do not depend on n_jobs; on worker processes
+        # they leave the cores to each other.
         if n_workers > 1:
             template.set_params(n_jobs=1)
-        fit_predict = partial(_fit_predict_candidate, template, target)
+        return template
+
+    def _search_alpha(self, X, Y, sw, target, callbacks, alpha="auto", code=None):
+        """``alpha="auto"``'s cross-validated search (see ``_alpha_search``);
+        ``alpha`` a number with ``code``: that penalty against the code."""
+        n_workers = search_workers(self.n_jobs, X.shape[0], self.width, X.shape[1])
+        fit_predict = partial(_fit_predict_candidate, self._search_template(X), target)
         run = partial(run_search, n_workers=n_workers)
         # Each candidate fit is a callback task of this fit (see _callbacks).
         run = callbacks.search_run(run, in_process=n_workers == 1)
 
-        def report(fold, alpha, error, seconds):
+        def report(fold, alpha, error, seconds, embedding="none"):
+            code = "" if embedding == "none" else f", embedding={embedding!r}"
             print(
-                f"alpha='auto': fold {fold + 1}/3, alpha={alpha:g}: "
+                f"alpha='auto': fold {fold + 1}/3, alpha={alpha:g}{code}: "
                 f"validation loss {error:.5g} ({seconds:.2f}s)",
                 flush=True,
             )
 
         return search_alpha(
-            self.alpha,
+            alpha,
             X,
             Y,
             sw,
@@ -717,6 +800,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             target.cv_errors,
             run,
             report if self.verbose else None,
+            code,
         )
 
     def _solver_class(self):
@@ -744,6 +828,135 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             self.n_bins, float(X.shape[0] if sw is None else sw.sum())
         )
         return make_embedding(self.embedding, n_bins, params=params).fit(X, sw)
+
+    def _fit_auto_candidates(self, X, sw):
+        """``embedding="auto"``'s two encoders fitted on the fit's rows ``X``
+        (weights ``sw``), by kind: ``"none"`` and ``AUTO_CODE``."""
+        n_bins = resolve_n_bins(
+            self.n_bins, float(X.shape[0] if sw is None else sw.sum())
+        )
+        # A warm fit must repeat embedding="auto" (and n_bins) to go on.
+        params = ("auto", self.n_bins)
+        return {
+            kind: make_embedding(kind, n_bins, params=params).fit(X, sw)
+            for kind in ("none", AUTO_CODE)
+        }
+
+    def _fit_auto_held_out(
+        self, X, y, sw, X_val, y_val, sample_weight_val, fit_start, callbacks
+    ):
+        """``embedding="auto"`` on more than ``CV_MAX_ROWS`` training rows:
+        one fit with no code and one with ``AUTO_CODE``, both on the same
+        training rows, and the one with the lower loss on held-out rows is
+        the fitted model (a tie keeps no code).
+
+        The held-out rows are ``X_val`` when given (the fits train on every
+        row), else about a ``validation_fraction`` of the rows, identical
+        rows together (:meth:`_held_out_split`): one extra fit in all, the
+        two fits run on the other rows, and the held-out rows are the
+        early-stopping validation rows of both fits when early stopping is
+        on. ``sw``: the validated sample weights (before class weights,
+        which each fit applies itself).
+        """
+        tick = time.perf_counter()
+        if X_val is not None:
+            train = (X, y, sw)
+            X_ho, y_ho = self._validate_xy(X_val, y_val, reset=False)
+            sw_ho = None
+            if sample_weight_val is not None:
+                sw_ho = _check_sample_weight(
+                    sample_weight_val, X_ho, dtype=X.dtype, ensure_non_negative=True
+                )
+            held = (X_ho, y_ho, sw_ho)
+        else:
+            train, held = self._held_out_split(X, y, sw)
+        early = X_val is not None or uses_early_stopping(
+            self.early_stopping, X.shape[0]
+        )
+        fits, losses, seconds = {}, {}, {}
+        for kind in ("none", AUTO_CODE):
+            model = clone(self).set_params(
+                embedding=kind, warm_start=False, verbose=max(self.verbose - 1, 0)
+            )
+            # clone shares the callbacks: these fits are not the user's.
+            model.__dict__.pop("_skl_callbacks", None)
+            given = dict(
+                zip(("X_val", "y_val", "sample_weight_val"), held, strict=True)
+            )
+            start = time.perf_counter()
+            # Only the chosen fit's warnings reach the user.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model._fit(*train, **(given if early else {}))
+            seconds[kind] = time.perf_counter() - start
+            losses[kind] = _held_out_loss(model, train, held)
+            fits[kind] = (model, caught)
+            if self.verbose:
+                print(
+                    f"embedding='auto': {kind!r} held-out loss "
+                    f"{losses[kind]:.5g} ({seconds[kind]:.2f}s)",
+                    flush=True,
+                )
+        kind = AUTO_CODE if losses[AUTO_CODE] < losses["none"] else "none"
+        model, caught = fits[kind]
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        # The chosen fit's fitted state becomes this estimator's (its
+        # parameters and input checks stay this estimator's own).
+        own = set(self.get_params()) | {"n_features_in_", "feature_names_in_"}
+        for name, value in vars(model).items():
+            if name not in own and name != "_skl_callbacks":
+                setattr(self, name, value)
+        self.embedding_.params = ("auto", self.n_bins)
+        record = dict(model.alpha_search_)
+        record.update(
+            embedding=kind,
+            embedding_rule="held-out",
+            embedding_errors=losses,
+            embedding_fit_seconds=seconds,
+            held_out_rows=held[0].shape[0],
+            embedding_seconds=time.perf_counter() - tick,
+        )
+        self.alpha_search_ = record
+        if self.verbose:
+            print(
+                f"embedding='auto': {kind!r} (held-out: "
+                + ", ".join(f"{k} {v:.5g}" for k, v in losses.items())
+                + ")",
+                flush=True,
+            )
+        self.fit_time_ = time.perf_counter() - fit_start
+        callbacks.end_fit()
+        return self
+
+    def _held_out_split(self, X, y, sw):
+        """``(train, held)``: ``(X, y, sw)`` of the rows ``embedding="auto"``
+        fits on and of those it compares on, about a ``validation_fraction``.
+
+        Identical ``(x, y)`` rows fall on the same side, as in the penalty
+        search's folds (:func:`~skadmm._alpha_search.distinct_row_folds`,
+        its fixed seed: the choice is part of the model, not of its random
+        initialisation): a row of weight ``k`` and ``k`` copies of it split
+        alike, and a code that memorises repeated rows gains nothing on the
+        held-out side (on Wine red, 240 of 1,599 rows repeat another one).
+        """
+        n_parts = max(2, round(1.0 / self.validation_fraction))
+        labels = np.asarray(y).reshape(X.shape[0], -1)
+        if labels.dtype.kind not in "biuf":
+            labels = np.unique(labels, return_inverse=True)[1].reshape(X.shape[0], -1)
+        part = distinct_row_folds(X, labels, n_parts)
+        held = part == 0
+        if is_classifier(self):
+            # A class of fewer rows than parts trains (its held-out share is
+            # too small to score, and the fit must see every class).
+            classes, counts = np.unique(y, return_counts=True)
+            held[np.isin(y, classes[counts < n_parts])] = False
+        if held.all() or not held.any():
+            held = np.arange(X.shape[0]) % n_parts == 0
+        return tuple(
+            tuple(None if a is None else a[rows] for a in (X, y, sw))
+            for rows in (~held, held)
+        )
 
     def _input_width(self, X, n_rows):
         """Columns of the network's input: ``X``'s, or its embedding's at
@@ -1054,6 +1267,18 @@ def _package_version():
     from . import __version__
 
     return __version__
+
+
+def _held_out_loss(model, train, held):
+    """Loss per unit weight of the fitted ``model`` on the ``held`` rows
+    ``(X, y, sample_weight)``, in the units of the penalty search (its
+    target's ``cv_errors``), class weights those of the ``train`` rows."""
+    X, y, sw = held
+    sw = model._weigh_samples(y, sw, train=train[1:])
+    errors = model._target.held_out_errors(model, X, y)
+    if not np.isfinite(errors).all():
+        return np.inf
+    return float(np.average(errors, weights=sw))
 
 
 def _fit_predict_candidate(template, target, alpha, X_train, Y_train, sw_train, X_test):

@@ -193,8 +193,10 @@ PARAMETERS = Template(
         a closing line per run with its time and why it stopped (as
         ``stop_reason_``). Each stage of a large table is a run of its own.
     $mode_params
-    embedding : {"none", "piecewise", "hat", "onehot", "periodic"}, default="none"
-        How each numeric column enters the network. ``"none"``: ``X`` as it
+    embedding : str, default="none"
+        How each numeric column enters the network: ``"none"``,
+        ``"piecewise"``, ``"hat"``, ``"onehot"``, ``"periodic"`` or
+        ``"auto"``. ``"none"``: ``X`` as it
         is. The others feed the first layer each column's standardised value
         ``z`` and, beside it, a code of the column built on the rows given to
         ``fit`` (so cross-validation stays honest; ``embedding_`` holds the
@@ -209,7 +211,17 @@ PARAMETERS = Template(
         with fewer than two distinct bins (binary, constant) keep ``z``
         alone. The first layer then has up to ``n_features * (1 + n_bins)``
         inputs. A code helps on tables like Wine Quality and hurts on smooth
-        ones; see :ref:`embeddings` for the measurements.
+        ones; see :ref:`embeddings` for the measurements. ``"auto"`` chooses
+        between ``"none"`` and ``"onehot"`` inside ``fit``, on its training
+        rows only: on 30 to 2000 rows (the sum of ``sample_weight``) the
+        folds of the penalty search also fit the code at the penalty they
+        chose (three more fits; with a given ``alpha``, or for the
+        classifier, three fits of each kind at its penalty), and the code is
+        kept if its cross-validated loss is lower; on more rows, one fit of
+        each kind on the same rows, compared on ``X_val`` or on a held-out
+        ``validation_fraction`` of the rows, which the chosen fit then does
+        not train on (one extra fit); below 30 rows ``"none"``. The choice
+        is recorded in ``alpha_search_``.
     n_bins : int or "auto", default="auto"
         Quantile bins per column of ``embedding`` (``"periodic"``: twice its
         frequencies); ignored with ``"none"``. ``"auto"`` means one per 80
@@ -288,7 +300,14 @@ ATTRIBUTES = Template(
         search); with cross-validation also
         ``fold_errors`` (folds x candidates, summed weighted loss),
         ``mean_errors`` (per unit weight) and ``fit_seconds`` (folds x
-        candidates), as RidgeCV's ``cv_results_``.
+        candidates), as RidgeCV's ``cv_results_``. With
+        ``embedding="auto"`` (not on a warm start) also ``embedding`` (the
+        kind chosen), ``embedding_rule`` (``"cross-validation"``: the code
+        on the same folds at the chosen penalty, its ``code_fold_errors``
+        and ``code_fit_seconds``; ``"held-out"``: one fit of each kind on
+        the same rows, compared on ``held_out_rows`` others, with
+        ``embedding_fit_seconds``; ``"too few rows"``: none) and
+        ``embedding_errors`` (the loss per unit weight of each kind).
     n_outputs_ : int
         Number of outputs.
     exchange_bytes_ : dict or None
@@ -301,7 +320,8 @@ ATTRIBUTES = Template(
         from the workers over the whole fit (``"to workers"``, ``"from
         workers"``, see :ref:`sharded_fit`); ``None`` otherwise.
     embedding_ : object
-        The numeric embedding fitted on the training rows (see ``embedding``):
+        The numeric embedding fitted on the training rows (see ``embedding``;
+        with ``"auto"``, the kind chosen):
         ``kind``, ``transform(X)``, ``n_output_features_`` (the first layer's
         inputs), and but for ``"none"`` ``mean_`` and ``scale_`` of the
         standardisation; the binned kinds also ``bin_edges_`` (one array per

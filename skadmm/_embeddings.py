@@ -19,6 +19,8 @@ by a code of ``x`` (see the user guide, "Numeric embeddings"):
 * ``"periodic"``: ``sin(2 pi f z)`` and ``cos(2 pi f z)`` for fixed
   frequencies ``f`` spaced geometrically.
 * ``"none"``: ``X`` itself, unchanged.
+* ``"auto"`` (an estimator's parameter, not an encoder): ``"none"`` or
+  ``AUTO_CODE``, chosen inside ``fit`` on its training rows.
 
 The encoders are fitted on the rows given to ``fit`` (with their sample
 weights: a row of weight 2 counts as a repeated row, so weighted quantiles use
@@ -31,8 +33,15 @@ would be an affine function of ``z``.
 import numpy as np
 import scipy.sparse as sp
 
-#: Values of the estimators' ``embedding`` parameter.
+#: The encodings (an encoder's ``kind``).
 KINDS = ("none", "piecewise", "hat", "onehot", "periodic")
+#: ``embedding="auto"``: ``"none"`` or this code, whichever the fit's own
+#: training rows validate better (see ``BaseADMMResidual._fit``): the one-hot
+#: bins were the best and the cheapest code on every Wine table (user guide,
+#: "Numeric embeddings").
+AUTO_CODE = "onehot"
+#: Values of the estimators' ``embedding`` parameter.
+PARAMETER_VALUES = (*KINDS, "auto")
 #: Factor of the code's columns (see :class:`_StandardisedEmbedding`): 0.5
 #: and 0.25 took both the gain on Wine and the loss on diabetes away
 #: together (user guide, "Numeric embeddings").
@@ -87,6 +96,8 @@ def encoded_shape(kind, n_bins, X):
     having all its bins (duplicate edges only remove some).
     """
     n, d = X.shape
+    if kind == "auto":
+        kind = AUTO_CODE  # the wider of its two candidates
     if kind == "none":
         return d, (X.nnz if sp.issparse(X) else None)
     if kind == "periodic":

@@ -24,6 +24,7 @@ from ._embeddings import encoded_shape, resolve_n_bins
 from ._limits import memory_limit
 from ._rows import block_rows
 from ._solvers import SOLVERS
+from ._splitting._reset_hooks import caches_first_layer
 from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -125,6 +126,9 @@ def fit_memory_parts(
         live[f"scratch: {name}"] = n_regions * size
     for name, size in solver_cls.buffer_arrays(N_st, n, H, m).items():
         live[f"solver: {name}"] = size
+    if solver_cls.reset_hooks and caches_first_layer(d + 1, input_nnz is not None):
+        # The line search's first-layer pre-activations, one per feature buffer.
+        live["solver: first-layer pre-activations"] = 2 * N_tr * n
     live[f"weights ({copies} copies)"] = copies * weights
 
     # Each of these is freed before the next one is made.

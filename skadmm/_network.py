@@ -145,9 +145,12 @@ def row_blocks_forward(run, n_blocks, activation, whole):
     return predict
 
 
-def augmented_hidden_into(X_aug, hidden_weights, activation, out):
+def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None):
     """``[U_{H-1}, 1]`` of ``hidden_weights`` written into ``out`` (its last
     column already ones), from the augmented input ``[X, 1]``.
+
+    ``pre``: where to keep the first layer's pre-activations ``[X, 1] W_1``
+    (``None``: they are not kept).
 
     The relaxations' style: each layer is one product ``[U, 1] @ W`` of an
     augmented array, the bias inside the product, as their auxiliaries are
@@ -155,8 +158,12 @@ def augmented_hidden_into(X_aug, hidden_weights, activation, out):
     rounds differently).
     """
     U = out[:, :-1]
-    dense_product(X_aug, hidden_weights[0], U)
-    activation(U, out=U)
+    if pre is None:
+        dense_product(X_aug, hidden_weights[0], U)
+        activation(U, out=U)
+    else:
+        dense_product(X_aug, hidden_weights[0], pre)
+        activation(pre, out=U)
     if len(hidden_weights) > 1:
         T = np.empty_like(U)
         for W in hidden_weights[1:]:

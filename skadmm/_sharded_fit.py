@@ -356,7 +356,9 @@ def _check_supported(est, X_val, y_val, sw_val):
         problems.append(f"splitting={est.splitting!r} (sharded: 'three')")
     if est.warm_start:
         problems.append("warm_start=True")
-    if est.embedding != "none":
+    # embedding="auto" is "none" there: a sharded table is large, and its
+    # choice would be one more sharded fit.
+    if est.embedding not in ("none", "auto"):
         problems.append(f"embedding={est.embedding!r} (sharded: 'none')")
     if getattr(est, "class_weight", None) is not None:
         problems.append("class_weight (pass the weights as sample_weight)")

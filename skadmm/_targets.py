@@ -92,6 +92,11 @@ class Target(ABC):
         """Per-row validation errors of a candidate."""
         raise NotImplementedError
 
+    def held_out_errors(self, model, X, y):
+        """:meth:`cv_errors` on the rows ``(X, y)`` of a ``model`` fitted on the
+        user's ``y`` (``embedding="auto"``'s held-out comparison)."""
+        raise NotImplementedError
+
 
 # Head room below the square root of the largest float for the squared errors.
 _MARGIN = 1e3
@@ -216,6 +221,11 @@ class RegressionTarget(Target):
     def cv_errors(self, Y, pred):
         return np.sum((pred - Y) ** 2, axis=1)
 
+    def held_out_errors(self, model, X, y):
+        # The model predicts in the units of y: standardised as the target.
+        pred = self.encode(self.cv_predict(model, X), X.dtype)
+        return self.cv_errors(self.encode(y, X.dtype), pred)
+
 
 def weighted_mse(Y, pred, sample_weight, y_scale=None):
     """Mean squared error over rows (weighted) and outputs.
@@ -281,6 +291,27 @@ class ClassificationTarget(Target):
 
     def decode(self, Y):
         return self.classes[self.true_index(Y)]
+
+    # embedding="auto" (the classifier's penalty is not searched): candidates
+    # are fitted on the labels and compared by their cross-entropy.
+    def cv_target(self, Y):
+        return self.decode(Y)
+
+    def cv_predict(self, model, X):
+        """Probabilities in the columns of ``classes`` (0 for a class that a
+        fold's training rows lack)."""
+        proba = np.zeros((X.shape[0], len(self.classes)))
+        columns = np.searchsorted(self.classes, model.classes_)
+        proba[:, columns] = model.predict_proba(X)
+        return proba
+
+    def cv_errors(self, Y, pred):
+        p = pred[np.arange(Y.shape[0]), self.true_index(Y)]
+        # sklearn.metrics.log_loss's clipping: a certain wrong class is finite.
+        return -np.log(np.clip(p, np.finfo(pred.dtype).eps, 1.0))
+
+    def held_out_errors(self, model, X, y):
+        return self.cv_errors(self.encode(y, X.dtype), self.cv_predict(model, X))
 
     def fold(self, weights):
         """Weights whose output is the log-odds (binary) or centred logits.

@@ -131,6 +131,10 @@ EMBEDDING_CONFIGS = [
     ),
     ADMMResidualClassifier(embedding="piecewise", n_bins=4, alpha=3e-3),
     ADMMResidualClassifier(embedding="onehot", solver="radmm", alpha=3e-3),
+    # The choice between no code and the one-hot bins inside fit (with the
+    # penalty search's folds, and for the classifier at its fixed penalty).
+    ADMMResidualRegressor(embedding="auto"),
+    ADMMResidualClassifier(embedding="auto"),
 ]
 
 

@@ -312,3 +312,182 @@ def test_warm_start_of_a_model_without_embedding():
     del est.embedding_
     _fit(est, X, y)
     assert est.embedding_.kind == "none"
+
+
+# ------------------------------------------------------------ embedding="auto"
+AUTO = dict(width=16, max_iter=30, random_state=0)
+
+
+def _steps(n, seed=0):
+    """A target of thresholds (where the one-hot code validates better)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    # Steps at the medians: edges of the quantile bins whatever their number.
+    y = np.where(X[:, 0] > np.median(X[:, 0]), 2.0, 0.0)
+    y += np.where(X[:, 1] > np.median(X[:, 1]), 1.0, -1.0)
+    return X, y + 0.05 * rng.standard_normal(n)
+
+
+def _linear(n, seed=0):
+    """A linear target with noise (where a code only fits noise)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    return X, X @ np.array([1.0, -0.5, 0.25]) + 0.5 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize(
+    "data, expected", [(_steps(300), "onehot"), (_linear(300), "none")]
+)
+def test_auto_chooses_by_cross_validation_and_records_it(data, expected):
+    X, y = data
+    est = _fit(ADMMResidualRegressor(embedding="auto", **AUTO), X, y)
+    record = est.alpha_search_
+    assert record["rule"] == "cross-validation"
+    assert record["embedding_rule"] == "cross-validation"
+    assert record["embedding"] == est.embedding_.kind == expected
+    errors = record["embedding_errors"]
+    assert set(errors) == {"none", "onehot"}
+    assert errors["none"] == min(record["mean_errors"])
+    assert (errors["onehot"] < errors["none"]) == (expected == "onehot")
+    # The code was tried at the penalty chosen without it, on the same folds.
+    assert len(record["code_fold_errors"]) == len(record["fold_errors"])
+    # The fitted model is the chosen kind's, with the same penalty.
+    plain = _fit(
+        ADMMResidualRegressor(embedding=expected, alpha=est.alpha_, **AUTO), X, y
+    )
+    np.testing.assert_array_equal(est.predict(X), plain.predict(X))
+
+
+def test_auto_is_deterministic():
+    X, y = _steps(300)
+    first = _fit(ADMMResidualRegressor(embedding="auto", **AUTO), X, y)
+    second = _fit(ADMMResidualRegressor(embedding="auto", **AUTO), X, y)
+    assert (
+        first.alpha_search_["embedding_errors"]
+        == (second.alpha_search_["embedding_errors"])
+    )
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+
+
+@pytest.mark.parametrize("n", [300, 2800])
+def test_auto_encoders_see_only_the_training_rows(monkeypatch, n):
+    """Every code the choice fits (the folds' and the final one, or the
+    held-out comparison's) is fitted on rows of the fit's own training set,
+    never on the rows of a cross-validation fold that tests it."""
+    X, y = _steps(n)
+    X[:, 0] = np.arange(n, dtype=float)  # each row tells which one it is
+    seen = []
+    original = OneHotBinEmbedding.fit
+
+    def fit(self, X, sample_weight=None):
+        seen.append(np.asarray(X)[:, 0].copy())
+        return original(self, X, sample_weight)
+
+    monkeypatch.setattr(OneHotBinEmbedding, "fit", fit)
+    train, test = np.arange(n) % 5 != 0, np.arange(n) % 5 == 0
+    params = dict(AUTO, max_iter=10, width=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = cross_validate(
+            ADMMResidualRegressor(embedding="auto", **params),
+            X,
+            y,
+            cv=[(np.flatnonzero(train), np.flatnonzero(test))],
+            return_estimator=True,
+        )
+    assert seen
+    for rows in seen:
+        assert train[rows.astype(int)].all()
+    est = cv["estimator"][0]
+    rule = "cross-validation" if n <= 2000 else "held-out"
+    assert est.alpha_search_["embedding_rule"] == rule
+    if rule == "cross-validation":
+        # The folds' codes were fitted on two thirds of the training rows.
+        assert min(len(rows) for rows in seen) < train.sum()
+
+
+def test_auto_above_the_cross_validated_range_holds_out_rows():
+    X, y = _steps(2300)
+    est = ADMMResidualRegressor(embedding="auto", verbose=1, **AUTO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from contextlib import redirect_stdout
+        from io import StringIO
+
+        out = StringIO()
+        with redirect_stdout(out):
+            est.fit(X, y)
+    record = est.alpha_search_
+    assert record["embedding_rule"] == "held-out"
+    assert record["held_out_rows"] == 230
+    assert record["embedding"] == est.embedding_.kind
+    errors = record["embedding_errors"]
+    assert record["embedding"] == min(errors, key=lambda k: (errors[k], k != "none"))
+    assert "embedding='auto'" in out.getvalue()
+    # The chosen fit's own rows: the others, split with a fixed seed.
+    assert est.stages_[-1]["n_samples"] == 2300 - 230
+    assert est.n_features_in_ == 3 and est.embedding_.params == ("auto", "auto")
+    again = _fit(ADMMResidualRegressor(embedding="auto", **AUTO), X, y)
+    np.testing.assert_array_equal(est.predict(X), again.predict(X))
+
+
+def test_auto_held_out_rows_can_be_given():
+    X, y = _steps(2600)
+    est = _fit(
+        ADMMResidualRegressor(embedding="auto", **AUTO),
+        X[:2200],
+        y[:2200],
+        X_val=X[2200:],
+        y_val=y[2200:],
+    )
+    assert est.alpha_search_["embedding_rule"] == "held-out"
+    assert est.alpha_search_["held_out_rows"] == 400
+    assert est.stages_[-1]["n_samples"] == 2200
+
+
+def test_auto_classifier_and_a_given_alpha():
+    X, y = _steps(300)
+    labels = (y > 0.5).astype(int)
+    clf = _fit(ADMMResidualClassifier(embedding="auto", **AUTO), X, labels)
+    assert clf.alpha_search_["rule"] == "fixed"
+    assert clf.alpha_search_["embedding_rule"] == "cross-validation"
+    assert clf.alpha_search_["embedding"] == clf.embedding_.kind
+    reg = _fit(ADMMResidualRegressor(embedding="auto", alpha=1e-2, **AUTO), X, y)
+    assert reg.alpha_ == 1e-2 and reg.alpha_search_["rule"] == "given"
+    assert reg.alpha_search_["candidates"] == [1e-2]
+    assert reg.alpha_search_["embedding_rule"] == "cross-validation"
+
+
+def test_auto_on_too_few_rows_is_none():
+    X, y = _steps(20)
+    est = _fit(ADMMResidualRegressor(embedding="auto", **AUTO), X, y)
+    assert est.embedding_.kind == "none"
+    assert est.alpha_search_["embedding_rule"] == "too few rows"
+
+
+def test_warm_start_keeps_the_chosen_embedding():
+    X, y = _steps(300)
+    est = ADMMResidualRegressor(embedding="auto", warm_start=True, **AUTO)
+    _fit(est, X, y)
+    first = est.embedding_
+    _fit(est, X, y)
+    assert est.embedding_ is first
+    assert est.alpha_search_["rule"] == "kept"
+
+
+def test_auto_held_out_split_keeps_identical_rows_together():
+    X, y = _steps(600)
+    X, y = np.vstack([X, X[:200]]), np.concatenate([y, y[:200]])  # 200 repeats
+    (X_tr, y_tr, _), (X_ho, y_ho, _) = ADMMResidualRegressor()._held_out_split(
+        X, y, None
+    )
+    assert len(y_ho) + len(y_tr) == 800 and 60 <= len(y_ho) <= 100
+    train_rows = {row.tobytes() for row in X_tr}
+    assert not any(row.tobytes() in train_rows for row in X_ho)
+    # A classifier's class with fewer rows than parts never leaves training.
+    labels = (y > 0.5).astype(int)
+    labels[:3] = 2
+    (_, yc_tr, _), (_, yc_ho, _) = ADMMResidualClassifier()._held_out_split(
+        X, labels, None
+    )
+    assert 2 in yc_tr and 2 not in yc_ho

@@ -519,3 +519,41 @@ def test_early_stopping_keeps_the_best_validation_iterate(data):
     # ... and returned the best iterate: its training loss is that of iteration
     # best + 1, not that of the last iteration.
     assert est.best_loss_ == est.validation_loss_curve_[best]
+
+
+@SPLIT
+@pytest.mark.parametrize(
+    "embedding, n_jobs, n_regions",
+    [("onehot", None, None), ("piecewise", None, None), ("onehot", 2, 2)],
+)
+def test_reused_first_layer_products_change_no_iterate(
+    monkeypatch, splitting, embedding, n_jobs, n_regions
+):
+    """The reset's copies of the first layer's product (the accepted trial's,
+    and Z_1 in the sweep's first z-step) are the products themselves: a fit
+    that multiplies every time ends bit for bit where the cached one does."""
+    import skadmm._splitting._reset_hooks as hooks
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((240, 6))
+    y = np.sin(2 * X[:, 0]) + np.abs(X[:, 1]) + 0.1 * rng.standard_normal(240)
+    params = dict(
+        width=12,
+        n_blocks=2,
+        max_iter=12,
+        alpha=1e-3,
+        splitting=splitting,
+        embedding=embedding,
+        n_bins=8,
+        n_jobs=n_jobs,
+        n_regions=n_regions,
+        random_state=0,
+    )
+    cached = ADMMResidualRegressor(**params).fit(X, y)
+    monkeypatch.setattr(hooks, "caches_first_layer", lambda *args: False)
+    monkeypatch.setattr(hooks.LocalResetHooks, "take_forward_z0", lambda self: False)
+    plain = ADMMResidualRegressor(**params).fit(X, y)
+    assert cached.n_iter_ == plain.n_iter_
+    for a, b in zip(cached.coefs_, plain.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cached.predict(X), plain.predict(X))

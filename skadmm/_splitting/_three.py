@@ -83,11 +83,17 @@ class ThreeSplitRelaxation(SplitRelaxation):
     def _forward_auxiliaries(self, run=None):
         self.run_row_blocks(self._forward_rows, run)
         self.link_sq[...] = 0.0
+        if self.H:
+            self.mark_forward_z0()
 
     def _forward_rows(self, rows):
         for k in range(self.H):
             Z, sZ = self.Z[k][rows], self.sZ[k][rows]
-            dense_product(self.input_of(k)[rows], self.W[k], Z)
+            if k == 0:
+                # The accepted trial's product, when the line search kept it.
+                self.first_layer_product(rows, Z)
+            else:
+                dense_product(self.input_of(k)[rows], self.W[k], Z)
             self.act(Z, out=sZ)
             U = self.U[k][rows, :-1]
             if k > 0:
@@ -131,9 +137,17 @@ class ThreeSplitRelaxation(SplitRelaxation):
         size, chunks = self.chunks(n)
         a_buf, b_buf = pool.chunk("c0", size, n), pool.block("b", n)
         work = act.z_step_work(b_buf.shape, self.dtype)
+        # Right after a reset, Z_1 is the product [X, 1] W_1 itself: the first
+        # z-step of the sweep copies it (each chunk before its rows are
+        # overwritten) instead of multiplying again.
+        forward = k == 0 and self.take_forward_z0()
         link = 0.0
         for chunk, parts in chunks:
-            a_chunk = dense_product(A[chunk], W, a_buf[: chunk.stop - chunk.start])
+            a_chunk = a_buf[: chunk.stop - chunk.start]
+            if forward:
+                np.copyto(a_chunk, Z[chunk])
+            else:
+                dense_product(A[chunk], W, a_chunk)
             for rows, local in parts:
                 m = rows.stop - rows.start
                 a = a_chunk[local]

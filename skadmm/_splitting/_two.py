@@ -78,7 +78,11 @@ class TwoSplitRelaxation(SplitRelaxation):
     def _forward_rows(self, rows):
         for k in range(self.H):
             sH = self.sH[k][rows]
-            dense_product(self.input_of(k)[rows], self.W[k], sH)
+            if k == 0:
+                # The accepted trial's product, when the line search kept it.
+                self.first_layer_product(rows, sH)
+            else:
+                dense_product(self.input_of(k)[rows], self.W[k], sH)
             self.act(sH, out=sH)
             U = self.U[k][rows, :-1]
             if k > 0:
