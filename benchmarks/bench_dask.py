@@ -10,7 +10,10 @@ no early stopping, ``alpha=1e-3``) is fitted
   run on more than 20,000 rows (so is the sharded fit: the times are those
   of the run on all rows);
 * sharded over a ``LocalCluster`` of 1 and of 2 worker processes (one thread
-  each), from a Dask array of 8 row chunks balanced over the workers.
+  each), from a Dask array whose row chunks are the local fit's row blocks
+  (8,192 to 16,383 rows; 8 chunks below 16,384 rows), balanced over the
+  workers: the two fits then sum the same blocks in the same order, and
+  their predictions are bit-identical.
 
 Reported per configuration: seconds per iteration (the run on all rows),
 ``overhead`` (sharded on 1 worker over local), ``speedup`` (1 worker over 2),
@@ -47,6 +50,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor
 from skadmm._memory import estimate_fit_nbytes
+from skadmm._row_blocks import n_row_blocks
 from skadmm._solvers._reset import ResetSolver
 
 from _common import SEED, rounded, write_results
@@ -88,9 +92,19 @@ def transferred(dask_worker):
     return int(getattr(dask_worker, "transfer_outgoing_bytes_total", 0))
 
 
-def sharded(X, y, n_workers, n_iter, memory_limit="auto"):
+def block_chunks(n_rows):
+    """Row chunks equal to the in-process fit's row blocks (``N_CHUNKS`` equal
+    chunks below them): the sharded fit then sums what the local one sums."""
+    blocks = n_row_blocks(n_rows, N_FEATURES)
+    if blocks == 1:
+        return -(-n_rows // N_CHUNKS)
+    return tuple(np.diff(np.linspace(0, n_rows, blocks + 1).astype(int)).tolist())
+
+
+def sharded(X, y, n_workers, n_iter, memory_limit="auto", chunks=None):
     """``(fitted model or the MemoryError, peak worker bytes, Dask transfer
-    bytes)`` of a fit on ``n_workers`` worker processes."""
+    bytes)`` of a fit on ``n_workers`` worker processes; ``chunks``: the row
+    chunks (default: the local fit's row blocks)."""
     import dask.array as da
     import distributed
 
@@ -104,7 +118,7 @@ def sharded(X, y, n_workers, n_iter, memory_limit="auto"):
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        rows = -(-X.shape[0] // N_CHUNKS)
+        rows = block_chunks(X.shape[0]) if chunks is None else chunks
         Xd, yd = client.persist(
             [da.from_array(X, chunks=(rows, -1)), da.from_array(y, chunks=rows)]
         )
@@ -213,6 +227,7 @@ def limited(X, y, reference, n_iter):
     need = estimate_fit_nbytes(
         X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8
     )
+    big = -(-X.shape[0] // N_CHUNKS)
     # Above one worker's share, with room for a worker process (about 200
     # MiB) beside half the table's: from about a million rows on.
     limit = int(0.9 * need)
@@ -226,7 +241,11 @@ def limited(X, y, reference, n_iter):
             for k in ("target", "spill", "pause")
         }
         with dask.config.set(off):
-            fitted, peak, _ = sharded(X, y, n_workers, n_iter, memory_limit=limit)
+            # Chunks larger than the row blocks: shards that keep their state,
+            # as the estimate above counts.
+            fitted, peak, _ = sharded(
+                X, y, n_workers, n_iter, memory_limit=limit, chunks=big
+            )
         refused = isinstance(fitted, MemoryError)
         diff = (
             float("nan")
@@ -285,7 +304,8 @@ def main(argv=None):
     if not args.quick and last is not None:
         rows += limited(*last, n_iter)
     preamble = (
-        f"{N_FEATURES} features, {N_CHUNKS} row chunks, width=32, n_blocks=1, "
+        f"{N_FEATURES} features, row chunks = the local fit's row blocks "
+        "(limit rows: 8 chunks), width=32, n_blocks=1, "
         f"{n_iter} iterations of solver='reset' (tol=0); worker processes with "
         "one thread each; one run, so the ratios are what to read. "
         "`bytes_per_iter`: exchange_bytes_ of the fit over its iterations; "

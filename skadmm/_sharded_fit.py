@@ -3,7 +3,7 @@
 :func:`fit_sharded` is what :meth:`BaseADMMResidual._fit` runs when ``X`` (or
 ``y``) is a Dask array or DataFrame. It validates the input chunk by chunk on
 the workers, checks each worker's share of the fit against its memory limit,
-pins one :class:`~skadmm._shard.RowShard` per worker next to its chunks, and
+pins one row shard per worker next to its chunks (see :func:`_shard_class`), and
 runs the estimator's solver on a :class:`~skadmm._sharded.ShardedProblem`.
 Nothing of the fit stays on the workers afterwards, whatever happens (error,
 lost worker, Ctrl-C); the estimator's attributes are set only at the end.
@@ -27,7 +27,8 @@ from ._checks import max_input_scale
 from ._dask_input import as_dask_array, feature_names, is_dask_collection
 from ._memory import estimate_fit_nbytes
 from ._pinned import PinnedActors, placement
-from ._shard import RowShard
+from ._row_blocks import ROW_BLOCK_ROWS
+from ._shard import RowShard, StreamedRowShard
 from ._sharded import (
     SHARDED_SOLVERS,
     ShardedMonitor,
@@ -145,10 +146,8 @@ def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=
         )
         for chunks in held
     ]
-    # The shards keep their rows' state (StreamedRowShard rebuilds a whole
-    # chunk's at every call, whose allocations cost 1.4x to 2.7x the time
-    # per iteration on chunks of 125,000 rows: measured, not adopted).
-    pinned = PinnedActors(client, RowShard, specs, order, what="row chunks of X")
+    shard = _shard_class(est, rows)
+    pinned = PinnedActors(client, shard, specs, order, what="row chunks of X")
     try:
         shards = ShardSet(pinned, held, validation)
         fitted = _run(
@@ -346,6 +345,22 @@ def _stage_norm(parts, m):
     return ("weighted", sum(p[1] for p in parts))
 
 
+def _shard_class(est, rows):
+    """The shards of a fit whose chunks have ``rows`` rows.
+
+    The forward-reset mode's shards rebuild a chunk's state from the weights
+    at every call when the chunks are no larger than the in-process fit's row
+    blocks (:class:`~skadmm._shard.StreamedRowShard`): a worker then holds
+    its data and one chunk's state, and chunks that equal an in-process fit's
+    row blocks give its iterates bit for bit. Larger chunks keep their state:
+    rebuilding 125,000 rows' at every call cost 1.4x to 2.7x the time per
+    iteration in its allocations (measured). RADMM keeps its multipliers.
+    """
+    if est.solver == "reset" and max(rows) < 2 * ROW_BLOCK_ROWS:
+        return StreamedRowShard
+    return RowShard
+
+
 def _check_supported(est, X_val, y_val, sw_val):
     problems = []
     if est.solver not in SHARDED_SOLVERS:
@@ -541,6 +556,7 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
     allocated. A worker without a limit never blocks the fit.
     """
     info = client.scheduler_info(n_workers=-1)["workers"]
+    streamed = _shard_class(est, rows) is StreamedRowShard
     for worker, chunks in zip(order, held, strict=True):
         limit = info.get(worker, {}).get("memory_limit") or 0
         n_rows = sum(rows[i] for i in chunks)
@@ -557,6 +573,8 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             early_stopping=False,
             refit_readout=est.refit_readout,
             weighted=False,
+            # Streamed shards hold one chunk's state at a time.
+            row_blocks=len(chunks) if streamed else 1,
         )
         # What the worker process already uses (its data chunks included).
         used = info.get(worker, {}).get("metrics", {}).get("memory") or 0

@@ -377,3 +377,34 @@ def test_callbacks_see_and_stop_a_sharded_fit(client):
     # The callback's network of the last iteration is the fitted one.
     assert callback.scores[-1] == pytest.approx(model.score(X, y), rel=1e-12)
     assert actors_left(client) == 0
+
+
+def test_chunks_equal_to_the_row_blocks_give_the_local_fit_bit_for_bit(client):
+    """A table large enough for row blocks, chunked as the in-process fit
+    blocks it: both sum the same blocks with the same (streamed) shards in the
+    same order. The classifier's encoding is the labels, so the iterates are
+    bit-identical; the regressor's target scaler is summed per chunk, which
+    rounds its mean and scale differently (last bits only)."""
+    from skadmm._row_blocks import ROW_BLOCK_ROWS, n_row_blocks
+
+    X, y = data(2 * ROW_BLOCK_ROWS + 500)
+    blocks = n_row_blocks(*X.shape)
+    assert blocks == 2
+    chunks = tuple(np.diff(np.linspace(0, len(y), blocks + 1).astype(int)).tolist())
+    kw = params(max_iter=4, early_stopping=False)
+    c = labels(y, 3)
+    local = local_fit(ADMMResidualClassifier(**kw), X, c)
+    sharded = fit_quietly(
+        ADMMResidualClassifier(**kw),
+        da.from_array(X, chunks=(chunks, -1)),
+        da.from_array(c, chunks=chunks),
+    )
+    np.testing.assert_array_equal(local.predict_proba(X), sharded.predict_proba(X))
+    local = local_fit(ADMMResidualRegressor(**kw), X, y)
+    sharded = fit_quietly(
+        ADMMResidualRegressor(**kw),
+        da.from_array(X, chunks=(chunks, -1)),
+        da.from_array(y, chunks=chunks),
+    )
+    assert_close(local.predict(X), sharded.predict(X))
+    assert actors_left(client) == 0
