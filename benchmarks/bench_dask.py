@@ -26,16 +26,19 @@ predictions (relative). Then ``limit``: a fit on the largest table whose
 workers' memory limit is set to 9/10 of one worker's share of the fit on all
 rows: on 1 worker the memory guard refuses it, on 2 it completes.
 
-Then ``staged``: the whole fit with its float32 stages at ``--staged-rows``
-rows, in process and sharded on 2 workers (their stages round differently,
-so the networks differ; the test MSE on 20,000 held-out rows compares them).
+Then ``traffic``: the bytes per iteration of a fit on 2 workers from ``N_CHUNKS``
+chunks at ``--traffic-rows`` rows (the row-block chunks above grow in number
+with the rows, and the bytes with them). Then ``staged``: the whole fit with
+its float32 stages at ``--staged-rows`` rows, in process and sharded on 2
+workers (their stages round differently, so the networks differ; the test
+MSE on 20,000 held-out rows compares them).
 
 Outputs ``dask.csv``/``dask.md`` and ``dask_staged.csv``/``dask_staged.md``
 in ``--out``.
 
 Usage::
 
-    python benchmarks/bench_dask.py               # 200k, 1M and 4M rows (minutes)
+    python benchmarks/bench_dask.py               # 200k and 1M rows, 4M traffic
     python benchmarks/bench_dask.py --rows 200000,1000000
     python benchmarks/bench_dask.py --quick       # smoke run (seconds)
 """
@@ -219,6 +222,25 @@ def staged(n_rows, max_iter):
     return rows
 
 
+def traffic(n_rows, n_iter):
+    """Bytes per iteration of a sharded fit on 2 workers whose table has
+    ``N_CHUNKS`` chunks, whatever its rows: they must not grow with rows."""
+    X, y = make_data(n_rows)
+    with no_stages():
+        fitted, peak, moved = sharded(X, y, 2, n_iter, chunks=-(-n_rows // N_CHUNKS))
+    return dict(
+        rows=n_rows,
+        config=f"sharded, 2 workers, {N_CHUNKS} chunks",
+        s_per_iter=per_iteration(fitted),
+        overhead=float("nan"),
+        speedup=float("nan"),
+        bytes_per_iter=int(sum(fitted.exchange_bytes_.values()) / fitted.n_iter_),
+        dask_transfer_bytes=moved,
+        peak_worker_mib=peak / 2**20,
+        max_rel_diff=float("nan"),
+    )
+
+
 def limited(X, y, reference, n_iter):
     """The largest table with each worker limited to 9/10 of one worker's share
     (Dask's spilling and pausing off: the guard and the limit are what count)."""
@@ -275,9 +297,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", default="200000,1000000,4000000")
+    parser.add_argument("--rows", default="200000,1000000")
     parser.add_argument("--iter", type=int, default=5)
     parser.add_argument("--limit-rows", type=int, default=1_000_000)
+    parser.add_argument("--traffic-rows", default="200000,4000000")
     parser.add_argument("--staged-rows", type=int, default=200_000)
     parser.add_argument("--staged-iter", type=int, default=30)
     parser.add_argument("--out", default="benchmarks/results")
@@ -303,6 +326,11 @@ def main(argv=None):
             )
     if not args.quick and last is not None:
         rows += limited(*last, n_iter)
+    if not args.quick:
+        for n in (int(v) for v in args.traffic_rows.split(",")):
+            row = traffic(n, 2)
+            print(f"{n:9d} {row['config']:30s} {row['bytes_per_iter']:9d} B/iter")
+            rows.append(row)
     preamble = (
         f"{N_FEATURES} features, row chunks = the local fit's row blocks "
         "(limit rows: 8 chunks), width=32, n_blocks=1, "

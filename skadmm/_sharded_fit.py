@@ -27,8 +27,7 @@ from ._checks import max_input_scale
 from ._dask_input import as_dask_array, feature_names, is_dask_collection
 from ._memory import estimate_fit_nbytes
 from ._pinned import PinnedActors, placement
-from ._row_blocks import ROW_BLOCK_ROWS
-from ._shard import RowShard, StreamedRowShard
+from ._shard import RowShard
 from ._sharded import (
     SHARDED_SOLVERS,
     ShardedMonitor,
@@ -346,18 +345,18 @@ def _stage_norm(parts, m):
 
 
 def _shard_class(est, rows):
-    """The shards of a fit whose chunks have ``rows`` rows.
+    """The shards of a fit whose chunks have ``rows`` rows: ones that keep
+    their rows' state.
 
-    The forward-reset mode's shards rebuild a chunk's state from the weights
-    at every call when the chunks are no larger than the in-process fit's row
-    blocks (:class:`~skadmm._shard.StreamedRowShard`): a worker then holds
-    its data and one chunk's state, and chunks that equal an in-process fit's
-    row blocks give its iterates bit for bit. Larger chunks keep their state:
-    rebuilding 125,000 rows' at every call cost 1.4x to 2.7x the time per
-    iteration in its allocations (measured). RADMM keeps its multipliers.
+    :class:`~skadmm._shard.StreamedRowShard` (the in-process row blocks')
+    rebuilds a chunk's state at every call; on worker processes that cost 2.5x
+    to 2.8x the time per iteration (measured on chunks of 8,000 to 16,000 rows
+    and, 1.4x to 2.7x, of 125,000), because Dask's nannies start their workers
+    with ``MALLOC_TRIM_THRESHOLD_`` set, so every freed array goes back to the
+    system and the next call faults its pages in again. The arithmetic is the
+    same: chunks equal to an in-process fit's row blocks still give its
+    iterates bit for bit.
     """
-    if est.solver == "reset" and max(rows) < 2 * ROW_BLOCK_ROWS:
-        return StreamedRowShard
     return RowShard
 
 
@@ -556,7 +555,6 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
     allocated. A worker without a limit never blocks the fit.
     """
     info = client.scheduler_info(n_workers=-1)["workers"]
-    streamed = _shard_class(est, rows) is StreamedRowShard
     for worker, chunks in zip(order, held, strict=True):
         limit = info.get(worker, {}).get("memory_limit") or 0
         n_rows = sum(rows[i] for i in chunks)
@@ -573,8 +571,6 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             early_stopping=False,
             refit_readout=est.refit_readout,
             weighted=False,
-            # Streamed shards hold one chunk's state at a time.
-            row_blocks=len(chunks) if streamed else 1,
         )
         # What the worker process already uses (its data chunks included).
         used = info.get(worker, {}).get("metrics", {}).get("memory") or 0

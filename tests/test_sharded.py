@@ -381,10 +381,11 @@ def test_callbacks_see_and_stop_a_sharded_fit(client):
 
 def test_chunks_equal_to_the_row_blocks_give_the_local_fit_bit_for_bit(client):
     """A table large enough for row blocks, chunked as the in-process fit
-    blocks it: both sum the same blocks with the same (streamed) shards in the
-    same order. The classifier's encoding is the labels, so the iterates are
-    bit-identical; the regressor's target scaler is summed per chunk, which
-    rounds its mean and scale differently (last bits only)."""
+    blocks it: both sum the same blocks in the same order (the workers' shards
+    keep their state, the in-process blocks rebuild it: the same arithmetic).
+    The classifier's encoding is the labels, so the iterates are bit-identical;
+    the regressor's target scaler is summed per chunk, which rounds its mean
+    and scale differently (last bits only)."""
     from skadmm._row_blocks import ROW_BLOCK_ROWS, n_row_blocks
 
     X, y = data(2 * ROW_BLOCK_ROWS + 500)
