@@ -262,7 +262,7 @@ def limited(X, y, reference, n_iter):
             f"distributed.worker.memory.{k}": False
             for k in ("target", "spill", "pause")
         }
-        with dask.config.set(off):
+        with dask.config.set(off), no_stages():
             # Chunks larger than the row blocks: shards that keep their state,
             # as the estimate above counts.
             fitted, peak, _ = sharded(

@@ -349,13 +349,13 @@ def _shard_class(est, rows):
     their rows' state.
 
     :class:`~skadmm._shard.StreamedRowShard` (the in-process row blocks')
-    rebuilds a chunk's state at every call; on worker processes that cost 2.5x
-    to 2.8x the time per iteration (measured on chunks of 8,000 to 16,000 rows
-    and, 1.4x to 2.7x, of 125,000), because Dask's nannies start their workers
-    with ``MALLOC_TRIM_THRESHOLD_`` set, so every freed array goes back to the
-    system and the next call faults its pages in again. The arithmetic is the
-    same: chunks equal to an in-process fit's row blocks still give its
-    iterates bit for bit.
+    rebuilds a chunk's state at every call; on worker processes that took
+    1.9x the time per iteration of these shards (chunks of 8,000 to 16,000
+    rows at 200,000 rows; 1.4x to 2.7x on chunks of 125,000), although in
+    process, and on a cluster of threads, it is as fast. The cause is not
+    Dask's ``MALLOC_TRIM_THRESHOLD_`` (raising it changed nothing, measured).
+    The arithmetic is the same either way: chunks equal to an in-process
+    fit's row blocks give its iterates bit for bit.
     """
     return RowShard
 
