@@ -160,3 +160,36 @@ def estimator_memory_parts(estimator, X, y, sample_weight):
     return params_memory_parts(
         estimator.get_params(), X, n_outputs, sample_weight is not None, plan
     )
+
+
+class StopAt:
+    """A fit callback (scikit-learn's ``sklearn.callback`` protocol) that asks
+    to stop the fit at the end of iteration ``at``.
+
+    It counts the iterations begun (``begun``), the other tasks ended
+    (``fits``), and, given ``X, y``, scores each iteration's network
+    (``scores``, through the ``fitted_estimator`` it is given).
+    """
+
+    def __init__(self, at, X=None, y=None):
+        self.at, self.X, self.y = at, X, y
+        self.seen, self.begun, self.fits, self.scores = 0, 0, 0, []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if context.task_name == "iteration":
+            self.begun += 1
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name != "iteration":
+            self.fits += 1
+            return False
+        self.seen += 1
+        if self.X is not None:
+            self.scores.append(fitted_estimator.score(self.X, self.y))
+        return self.seen >= self.at

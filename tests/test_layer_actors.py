@@ -22,7 +22,7 @@ from skadmm._parallel import split_layers
 from skadmm._splitting._pdadmm import PQRelaxation
 from skadmm.exceptions import FitInterruptedWarning
 
-from ._problems import iterate, random_problem
+from ._problems import StopAt, iterate, random_problem
 
 N_ITER = 6
 
@@ -254,26 +254,6 @@ def test_early_stopping_verbose_and_warm_start_on_dask(client, capsys):
 
 def test_a_callback_stops_the_fit_on_dask(client):
     pytest.importorskip("sklearn.callback")
-
-    class StopAt:
-        def __init__(self, at):
-            self.at, self.seen = at, 0
-
-        def setup(self, estimator, context):
-            pass
-
-        def teardown(self, estimator, context):
-            pass
-
-        def on_fit_task_begin(self, estimator, context):
-            pass
-
-        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-            if context.task_name != "iteration":
-                return False
-            self.seen += 1
-            return self.seen >= self.at
-
     X, y = class_table()
     model = ADMMResidualClassifier(layer_workers="dask", **dict(FIT, max_iter=20))
     model.set_callbacks(StopAt(3)).fit(X, y)

@@ -19,6 +19,8 @@ from threadpoolctl import threadpool_limits
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm.exceptions import FitInterruptedWarning, WorkerLostError
 
+from ._problems import StopAt
+
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
@@ -341,28 +343,6 @@ def test_sharded_stages_do_not_depend_on_the_workers(client, small_stages):
         curve = np.asarray(one.objective_curve_[start : start + stage["n_iter"]])
         assert np.all(np.diff(curve) <= 1e-6 * np.abs(curve[:-1]))
         start += stage["n_iter"]
-
-
-class StopAt:
-    """A fit callback that scores each iteration's network and stops at ``at``."""
-
-    def __init__(self, at, X, y):
-        self.at, self.X, self.y, self.scores = at, X, y, []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.task_name != "iteration":
-            return False
-        self.scores.append(fitted_estimator.score(self.X, self.y))
-        return len(self.scores) >= self.at
 
 
 def test_callbacks_see_and_stop_a_sharded_fit(client):

@@ -19,7 +19,7 @@ from skadmm._alpha_search import fixed_alpha
 from skadmm._solvers import SOLVERS
 from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
 
-from ._problems import regression_data
+from ._problems import StopAt, regression_data
 
 MODES = sorted(SOLVERS)
 
@@ -309,32 +309,6 @@ def test_validation_data_are_routed_through_a_pipeline(data, validation):
     assert net.best_validation_score_ == pytest.approx(
         r2_score(y_val, predicted), rel=1e-10
     )
-
-
-class StopAt:
-    """A fit callback that records each iteration's training R2 (through the
-    fitted_estimator it is given) and asks to stop at iteration ``at``."""
-
-    def __init__(self, at, X, y):
-        self.at, self.X, self.y = at, X, y
-        self.scores, self.begun, self.fits = [], 0, 0
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        if context.task_name == "iteration":
-            self.begun += 1
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
-        if context.task_name != "iteration":
-            self.fits += 1
-            return False
-        self.scores.append(fitted_estimator.score(self.X, self.y))
-        return len(self.scores) >= self.at
 
 
 @pytest.mark.parametrize("solver", ["reset", "radmm"])
