@@ -11,6 +11,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skadmm._embeddings import make_embedding, resolve_n_bins
 
+#: The estimators' embedding kinds, "none" first.
+EMBEDDINGS = ("none", "piecewise", "hat", "onehot", "periodic")
+#: ADMM models the suites judge as training modes (against MLP, random
+#: features, LogisticRegression).
+ADMM_MODES = {
+    "default": {},
+    "radmm": {"solver": "radmm"},
+    **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
+    "embedding_auto": {"embedding": "auto"},
+}
+
 
 class EmbeddingTransformer(TransformerMixin, BaseEstimator):
     """``embedding`` and ``n_bins`` as in the estimators (``"auto"`` resolved

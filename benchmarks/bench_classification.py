@@ -77,16 +77,8 @@ from _common import (
     switches_note,
     write_results,
 )
-from _embedding import EmbeddingTransformer
+from _embedding import ADMM_MODES, EMBEDDINGS, EmbeddingTransformer
 
-#: ADMM models judged as training modes (targets against MLP and LogisticRegression).
-EMBEDDINGS = ("none", "piecewise", "hat", "onehot", "periodic")
-ADMM_MODES = {
-    "default": {},
-    "radmm": {"solver": "radmm"},
-    **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
-    "embedding_auto": {"embedding": "auto"},
-}
 #: Models run when ``--models`` is not given (the other embeddings on request).
 DEFAULT_MODELS = (
     "default",

@@ -83,16 +83,8 @@ from _common import (
     write_results,
 )
 from _datasets import DATASETS, load, suite_parser
-from _embedding import EmbeddingTransformer
+from _embedding import ADMM_MODES, EMBEDDINGS, EmbeddingTransformer
 
-#: ADMM models judged as training modes (ratios to MLP and to random features).
-EMBEDDINGS = ("none", "piecewise", "hat", "onehot", "periodic")
-ADMM_MODES = {
-    "default": {},
-    "radmm": {"solver": "radmm"},
-    **{f"embedding_{kind}": {"embedding": kind} for kind in EMBEDDINGS},
-    "embedding_auto": {"embedding": "auto"},
-}
 #: Models run when ``--models`` is not given (the other embeddings on request).
 DEFAULT_MODELS = (
     "default",

@@ -1098,7 +1098,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         if n_blocks > 1:
             # Rows in fixed blocks on the fit's threads (see _row_blocks); the
             # read-out is refitted there.
-            params = dict(params, alpha=alpha)
             problem = row_block_problem(
                 X,
                 Y,
