@@ -145,12 +145,13 @@ def row_blocks_forward(run, n_blocks, activation, whole):
     return predict
 
 
-def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None):
+def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None, spare=None):
     """``[U_{H-1}, 1]`` of ``hidden_weights`` written into ``out`` (its last
     column already ones), from the augmented input ``[X, 1]``.
 
     ``pre``: where to keep the first layer's pre-activations ``[X, 1] W_1``
-    (``None``: they are not kept).
+    (``None``: they are not kept); ``spare``: a scratch array of the shape of
+    ``U`` for the residual blocks (``None``: a new one).
 
     The relaxations' style: each layer is one product ``[U, 1] @ W`` of an
     augmented array, the bias inside the product, as their auxiliaries are
@@ -165,7 +166,7 @@ def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None):
         dense_product(X_aug, hidden_weights[0], pre)
         activation(pre, out=U)
     if len(hidden_weights) > 1:
-        T = np.empty_like(U)
+        T = np.empty_like(U) if spare is None else spare
         for W in hidden_weights[1:]:
             np.matmul(out, W, out=T)
             activation(T, out=T)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ._shard import StreamedRowShard
 from ._sharded import ShardedProblem, ShardSet, refit_readout_on
+from ._splitting._buffers import Workspace
 from ._wide import use_dual
 
 #: Rows of a block (at least; a block has fewer than twice as many). A block's
@@ -113,6 +114,11 @@ def row_block_problem(
         )
         for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
+    # One workspace for all the blocks: each of the team's threads reuses its
+    # arrays from block to block (one block's state per thread).
+    workspace = Workspace()
+    for shard in shards:
+        shard.workspace = workspace
     blocks = ShardSet(
         LocalShards(shards, run),
         [[i] for i in range(n_blocks)],

@@ -12,15 +12,18 @@ row weights normalised over all the training rows (not the chunk's), so a
 chunk's sums are its rows' terms of the whole problem's sums.
 """
 
-from contextlib import nullcontext
+from contextlib import contextmanager
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 from ._activations import get_activation
+from ._heap import kept_heap
 from ._linalg import augment
 from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights
+from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
 
@@ -46,6 +49,7 @@ class RowShard:
         self.validation = [bool(c[4]) for c in chunks]
         self.problems, self.features = [], {}
         self.val_data = []
+        self._controller = None
 
     @classmethod
     def of_rows(cls, index, X, Y, sample_weight, norm, activation):
@@ -61,12 +65,23 @@ class RowShard:
         shard.set_norm(norm, activation)
         return shard
 
+    @contextmanager
     def _blas(self):
+        """A computation's context on a worker: its BLAS threads, and freed
+        memory kept in the process while it runs (:mod:`skadmm._heap`)."""
         if self.blas_threads is None:
             # The caller's (a thread of an in-process fit): threadpoolctl's
             # limits are process-wide, so threads must not change them.
-            return nullcontext()
-        return threadpool_limits(self.blas_threads, user_api="blas")
+            yield
+            return
+        if self._controller is None:
+            # Found once: looking the libraries up costs more than a small call.
+            self._controller = ThreadpoolController()
+        with (
+            self._controller.limit(limits=self.blas_threads, user_api="blas"),
+            kept_heap(),
+        ):
+            yield
 
     # ------------------------------------------------------------ loading
     def summary(self):
@@ -129,9 +144,12 @@ class RowShard:
             if sw is not None and not (sw > 0).all():
                 keep = sw > 0
                 X, y, sw = X[keep], y[keep], sw[keep]
-            X = np.ascontiguousarray(X, dtype=self.dtype)
-            Y = target.encode(y, self.dtype)
-            sw = None if sw is None else np.asarray(sw, dtype=self.dtype)
+            # Aligned: a chunk received from another process is a view into
+            # its message at any byte offset, and numpy and BLAS copy or take
+            # slow paths on misaligned rows at every use.
+            X = np.require(X, self.dtype, "CA")
+            Y = np.require(target.encode(y, self.dtype), self.dtype, "CA")
+            sw = None if sw is None else np.require(sw, self.dtype, "CA")
             data.append((X, Y, sw))
         self.raw = None
         self.data = data
@@ -506,6 +524,10 @@ class StreamedRowShard(RowShard):
     trial's features).
     The arithmetic is the stored shard's, so the iterates are bit-identical.
     RADMM, whose multipliers are state, needs :class:`RowShard`.
+
+    What a call builds lives in :attr:`workspace`, arrays reused from call to
+    call (one chunk's worth per thread); the row blocks of an in-process fit
+    share one (:func:`~skadmm._row_blocks.row_block_problem`).
     """
 
     def __init__(self, blas_threads, chunks):
@@ -513,6 +535,7 @@ class StreamedRowShard(RowShard):
         #: The hidden weights of each key's features (see :meth:`_features`).
         self._hidden = {}
         self._reset = self._spec = None
+        self.workspace = Workspace()
 
     def build(self, weights, params, update, loss):
         self._spec = dict(update=update, loss=loss, **params)
@@ -536,10 +559,17 @@ class StreamedRowShard(RowShard):
         forward pass, one at a time (the stored shard's state at a reset)."""
         for (X, Y, sw), rw in zip(self.train, self.rws, strict=True):
             p = ThreeSplitRelaxation(
-                X, Y, sw, self._weights, self.act, row_weights=rw, **self._spec
+                X,
+                Y,
+                sw,
+                self._weights,
+                self.act,
+                row_weights=rw,
+                workspace=self.workspace,
+                **self._spec,
             )
             if self._reset is not None:
-                p.prepare_reset(*self._reset)
+                p.prepare_reset(*self._reset, feature_buffers=False)
             yield p
 
     def reset_sweep(self, beta):
@@ -586,15 +616,18 @@ class StreamedRowShard(RowShard):
         if key not in self._hidden:
             yield from self.features[key]
             return
-        hidden = self._hidden[key]
+        hidden, space = self._hidden[key], self.workspace
         for X, _, _ in self.train:
+            # One key's features at a time (each caller reads one key): the
+            # keys share their buffers.
+            X_aug = augment(X) if sp.issparse(X) else space.augment("features:X", X)
             if not hidden:
-                yield augment(X)
-            else:
-                A = np.empty((X.shape[0], hidden[-1].shape[1] + 1), dtype=X.dtype)
-                A[:, -1] = 1.0
-                augmented_hidden_into(augment(X), hidden, self.act, A)
-                yield A
+                yield X_aug
+                continue
+            n, width = X.shape[0], hidden[-1].shape[1]
+            A = space.rows("features", n, width, X.dtype, augmented=True)
+            spare = space.rows("features:spare", n, width, X.dtype)
+            yield augmented_hidden_into(X_aug, hidden, self.act, A, spare=spare)
 
     def radmm_begin(self):
         raise NotImplementedError("RADMM keeps multipliers: use RowShard.")

@@ -150,6 +150,22 @@ def test_streamed_blocks_equal_blocks_that_keep_their_state(classifier, monkeypa
     np.testing.assert_array_equal(_outputs(streamed, X), _outputs(stored, X))
 
 
+def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypatch):
+    # Five blocks of q, q, q + 1, q and q + 1 rows on two threads: each thread's
+    # workspace arrays grow and shrink from block to block (views of their
+    # first rows), and the iterates are still the stored blocks' bit for bit.
+    from skadmm._shard import RowShard
+
+    X, y = data(n=5 * ROW_BLOCK_ROWS + 2, d=3)
+    est = ADMMResidualRegressor(**params(n_blocks=2, max_iter=3, n_jobs=2))
+    assert n_row_blocks(*X.shape) == 5
+    streamed = fit(est, X, y)
+    monkeypatch.setattr(row_blocks, "BLOCK_SHARD", RowShard)
+    stored = fit(clone(est), X, y)
+    np.testing.assert_array_equal(streamed.objective_curve_, stored.objective_curve_)
+    np.testing.assert_array_equal(streamed.predict(X), stored.predict(X))
+
+
 def _outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)

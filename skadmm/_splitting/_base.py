@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import gen_even_slices
 
 from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
@@ -55,6 +56,7 @@ class Relaxation:
         loss=None,
         threaded_blas=False,
         row_weights=None,
+        workspace=None,
     ):
         """Set ``dtype``, ``act``, ``loss`` (``None``: the squared loss), the
         penalties by name, ``rw`` (row weights), ``Y``, ``W`` (C-ordered copies
@@ -80,7 +82,18 @@ class Relaxation:
         self.W = [np.array(W, dtype=dtype, order="C") for W in weights]
         self.H = len(self.W) - 1
         self._chunk_cache = {}
+        self._workspace = workspace
         self.set_threaded_blas(threaded_blas)
+
+    def _row_array(self, name, width, augmented=False):
+        """A new ``n_samples x width`` array (``augmented``: ``[., 1]``), or
+        one of the workspace's (see :class:`~skadmm._splitting._buffers.Workspace`)."""
+        n, space = self.rw.n_samples, self._workspace
+        if space is not None:
+            return space.rows(name, n, width, self.dtype, augmented)
+        if augmented:
+            return augmented_empty(n, width, self.dtype)
+        return np.empty((n, width), dtype=self.dtype)
 
     def set_threaded_blas(self, threaded):
         """Multiply whole arrays (threaded BLAS) or row chunks from now on.
@@ -181,16 +194,23 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         dtype = X.dtype
         super().__init__(X, Y, sample_weight, weights, activation, **penalties)
         self.linearized = update == "linearized"
-        self.X_aug = augment(X)
-        N, m = Y.shape
-        self.O = np.empty((N, m), dtype=dtype)
-        self.Lam = np.empty((N, m), dtype=dtype)
-        self.R = np.empty((N, m), dtype=dtype)
-        self.U = [augmented_empty(N, W.shape[1], dtype) for W in self.W[:-1]]
+        space = self._workspace
+        if space is None or sp.issparse(X):
+            self.X_aug = augment(X)
+        else:
+            self.X_aug = space.augment("X_aug", X)
+        m = Y.shape[1]
+        self.O = self._row_array("O", m)
+        self.Lam = self._row_array("Lam", m)
+        self.R = self._row_array("R", m)
+        self.U = [
+            self._row_array(f"U{k}", W.shape[1], augmented=True)
+            for k, W in enumerate(self.W[:-1])
+        ]
         # Cached ||.||_S^2 of each relaxation link, valid after every sweep.
         self.link_sq = np.zeros((self.H, 2))
         # Scratch buffers of each region's tasks (see ``scratch``).
-        self._pools = {}
+        self._pools = {} if space is None else space.pools_for(dtype)
         # Scratch pools and row chunks of the row views, by row block.
         self._block_scratch = {}
         self.set_regions([(0, self.H + 1)])

@@ -33,12 +33,16 @@ class LocalResetHooks:
     """The forward-reset mode's phases over the rows of a
     :class:`~skadmm._splitting.SplitRelaxation` held in this process."""
 
-    def prepare_reset(self, first_order_targets, top_alternations):
+    def prepare_reset(
+        self, first_order_targets, top_alternations, feature_buffers=True
+    ):
         """The mode's settings of the problem and its feature buffers.
 
         The read-out link is exact in this mode: ``O = Y``, no multiplier, so
         the last hidden block solves ``min 1/2 ||U V + b - Y||^2 + beta/2 ||U
-        - T||^2``.
+        - T||^2``. ``feature_buffers=False``: a problem that only sweeps (a
+        streamed shard's, see :class:`~skadmm._shard.StreamedRowShard`) gets
+        none of the line search's buffers.
         """
         self.O[...] = self.Y
         self.Lam[...] = 0.0
@@ -46,8 +50,10 @@ class LocalResetHooks:
         self.tau = 0.0
         self.first_order_targets = first_order_targets
         self.top_alternations = top_alternations
-        self._features = np.empty_like(self.U[-1]) if self.H else None
-        self._spare = np.empty_like(self._features) if self.H else None
+        width = self.U[-1].shape[1] - 1 if self.H else 0
+        buffers = self.H and feature_buffers
+        self._features = self._row_array("slot0", width, True) if buffers else None
+        self._spare = self._row_array("slot1", width, True) if buffers else None
         # The two buffers by slot, for a driver that names them (a shard).
         self._slots = (self._features, self._spare)
         # The first layer's product [X, 1] W_1 is the costly one of a wide
@@ -56,10 +62,10 @@ class LocalResetHooks:
         # reset (reset_to_forward) reuses when the accepted W_1 is equal.
         self._pre_of = {}
         A = self.X_aug
-        if self.H and caches_first_layer(A.shape[1], sp.issparse(A)):
+        if buffers and caches_first_layer(A.shape[1], sp.issparse(A)):
             width = self.W[0].shape[1]
-            for buffer in self._slots:
-                pre = np.empty((buffer.shape[0], width), dtype=buffer.dtype)
+            for slot, buffer in enumerate(self._slots):
+                pre = self._row_array(f"pre{slot}", width)
                 self._pre_of[id(buffer)] = [pre, None]
         # [copy of W_1] while Z_1 holds [X, 1] W_1 of every row since the last
         # reset (a list, shared with the row views of a sweep, see

@@ -38,9 +38,9 @@ class ThreeSplitRelaxation(SplitRelaxation):
         return arrays
 
     def _init_hidden(self):
-        N, dtype = self.rw.n_samples, self.dtype
-        self.Z = [np.empty((N, W.shape[1]), dtype) for W in self.W[:-1]]
-        self.sZ = [np.empty_like(Z) for Z in self.Z]
+        hidden = list(enumerate(self.W[:-1]))
+        self.Z = [self._row_array(f"Z{k}", W.shape[1]) for k, W in hidden]
+        self.sZ = [self._row_array(f"sZ{k}", W.shape[1]) for k, W in hidden]
         self._forward_auxiliaries()
 
     def reset_to_forward(self, run=None):
