@@ -27,7 +27,7 @@ from ._checks import max_input_scale
 from ._dask_input import as_dask_array, feature_names, is_dask_collection
 from ._memory import estimate_fit_nbytes
 from ._pinned import PinnedActors, placement
-from ._shard import RowShard
+from ._shard import RowShard, StreamedRowShard
 from ._sharded import (
     SHARDED_SOLVERS,
     ShardedMonitor,
@@ -145,7 +145,7 @@ def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=
         )
         for chunks in held
     ]
-    shard = _shard_class(est, rows)
+    shard = _shard_class(est)
     pinned = PinnedActors(client, shard, specs, order, what="row chunks of X")
     try:
         shards = ShardSet(pinned, held, validation)
@@ -344,20 +344,18 @@ def _stage_norm(parts, m):
     return ("weighted", sum(p[1] for p in parts))
 
 
-def _shard_class(est, rows):
-    """The shards of a fit whose chunks have ``rows`` rows: ones that keep
-    their rows' state.
+def _shard_class(est):
+    """The class of a sharded fit's shards.
 
-    :class:`~skadmm._shard.StreamedRowShard` (the in-process row blocks')
-    rebuilds a chunk's state at every call; on worker processes that took
-    1.9x the time per iteration of these shards (chunks of 8,000 to 16,000
-    rows at 200,000 rows; 1.4x to 2.7x on chunks of 125,000), although in
-    process, and on a cluster of threads, it is as fast. The cause is not
-    Dask's ``MALLOC_TRIM_THRESHOLD_`` (raising it changed nothing, measured).
-    The arithmetic is the same either way: chunks equal to an in-process
-    fit's row blocks give its iterates bit for bit.
+    The forward-reset mode's take :class:`~skadmm._shard.StreamedRowShard`,
+    as the in-process row blocks do: a worker then holds its data and one
+    chunk's state at a time (in a workspace reused from call to call), not
+    every row's. RADMM keeps multipliers, so its shards keep their state
+    (:class:`~skadmm._shard.RowShard`). The arithmetic is the same either way:
+    chunks equal to an in-process fit's row blocks give its iterates bit for
+    bit.
     """
-    return RowShard
+    return StreamedRowShard if est.solver == "reset" else RowShard
 
 
 def _check_supported(est, X_val, y_val, sw_val):
@@ -552,12 +550,17 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
     Each worker holds the state of its own rows only (the weights are small),
     so its share is the in-process estimate for its rows, which must fit
     beside what the worker process already uses; checked before any state is
-    allocated. A worker without a limit never blocks the fit.
+    allocated. Streamed shards (:func:`_shard_class`) hold one chunk's state at
+    a time, counted as row blocks of the largest chunk's rows. A worker without
+    a limit never blocks the fit.
     """
+    streamed = _shard_class(est) is StreamedRowShard
     info = client.scheduler_info(n_workers=-1)["workers"]
     for worker, chunks in zip(order, held, strict=True):
         limit = info.get(worker, {}).get("memory_limit") or 0
         n_rows = sum(rows[i] for i in chunks)
+        # ceil(n_rows / blocks) is at least the largest chunk's rows.
+        blocks = n_rows // max(rows[i] for i in chunks) if streamed else 1
         need = estimate_fit_nbytes(
             n_rows,
             n_features,
@@ -571,6 +574,7 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             early_stopping=False,
             refit_readout=est.refit_readout,
             weighted=False,
+            row_blocks=max(blocks, 1),
         )
         # What the worker process already uses (its data chunks included).
         used = info.get(worker, {}).get("metrics", {}).get("memory") or 0

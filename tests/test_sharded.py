@@ -389,3 +389,29 @@ def test_chunks_equal_to_the_row_blocks_give_the_local_fit_bit_for_bit(client):
     )
     assert_close(local.predict(X), sharded.predict(X))
     assert actors_left(client) == 0
+
+
+def test_memory_guard_counts_one_chunk_of_state_for_streamed_shards():
+    # Reset-mode shards hold one chunk's state at a time, RADMM's all their
+    # rows': a limit between the two admits the first and refuses the second.
+    from types import SimpleNamespace
+
+    from skadmm._memory import estimate_fit_nbytes
+    from skadmm._sharded_fit import _check_worker_memory
+
+    rows, held, order = [1000] * 8, [list(range(8))], ["w"]
+    shape = dict(width=64, n_blocks=2, itemsize=8, early_stopping=False)
+    one_chunk = estimate_fit_nbytes(8000, 5, 1, row_blocks=8, **shape)
+    every_row = estimate_fit_nbytes(8000, 5, 1, solver="radmm", **shape)
+    assert one_chunk < every_row
+    limit = (one_chunk + every_row) // 2
+    info = {"workers": {"w": {"memory_limit": limit, "metrics": {"memory": 0}}}}
+    client = SimpleNamespace(scheduler_info=lambda n_workers: info)
+    target = SimpleNamespace(n_outputs=1)
+    args = (client, rows, held, order, 5, target, np.dtype(np.float64))
+    reset = ADMMResidualRegressor(width=64, n_blocks=2)
+    _check_worker_memory(reset, *args)
+    with pytest.raises(MemoryError, match="holds 8000 rows of X"):
+        _check_worker_memory(
+            ADMMResidualRegressor(width=64, n_blocks=2, solver="radmm"), *args
+        )
