@@ -22,9 +22,11 @@ fit divided by its iterations: the sums, weights and scalars the driver sent
 and received; the actor calls bypass the scheduler, so Dask's own transfer
 counters, also reported, see only the data's moves), the workers' peak
 resident memory, and the largest difference from the local fit's
-predictions (relative). Then ``limit``: a fit on the largest table whose
-workers' memory limit is set to 9/10 of one worker's share of the fit on all
-rows: on 1 worker the memory guard refuses it, on 2 it completes.
+predictions (relative). Then ``limit``: a RADMM fit (whose shards keep
+every row's state; the default mode's hold one chunk's at a time) on the
+largest table, its workers' memory limit set to 9/10 of one worker's share of
+the fit on all rows: on 1 worker the memory guard refuses it, on 2 it
+completes, and its predictions are compared with RADMM's in process.
 
 Then ``traffic``: the bytes per iteration of a fit on 2 workers from ``N_CHUNKS``
 chunks at ``--traffic-rows`` rows (the row-block chunks above grow in number
@@ -69,7 +71,7 @@ def make_data(n_rows, seed=SEED):
     return X, y + 0.1 * rng.standard_normal(n_rows)
 
 
-def model(n_iter):
+def model(n_iter, solver="reset"):
     return ADMMResidualRegressor(
         width=32,
         n_blocks=1,
@@ -78,6 +80,7 @@ def model(n_iter):
         alpha=1e-3,
         early_stopping=False,
         random_state=0,
+        solver=solver,
     )
 
 
@@ -104,7 +107,7 @@ def block_chunks(n_rows):
     return tuple(np.diff(np.linspace(0, n_rows, blocks + 1).astype(int)).tolist())
 
 
-def sharded(X, y, n_workers, n_iter, memory_limit="auto", chunks=None):
+def sharded(X, y, n_workers, n_iter, memory_limit="auto", chunks=None, solver="reset"):
     """``(fitted model or the MemoryError, peak worker bytes, Dask transfer
     bytes)`` of a fit on ``n_workers`` worker processes; ``chunks``: the row
     chunks (default: the local fit's row blocks)."""
@@ -131,7 +134,7 @@ def sharded(X, y, n_workers, n_iter, memory_limit="auto", chunks=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                fitted = model(n_iter).fit(Xd, yd)
+                fitted = model(n_iter, solver).fit(Xd, yd)
             except MemoryError as exc:
                 fitted = exc
         moved = sum(client.run(transferred).values()) - before
@@ -241,13 +244,22 @@ def traffic(n_rows, n_iter):
     )
 
 
-def limited(X, y, reference, n_iter):
-    """The largest table with each worker limited to 9/10 of one worker's share
-    (Dask's spilling and pausing off: the guard and the limit are what count)."""
+def limited(X, y, n_iter):
+    """The largest table fitted by RADMM with each worker limited to 9/10 of
+    one worker's share (Dask's spilling and pausing off: the guard and the
+    limit are what count).
+
+    RADMM's shards keep every row's state, so its share grows with the rows;
+    the default mode's shards hold one chunk's state at a time, and only their
+    data grows with the rows (``peak_worker_mib`` above).
+    """
     import dask
 
+    with no_stages(), threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = model(n_iter, "radmm").fit(X, y).predict(X)
     need = estimate_fit_nbytes(
-        X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8
+        X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8, solver="radmm"
     )
     big = -(-X.shape[0] // N_CHUNKS)
     # Above one worker's share, with room for a worker process (about 200
@@ -263,10 +275,8 @@ def limited(X, y, reference, n_iter):
             for k in ("target", "spill", "pause")
         }
         with dask.config.set(off), no_stages():
-            # Chunks larger than the row blocks: shards that keep their state,
-            # as the estimate above counts.
             fitted, peak, _ = sharded(
-                X, y, n_workers, n_iter, memory_limit=limit, chunks=big
+                X, y, n_workers, n_iter, memory_limit=limit, chunks=big, solver="radmm"
             )
         refused = isinstance(fitted, MemoryError)
         diff = (
@@ -278,7 +288,7 @@ def limited(X, y, reference, n_iter):
         rows.append(
             dict(
                 rows=X.shape[0],
-                config=f"limit {limit / 2**20:.0f} MiB, {n_workers} worker"
+                config=f"RADMM, limit {limit / 2**20:.0f} MiB, {n_workers} worker"
                 + "s" * (n_workers > 1)
                 + (": refused by the memory guard" if refused else ": completed"),
                 s_per_iter=float("nan") if refused else per_iteration(fitted),
@@ -325,7 +335,7 @@ def main(argv=None):
                 flush=True,
             )
     if not args.quick and last is not None:
-        rows += limited(*last, n_iter)
+        rows += limited(*last[:2], n_iter)
     if not args.quick:
         for n in (int(v) for v in args.traffic_rows.split(",")):
             row = traffic(n, 2)
