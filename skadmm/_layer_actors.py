@@ -93,9 +93,12 @@ def layer_state(problem, k):
     if k >= 1:
         Q[k - 1], Mu[k - 1] = problem.Q[k - 1].copy(), problem.Mu[k - 1].copy()
         levels[k - 1] = problem.levels[k - 1]
-    p_steps = list(none)
+    p_steps, q_steps = list(none), list(none)
     p_steps[k] = problem.p_steps[k]
-    state.update(P=P, Q=Q, Mu=Mu, Z=Z, W=W, levels=levels, p_steps=p_steps, k=k)
+    if k < H:
+        q_steps[k] = problem.q_steps[k]
+    state.update(P=P, Q=Q, Mu=Mu, Z=Z, W=W, levels=levels, k=k)
+    state.update(p_steps=p_steps, q_steps=q_steps)
     if k == H:
         state.update(
             O=problem.O.copy(),
@@ -192,8 +195,12 @@ class LayerActor:
         s, k = self.shell, self.k
         self.received["q"] += _payload_bytes(q_sent)
         self.received["u"] += _payload_bytes(u_sent)
-        s.Q[k - 1][...] = _decode(q_sent, s.levels[k - 1])
-        s.Mu[k - 1][...] = _decode(u_sent, None)
+        if s.quantize in ("q", "pq"):
+            # The change of q_{k-1}, added as layer k - 1 added it.
+            s.Q[k - 1] += StepLevels.decode(*q_sent)
+        else:
+            s.Q[k - 1][...] = q_sent[0]
+        s.Mu[k - 1][...] = u_sent[0]
 
     def sent_bytes(self):
         """Payload bytes this layer sent in the last iteration, by variable."""
@@ -270,12 +277,6 @@ def _fresh(value):
             if getattr(value, name, None) is not None:
                 setattr(value, name, np.array(getattr(value, name), copy=True))
     return value
-
-
-def _decode(sent, levels):
-    if len(sent) == 2:
-        return levels.decode(*sent)
-    return sent[0]
 
 
 def merit(alpha, beta, outputs):

@@ -6,12 +6,13 @@ sent across a layer boundary as its integer code ``c`` (``uint8`` or
 
 * :class:`UniformLevels`, one per link, fixed for the whole fit: its range is
   that of the initial iterate, widened by ``MARGIN`` times its span on either
-  side. The quantized ``q`` and the first ``p`` lie on it.
-* :class:`StepLevels`, the levels of one *change* of ``p``: the receiver adds
-  ``offset + c * step`` to the ``p`` it already holds. Its step is re-chosen
-  every iteration from the largest element of the proposed change and sent in
-  the header, and code ``2**(bits - 1) - 1`` is the zero change, so the grid
-  refines as the iterates settle (see ``doc/pdadmm.rst``).
+  side. The first quantized ``p`` and ``q`` (of the forward pass) lie on it.
+* :class:`StepLevels`, the levels of one *change* of ``p`` or ``q``: the
+  receiver adds ``offset + c * step`` to the copy it already holds. Its step
+  is re-chosen every iteration from the largest element of the proposed
+  change and sent in the header, and code ``2**(bits - 1) - 1`` is the zero
+  change, so the grid refines as the iterates settle (see
+  ``doc/pdadmm.rst``).
 """
 
 import numpy as np
@@ -89,7 +90,7 @@ class UniformLevels:
 
 
 class StepLevels:
-    """Levels of a change of ``p``: ``offset + step * {0, ..., 2**bits - 1}``
+    """Levels of a change of ``p`` or ``q``: ``offset + step * {0, ..., 2**bits - 1}``
     with ``offset = -zero * step``, ``zero = 2**(bits - 1) - 1``.
 
     Code ``zero`` is the change ``0`` exactly (``offset`` is the negated
@@ -147,7 +148,7 @@ class StepLevels:
 
     @staticmethod
     def decode(codes, header):
-        """The changes of ``encode``'s arrays (to add to the ``p`` held)."""
+        """The changes of ``encode``'s arrays (to add to the copy held)."""
         return _decode(codes, header[1], header[0], header.dtype)
 
 

@@ -74,14 +74,15 @@ class PDADMMSolver(SweepSolver):
             """quantize : {None, "p", "q", "pq"}, default=None
     pdADMM-G-Q (``solver="pdadmm"`` only): send the layer inputs ``p``
     (``"p"``), the layer outputs ``q`` (``"q"``), or both (``"pq"``) across
-    the layer boundaries as integer codes. ``q`` and the first ``p`` lie on
-    a uniform level set per boundary, fixed for the whole fit (the range of
-    the first forward pass, widened by half its span on either side); the
-    ``q`` step stays an exact block minimisation over it. Each later change
-    of ``p`` lies on uniform levels around zero whose step follows the size
-    of the proposed change (re-chosen every iteration, sent in the header):
-    a safeguarded step (the rounded projected gradient step or the rounded
-    exact step, whichever lowers the block enough). See :ref:`pdadmm`.""",
+    the layer boundaries as integer codes. Their first values lie on a
+    uniform level set per boundary (the range of the first forward pass,
+    widened by half its span on either side); each later change lies on
+    uniform levels around zero whose step follows the size of the proposed
+    change (re-chosen every iteration, sent in the header). The ``q`` step
+    stays an exact block minimisation over those levels; the ``p`` step is
+    a safeguarded step on them (the rounded projected gradient step or the
+    rounded exact step, whichever lowers the block enough). See
+    :ref:`pdadmm`.""",
         ),
         "quantize_bits": (
             [Options(Integral, {8, 16})],

@@ -30,14 +30,14 @@ same phase, so each phase is an exact block step and the result does not
 depend on the order of the tasks nor on the threads that run them. See
 ``doc/pdadmm.rst``.
 
-pdADMM-G-Q (``quantize``): ``q_l`` and the first ``p_{l+1}`` lie on a fixed
-uniform level set per link, and every later change of ``p_{l+1}`` on uniform
+pdADMM-G-Q (``quantize``): the first quantized ``p_{l+1}``, ``q_l`` lie on a
+fixed uniform level set per link, and every later change of them on uniform
 levels around zero re-chosen each iteration from the size of the proposed
-change (``skadmm._quantize``). The q step rounds its minimiser (exact over the
+change (``skadmm._quantize``). The q step rounds its change (exact over the
 levels); the p step takes per row the better of the rounded projected gradient
 step and the rounded exact step, each kept only where it lowers its block
 enough, or stays. What each layer sends across its boundaries is measured by
-``encode`` (codes and header when quantized: of the last change for ``p``).
+``encode`` (when quantized, the codes and header of the last change).
 """
 
 import threading
@@ -81,14 +81,14 @@ class PQRelaxation(Relaxation):
         The data-fitting term (``None``: the squared loss).
     quantize : {None, "p", "q", "pq"}, default=None
         pdADMM-G-Q: send every ``p_{l+1}`` (``"p"``), every ``q_l``
-        (``"q"``), or both (``"pq"``) as integer codes. ``q_l`` lies on a
-        fixed uniform level set per link, and its step is the exact minimiser
-        over the levels (its unconstrained minimiser rounded and clipped).
-        ``p_{l+1}`` starts on that level set; each change of it lies on the
-        levels of :class:`~skadmm._quantize.StepLevels`, chosen per iteration
-        from the size of the exact change, and is, per row, the better of the
-        rounded projected gradient step and the rounded exact step, each kept
-        only where it lowers its block enough (or zero).
+        (``"q"``), or both (``"pq"``) as integer codes. They start on a fixed
+        uniform level set per link (the rounded forward pass); each change of
+        them lies on the levels of :class:`~skadmm._quantize.StepLevels`,
+        chosen per iteration from the size of the unconstrained change. The
+        ``q`` step is the exact minimiser over ``q`` plus those levels (its
+        change rounded and clipped); the ``p`` step, per row, the better of
+        the rounded projected gradient step and the rounded exact step, each
+        kept only where it lowers its block enough (or no change).
     quantize_bits : {8, 16}, default=8
         Levels: ``2**quantize_bits``.
     """
@@ -121,12 +121,13 @@ class PQRelaxation(Relaxation):
             )
         self.quantize = quantize
         self.quantize_bits = quantize_bits
-        # Per link l: the level set of q_l (and, with "pq", of p_{l+1}), fixed
+        # Per link l: the level set of the first quantized q_l, p_{l+1}, fixed
         # at the first forward pass (see skadmm._quantize).
         self.levels = [None] * self.H
-        # Per layer k >= 1 with a quantized p: the codes and header of its last
-        # change of p_k (what it sent), None before the first.
+        # The codes and header of the last change of a quantized p_k (k >= 1)
+        # and q_k (what was sent), None before the first.
         self.p_steps = [None] * (self.H + 1)
+        self.q_steps = [None] * self.H
         H = self.H
         N, m = Y.shape
         # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
@@ -220,6 +221,7 @@ class PQRelaxation(Relaxation):
         self.O[...] = self.R
         self.links[...] = 0.0
         self.p_steps = [None] * (self.H + 1)
+        self.q_steps = [None] * self.H
         # nu of the multiplier identity u = nu * (residual link).
         self.multiplier_nu = self.beta
 
@@ -389,10 +391,10 @@ class PQRelaxation(Relaxation):
 
         ``"p"``: ``p_k`` (``k >= 1``) to layer ``k - 1``; ``"q"``, ``"u"``:
         ``q_k``, ``u_k`` (``k < H``) to layer ``k + 1``. A quantized variable
-        is its integer codes and the header ``[offset, step]``: for ``p``,
-        those of its last change (the receiver adds their values to the
-        ``p_k`` it holds), or of ``p_k`` on its link's levels before the
-        first; any other is its float array.
+        is the integer codes and the header ``[offset, step]`` of its last
+        change (the receiver adds their values to the copy it holds), or of
+        the variable on its link's levels before the first; any other is its
+        float array.
         """
         if name == "p":
             if self.quantize in ("p", "pq") and self.p_steps[k] is not None:
@@ -401,8 +403,10 @@ class PQRelaxation(Relaxation):
             quantized = self.quantize in ("p", "pq")
             levels = self.levels[k - 1]
         else:
-            x = self.Q[k] if name == "q" else self.Mu[k]
             quantized = name == "q" and self.quantize in ("q", "pq")
+            if quantized and self.q_steps[k] is not None:
+                return self.q_steps[k]
+            x = self.Q[k] if name == "q" else self.Mu[k]
             levels = self.levels[k]
         if quantized:
             return levels.encode(x)
@@ -478,6 +482,11 @@ class PQRelaxation(Relaxation):
         b_buf, s_buf, g_buf = (pool.block(name, n) for name in ("b", "s", "g"))
         work = act.z_step_work(b_buf.shape, self.dtype)
         link_z = link_r = coupling = gap_sq = 0.0
+        quantized = self.quantize in ("q", "pq")
+        if quantized:
+            # The unconstrained change of q, every row: its levels are chosen
+            # from all of them (see _quantized_output_step).
+            change = pool.chunk("q_change", Z.shape[0], n)
         for chunk, parts in chunks:
             a_chunk = dense_product(A[chunk], W, a_buf[: chunk.stop - chunk.start])
             for rows, local in parts:
@@ -498,14 +507,16 @@ class PQRelaxation(Relaxation):
                 if skip is not None:
                     s += skip[rows]
                 pn = p_next[rows]
-                np.multiply(s, nu, out=q)
-                q += u
+                # The unconstrained minimiser (quantized: into g, q stays).
+                qs = g if quantized else q
+                np.multiply(s, nu, out=qs)
+                qs += u
                 np.multiply(pn, rho, out=b)
-                q += b
-                q /= nu + rho
-                if self.quantize in ("q", "pq"):
-                    # The exact minimiser over the level set (separable).
-                    self.levels[k].project(q)
+                qs += b
+                qs /= nu + rho
+                if quantized:
+                    np.subtract(qs, q, out=change[rows])
+                    continue
                 np.subtract(q, s, out=s)
                 link_r += rw.sq_norm(s, rows)
                 np.subtract(pn, q, out=g)
@@ -514,9 +525,51 @@ class PQRelaxation(Relaxation):
                 sq = rw.sq_norm(g, rows)
                 gap_sq += sq
                 coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
+        if quantized:
+            link_r, coupling, gap_sq = self._quantized_output_step(k, change)
         self.links[k] = link_z, link_r, coupling, gap_sq
         self._record_sent(k, "q")
         self._record_sent(k, "u")
+
+    def _quantized_output_step(self, k, change):
+        """Quantized ``q`` (``quantize="q"``, ``"pq"``): ``q_k`` plus the
+        unconstrained ``change`` rounded to the levels of the change
+        (:class:`~skadmm._quantize.StepLevels`, chosen from its largest
+        element), then ``u_k`` and the links; returns ``(||q - p - s(z)||^2,
+        coupling, ||p_next - q||^2)``.
+
+        The block is a separable quadratic of equal curvature, so the rounded
+        change is its exact minimiser over ``q_k`` plus those levels; what is
+        sent is their codes and header, which the receiver adds to its copy.
+        """
+        rho, rw, act = self.rho, self.rw, self.act
+        skip = self.P[k][:, :-1] if k else None
+        p_next = self.P[k + 1][:, :-1]
+        Z, Q, Mu = self.Z[k], self.Q[k], self.Mu[k]
+        levels = StepLevels.covering(change, self.quantize_bits)
+        codes = levels.codes(change)
+        Q += levels.values(codes, out=change)
+        self.q_steps[k] = levels.encode(codes)
+        pool = self.scratch(k)
+        n = Z.shape[1]
+        b_buf, s_buf, g_buf = (pool.block(name, n) for name in ("b", "s", "g"))
+        link_r = coupling = gap_sq = 0.0
+        blocks = [rows for _, parts in self.chunks(n)[1] for rows, _ in parts]
+        for rows in blocks:
+            m = rows.stop - rows.start
+            q, u, b, s, g = Q[rows], Mu[rows], b_buf[:m], s_buf[:m], g_buf[:m]
+            act(Z[rows], out=s)
+            if skip is not None:
+                s += skip[rows]
+            np.subtract(q, s, out=s)
+            link_r += rw.sq_norm(s, rows)
+            np.subtract(p_next[rows], q, out=g)
+            np.multiply(g, rho, out=b)
+            u += b
+            sq = rw.sq_norm(g, rows)
+            gap_sq += sq
+            coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
+        return link_r, coupling, gap_sq
 
     # ------------------------------------------------------------------ memory
     @classmethod
@@ -535,7 +588,8 @@ class PQRelaxation(Relaxation):
 
         Without ``quantize``: a quantized ``p`` step also takes an
         ``n_samples x width`` right-hand side and about four temporaries of
-        that size (its levels are chosen over all rows), not counted here.
+        that size, a quantized ``q`` step an ``n_samples x width`` change and
+        its codes (their levels are chosen over all rows), not counted here.
         """
         return {
             "chunk buffers": chunk_rows * width,
