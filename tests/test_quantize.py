@@ -196,7 +196,7 @@ def test_16_bits_is_close_to_unquantized(quantize):
     quant = ADMMResidualRegressor(quantize=quantize, quantize_bits=16, **params)
     quant.fit(X, y)
     # A rounded q only moves the iterate by the rounding; so does a quantized
-    # p, whose rows take the rounded exact minimiser wherever it lowers their
+    # p, whose rows take the rounded exact step wherever it lowers their
     # block enough (with the projected gradient step alone the score was 0.035
     # and the merit 9 % away here).
     tol = 0.01
