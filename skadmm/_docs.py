@@ -313,9 +313,10 @@ ATTRIBUTES = Template(
     exchange_bytes_ : dict or None
         ``solver="pdadmm"``: bytes that crossed layer boundaries in the last
         iteration, by variable (``"p"``, ``"q"``, ``"u"``), measured on the
-        arrays that would be sent (float arrays, or integer codes plus a
-        header with ``quantize``), with ``layer_workers="dask"`` on the
-        arrays the layers' actors handed to their neighbours; a fit on Dask
+        arrays that would be sent (float arrays, or with ``quantize`` the
+        integer codes of the change plus a header), with
+        ``layer_workers="dask"`` on the arrays the layers' actors handed to
+        their neighbours; a fit on Dask
         collections (sharded over the workers): bytes sent to and received
         from the workers over the whole fit (``"to workers"``, ``"from
         workers"``, see :ref:`sharded_fit`); ``None`` otherwise.

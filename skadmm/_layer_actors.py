@@ -8,9 +8,9 @@ by its phase A) and ``p_{k+1}`` (read by its phase B). Here each layer is a
 copies of what it reads from its neighbours, and handles to its neighbour
 actors. One iteration is two "go" commands per layer from the driver:
 
-1. every actor ``k >= 1`` runs its phase A and hands ``p_k``, encoded (codes
-   and header when quantized, the float array otherwise), to actor ``k - 1``
-   itself, waiting until it is stored there;
+1. every actor ``k >= 1`` runs its phase A and hands ``p_k``, encoded (the
+   codes and header of its change when quantized, the float array otherwise),
+   to actor ``k - 1`` itself, waiting until it is stored there;
 2. every actor runs its phase B, hands ``q_k, u_k`` encoded to actor ``k + 1``
    the same way, and returns its terms of ``L_rho`` and its weights ``W_k``.
 
@@ -47,6 +47,7 @@ from threadpoolctl import threadpool_limits
 from ._network import l2_penalty
 from ._parallel import run_in_order
 from ._pinned import PinnedActors
+from ._quantize import StepLevels
 from ._rows import RowWeights
 from ._splitting._pdadmm import PQRelaxation
 
@@ -92,7 +93,12 @@ def layer_state(problem, k):
     if k >= 1:
         Q[k - 1], Mu[k - 1] = problem.Q[k - 1].copy(), problem.Mu[k - 1].copy()
         levels[k - 1] = problem.levels[k - 1]
+    p_steps, q_steps = list(none), list(none)
+    p_steps[k] = problem.p_steps[k]
+    if k < H:
+        q_steps[k] = problem.q_steps[k]
     state.update(P=P, Q=Q, Mu=Mu, Z=Z, W=W, levels=levels, k=k)
+    state.update(p_steps=p_steps, q_steps=q_steps)
     if k == H:
         state.update(
             O=problem.O.copy(),
@@ -155,7 +161,13 @@ class LayerActor:
         """``p_{k+1}`` from layer ``k + 1`` (encoded)."""
         k = self.k
         self.received["p"] += _payload_bytes(sent)
-        self.shell.P[k + 1][:, :-1] = _decode(sent, self.shell.levels[k])
+        p_next = self.shell.P[k + 1][:, :-1]
+        if self.shell.quantize in ("p", "pq"):
+            # The change of p_{k+1} on its levels, added to the copy held here
+            # exactly as layer k + 1 added it to its own.
+            p_next += StepLevels.decode(*sent)
+        else:
+            p_next[...] = sent[0]
 
     def phase_b(self):
         """Update ``W_k, z_k, q_k, u_k`` (read-out: ``W_H, O``); hand ``q_k,
@@ -183,8 +195,12 @@ class LayerActor:
         s, k = self.shell, self.k
         self.received["q"] += _payload_bytes(q_sent)
         self.received["u"] += _payload_bytes(u_sent)
-        s.Q[k - 1][...] = _decode(q_sent, s.levels[k - 1])
-        s.Mu[k - 1][...] = _decode(u_sent, None)
+        if s.quantize in ("q", "pq"):
+            # The change of q_{k-1}, added as layer k - 1 added it.
+            s.Q[k - 1] += StepLevels.decode(*q_sent)
+        else:
+            s.Q[k - 1][...] = q_sent[0]
+        s.Mu[k - 1][...] = u_sent[0]
 
     def sent_bytes(self):
         """Payload bytes this layer sent in the last iteration, by variable."""
@@ -261,12 +277,6 @@ def _fresh(value):
             if getattr(value, name, None) is not None:
                 setattr(value, name, np.array(getattr(value, name), copy=True))
     return value
-
-
-def _decode(sent, levels):
-    if len(sent) == 2:
-        return levels.decode(*sent)
-    return sent[0]
 
 
 def merit(alpha, beta, outputs):

@@ -20,7 +20,8 @@ merit beyond rounding stops it with a
 :class:`~skadmm.exceptions.DivergenceWarning`.
 
 With ``quantize`` (pdADMM-G-Q) the condition still covers a quantized ``p``
-(its safeguarded step keeps the decrease the argument needs); a rounded ``q``
+(its safeguarded step, on the levels of its change, keeps the decrease the
+argument needs); a rounded ``q``
 breaks the identity ``u = nu r`` it rests on, and then only the run-time check
 guards the merit.
 """
@@ -71,14 +72,16 @@ class PDADMMSolver(SweepSolver):
         "quantize": (
             [StrOptions({"p", "q", "pq"}), None],
             """quantize : {None, "p", "q", "pq"}, default=None
-    pdADMM-G-Q (``solver="pdadmm"`` only): keep the layer inputs ``p``
-    (``"p"``), the layer outputs ``q`` (``"q"``), or both (``"pq"``), on a
-    uniform level set per layer boundary, fixed for the whole fit (the
-    range of the first forward pass, widened by half its span on either
-    side), so that they cross a boundary as integer codes. The ``q`` step
-    stays an exact block minimisation (over the levels); the ``p`` step
-    becomes a safeguarded step on the levels (a projected gradient step or
-    the rounded exact minimiser, whichever lowers the block enough). See
+    pdADMM-G-Q (``solver="pdadmm"`` only): send the layer inputs ``p``
+    (``"p"``), the layer outputs ``q`` (``"q"``), or both (``"pq"``) across
+    the layer boundaries as integer codes. Their first values lie on a
+    uniform level set per boundary (the range of the first forward pass,
+    widened by half its span on either side); each later change lies on
+    uniform levels around zero whose step follows the size of the proposed
+    change (re-chosen every iteration, sent in the header). The ``q`` step
+    stays an exact block minimisation over those levels; the ``p`` step is
+    a safeguarded step on them (the rounded projected gradient step or the
+    rounded exact step, whichever lowers the block enough). See
     :ref:`pdadmm`.""",
         ),
         "quantize_bits": (

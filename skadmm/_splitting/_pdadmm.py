@@ -30,12 +30,14 @@ same phase, so each phase is an exact block step and the result does not
 depend on the order of the tasks nor on the threads that run them. See
 ``doc/pdadmm.rst``.
 
-pdADMM-G-Q (``quantize``): ``p_{l+1}`` and/or ``q_l`` stay on a fixed uniform
-level set per link (``skadmm._quantize``); the q step rounds its minimiser
-(exact over the levels), the p step takes per row the better of a projected
-gradient step and the rounded exact minimiser, each kept only where it lowers
-its block enough. What each layer sends across its boundaries is
-measured by ``encode`` (codes and header when quantized).
+pdADMM-G-Q (``quantize``): the first quantized ``p_{l+1}``, ``q_l`` lie on a
+fixed uniform level set per link, and every later change of them on uniform
+levels around zero re-chosen each iteration from the size of the proposed
+change (``skadmm._quantize``). The q step rounds its change (exact over the
+levels); the p step takes per row the better of the rounded projected gradient
+step and the rounded exact step, each kept only where it lowers its block
+enough, or stays. What each layer sends across its boundaries is measured by
+``encode`` (when quantized, the codes and header of the last change).
 """
 
 import threading
@@ -44,7 +46,7 @@ import numpy as np
 
 from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
 from .._network import l2_penalty
-from .._quantize import UniformLevels
+from .._quantize import StepLevels, UniformLevels
 from .._rows import block_rows
 from .._wide import dual_ridge_solve, use_dual
 from ._base import Relaxation
@@ -78,12 +80,15 @@ class PQRelaxation(Relaxation):
     loss : loss object from ``skadmm._losses``, default=None
         The data-fitting term (``None``: the squared loss).
     quantize : {None, "p", "q", "pq"}, default=None
-        pdADMM-G-Q: keep every ``p_{l+1}`` (``"p"``), every ``q_l``
-        (``"q"``), or both (``"pq"``) on a fixed uniform level set per link. The
-        ``q`` step is then the exact minimiser over the levels (its unconstrained
-        minimiser rounded and clipped); the ``p`` step, per row, the better of
-        a projected gradient step and the rounded exact minimiser, each kept
-        only where it lowers its block enough.
+        pdADMM-G-Q: send every ``p_{l+1}`` (``"p"``), every ``q_l``
+        (``"q"``), or both (``"pq"``) as integer codes. They start on a fixed
+        uniform level set per link (the rounded forward pass); each change of
+        them lies on the levels of :class:`~skadmm._quantize.StepLevels`,
+        chosen per iteration from the size of the unconstrained change. The
+        ``q`` step is the exact minimiser over ``q`` plus those levels (its
+        change rounded and clipped); the ``p`` step, per row, the better of
+        the rounded projected gradient step and the rounded exact step, each
+        kept only where it lowers its block enough (or no change).
     quantize_bits : {8, 16}, default=8
         Levels: ``2**quantize_bits``.
     """
@@ -116,9 +121,13 @@ class PQRelaxation(Relaxation):
             )
         self.quantize = quantize
         self.quantize_bits = quantize_bits
-        # Per link l: the level set of q_l (and, with "pq", of p_{l+1}), fixed
+        # Per link l: the level set of the first quantized q_l, p_{l+1}, fixed
         # at the first forward pass (see skadmm._quantize).
         self.levels = [None] * self.H
+        # The codes and header of the last change of a quantized p_k (k >= 1)
+        # and q_k (what was sent), None before the first.
+        self.p_steps = [None] * (self.H + 1)
+        self.q_steps = [None] * self.H
         H = self.H
         N, m = Y.shape
         # P[l] = [p_l, 1], the augmented input of layer l (P[0] = [X, 1]).
@@ -211,6 +220,8 @@ class PQRelaxation(Relaxation):
         dense_product(self.P[self.H], self.W[-1], self.R)
         self.O[...] = self.R
         self.links[...] = 0.0
+        self.p_steps = [None] * (self.H + 1)
+        self.q_steps = [None] * self.H
         # nu of the multiplier identity u = nu * (residual link).
         self.multiplier_nu = self.beta
 
@@ -297,10 +308,16 @@ class PQRelaxation(Relaxation):
         n = p.shape[1]
         pool = self.scratch(k)
         size, chunks = self.chunks(n)
-        R = pool.chunk("c0", size, n)
+        if projected:
+            # The quantized step needs every row's right-hand side: its levels
+            # are chosen from the proposed change of the whole boundary.
+            R = pool.chunk("p_rhs", p.shape[0], n)
+        else:
+            R = pool.chunk("c0", size, n)
         t_buf = pool.block("t", n)
         for chunk, parts in chunks:
-            Rc = np.matmul(target[chunk], V.T, out=R[: chunk.stop - chunk.start])
+            rows_out = R[chunk] if projected else R[: chunk.stop - chunk.start]
+            Rc = np.matmul(target[chunk], V.T, out=rows_out)
             for rows, local in parts:
                 r = Rc[local]
                 r *= nu
@@ -314,49 +331,59 @@ class PQRelaxation(Relaxation):
                 r -= u_prev[rows]
                 np.multiply(q_prev[rows], rho, out=t)
                 r += t
-            if projected:
-                self._projected_input_step(k, p[chunk], Rc, M, step, inv, needed)
-            else:
+            if not projected:
                 np.matmul(Rc, inv, out=p[chunk])
+        if projected:
+            self._projected_input_step(k, p, R, M, step, inv, needed)
         self._record_sent(k, "p")
 
     def _projected_input_step(self, k, p, rhs, M, step, inv, needed):
         """Quantized ``p`` (``quantize="p"``, ``"pq"``): a safeguarded step on
-        the level set.
+        the levels of the change (:class:`~skadmm._quantize.StepLevels`).
 
         Per row, the block is ``f(p) = p M p^T / 2 - rhs p^T`` (times the row
-        weight). Two candidates on the level set, ``Pi`` the nearest level:
+        weight). The levels of this iteration's change are chosen from the
+        exact change ``d = rhs M^-1 - p`` of all rows (its largest element is
+        ``2**(bits-1) - 1`` levels from zero); ``Pi`` rounds a change to them.
+        Two candidates:
 
-        * the projected gradient step ``Pi(p - step (p M - rhs))``, kept where
-          ``f`` does not increase. With ``step = 1 / (2 lambda_max(M))`` and
-          ``p`` on the level set it lowers ``f`` by at least ``lambda_max / 2
-          ||dp||^2`` (so its test only guards against rounding);
-        * the rounded exact minimiser ``Pi(rhs M^-1)``, kept where it lowers
-          ``f`` by at least ``needed ||dp||^2``: the decrease of the exact step
-          that the descent of ``L_rho`` rests on.
+        * the projected gradient step ``p + Pi(-step (p M - rhs))``, kept
+          where ``f`` does not increase. With ``step = 1 / (2 lambda_max(M))``
+          and the zero change among the levels it lowers ``f`` by at least
+          ``lambda_max / 2 ||dp||^2`` (so its test only guards against
+          rounding);
+        * the rounded exact step ``p + Pi(d)``, kept where it lowers ``f`` by
+          at least ``needed ||dp||^2``: the decrease of the exact step that
+          the descent of ``L_rho`` rests on.
 
-        Each row takes the kept candidate of lower ``f`` (or stays). The
-        gradient step alone stalls once ``step |grad|`` is below half a level
-        (8 bits: most of ``p`` stopped moving on a CSBM graph, see
-        ``doc/pdadmm.rst``); the rounded minimiser moves a row to within
-        rounding of its exact step whenever that is a sufficient decrease.
+        Each row takes the kept candidate of lower ``f``, or the zero change.
+        What is sent is the chosen codes and the header of the levels; the
+        receiver adds their values to its copy of ``p`` as done here. The
+        levels follow the size of the change, so a ``p`` whose exact step
+        shrinks keeps moving (with levels fixed over the range of ``p`` it
+        stopped once the step was below half a level, see ``doc/pdadmm.rst``).
         """
         grad = p @ M
         grad -= rhs
+        exact = rhs @ inv
+        exact -= p
+        levels = StepLevels.covering(exact, self.quantize_bits)
+        exact_codes = levels.codes(exact)
+        exact = levels.values(exact_codes, out=exact)
+        exact_gain = _change_gain(exact, M, grad)
         trial = np.multiply(grad, -step)
-        trial += p
-        levels = self.levels[k - 1]
-        levels.project(trial)
-        gain = _block_change(trial, p, M, grad)
-        exact = levels.project(rhs @ inv)
-        exact_gain = _block_change(exact, p, M, grad)
-        d = exact - p
-        np.square(d, out=d)
-        sufficient = exact_gain <= -needed * d.sum(axis=1)
+        trial_codes = levels.codes(trial)
+        trial = levels.values(trial_codes, out=trial)
+        gain = _change_gain(trial, M, grad)
+        np.square(exact, out=exact)
+        sufficient = exact_gain <= -needed * exact.sum(axis=1)
         use_exact = sufficient & (exact_gain <= gain)
         use_trial = ~use_exact & (gain <= 0.0)
-        p[use_trial] = trial[use_trial]
-        p[use_exact] = exact[use_exact]
+        codes = np.full(p.shape, levels.zero, dtype=levels.code_dtype)
+        codes[use_trial] = trial_codes[use_trial]
+        codes[use_exact] = exact_codes[use_exact]
+        p += levels.values(codes, out=trial)
+        self.p_steps[k] = levels.encode(codes)
 
     # ------------------------------------------------------------- exchanges
     def encode(self, name, k):
@@ -364,16 +391,22 @@ class PQRelaxation(Relaxation):
 
         ``"p"``: ``p_k`` (``k >= 1``) to layer ``k - 1``; ``"q"``, ``"u"``:
         ``q_k``, ``u_k`` (``k < H``) to layer ``k + 1``. A quantized variable
-        is its integer codes and the header ``[offset, step]``; any other is
-        its float array.
+        is the integer codes and the header ``[offset, step]`` of its last
+        change (the receiver adds their values to the copy it holds), or of
+        the variable on its link's levels before the first; any other is its
+        float array.
         """
         if name == "p":
+            if self.quantize in ("p", "pq") and self.p_steps[k] is not None:
+                return self.p_steps[k]
             x = self.P[k][:, :-1]
             quantized = self.quantize in ("p", "pq")
             levels = self.levels[k - 1]
         else:
-            x = self.Q[k] if name == "q" else self.Mu[k]
             quantized = name == "q" and self.quantize in ("q", "pq")
+            if quantized and self.q_steps[k] is not None:
+                return self.q_steps[k]
+            x = self.Q[k] if name == "q" else self.Mu[k]
             levels = self.levels[k]
         if quantized:
             return levels.encode(x)
@@ -449,6 +482,11 @@ class PQRelaxation(Relaxation):
         b_buf, s_buf, g_buf = (pool.block(name, n) for name in ("b", "s", "g"))
         work = act.z_step_work(b_buf.shape, self.dtype)
         link_z = link_r = coupling = gap_sq = 0.0
+        quantized = self.quantize in ("q", "pq")
+        if quantized:
+            # The unconstrained change of q, every row: its levels are chosen
+            # from all of them (see _quantized_output_step).
+            change = pool.chunk("q_change", Z.shape[0], n)
         for chunk, parts in chunks:
             a_chunk = dense_product(A[chunk], W, a_buf[: chunk.stop - chunk.start])
             for rows, local in parts:
@@ -469,14 +507,16 @@ class PQRelaxation(Relaxation):
                 if skip is not None:
                     s += skip[rows]
                 pn = p_next[rows]
-                np.multiply(s, nu, out=q)
-                q += u
+                # The unconstrained minimiser (quantized: into g, q stays).
+                qs = g if quantized else q
+                np.multiply(s, nu, out=qs)
+                qs += u
                 np.multiply(pn, rho, out=b)
-                q += b
-                q /= nu + rho
-                if self.quantize in ("q", "pq"):
-                    # The exact minimiser over the level set (separable).
-                    self.levels[k].project(q)
+                qs += b
+                qs /= nu + rho
+                if quantized:
+                    np.subtract(qs, q, out=change[rows])
+                    continue
                 np.subtract(q, s, out=s)
                 link_r += rw.sq_norm(s, rows)
                 np.subtract(pn, q, out=g)
@@ -485,9 +525,51 @@ class PQRelaxation(Relaxation):
                 sq = rw.sq_norm(g, rows)
                 gap_sq += sq
                 coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
+        if quantized:
+            link_r, coupling, gap_sq = self._quantized_output_step(k, change)
         self.links[k] = link_z, link_r, coupling, gap_sq
         self._record_sent(k, "q")
         self._record_sent(k, "u")
+
+    def _quantized_output_step(self, k, change):
+        """Quantized ``q`` (``quantize="q"``, ``"pq"``): ``q_k`` plus the
+        unconstrained ``change`` rounded to the levels of the change
+        (:class:`~skadmm._quantize.StepLevels`, chosen from its largest
+        element), then ``u_k`` and the links; returns ``(||q - p - s(z)||^2,
+        coupling, ||p_next - q||^2)``.
+
+        The block is a separable quadratic of equal curvature, so the rounded
+        change is its exact minimiser over ``q_k`` plus those levels; what is
+        sent is their codes and header, which the receiver adds to its copy.
+        """
+        rho, rw, act = self.rho, self.rw, self.act
+        skip = self.P[k][:, :-1] if k else None
+        p_next = self.P[k + 1][:, :-1]
+        Z, Q, Mu = self.Z[k], self.Q[k], self.Mu[k]
+        levels = StepLevels.covering(change, self.quantize_bits)
+        codes = levels.codes(change)
+        Q += levels.values(codes, out=change)
+        self.q_steps[k] = levels.encode(codes)
+        pool = self.scratch(k)
+        n = Z.shape[1]
+        b_buf, s_buf, g_buf = (pool.block(name, n) for name in ("b", "s", "g"))
+        link_r = coupling = gap_sq = 0.0
+        blocks = [rows for _, parts in self.chunks(n)[1] for rows, _ in parts]
+        for rows in blocks:
+            m = rows.stop - rows.start
+            q, u, b, s, g = Q[rows], Mu[rows], b_buf[:m], s_buf[:m], g_buf[:m]
+            act(Z[rows], out=s)
+            if skip is not None:
+                s += skip[rows]
+            np.subtract(q, s, out=s)
+            link_r += rw.sq_norm(s, rows)
+            np.subtract(p_next[rows], q, out=g)
+            np.multiply(g, rho, out=b)
+            u += b
+            sq = rw.sq_norm(g, rows)
+            gap_sq += sq
+            coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
+        return link_r, coupling, gap_sq
 
     # ------------------------------------------------------------------ memory
     @classmethod
@@ -502,7 +584,13 @@ class PQRelaxation(Relaxation):
 
     @classmethod
     def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
-        """Elements of one task's scratch pool, by name."""
+        """Elements of one task's scratch pool, by name.
+
+        Without ``quantize``: a quantized ``p`` step also takes an
+        ``n_samples x width`` right-hand side and about four temporaries of
+        that size, a quantized ``q`` step an ``n_samples x width`` change and
+        its codes (their levels are chosen over all rows), not counted here.
+        """
         return {
             "chunk buffers": chunk_rows * width,
             # b, s, g, the p-step's t and the relu z-step's three work arrays.
@@ -510,10 +598,9 @@ class PQRelaxation(Relaxation):
         }
 
 
-def _block_change(x, p, M, grad):
-    """Per row, ``f(x) - f(p)`` of ``f(p) = p M p^T / 2 - rhs p^T`` (``grad``:
-    ``p M - rhs``): ``d (grad + d M / 2)^T``, ``d = x - p``."""
-    d = x - p
+def _change_gain(d, M, grad):
+    """Per row, ``f(p + d) - f(p)`` of ``f(p) = p M p^T / 2 - rhs p^T``
+    (``grad``: ``p M - rhs``): ``d (grad + d M / 2)^T``."""
     change = d @ M
     change *= 0.5
     change += grad
