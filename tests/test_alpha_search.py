@@ -255,17 +255,23 @@ def test_search_record_and_verbose_lines(capsys):
     assert record["candidates"] == list(grid)
     assert np.shape(record["fold_errors"]) == (3, len(grid))
     assert np.shape(record["fit_seconds"]) == (3, len(grid))
-    assert np.all(np.array(record["fit_seconds"]) > 0)
+    # The penalty path fits the largest penalties down to where it stops.
+    fitted = np.array(record["fitted"])
+    assert fitted.sum() >= 2 and np.all(np.diff(fitted.astype(int)) >= 0)
+    seconds = np.array(record["fit_seconds"])
+    assert np.all(seconds[:, fitted] > 0) and np.isnan(seconds[:, ~fitted]).all()
     mean = np.array(record["mean_errors"])
     np.testing.assert_allclose(mean, np.sum(record["fold_errors"], axis=0) / 150)
-    assert (
-        est.alpha_ == record["alpha"] == CV_GRID[np.flatnonzero(mean == mean.min())[-1]]
-    )
-    assert record["seconds"] >= np.sum(record["fit_seconds"])
+    assert np.isnan(mean[~fitted]).all()
+    best = np.flatnonzero(mean == np.nanmin(mean))[-1]
+    assert est.alpha_ == record["alpha"] == grid[best]
+    assert record["seconds"] >= np.nansum(record["fit_seconds"])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ADMMResidualRegressor: 150 rows x 3 features")
     searched = [line for line in out if line.startswith("alpha='auto': fold")]
-    assert len(searched) == 3 * len(grid)
+    assert len(searched) == 3 * fitted.sum()
+    stops = [line for line in out if "the path stops" in line]
+    assert len(stops) == (not fitted.all())
     assert any(line.startswith("alpha='auto': alpha_=") for line in out)
 
 
