@@ -42,6 +42,10 @@ _MIN_SUM_PENALTY = 3.0
 _LARGE_SUM_PENALTY = 16.0
 _LARGE_SUM_PENALTY_CLASSIFICATION = 12.0
 _N_FOLDS = 3
+#: Whether the penalty path stops at the first candidate whose loss rises
+#: (``False``: every candidate is cross-validated, the exhaustive search; a
+#: measurement switch of ``benchmarks/bench_search_cost.py``).
+PATH_STOPS = True
 # The folds do not depend on random_state: the choice is part of the model, not
 # of its random initialisation.
 _FOLD_SEED = 0
@@ -359,7 +363,7 @@ def _penalty_path(
         )
         errors[:, i], seconds[:, i] = (a[:, 0] for a in column)
         total = errors[:, i].sum()
-        if total > best:
+        if total > best and PATH_STOPS:
             if note is not None and step + 1 < len(order):
                 rest = ", ".join(f"{grid[j]:g}" for j in order[step + 1 :])
                 weight = sw.sum()
