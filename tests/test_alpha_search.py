@@ -22,6 +22,7 @@ from skadmm._alpha_search import (
     distinct_row_folds,
     fixed_alpha,
     resolve_alpha,
+    search_alpha,
 )
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
 from skadmm._parallel import search_workers
@@ -196,8 +197,11 @@ def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
     X = rng.standard_normal((240, 4))
     y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.3 * rng.standard_normal(240)
     serial = fit(model(max_iter=3), X, y)
+    # One call per candidate along the penalty path.
+    assert len(used) >= 2 and set(used) == {1}
+    used.clear()
     parallel = fit(model(max_iter=3, n_jobs=2), X, y)
-    assert used == [1, 2]
+    assert len(used) >= 2 and set(used) == {2}
     assert parallel.alpha_ == serial.alpha_
     for a, b in zip(parallel.coefs_, serial.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -295,3 +299,80 @@ def test_fit_time_includes_the_search():
     est = fit(model(), X, y)
     assert est.alpha_search_["rule"] == "cross-validation"
     assert est.fit_time_ > est.alpha_search_["seconds"] + est.time_curve_[-1]
+
+
+def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch):
+    """Pure noise wants the largest penalty: the path fits it and the next
+    one, whose loss is higher, and stops there; the exhaustive search
+    (``PATH_STOPS = False``) fits all five and makes the same choice, with
+    the same losses for the candidates both fitted."""
+    rng = np.random.default_rng(9)
+    X, Y = rng.standard_normal((120, 40)), rng.standard_normal((120, 1))
+    grid = candidates(120)
+    fitted = []
+
+    def spy(alpha, *data):
+        fitted.append(alpha)
+        return ridge_fit_predict(alpha, *data)
+
+    path = search_alpha("auto", X, Y, None, spy, squared_errors)
+    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3
+    assert path.fitted.tolist() == [False] * (len(grid) - 2) + [True, True]
+    assert np.isnan(path.fit_seconds[:, :-2]).all()
+    monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
+    fitted.clear()
+    full = search_alpha("auto", X, Y, None, spy, squared_errors)
+    assert sorted(set(fitted)) == sorted(grid) and full.fitted.all()
+    assert path.alpha == full.alpha == grid[-1]
+    np.testing.assert_array_equal(path.fold_errors[:, -2:], full.fold_errors[:, -2:])
+
+
+@pytest.mark.parametrize("losses", [(5, 3, 1, 2, 4), (0.5, 3, 1, 2, 4)])
+def test_the_path_stops_at_the_first_valley(losses):
+    """The path's choice is the exhaustive search's when the loss has one
+    valley along the grid; with two it keeps the first one from the largest
+    penalty (here: loss by candidate, smallest penalty first)."""
+    X = np.arange(90.0)[:, None]
+    Y = np.zeros((90, 1))
+    grid = candidates(120)[:5]
+    level = dict(zip(grid, losses, strict=True))
+
+    def constant(alpha, X_train, Y_train, sw, X_test):
+        return np.full((X_test.shape[0], 1), np.sqrt(level[alpha]))
+
+    search = search_alpha("auto", X, Y, np.full(90, 120 / 90), constant, squared_errors)
+    mean = search.mean_errors
+    np.testing.assert_allclose(mean[search.fitted], np.array(losses)[search.fitted])
+    first_rise = 1 + int(np.argmax(np.diff(np.array(losses)[::-1]) > 0))
+    assert search.fitted.sum() == first_rise + 1
+    assert search.alpha == grid[len(grid) - first_rise]
+    if losses == (5, 3, 1, 2, 4):
+        assert search.alpha == grid[int(np.argmin(losses))]  # one valley
+    else:
+        assert search.alpha != grid[int(np.argmin(losses))]  # the second missed
+
+
+def test_estimator_path_equals_the_exhaustive_search(monkeypatch):
+    """On a small noisy table the defaults' path stops early, chooses the
+    exhaustive search's penalty and fits its candidates exactly as the
+    exhaustive search does (every fit is a normal fit); two fits agree."""
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((150, 4))
+    y = X[:, 0] + 2.0 * rng.standard_normal(150)
+    first = fit(model(), X, y)
+    again = fit(model(), X, y)
+    record = first.alpha_search_
+    fitted = np.array(record["fitted"])
+    assert not fitted.all()
+    np.testing.assert_array_equal(
+        record["fold_errors"], again.alpha_search_["fold_errors"]
+    )
+    monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
+    full = fit(model(), X, y)
+    assert all(full.alpha_search_["fitted"])
+    assert first.alpha_ == full.alpha_
+    np.testing.assert_array_equal(
+        np.array(record["fold_errors"])[:, fitted],
+        np.array(full.alpha_search_["fold_errors"])[:, fitted],
+    )
+    np.testing.assert_array_equal(first.predict(X), full.predict(X))
