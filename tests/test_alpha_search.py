@@ -302,10 +302,11 @@ def test_fit_time_includes_the_search():
 
 
 def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch):
-    """Pure noise wants the largest penalty: the path fits it and the next
-    one, whose loss is higher, and stops there; the exhaustive search
-    (``PATH_STOPS = False``) fits all five and makes the same choice, with
-    the same losses for the candidates both fitted."""
+    """Pure noise wants the largest penalty: the path fits ``3 / n`` (always)
+    and the grid from its largest penalty down to the first whose loss is
+    higher, and stops there; the exhaustive search (``PATH_STOPS = False``)
+    fits all five and makes the same choice, with the same losses for the
+    candidates both fitted."""
     rng = np.random.default_rng(9)
     X, Y = rng.standard_normal((120, 40)), rng.standard_normal((120, 1))
     grid = candidates(120)
@@ -316,40 +317,48 @@ def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch)
         return ridge_fit_predict(alpha, *data)
 
     path = search_alpha("auto", X, Y, None, spy, squared_errors)
-    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3
-    assert path.fitted.tolist() == [False] * (len(grid) - 2) + [True, True]
-    assert np.isnan(path.fit_seconds[:, :-2]).all()
+    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3 + [grid[-3]] * 3
+    assert path.fitted.tolist() == [False, False, True, True, True]
+    assert np.isnan(path.fit_seconds[:, :2]).all()
     monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
     fitted.clear()
     full = search_alpha("auto", X, Y, None, spy, squared_errors)
     assert sorted(set(fitted)) == sorted(grid) and full.fitted.all()
     assert path.alpha == full.alpha == grid[-1]
-    np.testing.assert_array_equal(path.fold_errors[:, -2:], full.fold_errors[:, -2:])
+    np.testing.assert_array_equal(path.fold_errors[:, 2:], full.fold_errors[:, 2:])
 
 
-@pytest.mark.parametrize("losses", [(5, 3, 1, 2, 4), (0.5, 3, 1, 2, 4)])
-def test_the_path_stops_at_the_first_valley(losses):
-    """The path's choice is the exhaustive search's when the loss has one
-    valley along the grid; with two it keeps the first one from the largest
-    penalty (here: loss by candidate, smallest penalty first)."""
-    X = np.arange(90.0)[:, None]
-    Y = np.zeros((90, 1))
-    grid = candidates(120)[:5]
+@pytest.mark.parametrize(
+    "n, losses, n_fitted, chosen",
+    [
+        # CV_GRID alone (300 rows and more): one valley, found.
+        (400, (5, 1, 2, 4), 4, 1),
+        # Two valleys: the path keeps the one nearer the largest penalty.
+        (400, (0.5, 3, 1, 4), 3, 2),
+        # The loss rises from 3 / n to the grid's largest and falls again:
+        # 3 / n does not stop the path, the grid's valley is found.
+        (120, (5, 1, 2, 4, 3), 5, 1),
+        # 3 / n best of all: chosen, the grid stopping at its first rise.
+        (120, (5, 3, 2, 4, 0.5), 4, 4),
+    ],
+)
+def test_the_path_stops_at_the_first_rise_along_the_grid(n, losses, n_fitted, chosen):
+    """Candidates of known loss (smallest penalty first): which the path fits
+    and which it chooses."""
+    X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
+    grid = candidates(n)
     level = dict(zip(grid, losses, strict=True))
 
     def constant(alpha, X_train, Y_train, sw, X_test):
         return np.full((X_test.shape[0], 1), np.sqrt(level[alpha]))
 
-    search = search_alpha("auto", X, Y, np.full(90, 120 / 90), constant, squared_errors)
-    mean = search.mean_errors
-    np.testing.assert_allclose(mean[search.fitted], np.array(losses)[search.fitted])
-    first_rise = 1 + int(np.argmax(np.diff(np.array(losses)[::-1]) > 0))
-    assert search.fitted.sum() == first_rise + 1
-    assert search.alpha == grid[len(grid) - first_rise]
-    if losses == (5, 3, 1, 2, 4):
-        assert search.alpha == grid[int(np.argmin(losses))]  # one valley
-    else:
-        assert search.alpha != grid[int(np.argmin(losses))]  # the second missed
+    search = search_alpha("auto", X, Y, np.full(90, n / 90), constant, squared_errors)
+    fitted = search.fitted
+    assert fitted.sum() == n_fitted
+    assert fitted[len(CV_GRID) :].all()  # 3 / n always
+    np.testing.assert_allclose(search.mean_errors[fitted], np.array(losses)[fitted])
+    assert np.isnan(search.mean_errors[~fitted]).all()
+    assert search.alpha == grid[chosen]
 
 
 def test_estimator_path_equals_the_exhaustive_search(monkeypatch):
