@@ -16,11 +16,12 @@ penalty of 16, at most 2e-3 (see the user guide, "Regularisation").
 The candidates are cross-validated along the *penalty path*
 (:func:`_penalty_path`): from the largest penalty down, the three folds of
 one candidate at a time, stopping at the first candidate whose loss is above
-the best before it. Strong penalties converge in a few dozen iterations and
-weak ones run to ``max_iter``, so on a table that wants a strong penalty the
-path skips most of the search's cost (Wine red: 6 fits instead of 12), and
-it reaches the exhaustive search's choice whenever the loss has one valley
-along the grid, as on every fold of the regression suite
+that of the best before it on every fold. Strong penalties converge in a
+few dozen iterations and weak ones run to ``max_iter``, so on a table that
+wants a strong penalty the path skips most of the search's cost (Wine red:
+6 fits instead of 12), and it reaches the exhaustive search's choice
+whenever the summed loss has one valley along the grid, as on every fold of
+the regression suite
 (``benchmarks/bench_search_cost.py``). Every fit is a normal fit: the
 candidates it fits are fitted exactly as the exhaustive search fits them.
 
@@ -251,8 +252,8 @@ def search_alpha(
     predictions of a model fitted with that penalty and ``row_errors(Y_test,
     pred)`` the loss of each test row (ties go to the larger penalty). The
     candidates are cross-validated from the largest penalty down, and the
-    search stops at the first whose loss is above the best before it (see
-    :func:`_penalty_path`; ``note(text)`` is told where).
+    search stops at the first whose loss is above the best before it on
+    every fold (see :func:`_penalty_path`; ``note(text)`` is told where).
     ``run(tasks)``: the results of the independent zero-argument callables
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
@@ -344,8 +345,9 @@ def _penalty_path(
 ):
     """:func:`_cross_validate` of the candidates ``grid`` one at a time along
     the penalty path: those of ``CV_GRID`` from the largest penalty down,
-    stopping at the first whose cross-validated loss is above the best one
-    of ``CV_GRID`` before it. The candidates outside ``CV_GRID`` (the
+    stopping at the first whose loss is above that of the best one of
+    ``CV_GRID`` before it on every fold (:func:`_loses`). The candidates
+    outside ``CV_GRID`` (the
     sum-scale ``3 / n`` of small tables, above the grid) are fitted first,
     always, and take no part in the stopping rule.
 
@@ -353,11 +355,15 @@ def _penalty_path(
     run to ``max_iter``; on tables that want a strong penalty (Wine red,
     diabetes) the weak candidates lose by far and most of the search's time
     went into them. The path finds the exhaustive search's minimiser whenever
-    the loss falls and then rises along the grid (one valley), as it did on
-    every fold of the regression suite (user guide, "Regularisation"). On
-    small tables the step from ``3 / n`` (0.03 to 0.1) down to the grid's
-    ``1e-2`` often raised the loss before it fell (a noisy 1-D curve of 60
-    rows), which is why ``3 / n`` does not stop the path. Candidates not
+    the summed loss falls and then rises along the grid (one valley), as it
+    did on every fold of the regression suite (user guide,
+    "Regularisation"): it stops at a candidate above the best in sum *and*
+    on every fold, so never before the sum rises. On small tables the
+    summed loss of three noisy folds often rose and fell again (1-D curves
+    of 30 to 100 rows), and the step from ``3 / n`` (0.03 to 0.1) down to
+    the grid's ``1e-2`` often raised it before it fell, which is why the
+    rule asks for every fold and ``3 / n`` does not stop the path.
+    Candidates not
     fitted keep ``nan`` errors and seconds; ``note(text)`` (``None``:
     silent) is told where the path stopped.
     """
@@ -368,7 +374,7 @@ def _penalty_path(
     order = sorted(extra, key=lambda i: grid[i], reverse=True) + sorted(
         path, key=lambda i: grid[i], reverse=True
     )
-    best = np.inf
+    best = None
     for step, i in enumerate(order):
         column = _cross_validate(
             (grid[i],),
@@ -386,18 +392,26 @@ def _penalty_path(
         if i in extra:
             continue
         total = errors[:, i].sum()
-        if total > best and PATH_STOPS:
+        if best is not None and PATH_STOPS and _loses(errors[:, i], errors[:, best]):
             if note is not None and step + 1 < len(order):
                 rest = ", ".join(f"{grid[j]:g}" for j in order[step + 1 :])
                 weight = sw.sum()
                 note(
                     f"alpha={grid[i]:g}: validation loss {total / weight:.5g} "
-                    f"above {best / weight:.5g} of a larger penalty; the path "
-                    f"stops, alpha={rest} not fitted"
+                    f"above {errors[:, best].sum() / weight:.5g} of alpha="
+                    f"{grid[best]:g} on every fold; the path stops, "
+                    f"alpha={rest} not fitted"
                 )
             break
-        best = min(best, total)
+        if best is None or total < errors[:, best].sum():
+            best = i
     return errors, seconds
+
+
+def _loses(errors, best):
+    """Whether the fold losses ``errors`` of a candidate are above those of
+    the best candidate before it on every fold (so in sum as well)."""
+    return bool(np.all(errors > best))
 
 
 def _cross_validate(

@@ -385,3 +385,27 @@ def test_estimator_path_equals_the_exhaustive_search(monkeypatch):
         np.array(full.alpha_search_["fold_errors"])[:, fitted],
     )
     np.testing.assert_array_equal(first.predict(X), full.predict(X))
+
+
+def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
+    """A candidate above the best in sum but below it on one fold does not
+    stop the path (the rule asks for every fold): the smaller penalty
+    after it, best of all, is fitted and chosen."""
+    X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
+    weights = np.full(90, 400 / 90)  # 400 rows: CV_GRID alone
+    fold = distinct_row_folds(X, Y, 3)
+    levels = {1e-2: (4, 4, 4), 3e-3: (2, 2, 2), 1e-3: (3, 3, 1), 3e-4: (1, 1, 1)}
+    assert candidates(400) == CV_GRID == tuple(sorted(levels))
+
+    def by_fold(alpha, X_train, Y_train, sw, X_test):
+        rows = X_test[:, 0].astype(int)
+        return np.sqrt(np.array(levels[alpha])[fold[rows]])[:, None]
+
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    assert search.fitted.all()
+    assert search.alpha == 3e-4
+    # Above the best on every fold: the path stops there.
+    levels[1e-3] = (3, 3, 3)
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    assert search.fitted.tolist() == [False, True, True, True]
+    assert search.alpha == 3e-3
