@@ -24,6 +24,9 @@ whenever the summed loss has one valley along the grid, as on every fold of
 the regression suite
 (``benchmarks/bench_search_cost.py``). Every fit is a normal fit: the
 candidates it fits are fitted exactly as the exhaustive search fits them.
+Below ``PATH_MIN_ROWS`` (100) rows every candidate is cross-validated, as
+before: there the folds' losses were too noisy for the path (small-table
+suite) and the fits cost little.
 
 The classifier does not cross-validate: on its benchmark suite nine extra fits
 cost ten times MLPClassifier's fit time, and one penalty, ``CLASSIFICATION_ALPHA``,
@@ -58,6 +61,10 @@ _N_FOLDS = 3
 #: (``False``: every candidate is cross-validated, the exhaustive search; a
 #: measurement switch of ``benchmarks/bench_search_cost.py``).
 PATH_STOPS = True
+#: Fewest summed weights whose search runs along the penalty path; smaller
+#: tables cross-validate every candidate (folds of at most 33 rows are too
+#: noisy for the path, and their fits cost little).
+PATH_MIN_ROWS = 100
 # The folds do not depend on random_state: the choice is part of the model, not
 # of its random initialisation.
 _FOLD_SEED = 0
@@ -253,7 +260,8 @@ def search_alpha(
     pred)`` the loss of each test row (ties go to the larger penalty). The
     candidates are cross-validated from the largest penalty down, and the
     search stops at the first whose loss is above the best before it on
-    every fold (see :func:`_penalty_path`; ``note(text)`` is told where).
+    every fold (from ``PATH_MIN_ROWS`` summed weights on; see
+    :func:`_penalty_path`; ``note(text)`` is told where).
     ``run(tasks)``: the results of the independent zero-argument callables
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
@@ -293,7 +301,7 @@ def search_alpha(
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     grid = (float(alpha),) if given else candidates(n)
     args = (fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report)
-    if given:
+    if given or n < PATH_MIN_ROWS:
         errors, seconds = _cross_validate(grid, *args)
     else:
         errors, seconds = _penalty_path(grid, *args, note)

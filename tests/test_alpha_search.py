@@ -17,6 +17,7 @@ from skadmm._alpha_search import (
     CV_GRID,
     CV_MAX_ROWS,
     CV_MIN_ROWS,
+    PATH_MIN_ROWS,
     candidates,
     classification_alpha,
     distinct_row_folds,
@@ -409,3 +410,22 @@ def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
     search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
     assert search.fitted.tolist() == [False, True, True, True]
     assert search.alpha == 3e-3
+
+
+def test_tables_under_path_min_rows_fit_every_candidate():
+    """Below PATH_MIN_ROWS summed weights the search is exhaustive: a loss
+    that would stop the path (a rise after the largest grid penalty) does
+    not, and the minimiser is chosen."""
+    X, Y = np.arange(60.0)[:, None], np.zeros((60, 1))
+    n = PATH_MIN_ROWS - 1
+    grid = CV_GRID
+    losses = (1, 3, 2, 2.5, 4)  # CV_GRID's, then 3 / n's
+
+    def constant(alpha, X_train, Y_train, sw, X_test):
+        level = losses[CV_GRID.index(alpha)] if alpha in CV_GRID else losses[-1]
+        return np.full((X_test.shape[0], 1), np.sqrt(level))
+
+    search = search_alpha("auto", X, Y, np.full(60, n / 60), constant, squared_errors)
+    assert search.fitted.all() and search.alpha == grid[0]
+    path = search_alpha("auto", X, Y, np.full(60, 100 / 60), constant, squared_errors)
+    assert not path.fitted.all() and path.alpha == grid[2]
