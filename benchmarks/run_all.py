@@ -25,6 +25,9 @@ Scripts, in order (names for ``--only``):
 * ``parallel``: ``bench_parallel.py`` (parallel regional updates);
 * ``search_parallel``: ``bench_search_parallel.py`` (``alpha="auto"``'s
   cross-validation fits on worker processes);
+* ``search_cost``: ``bench_search_cost.py`` (``alpha="auto"``'s search: the
+  defaults' fit time against MLPRegressor's, the penalty path beside the
+  exhaustive search);
 * ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads);
 * ``graph``: ``bench_graph.py`` (hop features against raw node features on
   Cora, CiteSeer and CSBM graphs);
@@ -62,6 +65,7 @@ SCRIPTS = {
     "flops": "bench_flops.py",
     "parallel": "bench_parallel.py",
     "search_parallel": "bench_search_parallel.py",
+    "search_cost": "bench_search_cost.py",
     "load": "bench_load.py",
     "graph": "bench_graph.py",
     "scaling": "bench_scaling.py",

@@ -13,6 +13,21 @@ mean-scale 2e-3, never below a sum-scale penalty of 3 so that tables too
 small to cross-validate do not overfit; above ``CV_MAX_ROWS`` a sum-scale
 penalty of 16, at most 2e-3 (see the user guide, "Regularisation").
 
+The candidates are cross-validated along the *penalty path*
+(:func:`_penalty_path`): from the largest penalty down, the three folds of
+one candidate at a time, stopping at the first candidate whose loss is above
+that of the best before it on every fold. Strong penalties converge in a
+few dozen iterations and weak ones run to ``max_iter``, so on a table that
+wants a strong penalty the path skips most of the search's cost (Wine red:
+6 fits instead of 12), and it reaches the exhaustive search's choice
+whenever the summed loss has one valley along the grid, as on every fold of
+the regression suite
+(``benchmarks/bench_search_cost.py``). Every fit is a normal fit: the
+candidates it fits are fitted exactly as the exhaustive search fits them.
+Below ``PATH_MIN_ROWS`` (100) rows every candidate is cross-validated, as
+before: there the folds' losses were too noisy for the path (small-table
+suite) and the fits cost little.
+
 The classifier does not cross-validate: on its benchmark suite nine extra fits
 cost ten times MLPClassifier's fit time, and one penalty, ``CLASSIFICATION_ALPHA``,
 gave a cross-entropy at most LogisticRegression's on every table (see the user
@@ -42,6 +57,14 @@ _MIN_SUM_PENALTY = 3.0
 _LARGE_SUM_PENALTY = 16.0
 _LARGE_SUM_PENALTY_CLASSIFICATION = 12.0
 _N_FOLDS = 3
+#: Whether the penalty path stops at the first candidate whose loss rises
+#: (``False``: every candidate is cross-validated, the exhaustive search; a
+#: measurement switch of ``benchmarks/bench_search_cost.py``).
+PATH_STOPS = True
+#: Fewest summed weights whose search runs along the penalty path; smaller
+#: tables cross-validate every candidate (folds of at most 33 rows are too
+#: noisy for the path, and their fits cost little).
+PATH_MIN_ROWS = 100
 # The folds do not depend on random_state: the choice is part of the model, not
 # of its random initialisation.
 _FOLD_SEED = 0
@@ -57,6 +80,14 @@ def candidates(n):
     """
     extra = _MIN_SUM_PENALTY / n
     return CV_GRID + (extra,) if extra > CV_GRID[-1] else CV_GRID
+
+
+def planned_fits(alpha, n, code=False):
+    """The most fits :func:`search_alpha` runs for ``alpha`` on ``n`` summed
+    weights (the penalty path may stop before), ``code``: with
+    ``embedding="auto"``'s three code fits."""
+    searched = 1 if alpha != "auto" else len(candidates(n))
+    return _N_FOLDS * (searched + (1 if code else 0))
 
 
 def classification_alpha(n):
@@ -141,7 +172,10 @@ class AlphaSearch:
     number). With cross-validation, ``fold_errors[k, i]`` is the summed
     weighted loss of candidate ``i`` on the rows of fold ``k`` and
     ``fit_seconds[k, i]`` the time of its fit and predictions;
-    ``mean_errors[i]`` is its loss per unit weight over all folds.
+    ``mean_errors[i]`` is its loss per unit weight over all folds. Every
+    candidate is listed; those the penalty path did not reach (see
+    :func:`_penalty_path`) have ``nan`` errors and seconds, and ``False``
+    in ``fitted``.
     """
 
     alpha: float
@@ -159,6 +193,13 @@ class AlphaSearch:
     code_fit_seconds: np.ndarray | None = None
 
     @property
+    def fitted(self):
+        """Whether each candidate was cross-validated (``None``: no search)."""
+        if self.fold_errors is None:
+            return None
+        return ~np.isnan(self.fold_errors).any(axis=0)
+
+    @property
     def mean_errors(self):
         if self.fold_errors is None:
             return None
@@ -174,6 +215,7 @@ class AlphaSearch:
                 fold_errors=self.fold_errors.tolist(),
                 mean_errors=self.mean_errors.tolist(),
                 fit_seconds=self.fit_seconds.tolist(),
+                fitted=self.fitted.tolist(),
             )
         if self.code is not None:
             best = self.candidates.index(self.alpha)
@@ -205,22 +247,28 @@ def search_alpha(
     run=None,
     report=None,
     code=None,
+    note=None,
 ):
     """The penalty of a fit on ``(X, Y)`` with weights ``sample_weight``.
 
     A number is returned unchanged. For ``"auto"``, with ``n`` the summed
     weights: ``fixed_alpha(n)`` outside ``[CV_MIN_ROWS, CV_MAX_ROWS]`` or with
     too few distinct rows for 3-fold cross-validation; otherwise the value of
-    ``CV_GRID`` with the lowest cross-validated weighted loss,
+    ``candidates(n)`` with the lowest cross-validated weighted loss,
     ``fit_predict(alpha, X_train, Y_train, sw_train, X_test)`` returning the
     predictions of a model fitted with that penalty and ``row_errors(Y_test,
-    pred)`` the loss of each test row (ties go to the larger penalty).
+    pred)`` the loss of each test row (ties go to the larger penalty). The
+    candidates are cross-validated from the largest penalty down, and the
+    search stops at the first whose loss is above the best before it on
+    every fold (from ``PATH_MIN_ROWS`` summed weights on; see
+    :func:`_penalty_path`; ``note(text)`` is told where).
     ``run(tasks)``: the results of the independent zero-argument callables
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
     ``report(fold, alpha, error, seconds)`` is called as each fit's result
     arrives (``error`` per unit weight of the fold's rows; a code's fits add
-    ``embedding=name``).
+    ``embedding=name``). ``run`` is called once per candidate, with its
+    three folds' fits.
 
     ``code``: ``(name, fit_predict)`` of ``embedding="auto"`` (``None``: no
     choice of embedding), its ``fit_predict`` fitting the model with that
@@ -252,14 +300,16 @@ def search_alpha(
         return fallback
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     grid = (float(alpha),) if given else candidates(n)
-    errors, seconds = _cross_validate(
-        fold, X, Y, sample_weight, sw, grid, fit_predict, row_errors, run, report
-    )
-    total = errors.sum(axis=0)
+    args = (fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report)
+    if given or n < PATH_MIN_ROWS:
+        errors, seconds = _cross_validate(grid, *args)
+    else:
+        errors, seconds = _penalty_path(grid, *args, note)
+    # Candidates not fitted (the path stopped before them) never win.
+    total = np.where(np.isnan(errors), np.inf, errors).sum(axis=0)
     if not np.isfinite(total).any():
         return fallback
-    # Largest penalty among the best (reversed argmin): the safer model on a tie.
-    best = len(grid) - 1 - int(np.argmin(total[::-1]))
+    best = _best(grid, total)
     search = AlphaSearch(
         grid[best],
         "given" if given else "cross-validation",
@@ -272,12 +322,12 @@ def search_alpha(
         return search
     name, code_fit_predict = code
     code_errors, code_seconds = _cross_validate(
+        (grid[best],),
         fold,
         X,
         Y,
         sample_weight,
         sw,
-        (grid[best],),
         code_fit_predict,
         row_errors,
         run,
@@ -291,8 +341,89 @@ def search_alpha(
     return search
 
 
+def _best(grid, total):
+    """Index of the penalty of ``grid`` with the least ``total`` loss, the
+    largest penalty among equals (the safer model on a tie)."""
+    ties = np.flatnonzero(total == total.min())
+    return int(ties[np.argmax(np.asarray(grid)[ties])])
+
+
+def _penalty_path(
+    grid, fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report, note
+):
+    """:func:`_cross_validate` of the candidates ``grid`` one at a time along
+    the penalty path: those of ``CV_GRID`` from the largest penalty down,
+    stopping at the first whose loss is above that of the best one of
+    ``CV_GRID`` before it on every fold (:func:`_loses`). The candidates
+    outside ``CV_GRID`` (the
+    sum-scale ``3 / n`` of small tables, above the grid) are fitted first,
+    always, and take no part in the stopping rule.
+
+    A strong penalty's fits converge in a few dozen iterations, a weak one's
+    run to ``max_iter``; on tables that want a strong penalty (Wine red,
+    diabetes) the weak candidates lose by far and most of the search's time
+    went into them. The path finds the exhaustive search's minimiser whenever
+    the summed loss falls and then rises along the grid (one valley), as it
+    did on every fold of the regression suite (user guide,
+    "Regularisation"): it stops at a candidate above the best in sum *and*
+    on every fold, so never before the sum rises. On small tables the
+    summed loss of three noisy folds often rose and fell again (1-D curves
+    of 30 to 100 rows), and the step from ``3 / n`` (0.03 to 0.1) down to
+    the grid's ``1e-2`` often raised it before it fell, which is why the
+    rule asks for every fold and ``3 / n`` does not stop the path.
+    Candidates not
+    fitted keep ``nan`` errors and seconds; ``note(text)`` (``None``:
+    silent) is told where the path stopped.
+    """
+    errors = np.full((_N_FOLDS, len(grid)), np.nan)
+    seconds = np.full_like(errors, np.nan)
+    extra = [i for i, a in enumerate(grid) if a not in CV_GRID]
+    path = [i for i in range(len(grid)) if i not in extra]
+    order = sorted(extra, key=lambda i: grid[i], reverse=True) + sorted(
+        path, key=lambda i: grid[i], reverse=True
+    )
+    best = None
+    for step, i in enumerate(order):
+        column = _cross_validate(
+            (grid[i],),
+            fold,
+            X,
+            Y,
+            sample_weight,
+            sw,
+            fit_predict,
+            row_errors,
+            run,
+            report,
+        )
+        errors[:, i], seconds[:, i] = (a[:, 0] for a in column)
+        if i in extra:
+            continue
+        total = errors[:, i].sum()
+        if best is not None and PATH_STOPS and _loses(errors[:, i], errors[:, best]):
+            if note is not None and step + 1 < len(order):
+                rest = ", ".join(f"{grid[j]:g}" for j in order[step + 1 :])
+                weight = sw.sum()
+                note(
+                    f"alpha={grid[i]:g}: validation loss {total / weight:.5g} "
+                    f"above {errors[:, best].sum() / weight:.5g} of alpha="
+                    f"{grid[best]:g} on every fold; the path stops, "
+                    f"alpha={rest} not fitted"
+                )
+            break
+        if best is None or total < errors[:, best].sum():
+            best = i
+    return errors, seconds
+
+
+def _loses(errors, best):
+    """Whether the fold losses ``errors`` of a candidate are above those of
+    the best candidate before it on every fold (so in sum as well)."""
+    return bool(np.all(errors > best))
+
+
 def _cross_validate(
-    fold, X, Y, sample_weight, sw, grid, fit_predict, row_errors, run, report
+    grid, fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report
 ):
     """``(errors, seconds)``: the summed weighted loss ``errors[k, i]`` of the
     penalty ``grid[i]`` on the rows of fold ``k`` (``inf`` where not finite),

@@ -37,6 +37,7 @@ from ._alpha_search import (
     AlphaSearch,
     distinct_row_folds,
     fixed_alpha,
+    planned_fits,
     search_alpha,
 )
 from ._blas import blas_threads_for, fit_blas_limits, small_products
@@ -781,7 +782,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         fit_predict = partial(_fit_predict_candidate, self._search_template(X), target)
         run = partial(run_search, n_workers=n_workers)
         # Each candidate fit is a callback task of this fit (see _callbacks).
-        run = callbacks.search_run(run, in_process=n_workers == 1)
+        n = float(X.shape[0] if sw is None else sw.sum())
+        run = callbacks.search_run(
+            run,
+            in_process=n_workers == 1,
+            n_planned=planned_fits(alpha, n, code is not None),
+        )
 
         def report(fold, alpha, error, seconds, embedding="none"):
             code = "" if embedding == "none" else f", embedding={embedding!r}"
@@ -791,6 +797,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 flush=True,
             )
 
+        def note(text):
+            print(f"alpha='auto': {text}", flush=True)
+
+        if not self.verbose:
+            note = None
         return search_alpha(
             alpha,
             X,
@@ -801,6 +812,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             run,
             report if self.verbose else None,
             code,
+            note,
         )
 
     def _solver_class(self):

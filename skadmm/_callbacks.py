@@ -97,9 +97,12 @@ class FitCallbacks:
             reconstruction_attributes=attributes,
         )
 
-    def search_run(self, run, in_process):
+    def search_run(self, run, in_process, n_planned):
         """``run`` of ``alpha="auto"``'s search (see ``_alpha_search.search_alpha``)
         with a subtask per candidate fit; ``run`` itself when inactive.
+
+        The search calls it once per candidate; :class:`SearchStopped` counts
+        the fits of all calls, of at most ``n_planned``.
 
         ``in_process``: the candidates are fitted here, one after the other
         (their tasks then span their fits); otherwise they are fitted on
@@ -111,16 +114,20 @@ class FitCallbacks:
         if not self.active:
             return run
 
+        n_fits = 0
+
         def observed(tasks):
+            nonlocal n_fits
             results = iter(tasks) if in_process else run(tasks)
             try:
-                for n_fits, item in enumerate(results, 1):
+                for item in results:
                     self.begin_iteration("alpha-search-fit")
                     result = item() if in_process else item
                     stop = self.end_iteration(None)
+                    n_fits += 1
                     yield result
                     if stop:
-                        raise SearchStopped(n_fits, len(tasks))
+                        raise SearchStopped(n_fits, n_planned)
             finally:
                 close = getattr(results, "close", None)
                 if close is not None:

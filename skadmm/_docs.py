@@ -300,7 +300,10 @@ ATTRIBUTES = Template(
         search); with cross-validation also
         ``fold_errors`` (folds x candidates, summed weighted loss),
         ``mean_errors`` (per unit weight) and ``fit_seconds`` (folds x
-        candidates), as RidgeCV's ``cv_results_``. With
+        candidates), as RidgeCV's ``cv_results_``, and ``fitted`` (per
+        candidate: the search runs from the largest penalty down and stops
+        at the first whose loss rises, so the smaller ones after it are not
+        fitted and have ``nan`` errors and seconds). With
         ``embedding="auto"`` (not on a warm start) also ``embedding`` (the
         kind chosen), ``embedding_rule`` (``"cross-validation"``: the code
         on the same folds at the chosen penalty, its ``code_fold_errors``

@@ -17,11 +17,13 @@ from skadmm._alpha_search import (
     CV_GRID,
     CV_MAX_ROWS,
     CV_MIN_ROWS,
+    PATH_MIN_ROWS,
     candidates,
     classification_alpha,
     distinct_row_folds,
     fixed_alpha,
     resolve_alpha,
+    search_alpha,
 )
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
 from skadmm._parallel import search_workers
@@ -196,8 +198,11 @@ def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
     X = rng.standard_normal((240, 4))
     y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.3 * rng.standard_normal(240)
     serial = fit(model(max_iter=3), X, y)
+    # One call per candidate along the penalty path.
+    assert len(used) >= 2 and set(used) == {1}
+    used.clear()
     parallel = fit(model(max_iter=3, n_jobs=2), X, y)
-    assert used == [1, 2]
+    assert len(used) >= 2 and set(used) == {2}
     assert parallel.alpha_ == serial.alpha_
     for a, b in zip(parallel.coefs_, serial.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -255,17 +260,23 @@ def test_search_record_and_verbose_lines(capsys):
     assert record["candidates"] == list(grid)
     assert np.shape(record["fold_errors"]) == (3, len(grid))
     assert np.shape(record["fit_seconds"]) == (3, len(grid))
-    assert np.all(np.array(record["fit_seconds"]) > 0)
+    # The penalty path fits the largest penalties down to where it stops.
+    fitted = np.array(record["fitted"])
+    assert fitted.sum() >= 2 and np.all(np.diff(fitted.astype(int)) >= 0)
+    seconds = np.array(record["fit_seconds"])
+    assert np.all(seconds[:, fitted] > 0) and np.isnan(seconds[:, ~fitted]).all()
     mean = np.array(record["mean_errors"])
     np.testing.assert_allclose(mean, np.sum(record["fold_errors"], axis=0) / 150)
-    assert (
-        est.alpha_ == record["alpha"] == CV_GRID[np.flatnonzero(mean == mean.min())[-1]]
-    )
-    assert record["seconds"] >= np.sum(record["fit_seconds"])
+    assert np.isnan(mean[~fitted]).all()
+    best = np.flatnonzero(mean == np.nanmin(mean))[-1]
+    assert est.alpha_ == record["alpha"] == grid[best]
+    assert record["seconds"] >= np.nansum(record["fit_seconds"])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ADMMResidualRegressor: 150 rows x 3 features")
     searched = [line for line in out if line.startswith("alpha='auto': fold")]
-    assert len(searched) == 3 * len(grid)
+    assert len(searched) == 3 * fitted.sum()
+    stops = [line for line in out if "the path stops" in line]
+    assert len(stops) == (not fitted.all())
     assert any(line.startswith("alpha='auto': alpha_=") for line in out)
 
 
@@ -289,3 +300,132 @@ def test_fit_time_includes_the_search():
     est = fit(model(), X, y)
     assert est.alpha_search_["rule"] == "cross-validation"
     assert est.fit_time_ > est.alpha_search_["seconds"] + est.time_curve_[-1]
+
+
+def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch):
+    """Pure noise wants the largest penalty: the path fits ``3 / n`` (always)
+    and the grid from its largest penalty down to the first whose loss is
+    higher, and stops there; the exhaustive search (``PATH_STOPS = False``)
+    fits all five and makes the same choice, with the same losses for the
+    candidates both fitted."""
+    rng = np.random.default_rng(9)
+    X, Y = rng.standard_normal((120, 40)), rng.standard_normal((120, 1))
+    grid = candidates(120)
+    fitted = []
+
+    def spy(alpha, *data):
+        fitted.append(alpha)
+        return ridge_fit_predict(alpha, *data)
+
+    path = search_alpha("auto", X, Y, None, spy, squared_errors)
+    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3 + [grid[-3]] * 3
+    assert path.fitted.tolist() == [False, False, True, True, True]
+    assert np.isnan(path.fit_seconds[:, :2]).all()
+    monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
+    fitted.clear()
+    full = search_alpha("auto", X, Y, None, spy, squared_errors)
+    assert sorted(set(fitted)) == sorted(grid) and full.fitted.all()
+    assert path.alpha == full.alpha == grid[-1]
+    np.testing.assert_array_equal(path.fold_errors[:, 2:], full.fold_errors[:, 2:])
+
+
+@pytest.mark.parametrize(
+    "n, losses, n_fitted, chosen",
+    [
+        # CV_GRID alone (300 rows and more): one valley, found.
+        (400, (5, 1, 2, 4), 4, 1),
+        # Two valleys: the path keeps the one nearer the largest penalty.
+        (400, (0.5, 3, 1, 4), 3, 2),
+        # The loss rises from 3 / n to the grid's largest and falls again:
+        # 3 / n does not stop the path, the grid's valley is found.
+        (120, (5, 1, 2, 4, 3), 5, 1),
+        # 3 / n best of all: chosen, the grid stopping at its first rise.
+        (120, (5, 3, 2, 4, 0.5), 4, 4),
+    ],
+)
+def test_the_path_stops_at_the_first_rise_along_the_grid(n, losses, n_fitted, chosen):
+    """Candidates of known loss (smallest penalty first): which the path fits
+    and which it chooses."""
+    X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
+    grid = candidates(n)
+    level = dict(zip(grid, losses, strict=True))
+
+    def constant(alpha, X_train, Y_train, sw, X_test):
+        return np.full((X_test.shape[0], 1), np.sqrt(level[alpha]))
+
+    search = search_alpha("auto", X, Y, np.full(90, n / 90), constant, squared_errors)
+    fitted = search.fitted
+    assert fitted.sum() == n_fitted
+    assert fitted[len(CV_GRID) :].all()  # 3 / n always
+    np.testing.assert_allclose(search.mean_errors[fitted], np.array(losses)[fitted])
+    assert np.isnan(search.mean_errors[~fitted]).all()
+    assert search.alpha == grid[chosen]
+
+
+def test_estimator_path_equals_the_exhaustive_search(monkeypatch):
+    """On a small noisy table the defaults' path stops early, chooses the
+    exhaustive search's penalty and fits its candidates exactly as the
+    exhaustive search does (every fit is a normal fit); two fits agree."""
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((150, 4))
+    y = X[:, 0] + 2.0 * rng.standard_normal(150)
+    first = fit(model(), X, y)
+    again = fit(model(), X, y)
+    record = first.alpha_search_
+    fitted = np.array(record["fitted"])
+    assert not fitted.all()
+    np.testing.assert_array_equal(
+        record["fold_errors"], again.alpha_search_["fold_errors"]
+    )
+    monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
+    full = fit(model(), X, y)
+    assert all(full.alpha_search_["fitted"])
+    assert first.alpha_ == full.alpha_
+    np.testing.assert_array_equal(
+        np.array(record["fold_errors"])[:, fitted],
+        np.array(full.alpha_search_["fold_errors"])[:, fitted],
+    )
+    np.testing.assert_array_equal(first.predict(X), full.predict(X))
+
+
+def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
+    """A candidate above the best in sum but below it on one fold does not
+    stop the path (the rule asks for every fold): the smaller penalty
+    after it, best of all, is fitted and chosen."""
+    X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
+    weights = np.full(90, 400 / 90)  # 400 rows: CV_GRID alone
+    fold = distinct_row_folds(X, Y, 3)
+    levels = {1e-2: (4, 4, 4), 3e-3: (2, 2, 2), 1e-3: (3, 3, 1), 3e-4: (1, 1, 1)}
+    assert candidates(400) == CV_GRID == tuple(sorted(levels))
+
+    def by_fold(alpha, X_train, Y_train, sw, X_test):
+        rows = X_test[:, 0].astype(int)
+        return np.sqrt(np.array(levels[alpha])[fold[rows]])[:, None]
+
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    assert search.fitted.all()
+    assert search.alpha == 3e-4
+    # Above the best on every fold: the path stops there.
+    levels[1e-3] = (3, 3, 3)
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    assert search.fitted.tolist() == [False, True, True, True]
+    assert search.alpha == 3e-3
+
+
+def test_tables_under_path_min_rows_fit_every_candidate():
+    """Below PATH_MIN_ROWS summed weights the search is exhaustive: a loss
+    that would stop the path (a rise after the largest grid penalty) does
+    not, and the minimiser is chosen."""
+    X, Y = np.arange(60.0)[:, None], np.zeros((60, 1))
+    n = PATH_MIN_ROWS - 1
+    grid = CV_GRID
+    losses = (1, 3, 2, 2.5, 4)  # CV_GRID's, then 3 / n's
+
+    def constant(alpha, X_train, Y_train, sw, X_test):
+        level = losses[CV_GRID.index(alpha)] if alpha in CV_GRID else losses[-1]
+        return np.full((X_test.shape[0], 1), np.sqrt(level))
+
+    search = search_alpha("auto", X, Y, np.full(60, n / 60), constant, squared_errors)
+    assert search.fitted.all() and search.alpha == grid[0]
+    path = search_alpha("auto", X, Y, np.full(60, 100 / 60), constant, squared_errors)
+    assert not path.fitted.all() and path.alpha == grid[2]
