@@ -91,6 +91,16 @@ def per_iteration(fitted):
 
 
 def peak_rss(dask_worker=None):
+    """The worker process's peak resident bytes since it started: ``VmHWM``,
+    which starts afresh at ``exec``; ``ru_maxrss`` would keep the high-water
+    mark of the process it was forked from (this one, after a large fit)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
