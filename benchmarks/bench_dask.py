@@ -23,10 +23,11 @@ and received; the actor calls bypass the scheduler, so Dask's own transfer
 counters, also reported, see only the data's moves), the workers' peak
 resident memory, and the largest difference from the local fit's
 predictions (relative). Then ``limit``: a RADMM fit (whose shards keep
-every row's state; the default mode's hold one chunk's at a time) on the
-largest table, its workers' memory limit set to 9/10 of one worker's share of
-the fit on all rows: on 1 worker the memory guard refuses it, on 2 it
-completes, and its predictions are compared with RADMM's in process.
+every row's state; the default mode's hold one chunk's at a time) on
+``--limit-rows`` rows, its workers' memory limit set to admit half of the fit
+(half its estimated bytes and half the data, plus 384 MiB): on 1 worker the
+memory guard refuses it, on 2 it completes, and its predictions are compared
+with RADMM's in process.
 
 Then ``traffic``: the bytes per iteration of a fit on 2 workers from ``N_CHUNKS``
 chunks at ``--traffic-rows`` rows (the row-block chunks above grow in number
@@ -255,13 +256,15 @@ def traffic(n_rows, n_iter):
 
 
 def limited(X, y, n_iter):
-    """The largest table fitted by RADMM with each worker limited to 9/10 of
-    one worker's share (Dask's spilling and pausing off: the guard and the
+    """The table fitted by RADMM on workers whose memory limit admits half of
+    its fit (Dask's spilling, pausing and terminating off: the guard and the
     limit are what count).
 
     RADMM's shards keep every row's state, so its share grows with the rows;
     the default mode's shards hold one chunk's state at a time, and only their
-    data grows with the rows (``peak_worker_mib`` above).
+    data grows with the rows (``peak_worker_mib`` above). Returns the rows of
+    the results and ``need / limit``: the fit's estimated bytes on one worker
+    over the limit.
     """
     import dask
 
@@ -272,17 +275,14 @@ def limited(X, y, n_iter):
         X.shape[0], X.shape[1], 1, width=32, n_blocks=1, itemsize=8, solver="radmm"
     )
     big = -(-X.shape[0] // N_CHUNKS)
-    # Above one worker's share, with room for a worker process (about 200
-    # MiB) beside half the table's: from about a million rows on.
-    limit = int(0.9 * need)
-    if need / 2 + 2**29 > limit:
-        print(f"limit: {X.shape[0]} rows are too few for the demonstration")
-        return []
+    # Each of two workers: half the fit, half the data, and 384 MiB for the
+    # worker process and the estimate's error.
+    limit = int(need / 2 + (X.nbytes + y.nbytes) / 2 + 3 * 2**27)
     rows = []
     for n_workers in (1, 2):
         off = {
             f"distributed.worker.memory.{k}": False
-            for k in ("target", "spill", "pause")
+            for k in ("target", "spill", "pause", "terminate")
         }
         with dask.config.set(off), no_stages():
             fitted, peak, _ = sharded(
@@ -298,7 +298,8 @@ def limited(X, y, n_iter):
         rows.append(
             dict(
                 rows=X.shape[0],
-                config=f"RADMM, limit {limit / 2**20:.0f} MiB, {n_workers} worker"
+                config=f"RADMM, limit {limit / 2**20:.0f} MiB (the fit needs "
+                f"{need / limit:.2f}x), {n_workers} worker"
                 + "s" * (n_workers > 1)
                 + (": refused by the memory guard" if refused else ": completed"),
                 s_per_iter=float("nan") if refused else per_iteration(fitted),
@@ -319,7 +320,7 @@ def main(argv=None):
     )
     parser.add_argument("--rows", default="200000,1000000")
     parser.add_argument("--iter", type=int, default=5)
-    parser.add_argument("--limit-rows", type=int, default=1_000_000)
+    parser.add_argument("--limit-rows", type=int, default=4_000_000)
     parser.add_argument("--traffic-rows", default="200000,4000000")
     parser.add_argument("--staged-rows", type=int, default=200_000)
     parser.add_argument("--staged-iter", type=int, default=30)
@@ -330,12 +331,10 @@ def main(argv=None):
     n_iter = args.iter
     if args.quick:
         sizes, n_iter = [4000], 2
-    rows, last = [], None
+    rows = []
     for n in sizes:
         tick = time.perf_counter()
-        found, data = measure(n, n_iter)
-        if n == args.limit_rows:
-            last = data
+        found, _ = measure(n, n_iter)
         rows += found
         for row in found:
             print(
@@ -344,8 +343,8 @@ def main(argv=None):
                 f"({time.perf_counter() - tick:.0f}s)",
                 flush=True,
             )
-    if not args.quick and last is not None:
-        rows += limited(*last[:2], n_iter)
+    if not args.quick:
+        rows += limited(*make_data(args.limit_rows), n_iter)
     if not args.quick:
         for n in (int(v) for v in args.traffic_rows.split(",")):
             row = traffic(n, 2)
