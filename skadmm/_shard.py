@@ -291,6 +291,15 @@ class RowShard:
             out.append(rw.cross(A64, loss.hessian_product(A64 @ W, A64 @ D)))
         return out
 
+    def newton_hessian(self, key, W, loss):
+        """Per chunk the loss's Hessian in ``W`` as a matrix, in float64 (the
+        exact Newton read-out, ``loss.hessian_matrix``)."""
+        with self._blas():
+            return [
+                loss.hessian_matrix(A.astype(np.float64, copy=False), W, rw)
+                for A, rw in zip(self._features(key), self.rws, strict=True)
+            ]
+
     # ------------------------------------------------------------- problems
     def build(self, weights, params, update, loss):
         """A three-splitting over each training chunk's rows, at ``weights``."""

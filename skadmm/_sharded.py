@@ -147,7 +147,18 @@ def _newton_readout(shards, key, loss, alpha, init):
     def hessian_product(W, D):
         return shards.total("hessian_product", key, W, D, loss)
 
-    W = newton_readout(terms, hessian_product, alpha, init.shape, init)
+    def hessian(W):
+        return shards.total("newton_hessian", key, W, loss)
+
+    W = newton_readout(
+        terms,
+        hessian_product,
+        alpha,
+        init.shape,
+        init,
+        hessian=hessian,
+        shift_invariant=loss.shift_invariant,
+    )
     return loss.canonical(W).astype(init.dtype)
 
 
