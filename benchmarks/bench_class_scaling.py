@@ -20,6 +20,7 @@ classifier target: accuracy within 1 point of
 """
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -142,6 +143,42 @@ def targets(rows):
     return "\n".join(lines)
 
 
+def read_rows(path):
+    """Rows of a ``class_scaling.csv`` written by an earlier run, numbers parsed."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["rows"] = int(row["rows"])
+        for key in ("accuracy", "log_loss", "fit_s", "cpu_s"):
+            row[key] = float(row[key])
+    return rows
+
+
+def merge_rows(paths):
+    """Rows of several runs; a later run's row replaces an earlier one's."""
+    merged = {}
+    for path in paths:
+        for row in read_rows(path):
+            merged[(row["rows"], row["model"])] = row
+    order = {m: i for i, m in enumerate(MODELS)}
+    return sorted(
+        merged.values(),
+        key=lambda r: (r["rows"], order.get(r["model"], len(MODELS)), r["model"]),
+    )
+
+
+def write(rows, out, name, note=""):
+    preamble = (
+        f"3-class make_classification (20 features, 10 informative, 3 clusters "
+        f"per class, flip_y=0.05, random_state={SEED}), {TEST_ROWS:,} test rows, "
+        "StandardScaler in front of every model, one BLAS thread, one fresh "
+        "process per fit." + note + "\n\nTarget (issue 26): accuracy within "
+        f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
+        "and fit time at most its.\n\n" + targets(rows)
+    )
+    write_results(out, name, rounded(rows), preamble=preamble)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")])
@@ -157,10 +194,20 @@ def main(argv=None):
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--name", default="class_scaling")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--merge",
+        help="comma-separated csv files of earlier runs, merged (later rows "
+        "win) into --out/--name, instead of measuring",
+    )
+    parser.add_argument("--note", default="", help="a sentence for the preamble")
     args = parser.parse_args(argv)
     if args.child:
         name, *call = json.loads(args.child)
         print(json.dumps(globals()[name](*call)), flush=True)
+        return
+    note = f" {args.note}" if args.note else ""
+    if args.merge:
+        write(merge_rows(args.merge.split(",")), args.out, args.name, note)
         return
     sizes = args.sizes or ([5_000] if args.quick else list(SIZES))
     rows = []
@@ -171,15 +218,7 @@ def main(argv=None):
             row = in_fresh_process(fit_one, n, model, params)
             print(rounded([row])[0], flush=True)
             rows.append(row)
-    note = (
-        f"3-class make_classification (20 features, 10 informative, 3 clusters "
-        f"per class, flip_y=0.05, random_state={SEED}), {TEST_ROWS:,} test rows, "
-        "StandardScaler in front of every model, one BLAS thread, one fresh "
-        "process per fit.\n\nTarget (issue 26): accuracy within "
-        f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
-        "and fit time at most its.\n\n" + targets(rows)
-    )
-    write_results(args.out, args.name, rounded(rows), preamble=note)
+    write(rows, args.out, args.name, note)
 
 
 if __name__ == "__main__":
