@@ -606,8 +606,10 @@ class StreamedRowShard(RowShard):
         memory estimate counts every row's features for a refit (see
         ``skadmm._memory``); the values are those computed one chunk at a time."""
         if key in self._hidden and key not in self._held:
+            # Copies: a block may compute its features into a buffer that
+            # its thread reuses for the next block's.
             with self._blas():
-                self._held[key] = list(self._features(key))
+                self._held[key] = [np.array(A, copy=True) for A in self._features(key)]
 
     def release_features(self, key):
         self._held.pop(key, None)
