@@ -34,6 +34,8 @@ Scripts, in order (names for ``--only``):
 * ``scaling``: ``bench_scaling.py`` (1,000 to 1,000,000 rows: fit time, test
   MSE and peak memory against MLPRegressor, PyTorch and HistGradientBoosting;
   time to accuracy at 200,000 rows; tables of 30 to 100 rows);
+* ``class_scaling``: ``bench_class_scaling.py`` (the classifier at 50,000
+  and 200,000 rows against MLPClassifier and HistGradientBoosting);
 * ``cost``: ``bench_cost.py`` (where one iteration spends its time at 50,000
   to 1,000,000 rows).
 
@@ -69,6 +71,7 @@ SCRIPTS = {
     "load": "bench_load.py",
     "graph": "bench_graph.py",
     "scaling": "bench_scaling.py",
+    "class_scaling": "bench_class_scaling.py",
     "cost": "bench_cost.py",
 }
 

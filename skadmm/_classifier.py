@@ -18,6 +18,7 @@ from ._targets import ClassificationTarget
     loss="cross-entropy",
     loss_short="cross-entropy",
     score="accuracy",
+    stopping="log-loss",
     readout="penalised cross-entropy fit (Newton-CG)",
     alpha_auto="""``"auto"`` means ``min(3e-3, 12 / n)`` (``n`` the
         number of rows, or the sum of ``sample_weight``), without
@@ -64,6 +65,10 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     -----
     ``n_outputs_`` is the number of classes, or 1 for two classes, whose
     output is the log-odds of ``classes_[1]``. Inputs should be standardised.
+    Early stopping follows the validation log-loss, not the accuracy
+    (``validation_scores_``), which moves in steps of one row: on large
+    tables it stopped the run on all rows after a dozen iterations while the
+    log-loss still fell (see the user guide, "Early stopping").
 
     Examples
     --------

@@ -118,8 +118,8 @@ PARAMETERS = Template(
         stopping it also stops when the validation $score has not improved by
         at least ``tol`` for ``n_iter_no_change`` iterations.
     early_stopping : bool or "auto", default="auto"
-        Hold out ``validation_fraction`` of the training data, stop when its $score
-        stops improving and keep the weights of the best iteration. ``"auto"``
+        Hold out ``validation_fraction`` of the training data, stop when its
+        $stopping stops improving and keep the weights of the best iteration. ``"auto"``
         does so on tables of more than 10,000 training rows (as
         HistGradientBoosting does), where the final run on all rows is the
         expensive part of a fit; the value used is ``early_stopping_``.
@@ -129,7 +129,7 @@ PARAMETERS = Template(
         Fraction of the training data held out with ``early_stopping``.
     n_iter_no_change : int, default=10
         Length of the window of iterations over which the decrease of the merit
-        (and, with early stopping, the validation $score) is judged.
+        (and, with early stopping, the validation $stopping) is judged.
     refit_readout : bool, default=True
         After ADMM, replace the read-out by the $readout (penalty
         ``alpha``) on the forward network's last hidden layer, so that the
@@ -275,7 +275,8 @@ ATTRIBUTES = Template(
         Validation $loss_short after each iteration (with ``early_stopping``;
         continued by warm-started fits).
     best_validation_score_ : float or None
-        Best validation $score of the last fit (with ``early_stopping``).
+        Validation $score of the iterate kept by early stopping (the best
+        validation $stopping) of the last fit (with ``early_stopping``).
     best_loss_ : float
         With ``early_stopping``, the validation $loss_short of the kept iterate;
         otherwise the lowest training $loss_short reached.

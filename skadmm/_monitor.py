@@ -24,9 +24,13 @@ class ForwardMonitor:
     ``target`` (``skadmm._targets.RegressionTarget`` or the classifier's) gives
     the loss of the curves (``curve_loss``) and the validation score
     (``score``, higher is better). With ``validation`` set, this is early
-    stopping: the run stops once the validation score has not improved by at
-    least ``tol`` for ``n_iter_no_change`` iterations in a row, and
-    :attr:`best_weights` keeps the best iterate.
+    stopping: the run stops once the validation criterion has not improved by
+    at least ``tol`` for ``n_iter_no_change`` iterations in a row, and
+    :attr:`best_weights` keeps the best iterate. The criterion is the score,
+    or minus the validation loss where the target's ``stops_on_loss`` is set
+    (the classifier: its accuracy moves in steps of one validation row, and
+    stopped its runs on large tables after a dozen iterations while the
+    validation log-loss still fell, see the user guide, "Early stopping").
 
     ``predict(X, weights)`` computes the network's outputs (the fit's
     row-parallel forward pass). ``callbacks``: the fit's
@@ -60,6 +64,8 @@ class ForwardMonitor:
         self.best_score = -np.inf
         self.best_loss = np.inf
         self.best_weights = None
+        #: The best value of the stopping criterion (see the class docstring).
+        self.best_criterion = -np.inf
         self._no_improvement = 0
         self.callbacks, self.attributes = callbacks, attributes
         #: A callback ended the run (or, set by :meth:`stop_by_callback`, the
@@ -82,6 +88,7 @@ class ForwardMonitor:
             best_score=self.best_score,
             best_loss=self.best_loss,
             best_weights=self.best_weights,
+            best_criterion=self.best_criterion,
             no_improvement=self._no_improvement,
         )
 
@@ -89,6 +96,7 @@ class ForwardMonitor:
         """Go on from a :meth:`state` of an earlier run on the same data."""
         self.best_score, self.best_loss = state["best_score"], state["best_loss"]
         self.best_weights = state["best_weights"]
+        self.best_criterion = state["best_criterion"]
         self._no_improvement = state["no_improvement"]
 
     def begin_iteration(self, iteration):
@@ -131,21 +139,28 @@ class ForwardMonitor:
         self.loss_curve.append(loss)
         self.validation_loss_curve.append(val_loss)
         self.validation_scores.append(score)
-        if score > self.best_score + self.tol:
+        criterion = -val_loss if self.target.stops_on_loss else score
+        if criterion > self.best_criterion + self.tol:
             self._no_improvement = 0
         else:
             self._no_improvement += 1
-        if score > self.best_score:
+        if criterion > self.best_criterion:
+            self.best_criterion = criterion
             self.best_score, self.best_loss = score, val_loss
             self.best_weights = problem.weights()
         info += f", validation {self.target.score_name} = {score:.4f}"
         if self._no_improvement >= self.n_iter_no_change:
             reason = (
-                f"validation score did not improve by more than tol={self.tol:g} "
+                f"validation {self._criterion_name} did not improve by more than "
+                f"tol={self.tol:g} "
                 f"for {self.n_iter_no_change} consecutive iterations"
             )
             return MonitorReport(True, True, reason, info)
         return MonitorReport(False, True, "", info)
+
+    @property
+    def _criterion_name(self):
+        return self.target.curve_name if self.target.stops_on_loss else "score"
 
     def _train_loss(self, weights):
         """The training rows' curve loss of the network ``weights``."""

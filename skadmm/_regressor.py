@@ -14,6 +14,7 @@ from ._targets import RegressionTarget
     loss="squared error",
     loss_short="MSE",
     score="R^2",
+    stopping="R^2",
     readout="ridge solution",
     alpha_auto="""``"auto"`` adapts it to the noise of the table: on 30
         to 2000 training rows (the sum of ``sample_weight``) it takes the value

@@ -168,6 +168,12 @@ class RowWeights:
         s = self.s[:, 0] if rows is None else self.s[rows, 0]
         return float(np.einsum("ij,ij->i", A, A) @ s)
 
+    def row_weights(self):
+        """The normalised weights ``s`` as an array of shape ``(n_samples,)``."""
+        if self.s is None:
+            return np.full(self.n_samples, float(self.scale))
+        return self.s[:, 0]
+
     def total(self, v):
         """``sum_i s_i v_i`` of per-row values ``v``."""
         if self.s is None:

@@ -247,6 +247,13 @@ class RowShard:
     def drop_features(self, key):
         self.features.pop(key, None)
 
+    def hold_features(self, key):
+        """Keep the features ``key`` while a read-out refit reads them many
+        times (a stored shard keeps them anyway; see :class:`StreamedRowShard`)."""
+
+    def release_features(self, key):
+        """End :meth:`hold_features`."""
+
     def _features(self, key):
         if key in ("slot0", "slot1"):
             # The problems' own buffers (see skadmm._splitting._reset_hooks).
@@ -308,6 +315,15 @@ class RowShard:
             A64 = A.astype(np.float64, copy=False)
             out.append(rw.cross(A64, loss.hessian_product(A64 @ W, A64 @ D)))
         return out
+
+    def newton_hessian(self, key, W, loss):
+        """Per chunk the loss's Hessian in ``W`` as a matrix, in float64 (the
+        exact Newton read-out, ``loss.hessian_matrix``)."""
+        with self._blas():
+            return [
+                loss.hessian_matrix(A.astype(np.float64, copy=False), W, rw)
+                for A, rw in zip(self._features(key), self.rws, strict=True)
+            ]
 
     # ------------------------------------------------------------- problems
     def build(self, weights, params, update, loss):
@@ -534,6 +550,8 @@ class StreamedRowShard(RowShard):
         super().__init__(blas_threads, chunks)
         #: The hidden weights of each key's features (see :meth:`_features`).
         self._hidden = {}
+        #: Features computed once and kept during a refit (:meth:`hold_features`).
+        self._held = {}
         self._reset = self._spec = None
         self.workspace = Workspace()
 
@@ -610,9 +628,28 @@ class StreamedRowShard(RowShard):
         self._hidden.pop(key, None)
         super().drop_features(key)
 
+    def hold_features(self, key):
+        """Compute a line-search slot's features once and keep them until
+        :meth:`release_features`: the cross-entropy's read-out refit inside
+        the iterations reads them seven times (its Gram matrix, five
+        majorised steps, its loss), each a forward pass otherwise. The fit's
+        memory estimate counts every row's features for a refit (see
+        ``skadmm._memory``); the values are those computed one chunk at a time."""
+        if key in self._hidden and key not in self._held:
+            # Copies: a block may compute its features into a buffer that
+            # its thread reuses for the next block's.
+            with self._blas():
+                self._held[key] = [np.array(A, copy=True) for A in self._features(key)]
+
+    def release_features(self, key):
+        self._held.pop(key, None)
+
     def _features(self, key):
         """The features ``key`` of each training chunk: a line-search slot's
         computed as the stored shard computes them, one chunk at a time."""
+        if key in self._held:
+            yield from self._held[key]
+            return
         if key not in self._hidden:
             yield from self.features[key]
             return

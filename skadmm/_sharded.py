@@ -147,7 +147,18 @@ def _newton_readout(shards, key, loss, alpha, init):
     def hessian_product(W, D):
         return shards.total("hessian_product", key, W, D, loss)
 
-    W = newton_readout(terms, hessian_product, alpha, init.shape, init)
+    def hessian(W):
+        return shards.total("newton_hessian", key, W, loss)
+
+    W = newton_readout(
+        terms,
+        hessian_product,
+        alpha,
+        init.shape,
+        init,
+        hessian=hessian,
+        shift_invariant=loss.shift_invariant,
+    )
     return loss.canonical(W).astype(init.dtype)
 
 
@@ -252,10 +263,19 @@ class ShardedProblem:
         key = f"slot{self._slot}"
         if not kept:
             self.shards.call("forward_slot", hidden, self._slot)
-        readout = fit_readout(
-            self.shards, key, self.loss, self.alpha, self.W[-1], max_iter
-        )
-        loss = self.shards.total("loss_value", key, readout, self.loss)
+        # The ridge read-out reads the features twice; the cross-entropy's
+        # majorised steps seven times, so streamed shards keep them meanwhile.
+        hold = not isinstance(self.loss, SquaredLoss)
+        if hold:
+            self.shards.call("hold_features", key)
+        try:
+            readout = fit_readout(
+                self.shards, key, self.loss, self.alpha, self.W[-1], max_iter
+            )
+            loss = self.shards.total("loss_value", key, readout, self.loss)
+        finally:
+            if hold:
+                self.shards.call("release_features", key)
         return readout, self._objective_value(loss, (*hidden, readout))
 
     def swap_features(self):

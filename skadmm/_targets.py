@@ -49,6 +49,9 @@ class Target(ABC):
     n_outputs = None
     curve_name = score_name = ""
     auto_alpha = None
+    #: Early stopping on the validation loss (``curve_loss``) instead of the
+    #: validation score (see :class:`~skadmm._monitor.ForwardMonitor`).
+    stops_on_loss = False
 
     @classmethod
     @abstractmethod
@@ -244,6 +247,7 @@ class ClassificationTarget(Target):
     """Classes of the fit and the loss, curves and score that go with them."""
 
     curve_name, score_name = "log-loss", "accuracy"
+    stops_on_loss = True
     #: ``alpha="auto"`` on ``n`` summed weights (no cross-validation).
     auto_alpha = staticmethod(classification_alpha)
 

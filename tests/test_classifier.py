@@ -105,14 +105,29 @@ def test_results_do_not_depend_on_n_jobs(classes, n_jobs):
         assert np.array_equal(a, b)
 
 
-def test_early_stopping_keeps_the_best_validation_accuracy(classes):
+def test_early_stopping_keeps_the_lowest_validation_log_loss(classes):
+    """The classifier stops on its validation log-loss (not the accuracy, which
+    moves in steps of one row) and keeps the iterate with the lowest one; the
+    accuracy of that iterate is ``best_validation_score_``."""
     X, y = classes
-    est = fit(small(early_stopping=True, max_iter=60, n_iter_no_change=5), X, y)
-    scores = est.validation_scores_
-    assert len(scores) == est.n_iter_
-    assert est.best_validation_score_ == max(scores)
+    tol = 1e-3
+    est = fit(
+        small(early_stopping=True, max_iter=200, n_iter_no_change=5, tol=tol), X, y
+    )
+    scores, losses = est.validation_scores_, np.array(est.validation_loss_curve_)
+    assert len(scores) == len(losses) == est.n_iter_
     assert all(0.0 <= s <= 1.0 for s in scores)
-    assert len(est.validation_loss_curve_) == est.n_iter_
+    best = int(np.argmin(losses))
+    assert est.best_loss_ == losses[best]
+    assert est.best_validation_score_ == scores[best]
+    assert est.stop_reason_.startswith("validation log-loss did not improve")
+    # The stop: no iteration of the last five lowered the best loss by tol.
+    last_gain = max(
+        i
+        for i in range(len(losses))
+        if losses[i] < losses[:i].min(initial=np.inf) - tol
+    )
+    assert last_gain == est.n_iter_ - 6
 
 
 def test_warm_start_continues_and_refuses_new_labels(classes):

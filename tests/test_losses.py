@@ -5,12 +5,13 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse
 from scipy.optimize import minimize_scalar
 from scipy.special import expit, softmax
 from sklearn.linear_model import LogisticRegression
 
 from skadmm._activations import ACTIVATIONS, get_activation
-from skadmm._losses import LogisticLoss, SoftmaxLoss, SquaredLoss
+from skadmm._losses import LogisticLoss, SoftmaxLoss, SquaredLoss, newton_readout
 from skadmm._network import init_weights
 from skadmm._parallel import split_layers
 from skadmm._rows import RowWeights
@@ -266,3 +267,146 @@ def test_squared_loss_output_step_is_the_closed_form():
     R, Lam, Y = (rng.standard_normal((5, 2)) for _ in range(3))
     O = SquaredLoss().output_step(R, Lam, Y, 1.5, np.empty_like(R))
     np.testing.assert_allclose(O - Y + Lam + 1.5 * (O - R), 0.0, atol=1e-14)
+
+
+def readout_problem(loss, k, *, seed=3, n=300, d=6, weighted=False, sparse=False):
+    """Features ``[X, 1]``, targets and row weights of a read-out fit."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    labels = np.digitize(X[:, 0] + X[:, 1] * X[:, 2] + rng.standard_normal(n), [-1, 1])
+    Y = one_hot(labels, k) if k > 1 else (labels > 0)[:, None].astype(float)
+    A = np.column_stack([X, np.ones(n)])
+    if sparse:
+        A[np.abs(A) < 0.7] = 0.0
+        A = scipy.sparse.csr_matrix(A)
+    sw = rng.uniform(0.2, 3.0, n) if weighted else None
+    return rng, A, Y, RowWeights(sw, n, np.dtype(np.float64))
+
+
+def newton_pieces(loss, A, Y, rw, alpha, calls=None):
+    """The callables of ``newton_readout`` for the read-out of ``[A, Y]``."""
+    calls = {} if calls is None else calls
+
+    def terms(W):
+        rows, G = loss.rows_and_gradient(A @ W, Y)
+        return rw.total(rows), rw.cross(A, G)
+
+    def product(W, D):
+        calls["product"] = calls.get("product", 0) + 1
+        return rw.cross(A, loss.hessian_product(A @ W, A @ D))
+
+    def hessian(W):
+        calls["hessian"] = calls.get("hessian", 0) + 1
+        return loss.hessian_matrix(A, W, rw)
+
+    def objective(W):
+        return loss.value(A @ W, Y, rw) + 0.5 * alpha * np.sum(W[:-1] ** 2)
+
+    return terms, product, hessian, objective
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss, k", [(SoftmaxLoss(), 3), (LogisticLoss(), 1)])
+def test_hessian_matrix_is_the_finite_difference_of_the_gradient(
+    loss, k, weighted, sparse
+):
+    rng, A, Y, rw = readout_problem(loss, k, weighted=weighted, sparse=sparse)
+    terms, _, _, _ = newton_pieces(loss, A, Y, rw, 0.0)
+    W = rng.standard_normal((A.shape[1], k))
+    H = loss.hessian_matrix(A, W, rw)
+    assert H.shape == (W.size, W.size)
+    np.testing.assert_allclose(H, H.T, atol=1e-14)
+    h = 1e-6
+    for j in rng.choice(W.size, min(8, W.size), replace=False):
+        E = np.zeros(W.size)
+        E[j] = h
+        E = E.reshape(W.shape)
+        numeric = (terms(W + E)[1] - terms(W - E)[1]).ravel() / (2 * h)
+        np.testing.assert_allclose(H[:, j], numeric, atol=1e-8)
+    # The products the Newton-CG read-out uses are this matrix's.
+    D = rng.standard_normal(W.shape)
+    product = rw.cross(A, loss.hessian_product(A @ W, A @ D))
+    np.testing.assert_allclose(H @ D.ravel(), np.ravel(product), atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss, k", [(SoftmaxLoss(), 3), (LogisticLoss(), 1)])
+@pytest.mark.parametrize("alpha", [1e-4, 1e-2])
+def test_exact_newton_readout_is_the_newton_cg_minimiser(loss, k, alpha, weighted):
+    rng, A, Y, rw = readout_problem(loss, k, weighted=weighted)
+    calls = {}
+    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha, calls)
+    init = 0.3 * rng.standard_normal((A.shape[1], k))
+    exact = newton_readout(
+        terms,
+        product,
+        alpha,
+        init.shape,
+        init,
+        hessian=hessian,
+        shift_invariant=loss.shift_invariant,
+    )
+    # Explicit Hessians only, no Hessian products, and few Newton steps.
+    assert "product" not in calls and 0 < calls["hessian"] <= 15
+    cg = newton_readout(terms, product, alpha, init.shape, init)
+    assert calls["product"] > calls["hessian"]
+    exact, cg = loss.canonical(exact), loss.canonical(cg)
+    # Converged to the tolerance of the Newton-CG refit: a gradient norm below
+    # 1e-12, and so the same minimiser (the penalised objective is
+    # alpha-strongly convex on centred read-outs).
+    value, grad = terms(exact)
+    grad[:-1] += alpha * exact[:-1]
+    assert np.linalg.norm(grad) < 1e-12
+    np.testing.assert_allclose(exact, cg, atol=1e-12 / alpha)
+    assert objective(exact) <= objective(cg) + 1e-15
+    assert objective(exact) < objective(init)
+
+
+def test_exact_newton_readout_never_returns_a_worse_objective_than_its_start():
+    loss, k, alpha = SoftmaxLoss(), 3, 1e-3
+    rng, A, Y, rw = readout_problem(loss, k)
+    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha)
+    best = loss.fit_readout(A, Y, rw, alpha)
+    for start in (best, best + 1e-9 * rng.standard_normal(best.shape)):
+        W = newton_readout(
+            terms,
+            product,
+            alpha,
+            start.shape,
+            start,
+            hessian=hessian,
+            shift_invariant=True,
+        )
+        assert objective(W) <= objective(start)
+
+
+def test_exact_newton_readout_handles_a_singular_hessian_without_penalty():
+    """``alpha=0`` and a duplicated feature: the Hessian is singular along the
+    difference of the two columns; the fit still converges to a minimiser."""
+    loss, k = SoftmaxLoss(), 3
+    rng, A, Y, rw = readout_problem(loss, k)
+    A = np.column_stack([A[:, :1], A])
+    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, 0.0)
+    W = loss.fit_readout(A, Y, rw, 0.0)
+    assert np.isfinite(W).all()
+    _, grad = terms(W)
+    assert np.linalg.norm(grad) < 1e-9
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100_000)
+    reference.fit(A[:, :-1], Y.argmax(1))
+    np.testing.assert_allclose(
+        softmax(A @ W, axis=1), reference.predict_proba(A[:, :-1]), atol=1e-5
+    )
+
+
+def test_explicit_hessian_only_for_few_unknowns(monkeypatch):
+    """Above ``_EXPLICIT_HESSIAN_MAX_UNKNOWNS`` the refit takes Hessian products."""
+    from skadmm import _losses
+
+    loss, k, alpha = SoftmaxLoss(), 3, 1e-2
+    rng, A, Y, rw = readout_problem(loss, k)
+    calls = {}
+    terms, product, hessian, _ = newton_pieces(loss, A, Y, rw, alpha, calls)
+    monkeypatch.setattr(_losses, "_EXPLICIT_HESSIAN_MAX_UNKNOWNS", A.shape[1] * k - 1)
+    newton_readout(terms, product, alpha, (A.shape[1], k), hessian=hessian)
+    assert "hessian" not in calls and calls["product"] > 0

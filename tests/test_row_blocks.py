@@ -166,6 +166,32 @@ def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypa
     np.testing.assert_array_equal(streamed.predict(X), stored.predict(X))
 
 
+def test_streamed_blocks_hold_a_slots_features_during_a_readout_refit(monkeypatch):
+    """A cross-entropy refit inside the iterations reads its slot's features
+    seven times; the streamed blocks compute them once for it, with the
+    same bits as when they redo the forward pass at every read."""
+    import skadmm._shard as shard
+
+    X, y = data()
+    y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
+    passes = {"n": 0}
+    forward = shard.augmented_hidden_into
+
+    def counted(*args, **kwargs):
+        passes["n"] += 1
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(shard, "augmented_hidden_into", counted)
+    est = ADMMResidualClassifier(**params(n_blocks=1))
+    held = fit(est, X, y)
+    held_passes, passes["n"] = passes["n"], 0
+    monkeypatch.setattr(shard.StreamedRowShard, "hold_features", lambda s, key: None)
+    redone = fit(clone(est), X, y)
+    np.testing.assert_array_equal(held.objective_curve_, redone.objective_curve_)
+    np.testing.assert_array_equal(_outputs(held, X), _outputs(redone, X))
+    assert held_passes < 0.6 * passes["n"]
+
+
 def _outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)

@@ -1,0 +1,225 @@
+"""The classifier on large tables: accuracy, log-loss and fit time at 50k-200k rows.
+
+A 3-class ``make_classification`` table (20 features, 10 informative, 3
+clusters per class, 5 % flipped labels), at the training row counts asked for
+(``--sizes``, default 50,000 and 200,000), each scored on ``TEST_ROWS``
+held-out rows of the same draw. Models, every one behind a ``StandardScaler``
+and on one BLAS thread: ``ADMMResidualClassifier``'s defaults;
+``MLPClassifier(max_iter=2000)``; ``MLPClassifier(early_stopping=True)``;
+``HistGradientBoostingClassifier``. Each fit runs in a fresh process (as in
+``bench_scaling.py``). Columns: test accuracy, test log-loss, fit seconds,
+CPU seconds of the fit's process (on a shared machine, the measure less
+disturbed by other processes), iterations (the defaults': in all, then per
+run, the stages' and the final run's); the preamble evaluates issue 26's
+classifier target: accuracy within 1 point of
+``MLPClassifier(max_iter=2000)``'s, log-loss and fit time at most its.
+
+    python benchmarks/bench_class_scaling.py                  # about 15 minutes
+    python benchmarks/bench_class_scaling.py --sizes 50000    # about 3 minutes
+    python benchmarks/bench_class_scaling.py --quick          # smoke run
+"""
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+import warnings
+
+from sklearn.datasets import make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skadmm import ADMMResidualClassifier
+
+from _common import RESULTS, SEED, comma_list, rounded, write_results
+
+SIZES = (50_000, 200_000)
+TEST_ROWS = 20_000
+MODELS = ("defaults", "MLP", "MLP early stopping", "HGB")
+#: Points of accuracy by which the defaults may trail MLPClassifier.
+ACCURACY_SLACK = 1.0
+
+
+def table(n_rows):
+    """``n_rows`` training rows and ``TEST_ROWS`` test rows of one draw."""
+    X, y = make_classification(
+        n_rows + TEST_ROWS,
+        n_features=20,
+        n_informative=10,
+        n_classes=3,
+        n_clusters_per_class=3,
+        flip_y=0.05,
+        random_state=SEED,
+    )
+    return X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
+
+
+def make_model(name, params=None):
+    """The model ``name`` of ``MODELS`` (``params`` set on the defaults)."""
+    if name == "defaults":
+        return ADMMResidualClassifier(**{"random_state": SEED, **(params or {})})
+    if name == "MLP":
+        return MLPClassifier(max_iter=2000, random_state=SEED)
+    if name == "MLP early stopping":
+        return MLPClassifier(early_stopping=True, random_state=SEED)
+    return HistGradientBoostingClassifier(random_state=SEED)
+
+
+def fit_one(n_rows, model_name, params=None):
+    """One fit in this (fresh) process: test scores, seconds, iterations."""
+    X, y, X_test, y_test = table(n_rows)
+    pipe = make_pipeline(StandardScaler(), make_model(model_name, params))
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tick, cpu = time.perf_counter(), time.process_time()
+        pipe.fit(X, y)
+        seconds = time.perf_counter() - tick
+        cpu = time.process_time() - cpu
+        proba = pipe.predict_proba(X_test)
+    est = pipe[-1]
+    n_iter = getattr(est, "n_iter_", "")
+    stages = getattr(est, "stages_", None)
+    if stages:
+        n_iter = f"{n_iter} ({'+'.join(str(s['n_iter']) for s in stages)})"
+    return dict(
+        rows=n_rows,
+        model=model_name if not params else f"{model_name} {json.dumps(params)}",
+        accuracy=float(accuracy_score(y_test, est.classes_[proba.argmax(1)])),
+        log_loss=float(log_loss(y_test, proba, labels=est.classes_)),
+        fit_s=seconds,
+        cpu_s=cpu,
+        n_iter=n_iter,
+    )
+
+
+def in_fresh_process(function, *args):
+    """``function(*args)`` in a new Python process."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        json.dumps([function.__name__, *args]),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{function.__name__}{args} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def targets(rows):
+    """Issue 26's classifier target per size, measured against ``MLP``."""
+    by = {(r["rows"], r["model"]): r for r in rows}
+    lines = []
+    for (n, model), r in sorted(by.items()):
+        mlp = by.get((n, "MLP"))
+        if not model.startswith("defaults") or mlp is None:
+            continue
+        gap = 100.0 * (r["accuracy"] - mlp["accuracy"])
+        checks = [
+            ("accuracy", f"{gap:+.2f} points", gap >= -ACCURACY_SLACK),
+            (
+                "log-loss",
+                f"{r['log_loss']:.4f} vs {mlp['log_loss']:.4f}",
+                r["log_loss"] <= mlp["log_loss"],
+            ),
+            (
+                "fit time",
+                f"{r['fit_s']:.1f} s vs {mlp['fit_s']:.1f} s (CPU "
+                f"{r['cpu_s']:.1f} s vs {mlp['cpu_s']:.1f} s)",
+                r["fit_s"] <= mlp["fit_s"],
+            ),
+        ]
+        text = "; ".join(
+            f"{name} {value} ({'met' if ok else 'not met'})"
+            for name, value, ok in checks
+        )
+        lines.append(f"- {model}, {n:,} rows: {text}")
+    return "\n".join(lines)
+
+
+def read_rows(path):
+    """Rows of a ``class_scaling.csv`` written by an earlier run, numbers parsed."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["rows"] = int(row["rows"])
+        for key in ("accuracy", "log_loss", "fit_s", "cpu_s"):
+            row[key] = float(row[key])
+    return rows
+
+
+def merge_rows(paths):
+    """Rows of several runs; a later run's row replaces an earlier one's."""
+    merged = {}
+    for path in paths:
+        for row in read_rows(path):
+            merged[(row["rows"], row["model"])] = row
+    order = {m: i for i, m in enumerate(MODELS)}
+    return sorted(
+        merged.values(),
+        key=lambda r: (r["rows"], order.get(r["model"], len(MODELS)), r["model"]),
+    )
+
+
+def write(rows, out, name, note=""):
+    preamble = (
+        f"3-class make_classification (20 features, 10 informative, 3 clusters "
+        f"per class, flip_y=0.05, random_state={SEED}), {TEST_ROWS:,} test rows, "
+        "StandardScaler in front of every model, one BLAS thread, one fresh "
+        "process per fit." + note + "\n\nTarget (issue 26): accuracy within "
+        f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
+        "and fit time at most its.\n\n" + targets(rows)
+    )
+    write_results(out, name, rounded(rows), preamble=preamble)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--models", type=comma_list(MODELS), default=list(MODELS))
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        action="append",
+        default=[],
+        help="extra run of the defaults with these parameters (JSON)",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--out", default=RESULTS)
+    parser.add_argument("--name", default="class_scaling")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--merge",
+        help="comma-separated csv files of earlier runs, merged (later rows "
+        "win) into --out/--name, instead of measuring",
+    )
+    parser.add_argument("--note", default="", help="a sentence for the preamble")
+    args = parser.parse_args(argv)
+    if args.child:
+        name, *call = json.loads(args.child)
+        print(json.dumps(globals()[name](*call)), flush=True)
+        return
+    note = f" {args.note}" if args.note else ""
+    if args.merge:
+        write(merge_rows(args.merge.split(",")), args.out, args.name, note)
+        return
+    sizes = args.sizes or ([5_000] if args.quick else list(SIZES))
+    rows = []
+    for n in sizes:
+        runs = [(m, None) for m in args.models]
+        runs += [("defaults", p) for p in args.params]
+        for model, params in runs:
+            row = in_fresh_process(fit_one, n, model, params)
+            print(rounded([row])[0], flush=True)
+            rows.append(row)
+    write(rows, args.out, args.name, note)
+
+
+if __name__ == "__main__":
+    main()
