@@ -9,6 +9,8 @@ import contextlib
 import csv
 import json
 import platform
+import subprocess
+import sys
 import time
 import warnings
 from collections import deque
@@ -354,3 +356,23 @@ def save_panels(fig, axes, ylabel, path):
     fig.savefig(path, dpi=110)
     pyplot().close(fig)
     print(f"Wrote {path}", flush=True)
+
+
+def in_fresh_process(script, function, *args):
+    """``function(*args)`` of the benchmark ``script`` in a new Python process
+    (its own peak memory): ``python script --child '[name, *args]'``, whose
+    last line of output is the JSON result.
+
+    A plain ``python`` subprocess, as a user's script would run: the fit's
+    own worker processes (``n_jobs``) start from it as they would there.
+    """
+    command = [
+        sys.executable,
+        script,
+        "--child",
+        json.dumps([function.__name__, *args]),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{function.__name__}{args} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -22,8 +22,6 @@ classifier target: accuracy within 1 point of
 import argparse
 import csv
 import json
-import subprocess
-import sys
 import time
 import warnings
 
@@ -37,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualClassifier
 
+import _common
 from _common import RESULTS, SEED, comma_list, rounded, write_results
 
 SIZES = (50_000, 200_000)
@@ -99,17 +98,8 @@ def fit_one(n_rows, model_name, params=None):
 
 
 def in_fresh_process(function, *args):
-    """``function(*args)`` in a new Python process."""
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        json.dumps([function.__name__, *args]),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{function.__name__}{args} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """``function(*args)`` in a new Python process (``_common.in_fresh_process``)."""
+    return _common.in_fresh_process(__file__, function, *args)
 
 
 def targets(rows):

@@ -29,8 +29,6 @@ import argparse
 import csv
 import json
 import resource
-import subprocess
-import sys
 import time
 import warnings
 
@@ -44,6 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualRegressor, _alpha_search
 
+import _common
 from _common import RESULTS, SEED, comma_list, pyplot, rounded, write_results
 from _datasets import DATASETS, pricing
 
@@ -137,21 +136,8 @@ def fit_one(table_name, n_rows, model_name):
 
 
 def in_fresh_process(function, *args):
-    """``function(*args)`` in a new Python process (its own peak memory).
-
-    A plain ``python`` subprocess, as a user's script would run: the fit's
-    own worker processes (``n_jobs``) start from it as they would there.
-    """
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        json.dumps([function.__name__, *args]),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{function.__name__}{args} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """``function(*args)`` in a new Python process (``_common.in_fresh_process``)."""
+    return _common.in_fresh_process(__file__, function, *args)
 
 
 def torch_available():
