@@ -74,6 +74,8 @@ def fit_memory_parts(
     index_itemsize=4,
     embedded=False,
     row_blocks=1,
+    quantize=None,
+    quantize_bits=8,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -88,7 +90,8 @@ def fit_memory_parts(
     numeric embedding of the user's table, one more copy held by the fit.
     ``row_blocks``: the training rows' blocks (see ``skadmm._row_blocks``),
     which keep no state between calls: the state then exists for one block
-    per worker at a time.
+    per worker at a time. ``quantize``, ``quantize_bits``: pdADMM-G-Q's
+    quantized variables (``None``: none) and bits per code.
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -150,6 +153,16 @@ def fit_memory_parts(
         + N_tr * m,
         **solver_cls.transient_arrays(N_st, n, H, m),
     }
+    if quantize is not None:
+        # Codes in elements of the data's type.
+        code = quantize_bits / 8 / itemsize
+        # Each boundary keeps the codes of its last change of each quantized
+        # variable until it is sent (see skadmm._splitting._pdadmm).
+        live["quantized codes"] = len(quantize) * H * N_st * n * code
+        # A quantized step works on all the rows at once: the right-hand side,
+        # the gradient, the exact and the trial changes, two products of a
+        # change (its codes, its gain) and three arrays of codes.
+        temporaries["quantized steps"] = n_workers * N_st * n * (6 + 3 * code)
     if solver_cls.reset_hooks:
         # The hidden weight steps run at once, one per worker, each beside its
         # block solve.
@@ -229,6 +242,8 @@ def params_memory_parts(params, X, n_outputs, weighted, plan):
         index_itemsize=X.indices.itemsize if sp.issparse(X) else 4,
         embedded=kind != "none",
         row_blocks=plan.row_blocks,
+        quantize=params.get("quantize"),
+        quantize_bits=params.get("quantize_bits", 8),
     )
 
 

@@ -168,6 +168,22 @@ CONFIGS = {
         ),
         {},
     ),
+    "pdadmm quantized p, 16 bits": (
+        dict(
+            width=150,
+            n_blocks=1,
+            solver="pdadmm",
+            beta=1.0,
+            rho=4.5,
+            quantize="p",
+            quantize_bits=16,
+        ),
+        {},
+    ),
+    "pdadmm quantized pq": (
+        dict(width=100, n_blocks=2, solver="pdadmm", beta=1.0, rho=4.5, quantize="pq"),
+        {},
+    ),
     "pdadmm early stopping": (
         dict(
             width=150,
