@@ -9,7 +9,9 @@ stage with the best validation accuracy. The number of hops (``HOPS_GRID``) and
 2-layer pdADMM-G fit (seed 0), and every method then gets those features.
 pdADMM-G-Q is the same with
 ``quantize`` (``"p"``: the layer inputs, whose merit stays monotone, at 8
-and 16 bits; ``"pq"``: inputs and outputs, at 8 bits). Compared, on the same
+and 16 bits; ``"pq"``: inputs and outputs, at 8 bits), each with the levels
+of each change (``quantize_levels="step"``, the default) and with the
+paper's level set fixed for the whole fit (``"fixed"``). Compared, on the same
 features: the default mode (``solver="reset"``, 2 layers), ``LogisticRegression`` (``C``
 chosen on the validation nodes among 1, 10, 100) and ``MLPClassifier`` (one
 hidden layer of ``WIDTH`` units, adam, ``alpha=1e-3``, 200 epochs); on the raw
@@ -62,6 +64,15 @@ PDADMM = {
     "pdADMM-G-Q p 8-bit": dict(quantize="p", quantize_bits=8),
     "pdADMM-G-Q p 16-bit": dict(quantize="p", quantize_bits=16),
     "pdADMM-G-Q pq 8-bit": dict(quantize="pq", quantize_bits=8),
+    "pdADMM-G-Q p 8-bit fixed": dict(
+        quantize="p", quantize_bits=8, quantize_levels="fixed"
+    ),
+    "pdADMM-G-Q p 16-bit fixed": dict(
+        quantize="p", quantize_bits=16, quantize_levels="fixed"
+    ),
+    "pdADMM-G-Q pq 8-bit fixed": dict(
+        quantize="pq", quantize_bits=8, quantize_levels="fixed"
+    ),
 }
 
 
@@ -70,7 +81,9 @@ def dense(X):
 
 
 def pdadmm_g(H, y, split, seed, schedule, max_iter, width=WIDTH, **params):
-    """Greedy depth growth; ``(val, test, seconds, depth, bytes, stopped)``."""
+    """Greedy depth growth; ``(val, test, seconds, depth, bytes, stopped,
+    quantized)``, ``quantized``: the bytes of the quantized variables over
+    those of the same elements in float32 (0 without ``quantize``)."""
     train, val, test = split
     clf = ADMMResidualClassifier(
         solver="pdadmm",
@@ -92,8 +105,14 @@ def pdadmm_g(H, y, split, seed, schedule, max_iter, width=WIDTH, **params):
         scores = clf.score(H[val], y[val]), clf.score(H[test], y[test])
         if best is None or scores[0] > best[0]:
             best = (*scores, n_blocks + 2)
-    nbytes = sum(clf.exchange_bytes_.values())
-    return best[0], best[1], seconds, best[2], nbytes, stopped
+    sent = clf.exchange_bytes_
+    nbytes = sum(sent.values())
+    # u always crosses as float64 and has the shape of p and q.
+    float32 = sent["u"] / 2
+    quantized = max(
+        (sent[v] / float32 for v in params.get("quantize") or ()), default=0
+    )
+    return best[0], best[1], seconds, best[2], nbytes, stopped, quantized
 
 
 def sklearn_fit(make, H, y, split):
@@ -128,7 +147,9 @@ def tune(A, X, y, split, max_iter, hops_grid, alpha_grid, width=WIDTH):
     return best[1:]
 
 
-def evaluate(graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH):
+def evaluate(
+    graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH, others=True
+):
     A, X, y, train, val, test = data
     split = (train, val, test)
     n_hops, alpha = tune(A, X, y, split, max_iter, *grids, width=width)
@@ -137,13 +158,17 @@ def evaluate(graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH
     runs = []
     for name, quantize in methods.items():
         runs.append((name, hops, "pdadmm", dict(alpha=alpha, **quantize)))
-    runs += [
-        ("default mode (reset)", hops, "reset", None),
-        ("LogisticRegression", hops, "logistic", None),
-        ("MLPClassifier", hops, "mlp", None),
-        ("pdADMM-G (2 layers)", "raw", "pdadmm", dict(alpha=alpha)),
-        ("LogisticRegression", "raw", "logistic", None),
-    ]
+    runs += (
+        []
+        if not others
+        else [
+            ("default mode (reset)", hops, "reset", None),
+            ("LogisticRegression", hops, "logistic", None),
+            ("MLPClassifier", hops, "mlp", None),
+            ("pdADMM-G (2 layers)", "raw", "pdadmm", dict(alpha=alpha)),
+            ("LogisticRegression", "raw", "logistic", None),
+        ]
+    )
     rows = []
     for name, feature, kind, quantize in runs:
         H = features[feature]
@@ -156,17 +181,17 @@ def evaluate(graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH
                 make = lambda s=seed: ADMMResidualClassifier(  # noqa: E731
                     width=width, random_state=s
                 )
-                r = (*sklearn_fit(make, H, y, split), 2, 0, False)
+                r = (*sklearn_fit(make, H, y, split), 2, 0, False, 0)
             elif kind == "mlp":
                 make = lambda s=seed: MLPClassifier(  # noqa: E731
                     (width,), alpha=1e-3, max_iter=200, random_state=s
                 )
-                r = (*sklearn_fit(make, H, y, split), 2, 0, False)
+                r = (*sklearn_fit(make, H, y, split), 2, 0, False, 0)
             else:
-                r = (*logistic(H, y, split), 1, 0, False)
+                r = (*logistic(H, y, split), 1, 0, False, 0)
             results.append(r)
         columns = map(np.array, zip(*results, strict=True))
-        val_acc, test_acc, seconds, depth, nbytes, stopped = columns
+        val_acc, test_acc, seconds, depth, nbytes, stopped, quantized = columns
         row = dict(
             graph=graph,
             method=name,
@@ -178,6 +203,7 @@ def evaluate(graph, data, seeds, schedule, max_iter, methods, grids, width=WIDTH
             fit_seconds=float(seconds.mean()),
             layers=" ".join(str(d) for d in depth),
             bytes_per_iter=int(nbytes.max()),
+            quantized_vs_float32=float(quantized.max()),
             merit_stops=int(stopped.sum()),
         )
         print("   ", row, flush=True)
@@ -196,11 +222,19 @@ def main(argv=None):
         "--graphs", default=None, help="comma-separated graphs (default: all)"
     )
     parser.add_argument("--name", default="pdadmm_graph", help="output file name")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated pdADMM-G methods (default: all); with it, the "
+        "other models are left out",
+    )
     args = parser.parse_args(argv)
     seeds = SEEDS[:1] if args.quick else SEEDS
     schedule = SCHEDULE[:2] if args.quick else SCHEDULE
     max_iter = 5 if args.quick else MAX_ITER
     methods = dict(list(PDADMM.items())[:2]) if args.quick else PDADMM
+    if args.methods:
+        methods = {name: PDADMM[name] for name in args.methods.split(",")}
     grids = ((3,), (1e-3,)) if args.quick else (HOPS_GRID, ALPHA_GRID)
     graphs = {"cora": lambda: planetoid("cora")}
     if not args.quick:
@@ -213,7 +247,15 @@ def main(argv=None):
     with threadpool_limits(1):
         for graph, load in graphs.items():
             rows += evaluate(
-                graph, load(), seeds, schedule, max_iter, methods, grids, args.width
+                graph,
+                load(),
+                seeds,
+                schedule,
+                max_iter,
+                methods,
+                grids,
+                args.width,
+                others=not args.methods,
             )
     preamble = (
         "GA-MLPs on hop features (hops and pdADMM's alpha chosen on the "
@@ -224,7 +266,9 @@ def main(argv=None):
         f"{max_iter} iterations a stage), `layers` lists the depth chosen on the "
         "validation nodes per seed; `fit_seconds`: one thread, the whole "
         "schedule; `bytes_per_iter`: p, q and u across all layer boundaries in "
-        "one iteration; `merit_stops`: seeds where a stage stopped at the merit "
+        "one iteration; `quantized_vs_float32`: bytes of the quantized variables "
+        "over the same elements in float32 (largest over seeds and variables); "
+        "`merit_stops`: seeds where a stage stopped at the merit "
         "check (DivergenceWarning)."
     )
     write_results(args.out, args.name, rounded(rows), preamble)

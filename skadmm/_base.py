@@ -99,6 +99,7 @@ _STATE_KEYS = (
     "solver",
     "quantize",
     "quantize_bits",
+    "quantize_levels",
 )
 
 
@@ -209,6 +210,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        quantize_levels="step",
         layer_workers=None,
         embedding="none",
         n_bins="auto",
@@ -239,6 +241,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.epsilon = epsilon
         self.quantize = quantize
         self.quantize_bits = quantize_bits
+        self.quantize_levels = quantize_levels
         self.layer_workers = layer_workers
         self.embedding = embedding
         self.n_bins = n_bins

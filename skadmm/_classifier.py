@@ -118,6 +118,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         epsilon=0.01,
         quantize=None,
         quantize_bits=8,
+        quantize_levels="step",
         layer_workers=None,
         embedding="none",
         n_bins="auto",

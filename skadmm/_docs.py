@@ -60,7 +60,8 @@ PARAMETERS = Template(
         ``n_regions``; see :ref:`pdadmm`).
         A mode ignores the parameters of the other modes (``splitting``,
         ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``,
-        ``quantize``, ``quantize_bits``, ``layer_workers`` as listed above);
+        ``quantize``, ``quantize_bits``, ``quantize_levels``,
+        ``layer_workers`` as listed above);
         ``fit`` warns (``UserWarning``) when one of those is set away from its
         default.
     splitting : {"three", "two"}, default="three"
@@ -318,7 +319,7 @@ ATTRIBUTES = Template(
         ``solver="pdadmm"``: bytes that crossed layer boundaries in the last
         iteration, by variable (``"p"``, ``"q"``, ``"u"``), measured on the
         arrays that would be sent (float arrays, or with ``quantize`` the
-        integer codes of the change plus a header), with
+        integer codes, plus a header with ``quantize_levels="step"``), with
         ``layer_workers="dask"`` on the arrays the layers' actors handed to
         their neighbours; a fit on Dask
         collections (sharded over the workers): bytes sent to and received

@@ -8,9 +8,10 @@ by its phase A) and ``p_{k+1}`` (read by its phase B). Here each layer is a
 copies of what it reads from its neighbours, and handles to its neighbour
 actors. One iteration is two "go" commands per layer from the driver:
 
-1. every actor ``k >= 1`` runs its phase A and hands ``p_k``, encoded (the
-   codes and header of its change when quantized, the float array otherwise),
-   to actor ``k - 1`` itself, waiting until it is stored there;
+1. every actor ``k >= 1`` runs its phase A and hands ``p_k``, encoded (its
+   codes, and the header of a change with ``quantize_levels="step"``, when
+   quantized; the float array otherwise), to actor ``k - 1`` itself, waiting
+   until it is stored there;
 2. every actor runs its phase B, hands ``q_k, u_k`` encoded to actor ``k + 1``
    the same way, and returns its terms of ``L_rho`` and its weights ``W_k``.
 
@@ -47,7 +48,6 @@ from threadpoolctl import threadpool_limits
 from ._network import l2_penalty
 from ._parallel import run_in_order
 from ._pinned import PinnedActors
-from ._quantize import StepLevels
 from ._rows import RowWeights
 from ._splitting._pdadmm import PQRelaxation
 
@@ -64,6 +64,7 @@ _SCALARS = (
     "H",
     "quantize",
     "quantize_bits",
+    "quantize_levels",
     "multiplier_nu",
 )
 
@@ -161,13 +162,9 @@ class LayerActor:
         """``p_{k+1}`` from layer ``k + 1`` (encoded)."""
         k = self.k
         self.received["p"] += _payload_bytes(sent)
-        p_next = self.shell.P[k + 1][:, :-1]
-        if self.shell.quantize in ("p", "pq"):
-            # The change of p_{k+1} on its levels, added to the copy held here
-            # exactly as layer k + 1 added it to its own.
-            p_next += StepLevels.decode(*sent)
-        else:
-            p_next[...] = sent[0]
+        # Stored as layer k + 1 holds it (a quantized change is added to the
+        # copy here exactly as layer k + 1 added it to its own).
+        self.shell.store_sent("p", k + 1, sent)
 
     def phase_b(self):
         """Update ``W_k, z_k, q_k, u_k`` (read-out: ``W_H, O``); hand ``q_k,
@@ -195,11 +192,7 @@ class LayerActor:
         s, k = self.shell, self.k
         self.received["q"] += _payload_bytes(q_sent)
         self.received["u"] += _payload_bytes(u_sent)
-        if s.quantize in ("q", "pq"):
-            # The change of q_{k-1}, added as layer k - 1 added it.
-            s.Q[k - 1] += StepLevels.decode(*q_sent)
-        else:
-            s.Q[k - 1][...] = q_sent[0]
+        s.store_sent("q", k - 1, q_sent)
         s.Mu[k - 1][...] = u_sent[0]
 
     def sent_bytes(self):

@@ -359,6 +359,7 @@ CHANGED = dict(
     epsilon=0.2,
     quantize="p",
     quantize_bits=16,
+    quantize_levels="fixed",
     layer_workers="dask",
 )
 
@@ -392,10 +393,11 @@ def test_a_parameter_is_warned_about_exactly_when_the_solver_ignores_it(data, so
             with pytest.raises(ValueError, match="Client"):
                 fit(**{name: value})
             continue
-        # quantize_bits is read only with quantize set: test it with quantize.
+        # quantize_bits and quantize_levels are read only with quantize set:
+        # test them with quantize.
         base = reference
         extra = {}
-        if name == "quantize_bits" and name in cls.reads:
+        if name in ("quantize_bits", "quantize_levels") and name in cls.reads:
             extra = dict(quantize="p")
             base = fit(**extra)[0]
         pred, ignored = fit(**{name: value}, **extra)

@@ -28,12 +28,16 @@ N_ITER = 6
 
 
 def make_problem(quantize=None, weighted=False):
+    """``quantize``: None, or ``"p"``, ``"pq"`` (levels of each change) or
+    ``"pq fixed"`` (the fixed level set)."""
     X, Y, sw, W, act = random_problem(
         80, "relu", width=10, n_blocks=2, weighted=weighted, seed=3
     )
+    levels = "fixed" if quantize and quantize.endswith(" fixed") else "step"
+    quantize = quantize.split()[0] if quantize else None
     problem = PQRelaxation(
         X, Y, sw, W, act, beta=1.0, rho=4.5, tau=1e-3, alpha=1e-3,
-        quantize=quantize, quantize_bits=8,
+        quantize=quantize, quantize_bits=8, quantize_levels=levels,
     )  # fmt: skip
     problem.set_regions(split_layers(len(W), 1))
     return problem
@@ -62,7 +66,7 @@ def assert_same_state(problem, layers):
             np.testing.assert_array_equal(own["O"], problem.O)
 
 
-@pytest.mark.parametrize("quantize", [None, "p", "pq"])
+@pytest.mark.parametrize("quantize", [None, "p", "pq", "pq fixed"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_layer_objects_in_process_equal_the_jacobi_iteration(quantize, weighted):
     with threadpool_limits(1):
@@ -78,7 +82,8 @@ def test_layer_objects_in_process_equal_the_jacobi_iteration(quantize, weighted)
 
 
 @pytest.mark.parametrize(
-    "quantize, processes", [(None, False), ("pq", False), ("pq", True)]
+    "quantize, processes",
+    [(None, False), ("pq", False), ("pq", True), ("pq fixed", False)],
 )
 def test_layers_on_dask_workers_equal_the_in_process_run(quantize, processes):
     """Bit-identical merits and states; with worker processes too (every

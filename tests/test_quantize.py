@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 NU, RHO = 1.0, 4.5
 
 
-def make_problem(quantize, bits, *, activation="relu", seed=0, weighted=False):
+def make_problem(
+    quantize, bits, *, activation="relu", seed=0, weighted=False, levels="step"
+):
     X, Y, sw, W, act = random_problem(
         120, activation, width=12, n_blocks=3, weighted=weighted, seed=seed
     )
@@ -37,6 +39,7 @@ def make_problem(quantize, bits, *, activation="relu", seed=0, weighted=False):
         alpha=1e-3,
         quantize=quantize,
         quantize_bits=bits,
+        quantize_levels=levels,
     )
     problem.set_regions(split_layers(len(W), 1))
     return problem
@@ -305,3 +308,122 @@ def test_8_bit_p_does_not_stall_on_a_graph():
     assert np.all(np.diff(quant.objective_curve_) <= 0)
     a, b = exact.objective_curve_[-1], quant.objective_curve_[-1]
     assert b <= 1.01 * a
+
+
+# ---------------------------------------------------------------------------
+# quantize_levels="fixed": the paper's level set, fixed for the whole fit.
+
+
+@pytest.mark.parametrize("quantize", ["p", "q", "pq"])
+@pytest.mark.parametrize("bits", [8, 16])
+def test_fixed_levels_keep_the_iterates_on_the_link_levels(quantize, bits):
+    """Every quantized p, q lies on its link's levels after every iteration;
+    what crosses is its codes alone, and a receiver that stores them
+    (``store_sent``) holds the iterate bit for bit."""
+    problem = make_problem(quantize, bits, levels="fixed")
+    receiver = make_problem(quantize, bits, levels="fixed")
+    H = problem.H
+    solver = PDADMMSolver(8, 0.0, 10)
+    solver.setup(problem)
+    start = {"p": [P[:, :-1].copy() for P in problem.P[1:]]}
+    start["q"] = [Q.copy() for Q in problem.Q]
+    for _ in range(8):
+        solver.step(problem, None)
+        for k in range(H):
+            for name, index, x in (
+                ("p", k + 1, problem.P[k + 1][:, :-1]),
+                ("q", k, problem.Q[k]),
+            ):
+                if name not in quantize:
+                    continue
+                assert on_levels(x, problem.levels[k]), (name, k)
+                (codes,) = problem.encode(name, index)
+                assert codes.dtype == CODE_DTYPES[bits] and codes.shape == x.shape
+                receiver.store_sent(name, index, (codes,))
+                held = receiver.P[k + 1][:, :-1] if name == "p" else receiver.Q[k]
+                np.testing.assert_array_equal(held, x)
+    # The variables moved on the levels (the test is not of a frozen run).
+    for name in quantize:
+        now = [P[:, :-1] for P in problem.P[1:]] if name == "p" else problem.Q
+        assert any(
+            not np.array_equal(a, b) for a, b in zip(now, start[name], strict=True)
+        )
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fixed_levels_p_step_keeps_the_merit_monotone(activation, bits, seed):
+    """The projected linearised step with tau = 2 lambda_max lowers its block
+    by lambda_max / 2 ||dp||^2 >= (nu + rho) / 2 ||dp||^2, and u = nu r holds
+    with q exact: L_rho never rises."""
+    problem = make_problem(
+        "p", bits, activation=activation, seed=seed, weighted=True, levels="fixed"
+    )
+    merits = run(problem, 40)
+    assert (np.diff(merits) / np.abs(merits[:-1])).max() <= 1e-10
+    assert merits[-1] < merits[0]
+
+
+def test_fixed_levels_p_step_rejects_rows_without_enough_decrease(monkeypatch):
+    """With a step four times too long for the bound, the rows whose block
+    would not fall by the needed amount keep their p, so the merit still never
+    rises (without the row test it does here)."""
+    import skadmm._splitting._pdadmm as pdadmm
+
+    true = pdadmm.largest_eigenvalue
+    monkeypatch.setattr(pdadmm, "largest_eigenvalue", lambda M: true(M) / 8)
+    merits = run(make_problem("p", 16, seed=1, levels="fixed"), 30)
+    assert (np.diff(merits) / np.abs(merits[:-1])).max() <= 1e-10
+
+
+def test_fixed_levels_q_at_8_bits_is_stopped_by_the_merit_check():
+    """The paper's fixed levels for q: the rounded q is exact over the levels,
+    but it breaks u = nu r by (nu + rho) times a rounding that does not shrink;
+    the merit rises and the check stops the run with a DivergenceWarning (the
+    run that the levels of each change take through all 100 iterations)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 10))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    est = ADMMResidualRegressor(
+        solver="pdadmm", width=32, n_blocks=3, max_iter=100, tol=0.0,
+        quantize="q", quantize_bits=8, quantize_levels="fixed", alpha=1e-3,
+        random_state=0,
+    )  # fmt: skip
+    with pytest.warns(DivergenceWarning, match="increased"):
+        est.fit(X, y)
+    assert est.n_iter_ < 100
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_fixed_levels_send_a_quarter_of_float32_and_no_header():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 5)).astype(np.float32)
+    y = rng.integers(0, 2, 200)
+    params = dict(solver="pdadmm", width=16, n_blocks=3, max_iter=3, tol=0.0)
+    plain = ADMMResidualClassifier(**params).fit(X, y).exchange_bytes_
+    quant = ADMMResidualClassifier(quantize="pq", quantize_levels="fixed", **params)
+    sent = quant.fit(X, y).exchange_bytes_
+    for name in "pq":
+        assert sent[name] * 4 == plain[name]
+    assert sent["u"] == plain["u"]
+
+
+def test_quantize_levels_without_quantize_is_warned_about():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    est = ADMMResidualRegressor(
+        solver="pdadmm", width=8, max_iter=3, quantize_levels="fixed"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, X[:, 0])
+    phrase = "quantize_levels='fixed' (read only with quantize"
+    assert any(phrase in str(w.message) for w in caught)
+
+
+def test_invalid_quantize_levels():
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    with pytest.raises(ValueError, match="quantize_levels"):
+        ADMMResidualRegressor(
+            solver="pdadmm", quantize="p", quantize_levels="adaptive"
+        ).fit(X, X[:, 0])

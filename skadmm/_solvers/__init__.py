@@ -56,15 +56,14 @@ def ignored_params(solver, params, defaults):
             continue
         readers = ", ".join(repr(s) for s, cls in SOLVERS.items() if name in cls.reads)
         phrases.append(f"{name}={params[name]!r} (read by solver={readers})")
-    if (
-        "quantize_bits" in known
-        and params["quantize"] is None
-        and params["quantize_bits"] != defaults["quantize_bits"]
-    ):
-        # Read only to size the level sets of a quantized run.
-        phrases.append(
-            f"quantize_bits={params['quantize_bits']!r} (read only with quantize set)"
-        )
+    for name in ("quantize_bits", "quantize_levels"):
+        if (
+            name in known
+            and params["quantize"] is None
+            and params[name] != defaults[name]
+        ):
+            # Read only to size or choose the level sets of a quantized run.
+            phrases.append(f"{name}={params[name]!r} (read only with quantize set)")
     return phrases
 
 

@@ -66,7 +66,15 @@ class PDADMMSolver(SweepSolver):
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
     reads = frozenset(
-        {"beta", "rho", "tau", "quantize", "quantize_bits", "layer_workers"}
+        {
+            "beta",
+            "rho",
+            "tau",
+            "quantize",
+            "quantize_bits",
+            "quantize_levels",
+            "layer_workers",
+        }
     )
     own_params = {
         "quantize": (
@@ -76,19 +84,34 @@ class PDADMMSolver(SweepSolver):
     (``"p"``), the layer outputs ``q`` (``"q"``), or both (``"pq"``) across
     the layer boundaries as integer codes. Their first values lie on a
     uniform level set per boundary (the range of the first forward pass,
-    widened by half its span on either side); each later change lies on
-    uniform levels around zero whose step follows the size of the proposed
-    change (re-chosen every iteration, sent in the header). The ``q`` step
-    stays an exact block minimisation over those levels; the ``p`` step is
-    a safeguarded step on them (the rounded projected gradient step or the
-    rounded exact step, whichever lowers the block enough). See
-    :ref:`pdadmm`.""",
+    widened by half its span on either side); ``quantize_levels`` says
+    where they go from there. See :ref:`pdadmm`.""",
         ),
         "quantize_bits": (
             [Options(Integral, {8, 16})],
             """quantize_bits : {8, 16}, default=8
     Bits per code of ``quantize`` (256 or 65,536 levels); read only when
     ``quantize`` is set.""",
+        ),
+        "quantize_levels": (
+            [StrOptions({"step", "fixed"})],
+            """quantize_levels : {"step", "fixed"}, default="step"
+    The levels of ``quantize`` after the first forward pass; read only when
+    ``quantize`` is set.
+
+    - ``"step"``: each change of a quantized variable lies on uniform levels
+      around zero whose step follows the size of the proposed change
+      (re-chosen every iteration and sent in a 2-value header beside the
+      codes). The ``q`` step is an exact block minimisation over those
+      levels; the ``p`` step a safeguarded step on them (the rounded
+      projected gradient step or the rounded exact step, whichever lowers
+      the block enough).
+    - ``"fixed"`` (the paper's pdADMM-G-Q): the variables stay on their
+      boundary's level set for the whole fit, and the codes alone cross the
+      boundary. The ``q`` step rounds its minimiser onto the levels (exact
+      over them); the ``p`` step is the projected linearised step. At 8 bits
+      a ``p`` whose step falls below half a level stops moving, so this
+      option trains less far than ``"step"`` at small widths.""",
         ),
         "layer_workers": (
             [StrOptions({"dask"}), None],
@@ -119,6 +142,7 @@ class PDADMMSolver(SweepSolver):
             **super().problem_params(params, alpha),
             "quantize": params["quantize"],
             "quantize_bits": params["quantize_bits"],
+            "quantize_levels": params["quantize_levels"],
         }
 
     @staticmethod

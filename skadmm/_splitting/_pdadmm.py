@@ -31,13 +31,17 @@ depend on the order of the tasks nor on the threads that run them. See
 ``doc/pdadmm.rst``.
 
 pdADMM-G-Q (``quantize``): the first quantized ``p_{l+1}``, ``q_l`` lie on a
-fixed uniform level set per link, and every later change of them on uniform
-levels around zero re-chosen each iteration from the size of the proposed
-change (``skadmm._quantize``). The q step rounds its change (exact over the
-levels); the p step takes per row the better of the rounded projected gradient
-step and the rounded exact step, each kept only where it lowers its block
-enough, or stays. What each layer sends across its boundaries is measured by
-``encode`` (when quantized, the codes and header of the last change).
+fixed uniform level set per link (``skadmm._quantize``). With
+``quantize_levels="fixed"`` (the paper's) they stay on it for the whole fit:
+the q step rounds its minimiser onto it (exact over the levels), the p step is
+the projected linearised step, and the codes alone cross the boundary (both
+sides hold the level set). With ``"step"`` every later change of them lies on
+uniform levels around zero re-chosen each iteration from the size of the
+proposed change: the q step rounds its change (exact over those levels); the p
+step takes per row the better of the rounded projected gradient step and the
+rounded exact step, each kept only where it lowers its block enough, or stays;
+the codes and a two-value header cross. What each layer sends is measured by
+``encode``.
 """
 
 import threading
@@ -91,6 +95,13 @@ class PQRelaxation(Relaxation):
         kept only where it lowers its block enough (or no change).
     quantize_bits : {8, 16}, default=8
         Levels: ``2**quantize_bits``.
+    quantize_levels : {"step", "fixed"}, default="step"
+        ``"fixed"``: the quantized variables stay on their link's level set
+        for the whole fit; the ``q`` step is its unconstrained minimiser
+        rounded onto it, the ``p`` step the projected linearised step
+        ``Pi(p - grad / (2 lambda_max))``, kept per row where it gives the
+        decrease the descent of ``L_rho`` needs. ``"step"``: as described
+        under ``quantize``.
     """
 
     name = "pq"
@@ -106,6 +117,7 @@ class PQRelaxation(Relaxation):
         update="proximal",
         quantize=None,
         quantize_bits=8,
+        quantize_levels="step",
         **penalties,
     ):
         if update != "proximal":
@@ -119,13 +131,18 @@ class PQRelaxation(Relaxation):
             raise ValueError(
                 f"quantize must be None, 'p', 'q' or 'pq'; got {quantize!r}."
             )
+        if quantize_levels not in ("step", "fixed"):
+            raise ValueError(
+                f"quantize_levels must be 'step' or 'fixed'; got {quantize_levels!r}."
+            )
         self.quantize = quantize
         self.quantize_bits = quantize_bits
+        self.quantize_levels = quantize_levels
         # Per link l: the level set of the first quantized q_l, p_{l+1}, fixed
         # at the first forward pass (see skadmm._quantize).
         self.levels = [None] * self.H
-        # The codes and header of the last change of a quantized p_k (k >= 1)
-        # and q_k (what was sent), None before the first.
+        # What a quantized p_k (k >= 1) and q_k last sent: the codes and header
+        # of its change ("step") or its codes ("fixed"); None before the first.
         self.p_steps = [None] * (self.H + 1)
         self.q_steps = [None] * self.H
         H = self.H
@@ -333,9 +350,41 @@ class PQRelaxation(Relaxation):
                 r += t
             if not projected:
                 np.matmul(Rc, inv, out=p[chunk])
-        if projected:
+        if projected and self.quantize_levels == "fixed":
+            self._fixed_input_step(k, p, R, M, step, needed)
+        elif projected:
             self._projected_input_step(k, p, R, M, step, inv, needed)
         self._record_sent(k, "p")
+
+    def _fixed_input_step(self, k, p, rhs, M, step, needed):
+        """Quantized ``p`` on its link's fixed levels (``quantize_levels=
+        "fixed"``): the projected linearised step.
+
+        Per row, the block is ``f(p) = p M p^T / 2 - rhs p^T`` (times the row
+        weight) and ``p`` lies on the levels. The step is ``p + d`` with ``p +
+        d = Pi(p - (p M - rhs) / tau)``, ``Pi`` the nearest level (elementwise:
+        the levels are a grid) and ``tau = 2 lambda_max(M)``. ``d`` minimises
+        ``grad d^T + tau/2 ||d||^2`` over the levels, where ``d = 0`` is one,
+        and ``f`` lies below its linearisation plus ``lambda_max/2 ||d||^2``,
+        so ``f`` falls by at least ``lambda_max/2 ||d||^2 >= needed ||d||^2``
+        (``lambda_max >= nu + rho``): the decrease the descent of ``L_rho``
+        rests on, with no backtracking since ``lambda_max`` is computed. Rows
+        where rounding errors break it keep their ``p``. A row whose step is
+        below half a level stays where it is (see ``doc/pdadmm.rst``).
+        """
+        levels = self.levels[k - 1]
+        grad = p @ M
+        grad -= rhs
+        trial = np.multiply(grad, -step)
+        trial += p
+        codes = levels.codes(trial)
+        change = levels.values(codes, out=trial)
+        change -= p
+        gain = _change_gain(change, M, grad)
+        np.square(change, out=change)
+        keep = gain <= -needed * change.sum(axis=1)
+        p[keep] = levels.values(codes[keep])
+        self.p_steps[k] = (levels.codes(p),)
 
     def _projected_input_step(self, k, p, rhs, M, step, inv, needed):
         """Quantized ``p`` (``quantize="p"``, ``"pq"``): a safeguarded step on
@@ -408,9 +457,30 @@ class PQRelaxation(Relaxation):
                 return self.q_steps[k]
             x = self.Q[k] if name == "q" else self.Mu[k]
             levels = self.levels[k]
+        if quantized and self.quantize_levels == "fixed":
+            return (levels.codes(x),)
         if quantized:
             return levels.encode(x)
         return (x,)
+
+    def store_sent(self, name, k, sent):
+        """Store what layer ``k`` sent for ``name`` (``"p"`` or ``"q"``,
+        :meth:`encode`'s arrays) into this problem's copy of the variable, as
+        the sender holds it: the values of the codes on the link's fixed levels
+        (``quantize_levels="fixed"``), the copy plus the decoded change
+        (``"step"``), or the float array."""
+        if name == "p":
+            x, levels = self.P[k][:, :-1], self.levels[k - 1]
+            quantized = self.quantize in ("p", "pq")
+        else:
+            x, levels = self.Q[k], self.levels[k]
+            quantized = self.quantize in ("q", "pq")
+        if not quantized:
+            x[...] = sent[0]
+        elif self.quantize_levels == "fixed":
+            levels.values(sent[0], out=x)
+        else:
+            x += StepLevels.decode(*sent)
 
     def _record_sent(self, k, name):
         self.sent[k][name] = sum(a.nbytes for a in self.encode(name, k))
@@ -483,6 +553,11 @@ class PQRelaxation(Relaxation):
         work = act.z_step_work(b_buf.shape, self.dtype)
         link_z = link_r = coupling = gap_sq = 0.0
         quantized = self.quantize in ("q", "pq")
+        fixed = quantized and self.quantize_levels == "fixed"
+        if fixed:
+            # The codes of q on its link's levels, every row (what is sent).
+            codes = np.empty(Q.shape, self.levels[k].code_dtype)
+            quantized = False
         if quantized:
             # The unconstrained change of q, every row: its levels are chosen
             # from all of them (see _quantized_output_step).
@@ -517,6 +592,11 @@ class PQRelaxation(Relaxation):
                 if quantized:
                     np.subtract(qs, q, out=change[rows])
                     continue
+                if fixed:
+                    # The exact minimiser over the fixed levels (separable,
+                    # equal curvature): the unconstrained one rounded.
+                    codes[rows] = self.levels[k].codes(q)
+                    self.levels[k].values(codes[rows], out=q)
                 np.subtract(q, s, out=s)
                 link_r += rw.sq_norm(s, rows)
                 np.subtract(pn, q, out=g)
@@ -527,6 +607,8 @@ class PQRelaxation(Relaxation):
                 coupling += rw.inner(u, g, rows) + 0.5 * rho * sq
         if quantized:
             link_r, coupling, gap_sq = self._quantized_output_step(k, change)
+        if fixed:
+            self.q_steps[k] = (codes,)
         self.links[k] = link_z, link_r, coupling, gap_sq
         self._record_sent(k, "q")
         self._record_sent(k, "u")
