@@ -5,8 +5,9 @@ so the best possible test MSE is 1.0) and the suite's generated pricing
 table, at log-spaced row counts, each scored on 20,000 held-out rows of the
 same generator. Models, every one behind a ``StandardScaler`` and on one BLAS
 thread unless stated: skadmm's defaults; the defaults with ``n_jobs=2`` and
-two BLAS threads; the defaults with ``embedding="onehot"`` (``onehot``);
-``MLPRegressor(max_iter=2000)``;
+two BLAS threads; the defaults with ``embedding="onehot"`` (``onehot``); the
+default network's own random features (``random features``: one RADMM
+iteration, as in the regression suite); ``MLPRegressor(max_iter=2000)``;
 ``MLPRegressor(early_stopping=True)``; the same network trained by Adam in
 PyTorch (batch 256, early stopping on 10 % of the rows; optional dependency);
 ``HistGradientBoostingRegressor``. Each fit runs in a fresh process, whose
@@ -54,6 +55,7 @@ MODELS = (
     "defaults",
     "defaults n_jobs=2",
     "onehot",
+    "random features",
     "MLP",
     "MLP early stopping",
     "torch",
@@ -84,6 +86,11 @@ def make_model(name):
         # The defaults with the one-hot quantile code (user guide, "Numeric
         # embeddings").
         return ADMMResidualRegressor(random_state=SEED, embedding="onehot"), 1
+    if name == "random features":
+        # The default network's own random features: one RADMM iteration,
+        # the regression suite's reference for what training adds.
+        model = ADMMResidualRegressor(solver="radmm", max_iter=1, random_state=SEED)
+        return model, 1
     if name == "MLP":
         return MLPRegressor(max_iter=2000, random_state=SEED), 1
     if name == "MLP early stopping":
