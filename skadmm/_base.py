@@ -196,7 +196,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         eta=0.1,
         mu=1.0,
         alpha="auto",
-        max_iter=200,
+        max_iter=500,
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,

@@ -104,7 +104,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         eta=0.1,
         mu=1.0,
         alpha="auto",
-        max_iter=200,
+        max_iter=500,
         tol=1e-4,
         early_stopping="auto",
         validation_fraction=0.1,

@@ -103,8 +103,10 @@ PARAMETERS = Template(
         L2 penalty on the weights (biases excluded), on the scale of the mean
         $loss. $alpha_auto The value used is ``alpha_``; a warm start keeps it.
         See the user guide, "Regularisation".
-    max_iter : int, default=200
-        Maximum number of iterations of the run on all training rows. On
+    max_iter : int, default=500
+        Maximum number of iterations of the run on all training rows
+        (most fits stop earlier, at ``tol``; see the practical guide, "Early
+        stopping and iterations"). On
         tables of more than 20,000 rows ``solver="reset"`` first runs
         *stages*, warm-started runs on nested random row samples of 4,000,
         8,000, ... rows (at most three quarters of the rows, in float32),
