@@ -27,7 +27,7 @@ reference. Outputs ``search_cost.csv`` and ``search_cost.md`` in ``--out``.
 
 Usage::
 
-    python benchmarks/bench_search_cost.py              # about 8 minutes on 2 cores
+    python benchmarks/bench_search_cost.py              # about 10 minutes on 2 cores
     python benchmarks/bench_search_cost.py --quick      # smoke run (seconds)
 """
 
