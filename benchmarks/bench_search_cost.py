@@ -145,9 +145,7 @@ def main(argv=None):
         "candidate fits of alpha='auto''s search; `same_alpha`: folds where the "
         "model chose the exhaustive search's penalty; `three_folds`: the "
         "defaults validating every candidate on all three folds. Defaults' fit "
-        "time / MLP's: "
-        + ", ".join(f"{t} {v:.2f}x" for t, v in ratios.items())
-        + "."
+        "time / MLP's: " + ", ".join(f"{t} {v:.2f}x" for t, v in ratios.items()) + "."
     )
     write_results(args.out, "search_cost", rounded(rows), preamble=note)
 

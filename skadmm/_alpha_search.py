@@ -102,8 +102,8 @@ def validated_folds(alpha, n):
     of the cost. On the regression suite's four searched tables of 1,279 to
     1,600 training rows the first two folds chose the three folds' penalty
     in all 20 searches (user guide, "Regularisation"); on the sine curve's
-    320 rows the last two folds chose a penalty with twice the test MSE in 2
-    of 5, so smaller tables keep all three folds (their fits cost little).
+    320 rows the last two folds changed one choice of 5, doubling the mean
+    test MSE, so smaller tables keep all three folds (their fits cost little).
     """
     fewer = FEWER_FOLDS and alpha == "auto" and n >= FEWER_FOLDS_MIN_ROWS
     return _N_FOLDS - 1 if fewer else _N_FOLDS
