@@ -289,7 +289,9 @@ def search_alpha(
     candidates are cross-validated from the largest penalty down, and the
     search stops at the first whose loss is above the best before it on
     every fold (from ``PATH_MIN_ROWS`` summed weights on; see
-    :func:`_penalty_path`; ``note(text)`` is told where).
+    :func:`_penalty_path`; ``note(text)`` is told where). From
+    ``FEWER_FOLDS_MIN_ROWS`` summed weights on, only the first two folds
+    validate the candidates (:func:`validated_folds`; ``note`` is told).
     ``run(tasks)``: the results of the independent zero-argument callables
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
