@@ -27,6 +27,8 @@ candidates it fits are fitted exactly as the exhaustive search fits them.
 Below ``PATH_MIN_ROWS`` (100) rows every candidate is cross-validated, as
 before: there the folds' losses were too noisy for the path (small-table
 suite) and the fits cost little.
+From ``FEWER_FOLDS_MIN_ROWS`` (1,000) rows on, each candidate is validated
+on two of the three folds only (:func:`validated_folds`), a third fewer fits.
 
 The classifier does not cross-validate: on its benchmark suite nine extra fits
 cost ten times MLPClassifier's fit time, and one penalty, ``CLASSIFICATION_ALPHA``,
@@ -65,6 +67,13 @@ PATH_STOPS = True
 #: tables cross-validate every candidate (folds of at most 33 rows are too
 #: noisy for the path, and their fits cost little).
 PATH_MIN_ROWS = 100
+#: Fewest summed weights whose penalty search validates each candidate on
+#: two of its three folds instead of all three (see :func:`validated_folds`).
+FEWER_FOLDS_MIN_ROWS = 1000
+#: Whether tables of ``FEWER_FOLDS_MIN_ROWS`` summed weights and more skip the
+#: third fold (``False``: all three; a measurement switch of
+#: ``benchmarks/bench_search_cost.py``).
+FEWER_FOLDS = True
 # The folds do not depend on random_state: the choice is part of the model, not
 # of its random initialisation.
 _FOLD_SEED = 0
@@ -82,12 +91,30 @@ def candidates(n):
     return CV_GRID + (extra,) if extra > CV_GRID[-1] else CV_GRID
 
 
+def validated_folds(alpha, n):
+    """How many of the three folds validate each candidate of the search for
+    ``alpha`` on ``n`` summed weights: the first two from
+    ``FEWER_FOLDS_MIN_ROWS`` on when the penalty is searched, all three
+    otherwise.
+
+    Every candidate still trains on two thirds of the rows, so its losses
+    are those of the three-fold search on two of its folds, for two thirds
+    of the cost. On the regression suite's four searched tables of 1,279 to
+    1,600 training rows the first two folds chose the three folds' penalty
+    in all 20 searches (user guide, "Regularisation"); on the sine curve's
+    320 rows the last two folds changed one choice of 5, doubling the mean
+    test MSE, so smaller tables keep all three folds (their fits cost little).
+    """
+    fewer = FEWER_FOLDS and alpha == "auto" and n >= FEWER_FOLDS_MIN_ROWS
+    return _N_FOLDS - 1 if fewer else _N_FOLDS
+
+
 def planned_fits(alpha, n, code=False):
     """The most fits :func:`search_alpha` runs for ``alpha`` on ``n`` summed
     weights (the penalty path may stop before), ``code``: with
-    ``embedding="auto"``'s three code fits."""
+    ``embedding="auto"``'s code fits (one per validated fold)."""
     searched = 1 if alpha != "auto" else len(candidates(n))
-    return _N_FOLDS * (searched + (1 if code else 0))
+    return validated_folds(alpha, n) * (searched + (1 if code else 0))
 
 
 def classification_alpha(n):
@@ -171,8 +198,9 @@ class AlphaSearch:
     cross-validated range, see :func:`fixed_alpha`) or ``"given"`` (a
     number). With cross-validation, ``fold_errors[k, i]`` is the summed
     weighted loss of candidate ``i`` on the rows of fold ``k`` and
-    ``fit_seconds[k, i]`` the time of its fit and predictions;
-    ``mean_errors[i]`` is its loss per unit weight over all folds. Every
+    ``fit_seconds[k, i]`` the time of its fit and predictions, one row per
+    validated fold (see :func:`validated_folds`); ``mean_errors[i]`` is its
+    loss per unit weight over the validated folds' rows (``total_weight``). Every
     candidate is listed; those the penalty path did not reach (see
     :func:`_penalty_path`) have ``nan`` errors and seconds, and ``False``
     in ``fitted``.
@@ -261,7 +289,9 @@ def search_alpha(
     candidates are cross-validated from the largest penalty down, and the
     search stops at the first whose loss is above the best before it on
     every fold (from ``PATH_MIN_ROWS`` summed weights on; see
-    :func:`_penalty_path`; ``note(text)`` is told where).
+    :func:`_penalty_path`; ``note(text)`` is told where). From
+    ``FEWER_FOLDS_MIN_ROWS`` summed weights on, only the first two folds
+    validate the candidates (:func:`validated_folds`; ``note`` is told).
     ``run(tasks)``: the results of the independent zero-argument callables
     ``tasks`` in order, as an iterable (``None``: call them here, one after
     the other); ``fit_predict`` must then hide the fits' own warnings itself.
@@ -300,7 +330,24 @@ def search_alpha(
         return fallback
     sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     grid = (float(alpha),) if given else candidates(n)
-    args = (fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report)
+    n_validated = validated_folds(alpha, n)
+    if n_validated < _N_FOLDS and note is not None:
+        note(
+            f"{n:.0f} rows: each candidate is validated on {n_validated} of "
+            f"its {_N_FOLDS} folds"
+        )
+    args = (
+        fold,
+        n_validated,
+        X,
+        Y,
+        sample_weight,
+        sw,
+        fit_predict,
+        row_errors,
+        run,
+        report,
+    )
     if given or n < PATH_MIN_ROWS:
         errors, seconds = _cross_validate(grid, *args)
     else:
@@ -316,7 +363,7 @@ def search_alpha(
         grid,
         errors,
         seconds,
-        float(sw.sum()),
+        float(sw[fold < n_validated].sum()),
     )
     if code is None:
         return search
@@ -324,6 +371,7 @@ def search_alpha(
     code_errors, code_seconds = _cross_validate(
         (grid[best],),
         fold,
+        n_validated,
         X,
         Y,
         sample_weight,
@@ -349,7 +397,18 @@ def _best(grid, total):
 
 
 def _penalty_path(
-    grid, fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report, note
+    grid,
+    fold,
+    n_validated,
+    X,
+    Y,
+    sample_weight,
+    sw,
+    fit_predict,
+    row_errors,
+    run,
+    report,
+    note,
 ):
     """:func:`_cross_validate` of the candidates ``grid`` one at a time along
     the penalty path: those of ``CV_GRID`` from the largest penalty down,
@@ -375,7 +434,7 @@ def _penalty_path(
     fitted keep ``nan`` errors and seconds; ``note(text)`` (``None``:
     silent) is told where the path stopped.
     """
-    errors = np.full((_N_FOLDS, len(grid)), np.nan)
+    errors = np.full((n_validated, len(grid)), np.nan)
     seconds = np.full_like(errors, np.nan)
     extra = [i for i, a in enumerate(grid) if a not in CV_GRID]
     path = [i for i in range(len(grid)) if i not in extra]
@@ -387,6 +446,7 @@ def _penalty_path(
         column = _cross_validate(
             (grid[i],),
             fold,
+            n_validated,
             X,
             Y,
             sample_weight,
@@ -403,7 +463,7 @@ def _penalty_path(
         if best is not None and PATH_STOPS and _loses(errors[:, i], errors[:, best]):
             if note is not None and step + 1 < len(order):
                 rest = ", ".join(f"{grid[j]:g}" for j in order[step + 1 :])
-                weight = sw.sum()
+                weight = sw[fold < n_validated].sum()
                 note(
                     f"alpha={grid[i]:g}: validation loss {total / weight:.5g} "
                     f"above {errors[:, best].sum() / weight:.5g} of alpha="
@@ -423,13 +483,24 @@ def _loses(errors, best):
 
 
 def _cross_validate(
-    grid, fold, X, Y, sample_weight, sw, fit_predict, row_errors, run, report
+    grid,
+    fold,
+    n_validated,
+    X,
+    Y,
+    sample_weight,
+    sw,
+    fit_predict,
+    row_errors,
+    run,
+    report,
 ):
     """``(errors, seconds)``: the summed weighted loss ``errors[k, i]`` of the
     penalty ``grid[i]`` on the rows of fold ``k`` (``inf`` where not finite),
-    and the time of its fit and predictions."""
+    and the time of its fit and predictions, for the first ``n_validated``
+    folds (each fit trains on the rows of every other fold)."""
     tasks, scored = [], []
-    for k in range(_N_FOLDS):
+    for k in range(n_validated):
         train, test = fold != k, fold == k
         sw_train = None if sample_weight is None else sample_weight[train]
         data = (X[train], Y[train], sw_train, X[test])
@@ -437,7 +508,7 @@ def _cross_validate(
             tasks.append(partial(_timed, partial(fit_predict, candidate, *data)))
             scored.append((k, i, test))
     results = (task() for task in tasks) if run is None else run(tasks)
-    errors = np.zeros((_N_FOLDS, len(grid)))
+    errors = np.zeros((n_validated, len(grid)))
     seconds = np.zeros_like(errors)
     for (k, i, test), (pred, spent) in zip(scored, results, strict=True):
         errors[k, i] = np.sum(sw[test] * row_errors(Y[test], pred))

@@ -17,13 +17,16 @@ from skadmm._alpha_search import (
     CV_GRID,
     CV_MAX_ROWS,
     CV_MIN_ROWS,
+    FEWER_FOLDS_MIN_ROWS,
     PATH_MIN_ROWS,
     candidates,
     classification_alpha,
     distinct_row_folds,
     fixed_alpha,
+    planned_fits,
     resolve_alpha,
     search_alpha,
+    validated_folds,
 )
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
 from skadmm._parallel import search_workers
@@ -183,9 +186,11 @@ needs_two_cores = pytest.mark.skipif(
 
 
 @needs_two_cores
-def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
+@pytest.mark.parametrize("n", [240, FEWER_FOLDS_MIN_ROWS])
+def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch, n):
     """n_jobs=2 runs the candidates' fits on joblib's worker processes; the
-    choice, the weights and the predictions are those of n_jobs=1, bit for bit."""
+    choice, the weights and the predictions are those of n_jobs=1, bit for bit
+    (with three validated folds, and with two)."""
     used = []
     original = skadmm._base.run_search
 
@@ -195,8 +200,8 @@ def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
 
     monkeypatch.setattr(skadmm._base, "run_search", spy)
     rng = np.random.default_rng(7)
-    X = rng.standard_normal((240, 4))
-    y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.3 * rng.standard_normal(240)
+    X = rng.standard_normal((n, 4))
+    y = np.sin(2 * X[:, 0]) * X[:, 1] + 0.3 * rng.standard_normal(n)
     serial = fit(model(max_iter=3), X, y)
     # One call per candidate along the penalty path.
     assert len(used) >= 2 and set(used) == {1}
@@ -204,6 +209,10 @@ def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch):
     parallel = fit(model(max_iter=3, n_jobs=2), X, y)
     assert len(used) >= 2 and set(used) == {2}
     assert parallel.alpha_ == serial.alpha_
+    assert len(serial.alpha_search_["fold_errors"]) == validated_folds("auto", n)
+    np.testing.assert_array_equal(
+        parallel.alpha_search_["fold_errors"], serial.alpha_search_["fold_errors"]
+    )
     for a, b in zip(parallel.coefs_, serial.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(parallel.predict(X), serial.predict(X))
@@ -429,3 +438,91 @@ def test_tables_under_path_min_rows_fit_every_candidate():
     assert search.fitted.all() and search.alpha == grid[0]
     path = search_alpha("auto", X, Y, np.full(60, 100 / 60), constant, squared_errors)
     assert not path.fitted.all() and path.alpha == grid[2]
+
+
+def test_large_tables_validate_on_two_of_the_three_folds(monkeypatch):
+    """From FEWER_FOLDS_MIN_ROWS summed weights on, each candidate trains on
+    two thirds of the rows, as before, but only the first two folds validate
+    it: the losses are a Ridge oracle's on those folds, the choice their
+    minimiser, and the two folds' losses those of the three-fold search."""
+    rng = np.random.default_rng(11)
+    n = FEWER_FOLDS_MIN_ROWS + 200
+    X = rng.standard_normal((n, 30))
+    Y = (X[:, :3].sum(axis=1) + 3.0 * rng.standard_normal(n))[:, None]
+    assert validated_folds("auto", n) == 2
+    assert planned_fits("auto", n) == 2 * len(CV_GRID)
+    monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
+    search = search_alpha("auto", X, Y, None, ridge_fit_predict, squared_errors)
+    fold = distinct_row_folds(X, Y, 3)
+    oracle = np.array(
+        [
+            [
+                np.sum(
+                    (
+                        Ridge(alpha=a * np.sum(fold != k))
+                        .fit(X[fold != k], Y[fold != k, 0])
+                        .predict(X[fold == k])
+                        - Y[fold == k, 0]
+                    )
+                    ** 2
+                )
+                for a in CV_GRID
+            ]
+            for k in range(2)
+        ]
+    )
+    np.testing.assert_allclose(search.fold_errors, oracle, rtol=1e-10)
+    np.testing.assert_allclose(
+        search.mean_errors, oracle.sum(axis=0) / np.sum(fold < 2), rtol=1e-10
+    )
+    assert search.alpha == CV_GRID[int(np.argmin(oracle.sum(axis=0)))]
+    monkeypatch.setattr("skadmm._alpha_search.FEWER_FOLDS", False)
+    full = search_alpha("auto", X, Y, None, ridge_fit_predict, squared_errors)
+    assert full.fold_errors.shape == (3, len(CV_GRID))
+    np.testing.assert_array_equal(full.fold_errors[:2], search.fold_errors)
+
+
+def test_the_number_of_validated_folds_counts_weights_and_searches_only():
+    """Summed weights count as rows; a given penalty (compared with a code)
+    and tables under the threshold keep all three folds."""
+    X, Y = np.arange(300.0)[:, None], np.zeros((300, 1))
+    seen = []
+
+    def constant(alpha, X_train, Y_train, sw, X_test):
+        seen.append(X_test.shape[0])
+        return np.zeros((X_test.shape[0], 1))
+
+    for n, expected in ((900, 3), (1200, 2)):  # exact sums of 300 weights
+        assert (n >= FEWER_FOLDS_MIN_ROWS) == (expected == 2)
+        seen.clear()
+        weights = np.full(300, n / 300)
+        search = search_alpha("auto", X, Y, weights, constant, squared_errors)
+        assert search.fold_errors.shape == (expected, len(CV_GRID))
+        assert len(seen) == expected * search.fitted.sum()
+        assert validated_folds("auto", n) == expected
+        assert validated_folds(1e-3, n) == 3
+        assert planned_fits(1e-3, n, code=True) == 6
+
+
+def test_verbose_says_the_search_validates_on_two_folds(capsys):
+    rng = np.random.default_rng(12)
+    n = FEWER_FOLDS_MIN_ROWS
+    X = rng.standard_normal((n, 3))
+    y = np.sin(X[:, 0]) + 0.3 * rng.standard_normal(n)
+    est = fit(model(width=8, max_iter=3, verbose=1), X, y)
+    record = est.alpha_search_
+    fitted = np.array(record["fitted"])
+    assert np.shape(record["fold_errors"]) == (2, len(CV_GRID))
+    np.testing.assert_allclose(
+        record["mean_errors"],
+        np.sum(record["fold_errors"], axis=0) / (2 * n / 3),
+        rtol=0.01,
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        f"alpha='auto': {n} rows: each candidate is validated on 2 of its 3 folds"
+        in out
+    )
+    searched = [line for line in out if line.startswith("alpha='auto': fold")]
+    assert len(searched) == 2 * fitted.sum()
+    assert not any(line.startswith("alpha='auto': fold 3/3") for line in searched)

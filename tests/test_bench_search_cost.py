@@ -12,7 +12,8 @@ def test_quick_run_compares_the_path_with_the_exhaustive_search(tmp_path):
         from skadmm import _alpha_search
 
         bench.main(["--quick", "--out", str(tmp_path), "--datasets", "wine_red"])
-        assert _alpha_search.PATH_STOPS  # the switch is restored
+        # The switches are restored.
+        assert _alpha_search.PATH_STOPS and _alpha_search.FEWER_FOLDS
         models = bench.MODELS
     with open(tmp_path / "search_cost.csv") as f:
         rows = list(csv.DictReader(f))
@@ -24,3 +25,6 @@ def test_quick_run_compares_the_path_with_the_exhaustive_search(tmp_path):
     assert float(by_model["exhaustive"]["search_fits"]) == 15
     assert float(by_model["path"]["search_fits"]) <= 15
     assert by_model["path"]["same_alpha"] == by_model["exhaustive"]["same_alpha"]
+    # 300 rows: below FEWER_FOLDS_MIN_ROWS, the defaults are the three-fold path.
+    for column in ("search_fits", "same_alpha", "mse"):
+        assert by_model["three_folds"][column] == by_model["path"][column]
