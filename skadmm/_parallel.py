@@ -125,7 +125,9 @@ def search_workers(n_jobs, n_samples, width, n_features):
     ones stay in-process. So does a search under a thread-based joblib backend
     (a nested call from joblib's thread workers, or
     ``parallel_config(backend="threading")``): the fits hold the GIL most of
-    the time, and they change the process-wide warning filters.
+    the time, and they change the process-wide warning filters. Under joblib's
+    Dask backend the fits are the cluster's tasks, ``n_jobs`` of them at once
+    whatever this process's own BLAS threads.
 
     Returns
     -------
@@ -134,12 +136,20 @@ def search_workers(n_jobs, n_samples, width, n_features):
     """
     if not small_products(n_samples, width, n_features):
         return 1
-    budget = max(1, min(blas_thread_budget(), cpu_count()))
-    n_workers = min(effective_n_jobs(n_jobs), budget)
-    if n_workers == 1:
-        return 1
     backend, _ = get_active_backend(prefer="processes")
-    return 1 if getattr(backend, "uses_threads", False) else n_workers
+    if getattr(backend, "uses_threads", False):
+        return 1
+    if _on_a_cluster(backend):
+        # The fits run on the cluster's workers, not on this process's cores:
+        # its BLAS threads (one, say, by OMP_NUM_THREADS) do not bound them.
+        return effective_n_jobs(n_jobs)
+    budget = max(1, min(blas_thread_budget(), cpu_count()))
+    return min(effective_n_jobs(n_jobs), budget)
+
+
+def _on_a_cluster(backend):
+    """Whether joblib's active ``backend`` runs tasks on a Dask cluster."""
+    return type(backend).__module__ == "joblib._dask"
 
 
 def run_search(tasks, n_workers):
