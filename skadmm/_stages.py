@@ -42,6 +42,9 @@ MIN_STAGE_ITER = 10
 #: float32: half the memory traffic of every pass, and faster products.
 STAGE_DTYPE = np.float32
 
+#: With ``alpha="auto"`` and a sum-scale rule (the classifier's), each stage
+#: runs at the rule's penalty for its own rows.
+STAGE_AUTO_ALPHA = True
 
 #: ``early_stopping="auto"`` holds out a validation set above this many rows,
 #: as HistGradientBoosting does: there the final run on all rows is the
