@@ -237,9 +237,7 @@ def _record_run_alphas(monkeypatch):
 
 @pytest.mark.usefixtures("small_stages")
 @pytest.mark.parametrize("weighted", [False, True])
-def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(
-    monkeypatch, weighted
-):
+def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, weighted):
     X, y = friedman(900)
     labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
