@@ -122,6 +122,8 @@ def classification_alpha(n):
 
     ``CLASSIFICATION_ALPHA`` up to 4,000 rows (its benchmark suite's tables),
     then a sum-scale penalty of 12, for the reason of :func:`fixed_alpha`.
+    The stages of a progressive fit (``skadmm._stages``) apply it to their
+    own rows.
     """
     return min(CLASSIFICATION_ALPHA, _LARGE_SUM_PENALTY_CLASSIFICATION / n)
 

@@ -76,6 +76,7 @@ from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
+    STAGE_AUTO_ALPHA,
     STAGE_DTYPE,
     stage_iterations,
     stage_rows,
@@ -626,7 +627,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             threads = blas_threads_for(
                 plan.blas_threads, len(rows), self.width, X.shape[1]
             )
-            stage = replace(setting, plan=replace(plan, blas_threads=threads))
+            stage = replace(
+                setting,
+                plan=replace(plan, blas_threads=threads),
+                alpha=self._stage_alpha(setting, rows, sw),
+            )
             predict = row_blocks_forward(
                 setting.run, plan.forward_blocks, setting.activation, threads > 1
             )
@@ -664,6 +669,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             del problem, Xs, Ys, sws
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
+
+    def _stage_alpha(self, setting, rows, sw):
+        """The penalty of the stage on ``rows``: the fit's, or with
+        ``alpha="auto"`` and a rule in the target's sum scale
+        (``target.auto_alpha``), that rule on the stage's summed weights."""
+        rule = setting.target.auto_alpha
+        if self.alpha != "auto" or rule is None or not STAGE_AUTO_ALPHA:
+            return setting.alpha
+        return float(rule(float(len(rows) if sw is None else sw[rows].sum())))
 
     def _layer_client(self):
         """The Dask client of ``layer_workers`` (``None``: the layers run in

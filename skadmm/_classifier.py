@@ -25,7 +25,8 @@ from ._targets import ClassificationTarget
         cross-validation: on the classification benchmark suite 3e-3 gave a
         cross-entropy at most LogisticRegression's on every table, and
         cross-validating cost ten times the fit; larger tables need less
-        shrinkage (a sum-scale penalty of 12).""",
+        shrinkage (a sum-scale penalty of 12). The stages of a large
+        table's fit take the same rule on their own rows.""",
 )
 class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     """Residual network classifier trained by proximal ADMM, without backpropagation.

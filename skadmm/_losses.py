@@ -305,10 +305,10 @@ class SoftmaxLoss(_CrossEntropy):
 
     def rows_and_gradient(self, O, Y):
         """Per-row losses and ``P - Y`` from one pass of exponentials."""
-        top = O.max(axis=1, keepdims=True)
+        top = _row_max(O)
         P = O - top
         np.exp(P, out=P)
-        total = P.sum(axis=1, keepdims=True)
+        total = _row_sum(P)
         P /= total
         rows = np.log(total[:, 0])
         rows += top[:, 0]
@@ -330,6 +330,27 @@ class SoftmaxLoss(_CrossEntropy):
         denom = 1.0 - np.einsum("ij,ij->i", p, b)
         coef = np.einsum("ij,ij->i", p, a) / denom
         return grad, a + b * coef[:, None]
+
+
+def _row_max(O):
+    """``O.max(axis=1, keepdims=True)``, column by column: numpy reduces a
+    short row axis slowly (28x slower for 3 classes); the maximum is exact."""
+    top = O[:, :1].copy()
+    for k in range(1, O.shape[1]):
+        np.maximum(top, O[:, k : k + 1], out=top)
+    return top
+
+
+def _row_sum(P):
+    """``P.sum(axis=1, keepdims=True)``; below 8 columns, column by column,
+    which sums in numpy's order (left to right below its pairwise blocks of
+    8), so bit for bit the same, and faster."""
+    if P.shape[1] >= 8:
+        return P.sum(axis=1, keepdims=True)
+    total = P[:, :1].copy()
+    for k in range(1, P.shape[1]):
+        total += P[:, k : k + 1]
+    return total
 
 
 class LogisticLoss(_CrossEntropy):

@@ -12,10 +12,15 @@ a full one each, so the stages together cost about
 the largest stage), in float32 (see the page
 "Large tables").
 
-What is certified: within a stage, the mode's merit *on the stage's rows*
-never increases (the same guard as a full fit); across stages the rows change,
-and with them the objective; the final run on all rows is a plain fit from the
-stages' weights, so its true training objective never increases.
+With ``alpha="auto"`` and a sum-scale rule (the classifier's
+``min(3e-3, 12 / n)``), each stage runs at the rule's penalty for its own
+rows: at the final run's smaller penalty a small stage overfits its sample.
+
+What is certified: within a stage, the mode's merit *on the stage's rows*, at
+the stage's penalty, never increases (the same guard as a full fit); across
+stages the rows (and the penalty) change, and with them the objective; the
+final run on all rows is a plain fit from the stages' weights, so its true
+training objective never increases.
 
 The samples are nested (each stage's rows start the next one's), drawn once
 from the fit's ``random_state``, so the schedule is reproducible and does not
@@ -42,6 +47,9 @@ MIN_STAGE_ITER = 10
 #: float32: half the memory traffic of every pass, and faster products.
 STAGE_DTYPE = np.float32
 
+#: With ``alpha="auto"`` and a sum-scale rule (the classifier's), each stage
+#: runs at the rule's penalty for its own rows.
+STAGE_AUTO_ALPHA = True
 
 #: ``early_stopping="auto"`` holds out a validation set above this many rows,
 #: as HistGradientBoosting does: there the final run on all rows is the

@@ -410,3 +410,25 @@ def test_explicit_hessian_only_for_few_unknowns(monkeypatch):
     monkeypatch.setattr(_losses, "_EXPLICIT_HESSIAN_MAX_UNKNOWNS", A.shape[1] * k - 1)
     newton_readout(terms, product, alpha, (A.shape[1], k), hessian=hessian)
     assert "hessian" not in calls and calls["product"] > 0
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7, 8, 12])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_softmax_row_reductions_equal_numpys_bit_for_bit(n_classes, dtype, order):
+    # The column-by-column row max and sum of the softmax loss (faster than
+    # numpy's reductions over a short row axis) leave every value unchanged.
+    from skadmm._losses import _row_max, _row_sum
+
+    rng = np.random.default_rng(n_classes)
+    O = np.asarray(5 * rng.standard_normal((500, n_classes)), dtype=dtype, order=order)
+    np.testing.assert_array_equal(_row_max(O), O.max(axis=1, keepdims=True))
+    P = np.exp(O - O.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(_row_sum(P), P.sum(axis=1, keepdims=True))
+    Y = one_hot(rng.integers(n_classes, size=500), n_classes).astype(dtype)
+    rows, G = SoftmaxLoss().rows_and_gradient(O, Y)
+    log_p = O - O.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(rows, -(Y * log_p).sum(1), rtol=tol, atol=tol)
+    np.testing.assert_allclose(G, np.exp(log_p) - Y, rtol=tol, atol=tol)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_friedman1
 
-from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _stages
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _alpha_search, _stages
 from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
@@ -218,3 +218,68 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     # A stage ended at the floor (this is the case the test is about).
     assert min(steps) <= _reset._ETA_MIN
     assert np.isfinite(model.predict(X)).all()
+
+
+def _record_run_alphas(monkeypatch):
+    """The penalty of every run of a fit (stages, then the run on all rows)."""
+    from skadmm._base import BaseADMMResidual
+
+    alphas = []
+    make_problem = BaseADMMResidual._make_problem
+
+    def recording(self, X, Y, sw, warm, setting, start=None):
+        alphas.append((X.shape[0], setting.alpha))
+        return make_problem(self, X, Y, sw, warm, setting, start)
+
+    monkeypatch.setattr(BaseADMMResidual, "_make_problem", recording)
+    return alphas
+
+
+@pytest.mark.usefixtures("small_stages")
+@pytest.mark.parametrize("weighted", [False, True])
+def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, weighted):
+    X, y = friedman(900)
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
+    # No cap on these small tables: the sum-scale rule decides every penalty.
+    monkeypatch.setattr(_alpha_search, "CLASSIFICATION_ALPHA", 1.0)
+    alphas = _record_run_alphas(monkeypatch)
+    est = fit(
+        ADMMResidualClassifier(width=16, random_state=0, max_iter=6),
+        X,
+        labels,
+        sample_weight=sw,
+    )
+    rule = est._target.auto_alpha
+    # Each stage's penalty is the sum-scale rule on its own summed weights:
+    # the stages' rows are nested, so the penalty falls from stage to stage
+    # down to the fit's own alpha_ on all rows.
+    *stages, (n_all, final) = alphas
+    assert [n for n, _ in stages] == [100, 200, 400]
+    assert final == est.alpha_ == rule(float(n_all if sw is None else sw.sum()))
+    if sw is None:
+        assert [a for _, a in stages] == [rule(float(n)) for n, _ in stages]
+    assert all(a > b for (_, a), (_, b) in zip(alphas, alphas[1:], strict=False))
+    # Within each run the merit (that run's training objective, at its
+    # penalty) never increases.
+    start = 0
+    for stage in est.stages_:
+        segment = np.array(est.objective_curve_[start : start + stage["n_iter"]])
+        assert np.all(np.diff(segment) <= 1e-6 * np.abs(segment[1:]))
+        start += stage["n_iter"]
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_a_given_alpha_and_the_regressor_keep_one_penalty_in_every_stage(
+    monkeypatch,
+):
+    X, y = friedman(900)
+    labels = (y > np.median(y)).astype(int)
+    alphas = _record_run_alphas(monkeypatch)
+    model = ADMMResidualClassifier(width=16, random_state=0, max_iter=4, alpha=1e-3)
+    fit(model, X, labels)
+    assert len(alphas) == 4 and {a for _, a in alphas} == {1e-3}
+    alphas.clear()
+    est = fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=4), X, y)
+    # (The last four runs: before them, the penalty search's fits.)
+    assert {a for _, a in alphas[-4:]} == {est.alpha_}
