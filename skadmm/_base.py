@@ -77,6 +77,7 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
+    stage_alpha,
     stage_iterations,
     stage_rows,
     stage_sizes,
@@ -623,7 +624,15 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             threads = blas_threads_for(
                 plan.blas_threads, len(rows), self.width, X.shape[1]
             )
-            stage = replace(setting, plan=replace(plan, blas_threads=threads))
+            stage = replace(
+                setting,
+                plan=replace(plan, blas_threads=threads),
+                alpha=stage_alpha(
+                    setting.alpha,
+                    len(rows) if sws is None else float(sws.sum()),
+                    setting.target.auto_alpha or fixed_alpha,
+                ),
+            )
             predict = row_blocks_forward(
                 setting.run, plan.forward_blocks, setting.activation, threads > 1
             )

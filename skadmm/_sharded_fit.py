@@ -39,6 +39,7 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
+    stage_alpha,
     stage_iterations,
     stage_sizes,
     uses_early_stopping,
@@ -258,16 +259,27 @@ class _Run(NamedTuple):
     callbacks: object
     attributes: Callable
 
-    def solve(self, shards, weights, n_rows, validation=False, max_iter=None, name=""):
+    def solve(
+        self,
+        shards,
+        weights,
+        n_rows,
+        validation=False,
+        max_iter=None,
+        name="",
+        alpha=None,
+    ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
-        monitor, result)``."""
+        monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
+        a stage's is :func:`~skadmm._stages.stage_alpha`)."""
         est = self.est
+        params = self.params if alpha is None else {**self.params, "alpha": alpha}
         weights = [
             *weights[:-1],
-            refit_readout_on(shards, weights, self.loss, self.params["alpha"]),
+            refit_readout_on(shards, weights, self.loss, params["alpha"]),
         ]
-        shards.pinned.call("build", weights, self.params, est.update, self.loss)
+        shards.pinned.call("build", weights, params, est.update, self.loss)
         problem = ShardedProblem(
             shards,
             weights,
@@ -275,7 +287,7 @@ class _Run(NamedTuple):
             self.target.n_outputs,
             self.loss,
             est.update,
-            **self.params,
+            **params,
         )
         monitor = ShardedMonitor(
             shards,
@@ -313,12 +325,16 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
             kept = [part for out in parts for part in out if part[0]]
             shards.pinned.call("set_stage_norm", _stage_norm(kept, m))
             stage = ShardSet(shards.pinned, counts, ())
+            # The stage's summed weight, as in process.
+            n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
+            auto = run.target.auto_alpha or fixed_alpha
             problem, monitor, result = run.solve(
                 stage,
                 weights,
                 m,
                 max_iter=stage_iterations(m),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
+                alpha=stage_alpha(run.params["alpha"], n_stage, auto),
             )
         finally:
             shards.pinned.call("end_stage")

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_friedman1
 
+import skadmm._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _stages
+from skadmm._alpha_search import fixed_alpha
 from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
+    stage_alpha,
     stage_iterations,
     stage_rows,
     stage_sizes,
@@ -63,6 +66,48 @@ def test_stage_rows_are_nested_sorted_and_reproducible():
     for small, large in zip(rows, rows[1:], strict=False):
         assert set(small) <= set(large)
     assert all(np.all(np.diff(r) > 0) for r in rows)
+
+
+def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
+    # A sample needs the penalty of a table of its size; the fit's own is a
+    # floor (a user's strong penalty is kept).
+    assert stage_alpha(1e-5, 4000, fixed_alpha) == fixed_alpha(4000) == 2e-3
+    assert stage_alpha(1e-5, 512_000, fixed_alpha) == pytest.approx(16 / 512_000)
+    assert stage_alpha(1e-2, 4000, fixed_alpha) == 1e-2
+    assert stage_alpha(0.0, 10**9, fixed_alpha) == pytest.approx(1.6e-8)
+    penalties = [stage_alpha(1e-5, m, fixed_alpha) for m in stage_sizes(10**6)]
+    assert penalties == sorted(penalties, reverse=True)
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_each_stage_runs_with_its_own_penalty(monkeypatch):
+    from skadmm._solvers import _reset
+
+    X, y = friedman(1000)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    seen = []
+    setup = _reset.ResetSolver.setup
+
+    def spy(self, problem):
+        seen.append(problem.alpha)
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    rows = []
+    draw = skadmm._base.stage_rows
+
+    def drawn(*args):
+        rows.extend(draw(*args))
+        return rows
+
+    monkeypatch.setattr(skadmm._base, "stage_rows", drawn)
+    est = ADMMResidualRegressor(width=8, random_state=0, max_iter=4, alpha=1e-4)
+    fit(est, X, y, sample_weight=sw)
+    # Stages of 100, 200 and 400 rows (their summed weights), then all rows.
+    assert [len(r) for r in rows] == [100, 200, 400]
+    expected = [fixed_alpha(sw[r].astype(np.float32).sum()) for r in rows]
+    np.testing.assert_allclose(seen[:3], expected, rtol=1e-6)
+    assert seen[3] == est.alpha_ == 1e-4
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -197,6 +242,8 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 20)
+    # The fit's own penalty in every stage: the weaker one reaches the floor.
+    monkeypatch.setattr(skadmm._base, "stage_alpha", lambda alpha, n, auto: alpha)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 4))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(3000)
