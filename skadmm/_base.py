@@ -77,6 +77,7 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
+    final_patience,
     stage_alpha,
     stage_iterations,
     stage_rows,
@@ -487,6 +488,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 monitor.restore(kept.monitor_state[1])
                         resume = None if kept is None else kept.step_state
                         name = f"Run on all {X.shape[0]} rows" if stages else ""
+                        # After stages the final run crawls: a short patience.
+                        patience = final_patience(
+                            self.n_iter_no_change, X.shape[0], bool(stages)
+                        )
+                        monitor.n_iter_no_change = patience
+                        solver.n_iter_no_change = patience
                         if dask_client is None:
                             result = solver.solve(
                                 problem, monitor, run=team.run, resume=resume, name=name
@@ -657,7 +664,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     problem,
                     monitor,
                     run=setting.run,
-                    max_iter=stage_iterations(len(rows)),
+                    max_iter=stage_iterations(len(rows), X.shape[0]),
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
             if not result.completed or monitor.stopped_by_callback:

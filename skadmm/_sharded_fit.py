@@ -39,6 +39,7 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
+    final_patience,
     stage_alpha,
     stage_iterations,
     stage_sizes,
@@ -214,7 +215,11 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             weights = [W.astype(dtype) for W in result.weights]
         else:
             problem, monitor, result = run.solve(
-                shards, weights, n_train, validation=bool(validation)
+                shards,
+                weights,
+                n_train,
+                validation=bool(validation),
+                patience=final_patience(est.n_iter_no_change, n_train, bool(stages)),
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:
@@ -268,12 +273,15 @@ class _Run(NamedTuple):
         max_iter=None,
         name="",
         alpha=None,
+        patience=None,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
         monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
-        a stage's is :func:`~skadmm._stages.stage_alpha`)."""
+        a stage's is :func:`~skadmm._stages.stage_alpha`); ``patience``: its
+        ``n_iter_no_change`` (``None``: the estimator's)."""
         est = self.est
+        patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
         weights = [
             *weights[:-1],
@@ -294,11 +302,12 @@ class _Run(NamedTuple):
             self.activation,
             validation,
             est.tol,
-            est.n_iter_no_change,
+            patience,
             self.target,
             self.callbacks,
             self.attributes,
         )
+        self.solver.n_iter_no_change = patience
         result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
         return problem, monitor, result
 
@@ -332,7 +341,7 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 stage,
                 weights,
                 m,
-                max_iter=stage_iterations(m),
+                max_iter=stage_iterations(m, n_train),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
                 alpha=stage_alpha(run.params["alpha"], n_stage, auto),
             )

@@ -76,10 +76,40 @@ def stage_sizes(n_rows):
     return sizes
 
 
-def stage_iterations(n_stage_rows):
-    """Iteration budget of a stage of ``n_stage_rows`` rows."""
-    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
+#: Above this many training rows every stage's budget grows as the square
+#: root of the rows: a pass over all rows costs more, and the stages, which
+#: are cheap against it, decide the accuracy (see :func:`stage_iterations`).
+STAGE_BUDGET_ROWS = 225_000
+#: Above this many training rows the final run of a staged fit stops after at
+#: most ``FINAL_PATIENCE`` iterations without improvement (``n_iter_no_change``
+#: if smaller): from the last stage's weights each of its float64 passes over
+#: all rows gained about 2e-4 test MSE (Friedman #1, 100,000 to 1M rows)
+#: against 5e-4 at 50,000 rows, at a third of an 100,000-row fit's time.
+FINAL_PATIENCE_ROWS = 80_000
+FINAL_PATIENCE = 3
+
+
+def stage_iterations(n_stage_rows, n_rows=0):
+    """Iteration budget of a stage of ``n_stage_rows`` rows of a table of
+    ``n_rows`` training rows.
+
+    ``STAGE_ITER * sqrt(FIRST_STAGE_ROWS / n_stage_rows)``, times
+    ``sqrt(n_rows / STAGE_BUDGET_ROWS)`` on tables above
+    ``STAGE_BUDGET_ROWS`` rows. On a 1M-row Friedman #1 the doubled budget
+    lowered the test MSE from 1.009 to 0.996 for 20 s more, while the final
+    run's last 10 iterations on all rows gained 0.001 for 27 s.
+    """
+    growth = np.sqrt(max(1.0, n_rows / STAGE_BUDGET_ROWS))
+    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows) * growth
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
+
+
+def final_patience(n_iter_no_change, n_rows, staged):
+    """``n_iter_no_change`` of the final run on all ``n_rows`` training rows
+    (``staged``: after stages)."""
+    if staged and n_rows > FINAL_PATIENCE_ROWS:
+        return min(n_iter_no_change, FINAL_PATIENCE)
+    return n_iter_no_change
 
 
 def stage_alpha(alpha, n_stage_rows, auto_alpha):

@@ -13,6 +13,7 @@ from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
+    final_patience,
     stage_alpha,
     stage_iterations,
     stage_rows,
@@ -53,6 +54,17 @@ def test_schedule_rules():
     assert its == sorted(its, reverse=True)
     assert its[0] == _stages.STAGE_ITER
     assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
+    # Above STAGE_BUDGET_ROWS every stage's budget grows as sqrt(rows).
+    big = 4 * _stages.STAGE_BUDGET_ROWS
+    assert stage_iterations(4000, _stages.STAGE_BUDGET_ROWS) == its[0]
+    assert stage_iterations(4000, big) == 2 * _stages.STAGE_ITER
+    assert stage_iterations(64_000, big) == 2 * stage_iterations(64_000)
+    # The final run after stages has a short patience on large tables only.
+    rows = _stages.FINAL_PATIENCE_ROWS
+    assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
+    assert final_patience(2, rows + 1, True) == 2
+    assert final_patience(10, rows, True) == 10
+    assert final_patience(10, rows + 1, False) == 10
     assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
     assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
@@ -154,6 +166,34 @@ def test_staged_fit_does_not_depend_on_n_jobs():
     one = fit(ADMMResidualRegressor(**params), X, y)
     two = fit(ADMMResidualRegressor(**params, n_jobs=2), X, y)
     np.testing.assert_array_equal(one.predict(X), two.predict(X))
+
+
+@pytest.mark.usefixtures("small_stages")
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_final_run_after_stages_stops_with_the_short_patience(
+    monkeypatch, early_stopping
+):
+    monkeypatch.setattr(_stages, "FINAL_PATIENCE_ROWS", 500)
+    X, y = friedman(1000)
+    est = ADMMResidualRegressor(
+        width=16, random_state=0, max_iter=200, tol=0.05, early_stopping=early_stopping
+    )
+    fit(est, X, y)
+    final = est.stages_[-1]
+    assert len(est.stages_) > 1
+    # Stopped by validation or tol, after FINAL_PATIENCE iterations without
+    # enough progress (the first iteration is the first improvement).
+    assert "3" in est.stop_reason_ and "10" not in est.stop_reason_
+    assert final["n_iter"] <= 2 * _stages.FINAL_PATIENCE + 1
+    # Its true objective never increases.
+    curve = np.array(est.objective_curve_[-final["n_iter"] :])
+    assert np.all(np.diff(curve) <= 0)
+    # Without stages the estimator's own n_iter_no_change holds.
+    est = ADMMResidualRegressor(
+        width=16, random_state=0, max_iter=200, tol=0.05, early_stopping=early_stopping
+    )
+    fit(est, X[:300], y[:300])
+    assert "10" in est.stop_reason_
 
 
 @pytest.mark.usefixtures("small_stages")
