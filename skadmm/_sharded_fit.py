@@ -341,7 +341,7 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 stage,
                 weights,
                 m,
-                max_iter=stage_iterations(m, n_train),
+                max_iter=stage_iterations(m),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
                 alpha=stage_alpha(run.params["alpha"], n_stage, auto),
             )

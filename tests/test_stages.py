@@ -54,11 +54,6 @@ def test_schedule_rules():
     assert its == sorted(its, reverse=True)
     assert its[0] == _stages.STAGE_ITER
     assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
-    # Above STAGE_BUDGET_ROWS every stage's budget grows as sqrt(rows).
-    big = 4 * _stages.STAGE_BUDGET_ROWS
-    assert stage_iterations(4000, _stages.STAGE_BUDGET_ROWS) == its[0]
-    assert stage_iterations(4000, big) == 2 * _stages.STAGE_ITER
-    assert stage_iterations(64_000, big) == 2 * stage_iterations(64_000)
     # The final run after stages has a short patience on large tables only.
     rows = _stages.FINAL_PATIENCE_ROWS
     assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
