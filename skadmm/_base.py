@@ -638,6 +638,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     setting.alpha,
                     len(rows) if sws is None else float(sws.sum()),
                     setting.target.auto_alpha or fixed_alpha,
+                    X.shape[0],
                 ),
             )
             predict = row_blocks_forward(

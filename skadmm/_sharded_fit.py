@@ -343,7 +343,7 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 m,
                 max_iter=stage_iterations(m),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
-                alpha=stage_alpha(run.params["alpha"], n_stage, auto),
+                alpha=stage_alpha(run.params["alpha"], n_stage, auto, n_train),
             )
         finally:
             shards.pinned.call("end_stage")

@@ -55,7 +55,7 @@ def test_schedule_rules():
     assert its[0] == _stages.STAGE_ITER
     assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
     # The final run after stages has a short patience on large tables only.
-    rows = _stages.FINAL_PATIENCE_ROWS
+    rows = _stages.LARGE_TABLE_ROWS
     assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
     assert final_patience(2, rows + 1, True) == 2
     assert final_patience(10, rows, True) == 10
@@ -76,14 +76,17 @@ def test_stage_rows_are_nested_sorted_and_reproducible():
 
 
 def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
-    # A sample needs the penalty of a table of its size; the fit's own is a
-    # floor (a user's strong penalty is kept).
-    assert stage_alpha(1e-5, 4000, fixed_alpha) == fixed_alpha(4000) == 2e-3
-    assert stage_alpha(1e-5, 512_000, fixed_alpha) == pytest.approx(16 / 512_000)
-    assert stage_alpha(1e-2, 4000, fixed_alpha) == 1e-2
-    assert stage_alpha(0.0, 10**9, fixed_alpha) == pytest.approx(1.6e-8)
-    penalties = [stage_alpha(1e-5, m, fixed_alpha) for m in stage_sizes(10**6)]
+    # On large tables a sample needs the penalty of a table of its size; the
+    # fit's own is a floor (a user's strong penalty is kept).
+    n = 10**6
+    assert stage_alpha(1e-5, 4000, fixed_alpha, n) == fixed_alpha(4000) == 2e-3
+    assert stage_alpha(1e-5, 512_000, fixed_alpha, n) == pytest.approx(16 / 512_000)
+    assert stage_alpha(1e-2, 4000, fixed_alpha, n) == 1e-2
+    assert stage_alpha(0.0, 10**9, fixed_alpha, 10**10) == pytest.approx(1.6e-8)
+    penalties = [stage_alpha(1e-5, m, fixed_alpha, n) for m in stage_sizes(n)]
     assert penalties == sorted(penalties, reverse=True)
+    # Smaller staged tables keep the fit's penalty in every stage.
+    assert stage_alpha(1e-5, 4000, fixed_alpha, _stages.LARGE_TABLE_ROWS) == 1e-5
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -100,11 +103,12 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
         return setup(self, problem)
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     rows = []
     draw = skadmm._base.stage_rows
 
     def drawn(*args):
-        rows.extend(draw(*args))
+        rows[:] = draw(*args)
         return rows
 
     monkeypatch.setattr(skadmm._base, "stage_rows", drawn)
@@ -115,6 +119,11 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
     expected = [fixed_alpha(sw[r].astype(np.float32).sum()) for r in rows]
     np.testing.assert_allclose(seen[:3], expected, rtol=1e-6)
     assert seen[3] == est.alpha_ == 1e-4
+    # At most LARGE_TABLE_ROWS rows: the fit's penalty in every stage.
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
+    seen.clear()
+    fit(est, X, y, sample_weight=sw)
+    assert seen == [1e-4] * 4
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -168,7 +177,7 @@ def test_staged_fit_does_not_depend_on_n_jobs():
 def test_final_run_after_stages_stops_with_the_short_patience(
     monkeypatch, early_stopping
 ):
-    monkeypatch.setattr(_stages, "FINAL_PATIENCE_ROWS", 500)
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     X, y = friedman(1000)
     est = ADMMResidualRegressor(
         width=16, random_state=0, max_iter=200, tol=0.05, early_stopping=early_stopping
@@ -278,7 +287,7 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 20)
     # The fit's own penalty in every stage: the weaker one reaches the floor.
-    monkeypatch.setattr(skadmm._base, "stage_alpha", lambda alpha, n, auto: alpha)
+    monkeypatch.setattr(skadmm._base, "stage_alpha", lambda alpha, *args: alpha)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 4))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(3000)
