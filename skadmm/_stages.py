@@ -115,8 +115,8 @@ def stage_alpha(alpha, n_stage_rows, auto_alpha, n_rows):
     The fit's penalty suits all its rows; on a sample of a few thousand of a
     million rows it is far too weak (mean scale 1.8e-5 on 4,000 rows). There
     the stage overfits its sample, and the next stages, started from that
-    network, stalled (stopped by ``tol`` far from a good fit): the final run
-    of a 1M-row Friedman #1 fit started at train MSE 1.074, and at 1.026 with
+    network, stalled (stopped by ``tol`` far from a good fit): on a 1M-row
+    Friedman #1 the final run's first iterate had train MSE 1.075, 1.027 with
     this rule, and the test MSE fell from 1.050 to 1.009 (300,000 rows:
     1.060 to 1.046). At 50,000 rows the stronger penalty slowed the largest
     stages instead (Friedman #1, two seeds: 1.075 to 1.080, 1.082 to 1.101;
