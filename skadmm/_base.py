@@ -76,8 +76,9 @@ from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
-    STAGE_AUTO_ALPHA,
     STAGE_DTYPE,
+    final_patience,
+    stage_alpha,
     stage_iterations,
     stage_rows,
     stage_sizes,
@@ -490,6 +491,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 monitor.restore(kept.monitor_state[1])
                         resume = None if kept is None else kept.step_state
                         name = f"Run on all {X.shape[0]} rows" if stages else ""
+                        # After stages the final run crawls: a short patience.
+                        patience = final_patience(
+                            self.n_iter_no_change, X.shape[0], bool(stages)
+                        )
+                        monitor.n_iter_no_change = patience
+                        solver.n_iter_no_change = patience
                         if dask_client is None:
                             result = solver.solve(
                                 problem, monitor, run=team.run, resume=resume, name=name
@@ -619,6 +626,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
         stages = []
+        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
+        rule = setting.target.auto_alpha
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
@@ -630,7 +639,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             stage = replace(
                 setting,
                 plan=replace(plan, blas_threads=threads),
-                alpha=self._stage_alpha(setting, rows, sw),
+                alpha=stage_alpha(
+                    setting.alpha,
+                    len(rows) if sws is None else float(sws.sum()),
+                    rule or fixed_alpha,
+                    X.shape[0],
+                    # The classifier's stages gained at 50,000 rows already.
+                    min_rows=None if rule is None else 0,
+                ),
             )
             predict = row_blocks_forward(
                 setting.run, plan.forward_blocks, setting.activation, threads > 1
@@ -669,15 +685,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             del problem, Xs, Ys, sws
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
-
-    def _stage_alpha(self, setting, rows, sw):
-        """The penalty of the stage on ``rows``: the fit's, or with
-        ``alpha="auto"`` and a rule in the target's sum scale
-        (``target.auto_alpha``), that rule on the stage's summed weights."""
-        rule = setting.target.auto_alpha
-        if self.alpha != "auto" or rule is None or not STAGE_AUTO_ALPHA:
-            return setting.alpha
-        return float(rule(float(len(rows) if sw is None else sw[rows].sum())))
 
     def _layer_client(self):
         """The Dask client of ``layer_workers`` (``None``: the layers run in

@@ -39,6 +39,8 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
+    final_patience,
+    stage_alpha,
     stage_iterations,
     stage_sizes,
     uses_early_stopping,
@@ -213,7 +215,11 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             weights = [W.astype(dtype) for W in result.weights]
         else:
             problem, monitor, result = run.solve(
-                shards, weights, n_train, validation=bool(validation)
+                shards,
+                weights,
+                n_train,
+                validation=bool(validation),
+                patience=final_patience(est.n_iter_no_change, n_train, bool(stages)),
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:
@@ -258,16 +264,30 @@ class _Run(NamedTuple):
     callbacks: object
     attributes: Callable
 
-    def solve(self, shards, weights, n_rows, validation=False, max_iter=None, name=""):
+    def solve(
+        self,
+        shards,
+        weights,
+        n_rows,
+        validation=False,
+        max_iter=None,
+        name="",
+        alpha=None,
+        patience=None,
+    ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
-        monitor, result)``."""
+        monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
+        a stage's is :func:`~skadmm._stages.stage_alpha`); ``patience``: its
+        ``n_iter_no_change`` (``None``: the estimator's)."""
         est = self.est
+        patience = est.n_iter_no_change if patience is None else patience
+        params = self.params if alpha is None else {**self.params, "alpha": alpha}
         weights = [
             *weights[:-1],
-            refit_readout_on(shards, weights, self.loss, self.params["alpha"]),
+            refit_readout_on(shards, weights, self.loss, params["alpha"]),
         ]
-        shards.pinned.call("build", weights, self.params, est.update, self.loss)
+        shards.pinned.call("build", weights, params, est.update, self.loss)
         problem = ShardedProblem(
             shards,
             weights,
@@ -275,18 +295,19 @@ class _Run(NamedTuple):
             self.target.n_outputs,
             self.loss,
             est.update,
-            **self.params,
+            **params,
         )
         monitor = ShardedMonitor(
             shards,
             self.activation,
             validation,
             est.tol,
-            est.n_iter_no_change,
+            patience,
             self.target,
             self.callbacks,
             self.attributes,
         )
+        self.solver.n_iter_no_change = patience
         result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
         return problem, monitor, result
 
@@ -313,12 +334,23 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
             kept = [part for out in parts for part in out if part[0]]
             shards.pinned.call("set_stage_norm", _stage_norm(kept, m))
             stage = ShardSet(shards.pinned, counts, ())
+            # The stage's summed weight, as in process.
+            n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
+            rule = run.target.auto_alpha
+            alpha = stage_alpha(
+                run.params["alpha"],
+                n_stage,
+                rule or fixed_alpha,
+                n_train,
+                min_rows=None if rule is None else 0,
+            )
             problem, monitor, result = run.solve(
                 stage,
                 weights,
                 m,
                 max_iter=stage_iterations(m),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
+                alpha=alpha,
             )
         finally:
             shards.pinned.call("end_stage")

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_friedman1
 
+import skadmm._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _alpha_search, _stages
+from skadmm._alpha_search import fixed_alpha
 from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
+    final_patience,
+    stage_alpha,
     stage_iterations,
     stage_rows,
     stage_sizes,
@@ -50,6 +54,12 @@ def test_schedule_rules():
     assert its == sorted(its, reverse=True)
     assert its[0] == _stages.STAGE_ITER
     assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
+    # The final run after stages has a short patience on large tables only.
+    rows = _stages.LARGE_TABLE_ROWS
+    assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
+    assert final_patience(2, rows + 1, True) == 2
+    assert final_patience(10, rows, True) == 10
+    assert final_patience(10, rows + 1, False) == 10
     assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
     assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
@@ -63,6 +73,57 @@ def test_stage_rows_are_nested_sorted_and_reproducible():
     for small, large in zip(rows, rows[1:], strict=False):
         assert set(small) <= set(large)
     assert all(np.all(np.diff(r) > 0) for r in rows)
+
+
+def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
+    # On large tables a sample needs the penalty of a table of its size; the
+    # fit's own is a floor (a user's strong penalty is kept).
+    n = 10**6
+    assert stage_alpha(1e-5, 4000, fixed_alpha, n) == fixed_alpha(4000) == 2e-3
+    assert stage_alpha(1e-5, 512_000, fixed_alpha, n) == pytest.approx(16 / 512_000)
+    assert stage_alpha(1e-2, 4000, fixed_alpha, n) == 1e-2
+    assert stage_alpha(0.0, 10**9, fixed_alpha, 10**10) == pytest.approx(1.6e-8)
+    penalties = [stage_alpha(1e-5, m, fixed_alpha, n) for m in stage_sizes(n)]
+    assert penalties == sorted(penalties, reverse=True)
+    # Smaller staged tables keep the fit's penalty in every stage.
+    assert stage_alpha(1e-5, 4000, fixed_alpha, _stages.LARGE_TABLE_ROWS) == 1e-5
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_each_stage_runs_with_its_own_penalty(monkeypatch):
+    from skadmm._solvers import _reset
+
+    X, y = friedman(1000)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    seen = []
+    setup = _reset.ResetSolver.setup
+
+    def spy(self, problem):
+        seen.append(problem.alpha)
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
+    rows = []
+    draw = skadmm._base.stage_rows
+
+    def drawn(*args):
+        rows[:] = draw(*args)
+        return rows
+
+    monkeypatch.setattr(skadmm._base, "stage_rows", drawn)
+    est = ADMMResidualRegressor(width=8, random_state=0, max_iter=4, alpha=1e-4)
+    fit(est, X, y, sample_weight=sw)
+    # Stages of 100, 200 and 400 rows (their summed weights), then all rows.
+    assert [len(r) for r in rows] == [100, 200, 400]
+    expected = [fixed_alpha(sw[r].astype(np.float32).sum()) for r in rows]
+    np.testing.assert_allclose(seen[:3], expected, rtol=1e-6)
+    assert seen[3] == est.alpha_ == 1e-4
+    # At most LARGE_TABLE_ROWS rows: the fit's penalty in every stage.
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
+    seen.clear()
+    fit(est, X, y, sample_weight=sw)
+    assert seen == [1e-4] * 4
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -109,6 +170,34 @@ def test_staged_fit_does_not_depend_on_n_jobs():
     one = fit(ADMMResidualRegressor(**params), X, y)
     two = fit(ADMMResidualRegressor(**params, n_jobs=2), X, y)
     np.testing.assert_array_equal(one.predict(X), two.predict(X))
+
+
+@pytest.mark.usefixtures("small_stages")
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_final_run_after_stages_stops_with_the_short_patience(
+    monkeypatch, early_stopping
+):
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
+    X, y = friedman(1000)
+    est = ADMMResidualRegressor(
+        width=16, random_state=0, max_iter=200, tol=0.05, early_stopping=early_stopping
+    )
+    fit(est, X, y)
+    final = est.stages_[-1]
+    assert len(est.stages_) > 1
+    # Stopped by validation or tol, after FINAL_PATIENCE iterations without
+    # enough progress (the first iteration is the first improvement).
+    assert "3" in est.stop_reason_ and "10" not in est.stop_reason_
+    assert final["n_iter"] <= 2 * _stages.FINAL_PATIENCE + 1
+    # Its true objective never increases.
+    curve = np.array(est.objective_curve_[-final["n_iter"] :])
+    assert np.all(np.diff(curve) <= 0)
+    # Without stages the estimator's own n_iter_no_change holds.
+    est = ADMMResidualRegressor(
+        width=16, random_state=0, max_iter=200, tol=0.05, early_stopping=early_stopping
+    )
+    fit(est, X[:300], y[:300])
+    assert "10" in est.stop_reason_
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -197,6 +286,10 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 20)
+    # The fit's own penalty in every stage: the weaker one reaches the floor.
+    monkeypatch.setattr(
+        skadmm._base, "stage_alpha", lambda alpha, *args, **kwargs: alpha
+    )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 4))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(3000)
@@ -270,16 +363,25 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
 
 
 @pytest.mark.usefixtures("small_stages")
-def test_a_given_alpha_and_the_regressor_keep_one_penalty_in_every_stage(
+def test_a_strong_given_alpha_and_the_smaller_regressor_keep_one_penalty(
     monkeypatch,
 ):
     X, y = friedman(900)
     labels = (y > np.median(y)).astype(int)
     alphas = _record_run_alphas(monkeypatch)
-    model = ADMMResidualClassifier(width=16, random_state=0, max_iter=4, alpha=1e-3)
+    # A given penalty above the rule on every stage is every stage's.
+    model = ADMMResidualClassifier(width=16, random_state=0, max_iter=4, alpha=1.0)
     fit(model, X, labels)
-    assert len(alphas) == 4 and {a for _, a in alphas} == {1e-3}
+    assert len(alphas) == 4 and {a for _, a in alphas} == {1.0}
+    # A given weak one is a floor: the stages take the rule on their rows.
+    alphas.clear()
+    model.set_params(alpha=1e-6)
+    fit(model, X, labels)
+    rule = model._target.auto_alpha
+    assert [a for _, a in alphas[:3]] == [rule(100.0), rule(200.0), rule(400.0)]
+    assert alphas[3][1] == 1e-6
     alphas.clear()
     est = fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=4), X, y)
-    # (The last four runs: before them, the penalty search's fits.)
+    # The regressor's stages keep its penalty up to LARGE_TABLE_ROWS rows. (The
+    # last four runs: before them, the penalty search's fits.)
     assert {a for _, a in alphas[-4:]} == {est.alpha_}
