@@ -491,9 +491,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 monitor.restore(kept.monitor_state[1])
                         resume = None if kept is None else kept.step_state
                         name = f"Run on all {X.shape[0]} rows" if stages else ""
-                        # After stages the final run crawls: a short patience.
+                        # After stages the regressor's final run crawls: a
+                        # short patience (the classifier's was not measured so).
                         patience = final_patience(
-                            self.n_iter_no_change, X.shape[0], bool(stages)
+                            self.n_iter_no_change,
+                            X.shape[0],
+                            bool(stages) and setting.target.auto_alpha is None,
                         )
                         monitor.n_iter_no_change = patience
                         solver.n_iter_no_change = patience

@@ -219,7 +219,11 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
                 weights,
                 n_train,
                 validation=bool(validation),
-                patience=final_patience(est.n_iter_no_change, n_train, bool(stages)),
+                patience=final_patience(
+                    est.n_iter_no_change,
+                    n_train,
+                    bool(stages) and run.target.auto_alpha is None,
+                ),
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:

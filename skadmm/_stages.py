@@ -94,7 +94,10 @@ def stage_iterations(n_stage_rows):
 
 def final_patience(n_iter_no_change, n_rows, staged):
     """``n_iter_no_change`` of the final run on all ``n_rows`` training rows
-    (``staged``: after stages).
+    (``staged``: after the regressor's stages; the classifier keeps its
+    patience: with 3 its 200,000-row run on all rows stopped after 3
+    iterations, test log-loss 0.321 against 0.315 with 10, in 36 against 87
+    CPU seconds, where neither is near MLPClassifier's 0.247).
 
     From the last stage's weights the final run crawls: each of its float64
     passes over all rows gained about 2e-4 test MSE on Friedman #1 from
