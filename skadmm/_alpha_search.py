@@ -338,22 +338,11 @@ def search_alpha(
             f"{n:.0f} rows: each candidate is validated on {n_validated} of "
             f"its {_N_FOLDS} folds"
         )
-    args = (
-        fold,
-        n_validated,
-        X,
-        Y,
-        sample_weight,
-        sw,
-        fit_predict,
-        row_errors,
-        run,
-        report,
-    )
+    folds = _Folds(fold, n_validated, X, Y, sample_weight, sw, row_errors, run)
     if given or n < PATH_MIN_ROWS:
-        errors, seconds = _cross_validate(grid, *args)
+        errors, seconds = folds.validate(grid, fit_predict, report)
     else:
-        errors, seconds = _penalty_path(grid, *args, note)
+        errors, seconds = _penalty_path(grid, folds, fit_predict, report, note)
     # Candidates not fitted (the path stopped before them) never win.
     total = np.where(np.isnan(errors), np.inf, errors).sum(axis=0)
     if not np.isfinite(total).any():
@@ -365,22 +354,14 @@ def search_alpha(
         grid,
         errors,
         seconds,
-        float(sw[fold < n_validated].sum()),
+        folds.validated_weight(),
     )
     if code is None:
         return search
     name, code_fit_predict = code
-    code_errors, code_seconds = _cross_validate(
+    code_errors, code_seconds = folds.validate(
         (grid[best],),
-        fold,
-        n_validated,
-        X,
-        Y,
-        sample_weight,
-        sw,
         code_fit_predict,
-        row_errors,
-        run,
         None if report is None else partial(report, embedding=name),
     )
     search.code = name
@@ -398,21 +379,8 @@ def _best(grid, total):
     return int(ties[np.argmax(np.asarray(grid)[ties])])
 
 
-def _penalty_path(
-    grid,
-    fold,
-    n_validated,
-    X,
-    Y,
-    sample_weight,
-    sw,
-    fit_predict,
-    row_errors,
-    run,
-    report,
-    note,
-):
-    """:func:`_cross_validate` of the candidates ``grid`` one at a time along
+def _penalty_path(grid, folds, fit_predict, report, note):
+    """:meth:`_Folds.validate` of the candidates ``grid`` one at a time along
     the penalty path: those of ``CV_GRID`` from the largest penalty down,
     stopping at the first whose loss is above that of the best one of
     ``CV_GRID`` before it on every fold (:func:`_loses`). The candidates
@@ -436,7 +404,7 @@ def _penalty_path(
     fitted keep ``nan`` errors and seconds; ``note(text)`` (``None``:
     silent) is told where the path stopped.
     """
-    errors = np.full((n_validated, len(grid)), np.nan)
+    errors = np.full((folds.n_validated, len(grid)), np.nan)
     seconds = np.full_like(errors, np.nan)
     extra = [i for i, a in enumerate(grid) if a not in CV_GRID]
     path = [i for i in range(len(grid)) if i not in extra]
@@ -445,19 +413,7 @@ def _penalty_path(
     )
     best = None
     for step, i in enumerate(order):
-        column = _cross_validate(
-            (grid[i],),
-            fold,
-            n_validated,
-            X,
-            Y,
-            sample_weight,
-            sw,
-            fit_predict,
-            row_errors,
-            run,
-            report,
-        )
+        column = folds.validate((grid[i],), fit_predict, report)
         errors[:, i], seconds[:, i] = (a[:, 0] for a in column)
         if i in extra:
             continue
@@ -465,7 +421,7 @@ def _penalty_path(
         if best is not None and PATH_STOPS and _loses(errors[:, i], errors[:, best]):
             if note is not None and step + 1 < len(order):
                 rest = ", ".join(f"{grid[j]:g}" for j in order[step + 1 :])
-                weight = sw[fold < n_validated].sum()
+                weight = folds.validated_weight()
                 note(
                     f"alpha={grid[i]:g}: validation loss {total / weight:.5g} "
                     f"above {errors[:, best].sum() / weight:.5g} of alpha="
@@ -484,41 +440,51 @@ def _loses(errors, best):
     return bool(np.all(errors > best))
 
 
-def _cross_validate(
-    grid,
-    fold,
-    n_validated,
-    X,
-    Y,
-    sample_weight,
-    sw,
-    fit_predict,
-    row_errors,
-    run,
-    report,
-):
-    """``(errors, seconds)``: the summed weighted loss ``errors[k, i]`` of the
-    penalty ``grid[i]`` on the rows of fold ``k`` (``inf`` where not finite),
-    and the time of its fit and predictions, for the first ``n_validated``
-    folds (each fit trains on the rows of every other fold)."""
-    tasks, scored = [], []
-    for k in range(n_validated):
-        train, test = fold != k, fold == k
-        sw_train = None if sample_weight is None else sample_weight[train]
-        data = (X[train], Y[train], sw_train, X[test])
-        for i, candidate in enumerate(grid):
-            tasks.append(partial(_timed, partial(fit_predict, candidate, *data)))
-            scored.append((k, i, test))
-    results = (task() for task in tasks) if run is None else run(tasks)
-    errors = np.zeros((n_validated, len(grid)))
-    seconds = np.zeros_like(errors)
-    for (k, i, test), (pred, spent) in zip(scored, results, strict=True):
-        errors[k, i] = np.sum(sw[test] * row_errors(Y[test], pred))
-        seconds[k, i] = spent
-        if report is not None:
-            report(k, grid[i], errors[k, i] / sw[test].sum(), spent)
-    errors[~np.isfinite(errors)] = np.inf
-    return errors, seconds
+@dataclass(frozen=True)
+class _Folds:
+    """The search's folds of one table: ``fold[j]``, the fold of row ``j``,
+    of which the first ``n_validated`` are scored; ``sw`` the row weights
+    (ones without ``sample_weight``); ``run(tasks)`` runs the fits (``None``:
+    in order, here)."""
+
+    fold: np.ndarray
+    n_validated: int
+    X: object
+    Y: np.ndarray
+    sample_weight: object
+    sw: np.ndarray
+    row_errors: object
+    run: object
+
+    def validated_weight(self):
+        """The summed weight of the scored folds' rows."""
+        return float(self.sw[self.fold < self.n_validated].sum())
+
+    def validate(self, grid, fit_predict, report):
+        """``(errors, seconds)``: the summed weighted loss ``errors[k, i]`` of
+        the penalty ``grid[i]`` on the rows of fold ``k`` (``inf`` where not
+        finite), and the time of its fit and predictions, for the first
+        ``n_validated`` folds (each fit trains on the rows of every other
+        fold)."""
+        X, Y, sw = self.X, self.Y, self.sw
+        tasks, scored = [], []
+        for k in range(self.n_validated):
+            train, test = self.fold != k, self.fold == k
+            sw_train = None if self.sample_weight is None else self.sample_weight[train]
+            data = (X[train], Y[train], sw_train, X[test])
+            for i, candidate in enumerate(grid):
+                tasks.append(partial(_timed, partial(fit_predict, candidate, *data)))
+                scored.append((k, i, test))
+        results = (task() for task in tasks) if self.run is None else self.run(tasks)
+        errors = np.zeros((self.n_validated, len(grid)))
+        seconds = np.zeros_like(errors)
+        for (k, i, test), (pred, spent) in zip(scored, results, strict=True):
+            errors[k, i] = np.sum(sw[test] * self.row_errors(Y[test], pred))
+            seconds[k, i] = spent
+            if report is not None:
+                report(k, grid[i], errors[k, i] / sw[test].sum(), spent)
+        errors[~np.isfinite(errors)] = np.inf
+        return errors, seconds
 
 
 def _timed(task):
