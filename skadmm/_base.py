@@ -82,6 +82,7 @@ from ._stages import (
     stage_iterations,
     stage_rows,
     stage_sizes,
+    stage_tol,
     uses_early_stopping,
 )
 from ._warn import warn
@@ -620,17 +621,28 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         the list, as ``(result, monitor, problem)``. ``setting``: the fit's
         :class:`FitSetting`, whose callbacks the stages share.
         """
-        plan, rng = setting.plan, setting.rng
         staged = not warm and self._solver_class().staged
-        sizes = stage_sizes(X.shape[0]) if staged else []
+        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
+        rule = setting.target.auto_alpha
+        regressor = rule is None
+        sizes = stage_sizes(X.shape[0], regressor) if staged else []
         if not sizes:
             return [], None
+        solver = setting.solver
+        solver.tol = stage_tol(self.tol, X.shape[0], regressor)
+        try:
+            return self._run_stage_list(X, Y, sw, setting, sizes, rule)
+        finally:
+            # The run on all rows stops on the fit's own tol.
+            solver.tol = self.tol
+
+    def _run_stage_list(self, X, Y, sw, setting, sizes, rule):
+        """The stages of :meth:`_run_stages`, of ``sizes`` rows each."""
+        plan, rng = setting.plan, setting.rng
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
         stages = []
-        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
-        rule = setting.target.auto_alpha
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
@@ -675,7 +687,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     problem,
                     monitor,
                     run=setting.run,
-                    max_iter=stage_iterations(len(rows)),
+                    max_iter=stage_iterations(len(rows), X.shape[0], rule is None),
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
             if not result.completed or monitor.stopped_by_callback:

@@ -43,6 +43,7 @@ from ._stages import (
     stage_alpha,
     stage_iterations,
     stage_sizes,
+    stage_tol,
     uses_early_stopping,
 )
 from ._targets import ClassificationTarget, RegressionTarget
@@ -200,7 +201,8 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     with fit_blas_limits(BLAS_THREADS):
         weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
         stages = []
-        if solver_cls.staged and stage_sizes(n_train):
+        regressor = target.auto_alpha is None
+        if solver_cls.staged and stage_sizes(n_train, regressor):
             offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
             offset_of = dict(zip(train, offsets.tolist(), strict=True))
             stages, weights = _run_stages(
@@ -278,12 +280,15 @@ class _Run(NamedTuple):
         name="",
         alpha=None,
         patience=None,
+        tol=None,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
         monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
         a stage's is :func:`~skadmm._stages.stage_alpha`); ``patience``: its
-        ``n_iter_no_change`` (``None``: the estimator's)."""
+        ``n_iter_no_change`` (``None``: the estimator's); ``tol``: its stall
+        test's (``None``: the estimator's; a stage's is
+        :func:`~skadmm._stages.stage_tol`)."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
@@ -312,6 +317,7 @@ class _Run(NamedTuple):
             self.attributes,
         )
         self.solver.n_iter_no_change = patience
+        self.solver.tol = est.tol if tol is None else tol
         result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
         return problem, monitor, result
 
@@ -321,7 +327,10 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
     training rows: the in-process fit's samples (the same permutation of the
     training rows, drawn from ``rng``), each chunk holding its own rows of a
     stage. Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
-    sizes = stage_sizes(n_train)
+    rule = run.target.auto_alpha
+    regressor = rule is None
+    sizes = stage_sizes(n_train, regressor)
+    tol = stage_tol(run.est.tol, n_train, regressor)
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
     offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]
@@ -340,7 +349,6 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
             stage = ShardSet(shards.pinned, counts, ())
             # The stage's summed weight, as in process.
             n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
-            rule = run.target.auto_alpha
             alpha = stage_alpha(
                 run.params["alpha"],
                 n_stage,
@@ -352,9 +360,10 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 stage,
                 weights,
                 m,
-                max_iter=stage_iterations(m),
+                max_iter=stage_iterations(m, n_train, regressor),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
                 alpha=alpha,
+                tol=tol,
             )
         finally:
             shards.pinned.call("end_stage")

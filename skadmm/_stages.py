@@ -15,7 +15,9 @@ the largest stage), in float32 (see the page
 Each stage's penalty is at least the default one of a table of its rows
 (:func:`stage_alpha`): a small sample needs more shrinkage than all rows. The
 classifier's stages take it on every staged table, the regressor's above
-``LARGE_TABLE_ROWS`` rows.
+``LARGE_TABLE_ROWS`` rows. There the regressor's stages also run longer
+(``LARGE_STAGE_ITER``) and stop on a tenth of ``tol`` (:func:`stage_tol`):
+large tables had time to spare against MLPRegressor, not accuracy.
 
 What is certified: within a stage, the mode's merit *on the stage's rows*
 with the stage's penalty never increases (the same guard as a full fit);
@@ -33,6 +35,11 @@ import numpy as np
 #: Tables of at most this many training rows fit on all rows from the start
 #: (the regression and classification suites' tables all do).
 MIN_STAGED_ROWS = 20_000
+#: The regressor's: from 10,000 rows on its stages already pay. Friedman #1
+#: (20 features, noise 1), 20,000 rows: test MSE 1.141 in 3.8 s staged
+#: against 1.132 in 7.9 s on all rows (MLPRegressor: 1.184 in 5.4 s); 12,000
+#: rows: 1.180 in 2.6 s against 1.182 in 3.2 s.
+REGRESSOR_MIN_STAGED_ROWS = 10_000
 #: Rows of the first stage.
 FIRST_STAGE_ROWS = 4_000
 #: Growth factor of the stage sizes.
@@ -61,13 +68,19 @@ def uses_early_stopping(early_stopping, n_rows):
     return bool(early_stopping)
 
 
-def stage_sizes(n_rows):
+def min_staged_rows(regressor):
+    """The most training rows of a table fitted without stages."""
+    return REGRESSOR_MIN_STAGED_ROWS if regressor else MIN_STAGED_ROWS
+
+
+def stage_sizes(n_rows, regressor=False):
     """Row counts of the stages before the final run on all ``n_rows`` rows.
 
-    Empty for tables of at most ``MIN_STAGED_ROWS`` rows. The largest stage
-    has at most ``LARGEST_STAGE_FRACTION`` of the rows.
+    Empty for tables of at most :func:`min_staged_rows` rows (``regressor``:
+    the regressor's). The largest stage has at most ``LARGEST_STAGE_FRACTION``
+    of the rows.
     """
-    if n_rows <= MIN_STAGED_ROWS:
+    if n_rows <= min_staged_rows(regressor):
         return []
     sizes = []
     m = FIRST_STAGE_ROWS
@@ -84,12 +97,50 @@ def stage_sizes(n_rows):
 #: 30,000-50,000 rows, neither paid (see the two functions).
 LARGE_TABLE_ROWS = 80_000
 FINAL_PATIENCE = 3
+#: ``STAGE_ITER`` of the regressor's stages on large tables, and the fraction
+#: of ``tol`` their stall test takes (:func:`stage_iterations`,
+#: :func:`stage_tol`).
+LARGE_STAGE_ITER = 240
+LARGE_STAGE_TOL_FACTOR = 0.1
 
 
-def stage_iterations(n_stage_rows):
-    """Iteration budget of a stage of ``n_stage_rows`` rows."""
-    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
+def _long_stages(n_rows, regressor):
+    return regressor and n_rows > LARGE_TABLE_ROWS
+
+
+def stage_iterations(n_stage_rows, n_rows=0, regressor=False):
+    """Iteration budget of a stage of ``n_stage_rows`` rows of a table of
+    ``n_rows`` training rows (``regressor``: the regressor's stages).
+
+    The regressor's stages on tables above ``LARGE_TABLE_ROWS`` rows start
+    from ``LARGE_STAGE_ITER`` instead of ``STAGE_ITER``: there the defaults
+    took a third (a million rows) to half (200,000) of MLPRegressor's time
+    and were less accurate. On Friedman #1 (one seed, CPU seconds, with
+    :func:`stage_tol`): 200,000 rows, test MSE 1.039 in 24 s with 160 and
+    1.035 in 35 s with 240 (MLPRegressor: 1.038 in 38 s); a million rows,
+    1.006 in 52 s, 0.996 in 76 s and 0.994 in 97 s with 160, 240 and 320
+    (MLPRegressor: 0.991 in 143 s).
+    """
+    start = LARGE_STAGE_ITER if _long_stages(n_rows, regressor) else STAGE_ITER
+    budget = start * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
+
+
+def stage_tol(tol, n_rows, regressor=False):
+    """The ``tol`` of the stall test of the stages of a table of ``n_rows``
+    training rows (``regressor``: the regressor's stages).
+
+    The regressor's stages on tables above ``LARGE_TABLE_ROWS`` rows stop
+    once their objective falls by less than ``LARGE_STAGE_TOL_FACTOR * tol``
+    (relative) per iteration: with ``tol`` itself the late stages stopped
+    halfway through their budgets (200,000 rows: the 128,000-row stage after
+    16 of 29 iterations, its objective still falling by 1e-4 per iteration),
+    and the slow final run on all rows was left the rest (test MSE 1.045,
+    1.039 with a tenth of it, for 4 more CPU seconds of 24).
+    """
+    if _long_stages(n_rows, regressor):
+        return tol * LARGE_STAGE_TOL_FACTOR
+    return tol
 
 
 def final_patience(n_iter_no_change, n_rows, staged):
