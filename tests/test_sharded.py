@@ -304,8 +304,10 @@ def small_stages(monkeypatch):
     from skadmm import _stages
 
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
+    monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
+    monkeypatch.setattr(_stages, "LARGE_STAGE_ITER", 18)
 
 
 def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypatch):
@@ -333,6 +335,27 @@ def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypa
     # float32 stages: the same schedule, and a network as good.
     assert [s["n_samples"] for s in reference.stages_] == rows
     assert reference.score(X, y) > local.score(X, y) - 0.05
+    # A large table's schedule (longer stages, stopped on a tenth of tol) is
+    # the same in both.
+    from skadmm import _stages
+    from skadmm._solvers._base import BaseSolver
+
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
+    tols, solve = [], BaseSolver.solve
+
+    def spy(self, *args, **kwargs):
+        tols.append(self.tol)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseSolver, "solve", spy)
+    local = local_fit(ADMMResidualRegressor(**kw), X, y)
+    sharded = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
+    tol = local.tol
+    assert tols == ([tol * _stages.LARGE_STAGE_TOL_FACTOR] * 3 + [tol]) * 2
+    assert sharded.n_iter_ == local.n_iter_
+    np.testing.assert_allclose(
+        sharded.objective_curve_, local.objective_curve_, rtol=1e-10
+    )
     assert actors_left(client) == 0
 
 
