@@ -82,7 +82,6 @@ from ._stages import (
     stage_iterations,
     stage_rows,
     stage_sizes,
-    stage_tol,
     uses_early_stopping,
 )
 from ._warn import warn
@@ -628,16 +627,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         sizes = stage_sizes(X.shape[0], regressor) if staged else []
         if not sizes:
             return [], None
-        solver = setting.solver
-        solver.tol = stage_tol(self.tol, X.shape[0], regressor)
-        try:
-            return self._run_stage_list(X, Y, sw, setting, sizes, rule)
-        finally:
-            # The run on all rows stops on the fit's own tol.
-            solver.tol = self.tol
-
-    def _run_stage_list(self, X, Y, sw, setting, sizes, rule):
-        """The stages of :meth:`_run_stages`, of ``sizes`` rows each."""
         plan, rng = setting.plan, setting.rng
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
@@ -687,7 +676,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     problem,
                     monitor,
                     run=setting.run,
-                    max_iter=stage_iterations(len(rows), X.shape[0], rule is None),
+                    max_iter=stage_iterations(len(rows), X.shape[0], regressor),
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
             if not result.completed or monitor.stopped_by_callback:

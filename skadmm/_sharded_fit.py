@@ -43,7 +43,6 @@ from ._stages import (
     stage_alpha,
     stage_iterations,
     stage_sizes,
-    stage_tol,
     uses_early_stopping,
 )
 from ._targets import ClassificationTarget, RegressionTarget
@@ -280,15 +279,12 @@ class _Run(NamedTuple):
         name="",
         alpha=None,
         patience=None,
-        tol=None,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
         monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
         a stage's is :func:`~skadmm._stages.stage_alpha`); ``patience``: its
-        ``n_iter_no_change`` (``None``: the estimator's); ``tol``: its stall
-        test's (``None``: the estimator's; a stage's is
-        :func:`~skadmm._stages.stage_tol`)."""
+        ``n_iter_no_change`` (``None``: the estimator's)."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
@@ -317,7 +313,6 @@ class _Run(NamedTuple):
             self.attributes,
         )
         self.solver.n_iter_no_change = patience
-        self.solver.tol = est.tol if tol is None else tol
         result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
         return problem, monitor, result
 
@@ -330,7 +325,6 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
     rule = run.target.auto_alpha
     regressor = rule is None
     sizes = stage_sizes(n_train, regressor)
-    tol = stage_tol(run.est.tol, n_train, regressor)
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
     offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]
@@ -363,7 +357,6 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 max_iter=stage_iterations(m, n_train, regressor),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
                 alpha=alpha,
-                tol=tol,
             )
         finally:
             shards.pinned.call("end_stage")

@@ -15,9 +15,9 @@ the largest stage), in float32 (see the page
 Each stage's penalty is at least the default one of a table of its rows
 (:func:`stage_alpha`): a small sample needs more shrinkage than all rows. The
 classifier's stages take it on every staged table, the regressor's above
-``LARGE_TABLE_ROWS`` rows. There the regressor's stages also run longer
-(``LARGE_STAGE_ITER``) and stop on a tenth of ``tol`` (:func:`stage_tol`):
-large tables had time to spare against MLPRegressor, not accuracy.
+``LARGE_TABLE_ROWS`` rows. There the regressor's stages also have a larger
+iteration budget (``LARGE_STAGE_ITER``): large tables had time to spare
+against MLPRegressor, not accuracy.
 
 What is certified: within a stage, the mode's merit *on the stage's rows*
 with the stage's penalty never increases (the same guard as a full fit);
@@ -97,11 +97,9 @@ def stage_sizes(n_rows, regressor=False):
 #: 30,000-50,000 rows, neither paid (see the two functions).
 LARGE_TABLE_ROWS = 80_000
 FINAL_PATIENCE = 3
-#: ``STAGE_ITER`` of the regressor's stages on large tables, and the fraction
-#: of ``tol`` their stall test takes (:func:`stage_iterations`,
-#: :func:`stage_tol`).
+#: ``STAGE_ITER`` of the regressor's stages on large tables
+#: (:func:`stage_iterations`).
 LARGE_STAGE_ITER = 240
-LARGE_STAGE_TOL_FACTOR = 0.1
 
 
 def _long_stages(n_rows, regressor):
@@ -115,32 +113,21 @@ def stage_iterations(n_stage_rows, n_rows=0, regressor=False):
     The regressor's stages on tables above ``LARGE_TABLE_ROWS`` rows start
     from ``LARGE_STAGE_ITER`` instead of ``STAGE_ITER``: there the defaults
     took a third (a million rows) to half (200,000) of MLPRegressor's time
-    and were less accurate. On Friedman #1 (one seed, CPU seconds, with
-    :func:`stage_tol`): 200,000 rows, test MSE 1.039 in 24 s with 160 and
-    1.035 in 35 s with 240 (MLPRegressor: 1.038 in 38 s); a million rows,
-    1.006 in 52 s, 0.996 in 76 s and 0.994 in 97 s with 160, 240 and 320
-    (MLPRegressor: 0.991 in 143 s).
+    on Friedman #1 and were less accurate. One seed, CPU seconds on a shared
+    machine, MLPRegressor's from an idle run: Friedman #1, 200,000 rows, test
+    MSE 1.045 in 17.5 s with 160, 1.034 in 33 s with 240 (MLPRegressor 1.038
+    in 38 s); a million rows, 1.010 in 43 s and 1.002 in 49 s (0.991 in
+    143 s). The pricing table, whose stages mostly stop on ``tol`` before
+    their budget, barely moved: 200,000 rows 1.015 in 24.0 s and 1.014 in
+    24.4 s, a million 0.997 in 49 s and 0.998 in 53 s (MLPRegressor 1.001 in
+    58 s). Stopping the stages on a tenth of ``tol`` as well gained nothing at
+    200,000 rows of Friedman #1 (1.035) and 0.006 at a million (0.996 in
+    76 s), but ran the pricing table's stages to their budgets (200,000
+    rows: 31.7 s; a million: 78 s, beyond MLPRegressor's 58 s).
     """
     start = LARGE_STAGE_ITER if _long_stages(n_rows, regressor) else STAGE_ITER
     budget = start * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
-
-
-def stage_tol(tol, n_rows, regressor=False):
-    """The ``tol`` of the stall test of the stages of a table of ``n_rows``
-    training rows (``regressor``: the regressor's stages).
-
-    The regressor's stages on tables above ``LARGE_TABLE_ROWS`` rows stop
-    once their objective falls by less than ``LARGE_STAGE_TOL_FACTOR * tol``
-    (relative) per iteration: with ``tol`` itself the late stages stopped
-    halfway through their budgets (200,000 rows: the 128,000-row stage after
-    16 of 29 iterations, its objective still falling by 1e-4 per iteration),
-    and the slow final run on all rows was left the rest (test MSE 1.045,
-    1.039 with a tenth of it, for 4 more CPU seconds of 24).
-    """
-    if _long_stages(n_rows, regressor):
-        return tol * LARGE_STAGE_TOL_FACTOR
-    return tol
 
 
 def final_patience(n_iter_no_change, n_rows, staged):

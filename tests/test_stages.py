@@ -19,7 +19,6 @@ from skadmm._stages import (
     stage_iterations,
     stage_rows,
     stage_sizes,
-    stage_tol,
     uses_early_stopping,
 )
 
@@ -62,8 +61,8 @@ def test_schedule_rules():
     assert REGRESSOR_MIN_STAGED_ROWS < MIN_STAGED_ROWS
     assert stage_sizes(REGRESSOR_MIN_STAGED_ROWS, regressor=True) == []
     assert stage_sizes(MIN_STAGED_ROWS, regressor=True)[0] == FIRST_STAGE_ROWS
-    # On large tables the regressor's stages run longer and stop on a smaller
-    # tol; the classifier's and smaller tables' keep the schedule above.
+    # On large tables the regressor's stages run longer; the classifier's and
+    # smaller tables' keep the schedule above.
     rows = _stages.LARGE_TABLE_ROWS
     m = 4 * FIRST_STAGE_ROWS
     assert stage_iterations(m, rows + 1, True) > stage_iterations(m)
@@ -72,8 +71,6 @@ def test_schedule_rules():
     )
     assert stage_iterations(m, rows, True) == stage_iterations(m)
     assert stage_iterations(m, rows + 1, False) == stage_iterations(m)
-    assert stage_tol(1e-4, rows + 1, True) == pytest.approx(1e-5)
-    assert stage_tol(1e-4, rows, True) == stage_tol(1e-4, rows + 1, False) == 1e-4
     # The final run after stages has a short patience on large tables only.
     assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
     assert final_patience(2, rows + 1, True) == 2
@@ -148,8 +145,8 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 @pytest.mark.usefixtures("small_stages")
 @pytest.mark.parametrize("large", [False, True])
 def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, large):
-    # large: the schedule of large tables (longer stages, a smaller tol, the
-    # stages' own penalties, the short final patience).
+    # large: the schedule of large tables (longer stages, the stages' own
+    # penalties, the short final patience).
     if large:
         monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     X, y = friedman(1000)
