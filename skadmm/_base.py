@@ -1133,7 +1133,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             weights = self._initial_weights(
                 X.shape[1], Y.shape[1], activation, rng, X.dtype
             )
-        n_blocks = n_row_blocks(*X.shape) if plan.row_blocks > 1 and not warm else 1
+        # A blocked table blocks every run, its stages included (each by its
+        # own rows).
+        blocked = plan.row_blocks > 1 and not warm
+        n_blocks = n_row_blocks(*X.shape, min_rows=0) if blocked else 1
         if n_blocks > 1:
             # Rows in fixed blocks on the fit's threads (see _row_blocks); the
             # read-out is refitted there.

@@ -33,27 +33,40 @@ from ._sharded import ShardedProblem, ShardSet, refit_readout_on
 from ._splitting._buffers import Workspace
 from ._wide import use_dual
 
-#: Rows of a block (at least; a block has fewer than twice as many). A block's
-#: products (width 100) take milliseconds, far above the cost of a task.
+#: Tables of fewer training rows keep their rows in one problem (every table
+#: of the regression and classification suites does).
+MIN_BLOCKED_ROWS = 16_384
+#: Rows of a block (about; a run has at least two blocks, see
+#: :func:`n_row_blocks`). A block's products (width 100) take milliseconds,
+#: far above the cost of a task; smaller blocks cost more than they balance
+#: (2,048 rows: 24 % more CPU time per fit on 200,000 rows, one thread).
 ROW_BLOCK_ROWS = 8192
+#: Below this many blocks a run's count is even, so that two threads share
+#: them equally (three blocks on two threads take as long as four).
+BALANCED_BLOCKS = 16
 #: The blocks' class: they keep no state of their rows between calls (the
 #: forward-reset mode rebuilds it from the weights), so a fit holds one
 #: block's auxiliaries per thread instead of every row's.
 BLOCK_SHARD = StreamedRowShard
-#: Fewest blocks of a row-blocked fit: tables of fewer than
-#: ``MIN_ROW_BLOCKS * ROW_BLOCK_ROWS`` rows keep their rows in one problem
-#: (every table of the regression and classification suites does).
-MIN_ROW_BLOCKS = 2
 
 
-def n_row_blocks(n_rows, input_width):
-    """Row blocks of a fit on ``n_rows`` rows whose input is ``input_width`` wide.
+def n_row_blocks(n_rows, input_width, min_rows=None):
+    """Row blocks of a run on ``n_rows`` rows whose input is ``input_width`` wide.
 
-    ``1``: the rows stay in one problem (a small table, or inputs so wide that
-    a block would take the dual weight step, whose sums are not over rows).
+    ``1``: the rows stay in one problem (fewer than ``min_rows`` rows,
+    ``None``: ``MIN_BLOCKED_ROWS``, or inputs so wide that a block would take
+    the dual weight step, whose sums are not over rows). The runs of a
+    blocked fit pass ``min_rows=0``: the table decided that its runs are
+    blocked, so its first stages of a few thousand rows run on the fit's
+    threads too (on one thread they kept ``n_jobs=2`` at 1.36x ``n_jobs=1``
+    over a whole 200,000-row fit), each run's rows decide how many blocks.
     """
-    blocks = n_rows // ROW_BLOCK_ROWS
-    if blocks < MIN_ROW_BLOCKS or use_dual(n_rows // blocks, input_width + 1):
+    if n_rows < (MIN_BLOCKED_ROWS if min_rows is None else min_rows):
+        return 1
+    blocks = max(n_rows // ROW_BLOCK_ROWS, 2)
+    if blocks < BALANCED_BLOCKS:
+        blocks += blocks % 2
+    if use_dual(n_rows // blocks, input_width + 1):
         return 1
     return blocks
 
