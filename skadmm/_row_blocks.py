@@ -56,10 +56,12 @@ def n_row_blocks(n_rows, input_width, min_rows=None):
     ``1``: the rows stay in one problem (fewer than ``min_rows`` rows,
     ``None``: ``MIN_BLOCKED_ROWS``, or inputs so wide that a block would take
     the dual weight step, whose sums are not over rows). The runs of a
-    blocked fit pass ``min_rows=0``: the table decided that its runs are
-    blocked, so its first stages of a few thousand rows run on the fit's
-    threads too (on one thread they kept ``n_jobs=2`` at 1.36x ``n_jobs=1``
-    over a whole 200,000-row fit), each run's rows decide how many blocks.
+    blocked fit pass ``min_rows=ROW_BLOCK_ROWS``: the table decided that its
+    runs are blocked, each run's rows decide how many blocks, and a stage of
+    16,000 rows runs on two threads (1.17x with ``n_jobs=2``; it ran on one).
+    Smaller stages stay in one problem: an iteration on 4,000 rows takes
+    about 8 ms, too short to share (two blocks of 2,000 rows on two threads
+    took 1.2x *longer* than on one, 8,000 rows as long).
     """
     if n_rows < (MIN_BLOCKED_ROWS if min_rows is None else min_rows):
         return 1
@@ -110,6 +112,10 @@ def row_block_problem(
     ``tau``); ``run``: the fit's team.
     """
     n = X.shape[0]
+    # The blocks compute in X's dtype: a progressive fit's first stage starts
+    # from weights drawn in the fit's float64 on rows cast to float32, and
+    # mixed operands would compute every product in float64.
+    weights = [np.asarray(W, dtype=X.dtype) for W in weights]
     sw = sample_weight
     if sw is None or np.all(sw == sw[0]):
         norm = ("uniform", n)

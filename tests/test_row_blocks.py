@@ -59,30 +59,40 @@ def test_block_count_depends_on_rows_and_input_width_only():
     assert n_row_blocks(MIN_BLOCKED_ROWS, 4 * ROW_BLOCK_ROWS) == 1
 
 
-def test_the_stages_of_a_blocked_fit_run_on_blocks_too(monkeypatch):
-    # Stages of 4,000 and 8,000 rows before the run on all rows: each on two
-    # blocks, so n_jobs=2 computes them on two threads, bit for bit as one.
+@pytest.mark.parametrize("first", [4500, 9000])
+def test_the_stages_of_a_blocked_fit_run_on_blocks_too(first, monkeypatch):
+    # Stages from ROW_BLOCK_ROWS rows on run on two blocks or more, so n_jobs=2
+    # computes them on two threads, bit for bit as one; smaller ones in one
+    # problem. first=9000: the first stage is blocked, its weights drawn in
+    # the fit's float64 for rows cast to float32.
     import skadmm._base as base
     import skadmm._stages as stages
 
     monkeypatch.setattr(stages, "MIN_STAGED_ROWS", 10_000)
+    monkeypatch.setattr(stages, "FIRST_STAGE_ROWS", first)
     monkeypatch.setattr(stages, "STAGE_ITER", 3)
     monkeypatch.setattr(stages, "MIN_STAGE_ITER", 2)
     runs = []
     problem = base.row_block_problem
 
     def spy(X, *args):
-        runs.append((X.shape[0], args[-1]))
-        return problem(X, *args)
+        made = problem(X, *args)
+        runs.append((X.shape[0], args[-1], X.dtype.name, made.dtype.name))
+        return made
 
     monkeypatch.setattr(base, "row_block_problem", spy)
     X, y = data()
     predictions = []
+    sizes = [4500, 9000] if first == 4500 else [9000]
     for n_jobs in (1, 2):
         runs.clear()
         model = fit(ADMMResidualRegressor(**params(n_jobs=n_jobs)), X, y)
-        assert [s["n_samples"] for s in model.stages_] == [4000, 8000, N]
-        assert runs == [(4000, 2), (8000, 2), (N, 2)]
+        assert [s["n_samples"] for s in model.stages_] == [*sizes, N]
+        # The blocked stage computes in its rows' float32.
+        assert runs == [
+            (9000, 2, "float32", "float32"),
+            (N, 2, "float64", "float64"),
+        ]
         predictions.append(model.predict(X))
     np.testing.assert_array_equal(*predictions)
 
