@@ -23,7 +23,15 @@ def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype)
     The lifting layer gets a He/Glorot-style scale (``gain / sqrt(fan_in)``); the
     residual branches are scaled down by ``1 / sqrt(n_blocks)`` so that the sum of
     ``n_blocks`` branches keeps the variance of ``U`` of order one at any depth; the
-    read-out starts small. Biases start at zero.
+    read-out starts small.
+
+    The lifting layer's biases are drawn at its weights' scale (as
+    scikit-learn's MLP draws its intercepts), the other biases start at zero.
+    With zero lifting biases every unit's hinge plane passes through the
+    origin: on one input column all units are multiples of ``relu(x)`` and
+    ``relu(-x)``, and the reset mode then stalled on the suite's sine curve
+    (train MSE 0.29 against 0.04 for 2 of 5 seeds). The biases are drawn last,
+    so every other weight is the draw it was with zero biases.
     """
     if width == 0:
         # No hidden layer: the model is linear (used to compare with Ridge).
@@ -32,6 +40,9 @@ def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype)
     branch_gain = activation.gain / np.sqrt(max(n_blocks, 1))
     weights += [_dense(width, width, branch_gain, rng, dtype) for _ in range(n_blocks)]
     weights.append(_dense(width, n_outputs, 1.0, rng, dtype))
+    weights[0][-1] = rng.standard_normal(width) * (
+        activation.gain / np.sqrt(n_features)
+    )
     return weights
 
 
