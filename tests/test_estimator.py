@@ -522,6 +522,11 @@ def test_lifting_biases_spread_the_hinges_of_one_input_column():
     hinges = -W[0][1] / W[0][0]
     assert np.unique(np.round(hinges, 6)).size == 100
     assert np.mean(np.abs(hinges) < 2) > 0.5  # most of them on the data
+    # On more columns the units differ by direction; the biases stay zero.
+    W = init_weights(
+        4, 100, 0, 1, get_activation("relu"), np.random.RandomState(0), float
+    )
+    assert not W[0][-1].any()
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, (213, 1))
     y = np.sin(3 * x[:, 0]) + 0.2 * rng.standard_normal(213)
