@@ -676,7 +676,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     problem,
                     monitor,
                     run=setting.run,
-                    max_iter=stage_iterations(len(rows), X.shape[0], regressor),
+                    max_iter=stage_iterations(len(rows)),
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
             if not result.completed or monitor.stopped_by_callback:

@@ -354,7 +354,7 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
                 stage,
                 weights,
                 m,
-                max_iter=stage_iterations(m, n_train, regressor),
+                max_iter=stage_iterations(m),
                 name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
                 alpha=alpha,
             )

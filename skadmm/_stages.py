@@ -15,9 +15,7 @@ the largest stage), in float32 (see the page
 Each stage's penalty is at least the default one of a table of its rows
 (:func:`stage_alpha`): a small sample needs more shrinkage than all rows. The
 classifier's stages take it on every staged table, the regressor's above
-``LARGE_TABLE_ROWS`` rows. There the regressor's stages also have a larger
-iteration budget (``LARGE_STAGE_ITER``): large tables had time to spare
-against MLPRegressor, not accuracy.
+``LARGE_TABLE_ROWS`` rows.
 
 What is certified: within a stage, the mode's merit *on the stage's rows*
 with the stage's penalty never increases (the same guard as a full fit);
@@ -97,36 +95,22 @@ def stage_sizes(n_rows, regressor=False):
 #: 30,000-50,000 rows, neither paid (see the two functions).
 LARGE_TABLE_ROWS = 80_000
 FINAL_PATIENCE = 3
-#: ``STAGE_ITER`` of the regressor's stages on large tables
-#: (:func:`stage_iterations`).
-LARGE_STAGE_ITER = 240
 
 
-def _long_stages(n_rows, regressor):
-    return regressor and n_rows > LARGE_TABLE_ROWS
+def stage_iterations(n_stage_rows):
+    """Iteration budget of a stage of ``n_stage_rows`` rows.
 
-
-def stage_iterations(n_stage_rows, n_rows=0, regressor=False):
-    """Iteration budget of a stage of ``n_stage_rows`` rows of a table of
-    ``n_rows`` training rows (``regressor``: the regressor's stages).
-
-    The regressor's stages on tables above ``LARGE_TABLE_ROWS`` rows start
-    from ``LARGE_STAGE_ITER`` instead of ``STAGE_ITER``: there the defaults
-    took a third (a million rows) to half (200,000) of MLPRegressor's time
-    on Friedman #1 and were less accurate. One seed, CPU seconds on a shared
-    machine, MLPRegressor's from an idle run: Friedman #1, 200,000 rows, test
-    MSE 1.045 in 17.5 s with 160, 1.034 in 33 s with 240 (MLPRegressor 1.038
-    in 38 s); a million rows, 1.010 in 43 s and 1.002 in 49 s (0.991 in
-    143 s). The pricing table, whose stages mostly stop on ``tol`` before
-    their budget, barely moved: 200,000 rows 1.015 in 24.0 s and 1.014 in
-    24.4 s, a million 0.997 in 49 s and 0.998 in 53 s (MLPRegressor 1.001 in
-    58 s). Stopping the stages on a tenth of ``tol`` as well gained nothing at
-    200,000 rows of Friedman #1 (1.035) and 0.006 at a million (0.996 in
-    76 s), but ran the pricing table's stages to their budgets (200,000
-    rows: 31.7 s; a million: 78 s, beyond MLPRegressor's 58 s).
+    A larger budget on large tables (240 instead of 160, with the regressor's
+    stages above ``LARGE_TABLE_ROWS`` rows) was measured and dropped: once
+    the stages from 8,192 rows ran on row blocks, it gained 0.0005 test MSE
+    on Friedman #1 at 200,000 rows (1.0351 against 1.0356) for 33 % more CPU
+    time, 0.0016 at a million (1.0050 against 1.0066) for 25 %, and cost the
+    pricing table at 200,000 rows 22 % more time for 0.0009 more test MSE.
+    Before (stages in one problem below 16,384 rows) it had gained 0.011 at
+    200,000 rows: the same order of change as the blocks' summation order
+    alone made (1.0447 to 1.0356): one seed does not separate the two.
     """
-    start = LARGE_STAGE_ITER if _long_stages(n_rows, regressor) else STAGE_ITER
-    budget = start * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
+    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
 
 

@@ -307,7 +307,6 @@ def small_stages(monkeypatch):
     monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
-    monkeypatch.setattr(_stages, "LARGE_STAGE_ITER", 18)
 
 
 def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypatch):
@@ -335,18 +334,6 @@ def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypa
     # float32 stages: the same schedule, and a network as good.
     assert [s["n_samples"] for s in reference.stages_] == rows
     assert reference.score(X, y) > local.score(X, y) - 0.05
-    # A large table's schedule (longer stages) is the same in both.
-    from skadmm import _stages
-
-    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
-    local = local_fit(ADMMResidualRegressor(**kw), X, y)
-    sharded = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
-    budget = _stages.LARGE_STAGE_ITER
-    assert [s["n_iter"] for s in local.stages_[:1]] == [budget]
-    assert sharded.n_iter_ == local.n_iter_
-    np.testing.assert_allclose(
-        sharded.objective_curve_, local.objective_curve_, rtol=1e-10
-    )
     assert actors_left(client) == 0
 
 

@@ -30,7 +30,6 @@ def small_stages(monkeypatch):
     monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 400)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 100)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
-    monkeypatch.setattr(_stages, "LARGE_STAGE_ITER", 18)
     monkeypatch.setattr(_stages, "MIN_STAGE_ITER", 3)
 
 
@@ -61,17 +60,8 @@ def test_schedule_rules():
     assert REGRESSOR_MIN_STAGED_ROWS < MIN_STAGED_ROWS
     assert stage_sizes(REGRESSOR_MIN_STAGED_ROWS, regressor=True) == []
     assert stage_sizes(MIN_STAGED_ROWS, regressor=True)[0] == FIRST_STAGE_ROWS
-    # On large tables the regressor's stages run longer; the classifier's and
-    # smaller tables' keep the schedule above.
-    rows = _stages.LARGE_TABLE_ROWS
-    m = 4 * FIRST_STAGE_ROWS
-    assert stage_iterations(m, rows + 1, True) > stage_iterations(m)
-    assert stage_iterations(m, rows + 1, True) == int(
-        np.ceil(_stages.LARGE_STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / m))
-    )
-    assert stage_iterations(m, rows, True) == stage_iterations(m)
-    assert stage_iterations(m, rows + 1, False) == stage_iterations(m)
     # The final run after stages has a short patience on large tables only.
+    rows = _stages.LARGE_TABLE_ROWS
     assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
     assert final_patience(2, rows + 1, True) == 2
     assert final_patience(10, rows, True) == 10
@@ -145,8 +135,8 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 @pytest.mark.usefixtures("small_stages")
 @pytest.mark.parametrize("large", [False, True])
 def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, large):
-    # large: the schedule of large tables (longer stages, the stages' own
-    # penalties, the short final patience).
+    # large: the schedule of large tables (the stages' own penalties, the
+    # short final patience).
     if large:
         monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     X, y = friedman(1000)
