@@ -63,8 +63,8 @@ _ETA_MIN = 1e-12
 # of the initial one: such a step is a rounding floor of the last run (its
 # sweeps all rejected), not a length that fits the new rows. Carried over, it
 # grew by _GROW per accepted step, so the next stages crawled or stood still
-# (Friedman #1, 200,000 rows: a 64,000-row stage started at 1.6e-12 and made
-# no progress in 10 iterations).
+# (Friedman #1, 200,000 rows, in a trial of longer stages: a 64,000-row stage
+# started at 1.6e-12 and made no progress in 10 iterations).
 _ETA_RESTART = 1e-6
 # Largest extrapolation factor of the line search along the weight change.
 _MAX_SCALE = 2.0**12
