@@ -402,9 +402,10 @@ def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
     stop the path (the rule asks for every fold): the smaller penalty
     after it, best of all, is fitted and chosen."""
     X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
-    weights = np.full(90, 400 / 90)  # 400 rows: CV_GRID alone
+    weights = np.full(90, 400 / 90)  # 400 rows: CV_GRID alone, two folds
+    assert validated_folds("auto", 400) == 2
     fold = distinct_row_folds(X, Y, 3)
-    levels = {1e-2: (4, 4, 4), 3e-3: (2, 2, 2), 1e-3: (3, 3, 1), 3e-4: (1, 1, 1)}
+    levels = {1e-2: (4, 4, 4), 3e-3: (2, 2, 2), 1e-3: (3.5, 1, 3), 3e-4: (1, 1, 1)}
     assert candidates(400) == CV_GRID == tuple(sorted(levels))
 
     def by_fold(alpha, X_train, Y_train, sw, X_test):
@@ -492,12 +493,12 @@ def test_the_number_of_validated_folds_counts_weights_and_searches_only():
         seen.append(X_test.shape[0])
         return np.zeros((X_test.shape[0], 1))
 
-    for n, expected in ((900, 3), (1200, 2)):  # exact sums of 300 weights
+    for n, expected in ((150, 3), (600, 2)):  # exact sums of 300 weights
         assert (n >= FEWER_FOLDS_MIN_ROWS) == (expected == 2)
         seen.clear()
         weights = np.full(300, n / 300)
         search = search_alpha("auto", X, Y, weights, constant, squared_errors)
-        assert search.fold_errors.shape == (expected, len(CV_GRID))
+        assert search.fold_errors.shape == (expected, len(candidates(n)))
         assert len(seen) == expected * search.fitted.sum()
         assert validated_folds("auto", n) == expected
         assert validated_folds(1e-3, n) == 3

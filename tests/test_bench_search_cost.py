@@ -25,6 +25,7 @@ def test_quick_run_compares_the_path_with_the_exhaustive_search(tmp_path):
     assert float(by_model["exhaustive"]["search_fits"]) == 15
     assert float(by_model["path"]["search_fits"]) <= 15
     assert by_model["path"]["same_alpha"] == by_model["exhaustive"]["same_alpha"]
-    # 300 rows: below FEWER_FOLDS_MIN_ROWS, the defaults are the three-fold path.
+    # 150 training rows: below FEWER_FOLDS_MIN_ROWS, the defaults are the
+    # three-fold path.
     for column in ("search_fits", "same_alpha", "mse"):
         assert by_model["three_folds"][column] == by_model["path"][column]
