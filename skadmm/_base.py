@@ -620,17 +620,18 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         the list, as ``(result, monitor, problem)``. ``setting``: the fit's
         :class:`FitSetting`, whose callbacks the stages share.
         """
-        plan, rng = setting.plan, setting.rng
         staged = not warm and self._solver_class().staged
-        sizes = stage_sizes(X.shape[0]) if staged else []
+        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
+        rule = setting.target.auto_alpha
+        regressor = rule is None
+        sizes = stage_sizes(X.shape[0], regressor) if staged else []
         if not sizes:
             return [], None
+        plan, rng = setting.plan, setting.rng
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
         stages = []
-        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
-        rule = setting.target.auto_alpha
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)

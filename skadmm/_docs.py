@@ -107,7 +107,8 @@ PARAMETERS = Template(
         Maximum number of iterations of the run on all training rows
         (most fits stop earlier, at ``tol``; see the practical guide, "Early
         stopping and iterations"). On
-        tables of more than 20,000 rows ``solver="reset"`` first runs
+        tables of more than 10,000 training rows (the classifier: 20,000)
+        ``solver="reset"`` first runs
         *stages*, warm-started runs on nested random row samples of 4,000,
         8,000, ... rows (at most three quarters of the rows, in float32),
         each with its own iteration budget (``stages_``; see the page

@@ -200,7 +200,8 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     with fit_blas_limits(BLAS_THREADS):
         weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
         stages = []
-        if solver_cls.staged and stage_sizes(n_train):
+        regressor = target.auto_alpha is None
+        if solver_cls.staged and stage_sizes(n_train, regressor):
             offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
             offset_of = dict(zip(train, offsets.tolist(), strict=True))
             stages, weights = _run_stages(
@@ -321,7 +322,9 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
     training rows: the in-process fit's samples (the same permutation of the
     training rows, drawn from ``rng``), each chunk holding its own rows of a
     stage. Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
-    sizes = stage_sizes(n_train)
+    rule = run.target.auto_alpha
+    regressor = rule is None
+    sizes = stage_sizes(n_train, regressor)
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
     offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]
@@ -340,7 +343,6 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
             stage = ShardSet(shards.pinned, counts, ())
             # The stage's summed weight, as in process.
             n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
-            rule = run.target.auto_alpha
             alpha = stage_alpha(
                 run.params["alpha"],
                 n_stage,

@@ -31,6 +31,15 @@ def data(n=N, d=5, seed=0):
     return X, y
 
 
+@pytest.fixture(autouse=True)
+def unstaged_regressor(monkeypatch):
+    """The regressor fits these tables of about MIN_BLOCKED_ROWS rows without
+    stages (as the classifier does), unless a test sets its own threshold."""
+    import skadmm._stages as stages
+
+    monkeypatch.setattr(stages, "REGRESSOR_MIN_STAGED_ROWS", stages.MIN_STAGED_ROWS)
+
+
 def params(**kw):
     base = dict(width=12, max_iter=6, random_state=0, early_stopping=False, tol=0.0)
     return {**base, **kw}
@@ -69,6 +78,7 @@ def test_the_stages_of_a_blocked_fit_run_on_blocks_too(first, monkeypatch):
     import skadmm._stages as stages
 
     monkeypatch.setattr(stages, "MIN_STAGED_ROWS", 10_000)
+    monkeypatch.setattr(stages, "REGRESSOR_MIN_STAGED_ROWS", 10_000)
     monkeypatch.setattr(stages, "FIRST_STAGE_ROWS", first)
     monkeypatch.setattr(stages, "STAGE_ITER", 3)
     monkeypatch.setattr(stages, "MIN_STAGE_ITER", 2)

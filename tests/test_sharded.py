@@ -304,6 +304,7 @@ def small_stages(monkeypatch):
     from skadmm import _stages
 
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
+    monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
 
@@ -370,14 +371,20 @@ def test_callbacks_see_and_stop_a_sharded_fit(client):
     assert actors_left(client) == 0
 
 
-def test_chunks_equal_to_the_row_blocks_give_the_local_fit_bit_for_bit(client):
+def test_chunks_equal_to_the_row_blocks_give_the_local_fit_bit_for_bit(
+    client, monkeypatch
+):
     """A table large enough for row blocks, chunked as the in-process fit
     blocks it: both sum the same blocks in the same order (the workers' shards
     keep their state, the in-process blocks rebuild it: the same arithmetic).
     The classifier's encoding is the labels, so the iterates are bit-identical;
     the regressor's target scaler is summed per chunk, which rounds its mean
-    and scale differently (last bits only)."""
+    and scale differently (last bits only). Without stages, whose float32
+    sums would round differently (see test_sharded_stages_are_the_local_fits_stages)."""
+    from skadmm import _stages
     from skadmm._row_blocks import ROW_BLOCK_ROWS, n_row_blocks
+
+    monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", _stages.MIN_STAGED_ROWS)
 
     X, y = data(2 * ROW_BLOCK_ROWS + 500)
     blocks = n_row_blocks(*X.shape)

@@ -13,6 +13,7 @@ from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
+    REGRESSOR_MIN_STAGED_ROWS,
     final_patience,
     stage_alpha,
     stage_iterations,
@@ -26,6 +27,7 @@ from skadmm._stages import (
 def small_stages(monkeypatch):
     """Stages from 400 rows on, the first of 100 rows, so tests stay small."""
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 400)
+    monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 400)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 100)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
     monkeypatch.setattr(_stages, "MIN_STAGE_ITER", 3)
@@ -54,6 +56,10 @@ def test_schedule_rules():
     assert its == sorted(its, reverse=True)
     assert its[0] == _stages.STAGE_ITER
     assert stage_iterations(10**9) == _stages.MIN_STAGE_ITER
+    # The regressor stages from fewer rows than the classifier.
+    assert REGRESSOR_MIN_STAGED_ROWS < MIN_STAGED_ROWS
+    assert stage_sizes(REGRESSOR_MIN_STAGED_ROWS, regressor=True) == []
+    assert stage_sizes(MIN_STAGED_ROWS, regressor=True)[0] == FIRST_STAGE_ROWS
     # The final run after stages has a short patience on large tables only.
     rows = _stages.LARGE_TABLE_ROWS
     assert final_patience(10, rows + 1, True) == _stages.FINAL_PATIENCE
@@ -127,7 +133,12 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 
 
 @pytest.mark.usefixtures("small_stages")
-def test_staged_fit_records_every_run_and_each_merit_is_monotone():
+@pytest.mark.parametrize("large", [False, True])
+def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, large):
+    # large: the schedule of large tables (the stages' own penalties, the
+    # short final patience).
+    if large:
+        monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     X, y = friedman(1000)
     est = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
     sizes = [s["n_samples"] for s in est.stages_]
@@ -284,6 +295,7 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     from skadmm._solvers import _reset
 
     monkeypatch.setattr(_stages, "MIN_STAGED_ROWS", 1000)
+    monkeypatch.setattr(_stages, "REGRESSOR_MIN_STAGED_ROWS", 1000)
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 20)
     # The fit's own penalty in every stage: the weaker one reaches the floor.
@@ -294,12 +306,14 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     X = rng.standard_normal((3000, 4))
     y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.standard_normal(3000)
     sw = rng.uniform(0.5, 2, 3000)
-    steps = []
+    steps, started = [], []
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
         steps.append(self.eta)
-        return setup(self, problem)
+        out = setup(self, problem)
+        started.append(self.eta)
+        return out
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
     params = dict(width=6, n_blocks=1, max_iter=8, alpha=1e-3, random_state=0)
@@ -311,6 +325,45 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     # A stage ended at the floor (this is the case the test is about).
     assert min(steps) <= _reset._ETA_MIN
     assert np.isfinite(model.predict(X)).all()
+    # Every run starts from the step the last one reached, or afresh where
+    # that step collapsed below _ETA_RESTART of the initial one.
+    initial = model.eta
+    for reached, start in zip(steps, started, strict=True):
+        collapsed = reached < _reset._ETA_RESTART * initial
+        assert start == (initial if collapsed else reached)
+
+
+def test_a_later_run_restarts_a_collapsed_step():
+    # A step far above _ETA_MIN can still be a collapse: carried into the next
+    # stage it grew by _GROW per accepted step, and the stages crawled.
+    from skadmm._solvers import _reset
+
+    class Problem:
+        """What ResetSolver.setup calls of a problem."""
+
+        W = [np.zeros((3, 2)), np.zeros((3, 1))]
+
+        def prepare_reset(self, *args):
+            pass
+
+        def readout_for(self, hidden, max_iter, run, kept):
+            return np.zeros((3, 1)), 1.0
+
+        def reset_to_forward(self, run):
+            pass
+
+    solver = _reset.ResetSolver(10, 1e-4, 10, eta=0.1, eta_max=10.0, mu=1.0)
+    restart = _reset._ETA_RESTART * solver.initial_eta
+    for carried, start in [
+        (1e3 * _reset._ETA_MIN, 0.1),
+        (0.5 * restart, 0.1),
+        (2 * restart, 2 * restart),
+        (0.01, 0.01),
+        (5.0, 5.0),
+    ]:
+        solver.eta = carried
+        solver.setup(Problem())
+        assert solver.eta == start
 
 
 def _record_run_alphas(monkeypatch):
