@@ -21,6 +21,7 @@ from threadpoolctl import ThreadpoolController
 from ._activations import get_activation
 from ._heap import kept_heap
 from ._linalg import augment
+from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights
 from ._splitting._buffers import Workspace
@@ -607,12 +608,19 @@ class StreamedRowShard(RowShard):
             return out
 
     def objective_terms(self, hidden, readout, slot):
-        # The trial's features are redone if the read-out is refitted on them.
         self.forward_slot(hidden, slot)
-        return self.loss_value(f"slot{slot}", readout, self._spec["loss"])
+        key, loss = f"slot{slot}", self._spec["loss"]
+        # The cross-entropy's read-out is refitted on the chosen trial's
+        # features (seven reads): each trial's are kept until that refit. The
+        # squared loss's trials are redone if the read-out is refitted on them.
+        if not isinstance(loss, SquaredLoss):
+            self.hold_features(key)
+        return self.loss_value(key, readout, loss)
 
     def forward_slot(self, hidden, slot):
-        self._hidden[f"slot{slot}"] = [np.array(W, copy=True) for W in hidden]
+        key = f"slot{slot}"
+        self._held.pop(key, None)
+        self._hidden[key] = [np.array(W, copy=True) for W in hidden]
 
     def refit_features(self, hidden, passes=None):
         # A refit that reads them many times (Newton-CG) keeps them, as
@@ -642,7 +650,8 @@ class StreamedRowShard(RowShard):
                 self._held[key] = [np.array(A, copy=True) for A in self._features(key)]
 
     def release_features(self, key):
-        self._held.pop(key, None)
+        # Every slot's: after a refit the next trials start afresh.
+        self._held.clear()
 
     def _features(self, key):
         """The features ``key`` of each training chunk: a line-search slot's

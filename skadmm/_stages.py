@@ -86,9 +86,11 @@ LARGE_TABLE_ROWS = 80_000
 FINAL_PATIENCE = 3
 
 
-def stage_iterations(n_stage_rows):
-    """Iteration budget of a stage of ``n_stage_rows`` rows."""
-    budget = STAGE_ITER * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
+def stage_iterations(n_stage_rows, first=None):
+    """Iteration budget of a stage of ``n_stage_rows`` rows (``first``: that
+    of the first stage; ``None``: ``STAGE_ITER``)."""
+    first = STAGE_ITER if first is None else first
+    budget = first * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
 
 
@@ -149,27 +151,34 @@ def stage_rows(n_rows, sizes, rng):
 
 
 #: The classifier's schedule (:func:`classifier_stage_plan`): iterations of
-#: its last stage, on all the training rows in float32.
-CLASSIFIER_ALL_ROWS_ITER = 150
+#: its first stage (``STAGE_ITER`` for the regressor), and of its last stage,
+#: on all the training rows in float32.
+CLASSIFIER_STAGE_ITER = 80
+CLASSIFIER_ALL_ROWS_ITER = 180
 #: Majorised steps of each read-out refit inside the iterations of a staged
 #: classifier fit (the solver's default elsewhere, see ``ResetSolver``).
 CLASSIFIER_STAGED_READOUT_STEPS = 2
 
 
 def classifier_stage_plan(n_rows):
-    """The classifier's stages: :func:`stage_plan`, then a stage of
-    ``CLASSIFIER_ALL_ROWS_ITER`` iterations on all ``n_rows`` rows; its
+    """The classifier's stages: those of :func:`stage_sizes`, their
+    :func:`stage_iterations` from ``CLASSIFIER_STAGE_ITER`` on, then a stage
+    of ``CLASSIFIER_ALL_ROWS_ITER`` iterations on all ``n_rows`` rows. The
     final run on all rows (float64, early stopping) then stops after at most
     ``FINAL_PATIENCE`` iterations without improvement.
 
     A float32 iteration costs about half a float64 one, and the classifier
-    gains from every iteration on all rows: at 50,000 rows (3-class table of
-    ``bench_class_scaling.py``) the float64 final run took 151 iterations
-    for test log-loss 0.2821 in 58 CPU seconds; 150 float32 iterations on all
-    rows, with ``CLASSIFIER_STAGED_READOUT_STEPS`` read-out steps, reached
-    0.2837 in 30 CPU seconds (48 of them: 0.2909; 100: 0.2858).
+    gains from every iteration on all rows more than from the samples'. At
+    50,000 rows (3-class table of ``bench_class_scaling.py``, loaded machine,
+    CPU seconds) the float64 final run after the regressor's stages took
+    151 iterations for test log-loss 0.2821 in 58 s; with
+    ``CLASSIFIER_STAGED_READOUT_STEPS`` read-out steps, 48, 100 and 150
+    float32 iterations on all rows after those stages reached 0.2909,
+    0.2858 and 0.2837 in 21, 26 and 30 s; halving the sampled stages'
+    iterations, 150 and 180 reached 0.2854 and 0.2834 in 25 and 28 s.
     """
-    plan = stage_plan(n_rows)
-    if not plan:
+    sizes = stage_sizes(n_rows)
+    if not sizes:
         return []
+    plan = [(m, stage_iterations(m, CLASSIFIER_STAGE_ITER)) for m in sizes]
     return [*plan, (n_rows, CLASSIFIER_ALL_ROWS_ITER)]

@@ -72,10 +72,12 @@ def test_classifier_plan_ends_with_a_stage_on_all_rows():
     n = 10 * MIN_STAGED_ROWS
     plan = stage_plan(n)
     assert plan == [(m, stage_iterations(m)) for m in stage_sizes(n)]
+    first = _stages.CLASSIFIER_STAGE_ITER
     assert classifier_stage_plan(n) == [
-        *plan,
+        *[(m, stage_iterations(m, first)) for m, _ in plan],
         (n, _stages.CLASSIFIER_ALL_ROWS_ITER),
     ]
+    assert stage_iterations(FIRST_STAGE_ROWS, first) == first
 
 
 @pytest.mark.usefixtures("small_stages")
