@@ -555,6 +555,8 @@ class StreamedRowShard(RowShard):
         self._held = {}
         self._reset = self._spec = None
         self.workspace = Workspace()
+        #: This shard's buffers of held features (:meth:`hold_features`).
+        self._buffers = Workspace()
 
     def build(self, weights, params, update, loss):
         self._spec = dict(update=update, loss=loss, **params)
@@ -644,18 +646,20 @@ class StreamedRowShard(RowShard):
         memory estimate counts every row's features for a refit (see
         ``skadmm._memory``); the values are those computed one chunk at a time."""
         if key in self._hidden and key not in self._held:
-            # Copies: a block may compute its features into a buffer that
-            # its thread reuses for the next block's.
+            # In this shard's own buffers: the workspace's are reused by the
+            # next block on the same thread.
             with self._blas():
-                self._held[key] = [np.array(A, copy=True) for A in self._features(key)]
+                self._held[key] = list(self._features(key, own=True))
 
     def release_features(self, key):
         # Every slot's: after a refit the next trials start afresh.
         self._held.clear()
 
-    def _features(self, key):
+    def _features(self, key, own=False):
         """The features ``key`` of each training chunk: a line-search slot's
-        computed as the stored shard computes them, one chunk at a time."""
+        computed as the stored shard computes them, one chunk at a time
+        (``own``: into buffers of this shard, one per slot and chunk, kept
+        from call to call)."""
         if key in self._held:
             yield from self._held[key]
             return
@@ -663,7 +667,7 @@ class StreamedRowShard(RowShard):
             yield from self.features[key]
             return
         hidden, space = self._hidden[key], self.workspace
-        for X, _, _ in self.train:
+        for i, (X, _, _) in enumerate(self.train):
             # One key's features at a time (each caller reads one key): the
             # keys share their buffers.
             X_aug = augment(X) if sp.issparse(X) else space.augment("features:X", X)
@@ -671,7 +675,10 @@ class StreamedRowShard(RowShard):
                 yield X_aug
                 continue
             n, width = X.shape[0], hidden[-1].shape[1]
-            A = space.rows("features", n, width, X.dtype, augmented=True)
+            if own:
+                A = self._buffers.rows(f"{key}:{i}", n, width, X.dtype, True)
+            else:
+                A = space.rows("features", n, width, X.dtype, augmented=True)
             spare = space.rows("features:spare", n, width, X.dtype)
             yield augmented_hidden_into(X_aug, hidden, self.act, A, spare=spare)
 
