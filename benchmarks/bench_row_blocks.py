@@ -1,7 +1,7 @@
 """Row blocks of one in-process fit on ``n_jobs`` threads.
 
 Above 16,384 training rows the default mode splits its rows into fixed blocks
-of 8,192 to 16,383 rows and computes them on the fit's ``n_jobs`` threads,
+of about 8,192 rows and computes them on the fit's ``n_jobs`` threads,
 each block on one BLAS thread, summing their reductions in block order (user
 guide, "Large tables"). For each table size (``--rows``; Friedman #1 with 20
 features, noise 1), in one run (the machine is shared and noisy, so the
@@ -59,8 +59,8 @@ def table(n_rows):
 def timed_fit(X, y, n_jobs, blas, blocks, **params):
     """``(model, seconds)`` of a fit with ``blas`` BLAS threads; ``blocks``:
     whether large tables are split into row blocks."""
-    saved = row_blocks.MIN_ROW_BLOCKS
-    row_blocks.MIN_ROW_BLOCKS = saved if blocks else 10**12
+    saved = row_blocks.MIN_BLOCKED_ROWS
+    row_blocks.MIN_BLOCKED_ROWS = saved if blocks else 10**12
     try:
         with threadpool_limits(blas), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -69,7 +69,7 @@ def timed_fit(X, y, n_jobs, blas, blocks, **params):
             model.fit(X, y)
             return model, time.perf_counter() - tick
     finally:
-        row_blocks.MIN_ROW_BLOCKS = saved
+        row_blocks.MIN_BLOCKED_ROWS = saved
 
 
 def per_iteration(model):

@@ -70,7 +70,7 @@ from ._parallel import (
     split_layers,
 )
 from ._readout import refit_readout
-from ._row_blocks import n_row_blocks, row_block_problem
+from ._row_blocks import ROW_BLOCK_ROWS, n_row_blocks, row_block_problem
 from ._sharded import ShardedProblem, refit_readout_on
 from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
@@ -1149,7 +1149,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             weights = self._initial_weights(
                 X.shape[1], Y.shape[1], activation, rng, X.dtype
             )
-        n_blocks = n_row_blocks(*X.shape) if plan.row_blocks > 1 and not warm else 1
+        # A blocked table blocks its runs, its stages from ROW_BLOCK_ROWS rows
+        # on included (each by its own rows; see _row_blocks).
+        blocked = plan.row_blocks > 1 and not warm
+        n_blocks = n_row_blocks(*X.shape, min_rows=ROW_BLOCK_ROWS) if blocked else 1
         if n_blocks > 1:
             # Rows in fixed blocks on the fit's threads (see _row_blocks); the
             # read-out is refitted there.

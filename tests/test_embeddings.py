@@ -491,3 +491,26 @@ def test_auto_held_out_split_keeps_identical_rows_together():
         X, labels, None
     )
     assert 2 in yc_tr and 2 not in yc_ho
+
+
+def test_auto_integer_weights_choose_as_repeated_rows():
+    # A row of weight k is k copies of it: the choice between the kinds sees
+    # the same folds (identical rows together) and the same losses either way.
+    X, y = _steps(200)
+    counts = np.random.default_rng(3).integers(1, 4, len(y))
+    weighted = _fit(
+        ADMMResidualRegressor(embedding="auto", **AUTO), X, y, sample_weight=counts
+    )
+    repeated = _fit(
+        ADMMResidualRegressor(embedding="auto", **AUTO),
+        np.repeat(X, counts, axis=0),
+        np.repeat(y, counts),
+    )
+    chosen = weighted.alpha_search_
+    assert chosen["embedding_rule"] == "cross-validation"
+    assert chosen["embedding"] == repeated.alpha_search_["embedding"]
+    assert weighted.alpha_ == repeated.alpha_
+    for kind, error in chosen["embedding_errors"].items():
+        np.testing.assert_allclose(
+            error, repeated.alpha_search_["embedding_errors"][kind], rtol=1e-6
+        )

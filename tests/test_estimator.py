@@ -507,3 +507,29 @@ def test_each_mode_declares_its_own_parameters_once(estimator):
             assert estimator._parameter_constraints[name] is constraints
             assert doc.splitlines()[0] in estimator.__doc__
             assert name in cls.reads
+
+
+def test_lifting_biases_spread_the_hinges_of_one_input_column():
+    # With zero lifting biases every relu unit of a single input column is a
+    # multiple of relu(x) or relu(-x): the defaults then stalled on sin(3x)
+    # for 2 of these 5 seeds (train MSE 0.29, against 0.04 for the others).
+    from skadmm._activations import get_activation
+    from skadmm._network import init_weights
+
+    W = init_weights(
+        1, 100, 0, 1, get_activation("relu"), np.random.RandomState(0), float
+    )
+    hinges = -W[0][1] / W[0][0]
+    assert np.unique(np.round(hinges, 6)).size == 100
+    assert np.mean(np.abs(hinges) < 2) > 0.5  # most of them on the data
+    # On more columns the units differ by direction; the biases stay zero.
+    W = init_weights(
+        4, 100, 0, 1, get_activation("relu"), np.random.RandomState(0), float
+    )
+    assert not W[0][-1].any()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (213, 1))
+    y = np.sin(3 * x[:, 0]) + 0.2 * rng.standard_normal(213)
+    for seed in range(5):
+        model = fit_quiet(ADMMResidualRegressor(alpha=1e-3, random_state=seed), x, y)
+        assert np.mean((model.predict(x) - y) ** 2) < 0.08, seed

@@ -12,10 +12,16 @@ from threadpoolctl import threadpool_limits
 import skadmm._row_blocks as row_blocks
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._parallel import plan_parallelism
-from skadmm._row_blocks import ROW_BLOCK_ROWS, LocalShards, n_row_blocks
+from skadmm._row_blocks import (
+    BALANCED_BLOCKS,
+    MIN_BLOCKED_ROWS,
+    ROW_BLOCK_ROWS,
+    LocalShards,
+    n_row_blocks,
+)
 from skadmm.exceptions import FitInterruptedWarning
 
-N = 2 * ROW_BLOCK_ROWS + 500  # two blocks
+N = MIN_BLOCKED_ROWS + 500  # two blocks
 
 
 def data(n=N, d=5, seed=0):
@@ -38,11 +44,57 @@ def fit(est, X, y, **kw):
 
 
 def test_block_count_depends_on_rows_and_input_width_only():
-    assert n_row_blocks(2 * ROW_BLOCK_ROWS - 1, 20) == 1
-    assert n_row_blocks(2 * ROW_BLOCK_ROWS, 20) == 2
-    assert n_row_blocks(10 * ROW_BLOCK_ROWS + 7, 20) == 10
+    assert n_row_blocks(MIN_BLOCKED_ROWS - 1, 20) == 1
+    assert n_row_blocks(MIN_BLOCKED_ROWS, 20) == 2
+    # Fewer than BALANCED_BLOCKS: an even count, shared equally by two threads.
+    assert n_row_blocks(3 * ROW_BLOCK_ROWS, 20) == 4
+    assert n_row_blocks(BALANCED_BLOCKS * ROW_BLOCK_ROWS + 7, 20) == BALANCED_BLOCKS
+    assert n_row_blocks((BALANCED_BLOCKS + 1) * ROW_BLOCK_ROWS, 20) == (
+        BALANCED_BLOCKS + 1
+    )
+    # The runs of a blocked fit (its stages): two blocks from any rows.
+    assert n_row_blocks(4000, 20, min_rows=0) == 2
+    assert n_row_blocks(MIN_BLOCKED_ROWS - 1, 20, min_rows=0) == 2
     # Inputs so wide that a block would take the dual step: one problem.
-    assert n_row_blocks(2 * ROW_BLOCK_ROWS, 4 * ROW_BLOCK_ROWS) == 1
+    assert n_row_blocks(MIN_BLOCKED_ROWS, 4 * ROW_BLOCK_ROWS) == 1
+
+
+@pytest.mark.parametrize("first", [4500, 9000])
+def test_the_stages_of_a_blocked_fit_run_on_blocks_too(first, monkeypatch):
+    # Stages from ROW_BLOCK_ROWS rows on run on two blocks or more, so n_jobs=2
+    # computes them on two threads, bit for bit as one; smaller ones in one
+    # problem. first=9000: the first stage is blocked, its weights drawn in
+    # the fit's float64 for rows cast to float32.
+    import skadmm._base as base
+    import skadmm._stages as stages
+
+    monkeypatch.setattr(stages, "MIN_STAGED_ROWS", 10_000)
+    monkeypatch.setattr(stages, "FIRST_STAGE_ROWS", first)
+    monkeypatch.setattr(stages, "STAGE_ITER", 3)
+    monkeypatch.setattr(stages, "MIN_STAGE_ITER", 2)
+    runs = []
+    problem = base.row_block_problem
+
+    def spy(X, *args):
+        made = problem(X, *args)
+        runs.append((X.shape[0], args[-1], X.dtype.name, made.dtype.name))
+        return made
+
+    monkeypatch.setattr(base, "row_block_problem", spy)
+    X, y = data()
+    predictions = []
+    sizes = [4500, 9000] if first == 4500 else [9000]
+    for n_jobs in (1, 2):
+        runs.clear()
+        model = fit(ADMMResidualRegressor(**params(n_jobs=n_jobs)), X, y)
+        assert [s["n_samples"] for s in model.stages_] == [*sizes, N]
+        # The blocked stage computes in its rows' float32.
+        assert runs == [
+            (9000, 2, "float32", "float32"),
+            (N, 2, "float64", "float64"),
+        ]
+        predictions.append(model.predict(X))
+    np.testing.assert_array_equal(*predictions)
 
 
 def test_plan_runs_blocks_on_threads_with_one_blas_thread_each():
@@ -83,7 +135,7 @@ def test_only_the_reset_mode_three_splitting_without_warm_start_is_blocked():
         assert plan.row_blocks == 1, kw
     # Early stopping's validation split leaves too few rows for two blocks.
     est = ADMMResidualRegressor(**params(early_stopping=True))
-    assert est._plan_parallelism(2 * ROW_BLOCK_ROWS + 10, 5).row_blocks == 1
+    assert est._plan_parallelism(MIN_BLOCKED_ROWS + 10, 5).row_blocks == 1
 
 
 @pytest.mark.parametrize(
@@ -116,7 +168,7 @@ def test_results_do_not_depend_on_n_jobs_and_match_one_block(make, monkeypatch):
     np.testing.assert_array_equal(predictions[1], predictions[2])
     # One block (the rows in one problem): the same iterates up to the rounding
     # of the summed reductions.
-    monkeypatch.setattr(row_blocks, "MIN_ROW_BLOCKS", 10**9)
+    monkeypatch.setattr(row_blocks, "MIN_BLOCKED_ROWS", 10**9)
     monkeypatch.setattr("skadmm._base.n_row_blocks", row_blocks.n_row_blocks)
     assert est._plan_parallelism(*X.shape).row_blocks == 1
     single = fit(est.set_params(n_jobs=1), X, target, sample_weight=sw)
@@ -151,14 +203,15 @@ def test_streamed_blocks_equal_blocks_that_keep_their_state(classifier, monkeypa
 
 
 def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypatch):
-    # Five blocks of q, q, q + 1, q and q + 1 rows on two threads: each thread's
-    # workspace arrays grow and shrink from block to block (views of their
-    # first rows), and the iterates are still the stored blocks' bit for bit.
+    # Six blocks of unequal rows on two threads: each thread's workspace
+    # arrays grow and shrink from block to block (views of their first rows),
+    # and the iterates are still the stored blocks' bit for bit.
     from skadmm._shard import RowShard
 
-    X, y = data(n=5 * ROW_BLOCK_ROWS + 2, d=3)
+    X, y = data(n=5 * ROW_BLOCK_ROWS + 5, d=3)
     est = ADMMResidualRegressor(**params(n_blocks=2, max_iter=3, n_jobs=2))
-    assert n_row_blocks(*X.shape) == 5
+    assert n_row_blocks(*X.shape) == 6
+    assert len(set(np.diff(np.linspace(0, len(y), 7).astype(int)))) == 2
     streamed = fit(est, X, y)
     monkeypatch.setattr(row_blocks, "BLOCK_SHARD", RowShard)
     stored = fit(clone(est), X, y)
