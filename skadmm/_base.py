@@ -79,9 +79,8 @@ from ._stages import (
     STAGE_DTYPE,
     final_patience,
     stage_alpha,
-    stage_iterations,
+    stage_plan,
     stage_rows,
-    stage_sizes,
     uses_early_stopping,
 )
 from ._warn import warn
@@ -491,13 +490,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                                 monitor.restore(kept.monitor_state[1])
                         resume = None if kept is None else kept.step_state
                         name = f"Run on all {X.shape[0]} rows" if stages else ""
-                        # After stages the regressor's final run crawls: a
-                        # short patience (the classifier's was not measured so).
-                        patience = final_patience(
-                            self.n_iter_no_change,
-                            X.shape[0],
-                            bool(stages) and setting.target.auto_alpha is None,
-                        )
+                        patience = self._final_patience(X.shape[0], bool(stages))
                         monitor.n_iter_no_change = patience
                         solver.n_iter_no_change = patience
                         if dask_client is None:
@@ -621,18 +614,21 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         :class:`FitSetting`, whose callbacks the stages share.
         """
         staged = not warm and self._solver_class().staged
+        schedule = self._stage_plan(X.shape[0]) if staged else []
+        if not schedule:
+            return [], None
+        sizes = [m for m, _ in schedule]
+        for key, value in self._staged_solver_settings().items():
+            setattr(setting.solver, key, value)
+        plan, rng = setting.plan, setting.rng
         # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
         rule = setting.target.auto_alpha
-        regressor = rule is None
-        sizes = stage_sizes(X.shape[0], regressor) if staged else []
-        if not sizes:
-            return [], None
-        plan, rng = setting.plan, setting.rng
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
         stages = []
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
+            max_iter = schedule[i][1]
             Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
             sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
             # A stage's products are those of its own rows: small ones run on
@@ -643,7 +639,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             stage = replace(
                 setting,
                 plan=replace(plan, blas_threads=threads),
-                alpha=stage_alpha(
+                # A stage on all the rows (the classifier's last) is the
+                # fit's own problem in float32: the fit's penalty.
+                alpha=setting.alpha
+                if len(rows) == X.shape[0]
+                else stage_alpha(
                     setting.alpha,
                     len(rows) if sws is None else float(sws.sum()),
                     rule or fixed_alpha,
@@ -676,7 +676,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     problem,
                     monitor,
                     run=setting.run,
-                    max_iter=stage_iterations(len(rows)),
+                    max_iter=max_iter,
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
                 )
             if not result.completed or monitor.stopped_by_callback:
@@ -689,6 +689,22 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             del problem, Xs, Ys, sws
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
+
+    def _stage_plan(self, n_rows):
+        """``(rows, max_iter)`` of the stages of a first fit on ``n_rows``
+        training rows (see ``_stages``; none on small tables): the
+        regressor's (the classifier has its own)."""
+        return stage_plan(n_rows, regressor=True)
+
+    def _staged_solver_settings(self):
+        """Solver attributes of a fit with stages (stages and final run)."""
+        return {}
+
+    def _final_patience(self, n_rows, staged):
+        """``n_iter_no_change`` of the run on all ``n_rows`` training rows
+        (``staged``: after stages). After stages the regressor's final run
+        crawls: a short patience on large tables."""
+        return final_patience(self.n_iter_no_change, n_rows, staged)
 
     def _layer_client(self):
         """The Dask client of ``layer_workers`` (``None``: the layers run in

@@ -11,6 +11,11 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from ._base import BaseADMMResidual
 from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
+from ._stages import (
+    CLASSIFIER_STAGED_READOUT_STEPS,
+    FINAL_PATIENCE,
+    classifier_stage_plan,
+)
 from ._targets import ClassificationTarget
 
 
@@ -175,6 +180,20 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         dtype = np.float64 if sample_weight is None else sample_weight.dtype
         weights = np.where(classes[index] == y, per_class[index], 0.0).astype(dtype)
         return weights if sample_weight is None else weights * sample_weight
+
+    def _stage_plan(self, n_rows):
+        return classifier_stage_plan(n_rows)
+
+    def _staged_solver_settings(self):
+        # Two read-out steps per refit inside the iterations: at 50,000 rows
+        # as good a fit as five, 12 % faster (see ``classifier_stage_plan``).
+        return {"readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS}
+
+    def _final_patience(self, n_rows, staged):
+        # After a stage on all the rows the final run only polishes.
+        if staged:
+            return min(self.n_iter_no_change, FINAL_PATIENCE)
+        return self.n_iter_no_change
 
     @property
     def classes_(self):

@@ -21,6 +21,7 @@ from threadpoolctl import ThreadpoolController
 from ._activations import get_activation
 from ._heap import kept_heap
 from ._linalg import augment
+from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights
 from ._splitting._buffers import Workspace
@@ -554,6 +555,8 @@ class StreamedRowShard(RowShard):
         self._held = {}
         self._reset = self._spec = None
         self.workspace = Workspace()
+        #: This shard's buffers of held features (:meth:`hold_features`).
+        self._buffers = Workspace()
 
     def build(self, weights, params, update, loss):
         self._spec = dict(update=update, loss=loss, **params)
@@ -607,12 +610,19 @@ class StreamedRowShard(RowShard):
             return out
 
     def objective_terms(self, hidden, readout, slot):
-        # The trial's features are redone if the read-out is refitted on them.
         self.forward_slot(hidden, slot)
-        return self.loss_value(f"slot{slot}", readout, self._spec["loss"])
+        key, loss = f"slot{slot}", self._spec["loss"]
+        # The cross-entropy's read-out is refitted on the chosen trial's
+        # features (seven reads): each trial's are kept until that refit. The
+        # squared loss's trials are redone if the read-out is refitted on them.
+        if not isinstance(loss, SquaredLoss):
+            self.hold_features(key)
+        return self.loss_value(key, readout, loss)
 
     def forward_slot(self, hidden, slot):
-        self._hidden[f"slot{slot}"] = [np.array(W, copy=True) for W in hidden]
+        key = f"slot{slot}"
+        self._held.pop(key, None)
+        self._hidden[key] = [np.array(W, copy=True) for W in hidden]
 
     def refit_features(self, hidden, passes=None):
         # A refit that reads them many times (Newton-CG) keeps them, as
@@ -636,17 +646,20 @@ class StreamedRowShard(RowShard):
         memory estimate counts every row's features for a refit (see
         ``skadmm._memory``); the values are those computed one chunk at a time."""
         if key in self._hidden and key not in self._held:
-            # Copies: a block may compute its features into a buffer that
-            # its thread reuses for the next block's.
+            # In this shard's own buffers: the workspace's are reused by the
+            # next block on the same thread.
             with self._blas():
-                self._held[key] = [np.array(A, copy=True) for A in self._features(key)]
+                self._held[key] = list(self._features(key, own=True))
 
     def release_features(self, key):
-        self._held.pop(key, None)
+        # Every slot's: after a refit the next trials start afresh.
+        self._held.clear()
 
-    def _features(self, key):
+    def _features(self, key, own=False):
         """The features ``key`` of each training chunk: a line-search slot's
-        computed as the stored shard computes them, one chunk at a time."""
+        computed as the stored shard computes them, one chunk at a time
+        (``own``: into buffers of this shard, one per slot and chunk, kept
+        from call to call)."""
         if key in self._held:
             yield from self._held[key]
             return
@@ -654,7 +667,7 @@ class StreamedRowShard(RowShard):
             yield from self.features[key]
             return
         hidden, space = self._hidden[key], self.workspace
-        for X, _, _ in self.train:
+        for i, (X, _, _) in enumerate(self.train):
             # One key's features at a time (each caller reads one key): the
             # keys share their buffers.
             X_aug = augment(X) if sp.issparse(X) else space.augment("features:X", X)
@@ -662,7 +675,10 @@ class StreamedRowShard(RowShard):
                 yield X_aug
                 continue
             n, width = X.shape[0], hidden[-1].shape[1]
-            A = space.rows("features", n, width, X.dtype, augmented=True)
+            if own:
+                A = self._buffers.rows(f"{key}:{i}", n, width, X.dtype, True)
+            else:
+                A = space.rows("features", n, width, X.dtype, augmented=True)
             spare = space.rows("features:spare", n, width, X.dtype)
             yield augmented_hidden_into(X_aug, hidden, self.act, A, spare=spare)
 

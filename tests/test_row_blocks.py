@@ -255,6 +255,39 @@ def test_streamed_blocks_hold_a_slots_features_during_a_readout_refit(monkeypatc
     assert held_passes < 0.6 * passes["n"]
 
 
+def test_streamed_blocks_keep_the_line_search_trials_features(monkeypatch):
+    """The cross-entropy's read-out is refitted on the chosen trial's
+    features: the streamed blocks keep every trial's until that refit
+    instead of redoing the chosen one's, with the same bits."""
+    import skadmm._shard as shard
+
+    X, y = data()
+    y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
+    passes = {"n": 0}
+    forward = shard.augmented_hidden_into
+
+    def counted(*args, **kwargs):
+        passes["n"] += 1
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(shard, "augmented_hidden_into", counted)
+    est = ADMMResidualClassifier(**params(n_blocks=1))
+    kept = fit(est, X, y)
+    kept_passes, passes["n"] = passes["n"], 0
+
+    def redo(self, hidden, readout, slot):
+        # Each trial's features computed for its loss only.
+        self.forward_slot(hidden, slot)
+        return self.loss_value(f"slot{slot}", readout, self._spec["loss"])
+
+    monkeypatch.setattr(shard.StreamedRowShard, "objective_terms", redo)
+    redone = fit(clone(est), X, y)
+    np.testing.assert_array_equal(kept.objective_curve_, redone.objective_curve_)
+    np.testing.assert_array_equal(_outputs(kept, X), _outputs(redone, X))
+    # One forward pass less per line search (per block).
+    assert kept_passes < passes["n"]
+
+
 def _outputs(model, X):
     if hasattr(model, "predict_proba"):
         return model.predict_proba(X)

@@ -14,9 +14,11 @@ from skadmm._stages import (
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
     REGRESSOR_MIN_STAGED_ROWS,
+    classifier_stage_plan,
     final_patience,
     stage_alpha,
     stage_iterations,
+    stage_plan,
     stage_rows,
     stage_sizes,
     uses_early_stopping,
@@ -69,6 +71,63 @@ def test_schedule_rules():
     assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
     assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
+
+
+def test_classifier_plan_ends_with_a_stage_on_all_rows():
+    assert classifier_stage_plan(MIN_STAGED_ROWS) == []
+    n = 10 * MIN_STAGED_ROWS
+    plan = stage_plan(n)
+    assert plan == [(m, stage_iterations(m)) for m in stage_sizes(n)]
+    first = _stages.CLASSIFIER_STAGE_ITER
+    assert classifier_stage_plan(n) == [
+        *[(m, stage_iterations(m, first)) for m, _ in plan],
+        (n, _stages.CLASSIFIER_ALL_ROWS_ITER),
+    ]
+    assert stage_iterations(FIRST_STAGE_ROWS, first) == first
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_classifier_staged_fit_runs_all_rows_then_polishes(monkeypatch):
+    from skadmm._solvers import _reset
+
+    X, y = friedman(900)
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    monkeypatch.setattr(_stages, "CLASSIFIER_ALL_ROWS_ITER", 7)
+    steps = []
+    readout = _reset.ResetSolver._readout
+
+    def spy(self, problem, hidden, kept=False):
+        steps.append(self.readout_max_iter)
+        return readout(self, problem, hidden, kept)
+
+    monkeypatch.setattr(_reset.ResetSolver, "_readout", spy)
+    est = fit(
+        ADMMResidualClassifier(width=16, random_state=0, max_iter=200, tol=0.05),
+        X,
+        labels,
+    )
+    sizes = [s["n_samples"] for s in est.stages_]
+    assert sizes == [100, 200, 400, 900, 900]
+    assert est.stages_[3]["n_iter"] <= 7
+    # The read-out refits of a staged fit take their own steps ...
+    assert set(steps) == {_stages.CLASSIFIER_STAGED_READOUT_STEPS}
+    # ... and the final run polishes with the short patience.
+    assert "3" in est.stop_reason_ and "10" not in est.stop_reason_
+    # Every run's merit (its objective on its rows) never increases.
+    start = 0
+    for stage in est.stages_:
+        segment = np.array(est.objective_curve_[start : start + stage["n_iter"]])
+        assert np.all(np.diff(segment) <= 1e-5 * np.abs(segment[1:]))
+        start += stage["n_iter"]
+    # A small table keeps the solver's steps and the estimator's patience.
+    steps.clear()
+    est = fit(
+        ADMMResidualClassifier(width=16, random_state=0, max_iter=200, tol=0.05),
+        X[:300],
+        labels[:300],
+    )
+    assert set(steps) == {_reset.ResetSolver.readout_max_iter}
+    assert "10" in est.stop_reason_
 
 
 def test_stage_rows_are_nested_sorted_and_reproducible():
@@ -400,12 +459,15 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
     # Each stage's penalty is the sum-scale rule on its own summed weights:
     # the stages' rows are nested, so the penalty falls from stage to stage
     # down to the fit's own alpha_ on all rows.
-    *stages, (n_all, final) = alphas
-    assert [n for n, _ in stages] == [100, 200, 400]
-    assert final == est.alpha_ == rule(float(n_all if sw is None else sw.sum()))
+    # The last stage, on all rows, is the final run's problem in float32.
+    *stages, (n_last, last), (n_all, final) = alphas
+    assert [n for n, _ in stages] == [100, 200, 400] and n_last == n_all
+    assert final == last == est.alpha_
+    assert final == rule(float(n_all if sw is None else sw.sum()))
     if sw is None:
         assert [a for _, a in stages] == [rule(float(n)) for n, _ in stages]
-    assert all(a > b for (_, a), (_, b) in zip(alphas, alphas[1:], strict=False))
+    sampled = alphas[:-1]
+    assert all(a > b for (_, a), (_, b) in zip(sampled, sampled[1:], strict=False))
     # Within each run the merit (that run's training objective, at its
     # penalty) never increases.
     start = 0
@@ -425,14 +487,15 @@ def test_a_strong_given_alpha_and_the_smaller_regressor_keep_one_penalty(
     # A given penalty above the rule on every stage is every stage's.
     model = ADMMResidualClassifier(width=16, random_state=0, max_iter=4, alpha=1.0)
     fit(model, X, labels)
-    assert len(alphas) == 4 and {a for _, a in alphas} == {1.0}
+    assert len(alphas) == 5 and {a for _, a in alphas} == {1.0}
     # A given weak one is a floor: the stages take the rule on their rows.
     alphas.clear()
     model.set_params(alpha=1e-6)
     fit(model, X, labels)
     rule = model._target.auto_alpha
     assert [a for _, a in alphas[:3]] == [rule(100.0), rule(200.0), rule(400.0)]
-    assert alphas[3][1] == 1e-6
+    # The stage on all rows and the final run keep the given one.
+    assert alphas[3] == alphas[4] == (900, 1e-6)
     alphas.clear()
     est = fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=4), X, y)
     # The regressor's stages keep its penalty up to LARGE_TABLE_ROWS rows. (The
