@@ -629,8 +629,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         stages = []
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             max_iter = schedule[i][1]
-            Xs, Ys = X[rows].astype(STAGE_DTYPE), Y[rows].astype(STAGE_DTYPE)
-            sws = None if sw is None else sw[rows].astype(STAGE_DTYPE)
+            # A stage on all the rows (the classifier's last) casts the arrays
+            # themselves: gathering them first would copy all rows in float64.
+            every = slice(None) if len(rows) == X.shape[0] else rows
+            Xs, Ys = X[every].astype(STAGE_DTYPE), Y[every].astype(STAGE_DTYPE)
+            sws = None if sw is None else sw[every].astype(STAGE_DTYPE)
             # A stage's products are those of its own rows: small ones run on
             # one BLAS thread, as a small table's would (see ``_blas``).
             threads = blas_threads_for(
