@@ -229,10 +229,9 @@ def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypa
     np.testing.assert_array_equal(streamed.predict(X), stored.predict(X))
 
 
-def test_streamed_blocks_hold_a_slots_features_during_a_readout_refit(monkeypatch):
-    """A cross-entropy refit inside the iterations reads its slot's features
-    seven times; the streamed blocks compute them once for it, with the
-    same bits as when they redo the forward pass at every read."""
+def _counted_forward_passes(monkeypatch):
+    """A 3-class table of two row blocks, and the count of the streamed
+    blocks' forward passes from now on (``passes["n"]``)."""
     import skadmm._shard as shard
 
     X, y = data()
@@ -245,6 +244,16 @@ def test_streamed_blocks_hold_a_slots_features_during_a_readout_refit(monkeypatc
         return forward(*args, **kwargs)
 
     monkeypatch.setattr(shard, "augmented_hidden_into", counted)
+    return X, y, passes
+
+
+def test_streamed_blocks_hold_a_slots_features_during_a_readout_refit(monkeypatch):
+    """A cross-entropy refit inside the iterations reads its slot's features
+    seven times; the streamed blocks compute them once for it, with the
+    same bits as when they redo the forward pass at every read."""
+    import skadmm._shard as shard
+
+    X, y, passes = _counted_forward_passes(monkeypatch)
     est = ADMMResidualClassifier(**params(n_blocks=1))
     held = fit(est, X, y)
     held_passes, passes["n"] = passes["n"], 0
@@ -261,16 +270,7 @@ def test_streamed_blocks_keep_the_line_search_trials_features(monkeypatch):
     instead of redoing the chosen one's, with the same bits."""
     import skadmm._shard as shard
 
-    X, y = data()
-    y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
-    passes = {"n": 0}
-    forward = shard.augmented_hidden_into
-
-    def counted(*args, **kwargs):
-        passes["n"] += 1
-        return forward(*args, **kwargs)
-
-    monkeypatch.setattr(shard, "augmented_hidden_into", counted)
+    X, y, passes = _counted_forward_passes(monkeypatch)
     est = ADMMResidualClassifier(**params(n_blocks=1))
     kept = fit(est, X, y)
     kept_passes, passes["n"] = passes["n"], 0
