@@ -95,6 +95,16 @@ def splits(X, kind, n_splits=5, y=None):
     ]
 
 
+def fitted_folds(make, X, y, kind, stratify=False):
+    """``(model, test rows, seconds)`` of a fresh ``make()`` fitted on each
+    fold of ``splits``."""
+    for train, test in splits(X, kind, y=y if stratify else None):
+        model = make()
+        tick = time.perf_counter()
+        model.fit(X[train], y[train])
+        yield model, test, time.perf_counter() - tick
+
+
 def run(datasets, models):
     rows = []
     for dataset in datasets:
@@ -103,11 +113,8 @@ def run(datasets, models):
         for kind in ("shuffled", "grouped"):
             for name in models:
                 mses, times = [], []
-                for train, test in splits(X, kind):
-                    model = MODELS[name]()
-                    tick = time.perf_counter()
-                    model.fit(X[train], y[train])
-                    times.append(time.perf_counter() - tick)
+                for model, test, seconds in fitted_folds(MODELS[name], X, y, kind):
+                    times.append(seconds)
                     mses.append(np.mean((model.predict(X[test]) - y[test]) ** 2))
                 print(
                     f"{dataset:11s} {kind:9s} {name:7s} MSE {np.mean(mses):.4f}",
@@ -135,11 +142,8 @@ def run_classification():
     for kind in ("shuffled", "grouped"):
         for name, make in CLASSIFIERS.items():
             accuracy, loss, times = [], [], []
-            for train, test in splits(X, kind, y=y):
-                model = make()
-                tick = time.perf_counter()
-                model.fit(X[train], y[train])
-                times.append(time.perf_counter() - tick)
+            for model, test, seconds in fitted_folds(make, X, y, kind, True):
+                times.append(seconds)
                 accuracy.append(accuracy_score(y[test], model.predict(X[test])))
                 proba = model.predict_proba(X[test])
                 loss.append(log_loss(y[test], proba, labels=labels))
