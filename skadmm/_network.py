@@ -173,7 +173,10 @@ def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None, spar
     U = out[:, :-1]
     if pre is None:
         dense_product(X_aug, hidden_weights[0], U)
-        activation(U, out=U)
+        if activation.keeps_one:  # the whole array is contiguous: faster
+            activation(out, out=out)
+        else:
+            activation(U, out=U)
     else:
         dense_product(X_aug, hidden_weights[0], pre)
         activation(pre, out=U)

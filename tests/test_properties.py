@@ -206,6 +206,30 @@ def test_smooth_z_step_descends_and_is_stationary(name, c):
     assert np.quantile(np.abs(df) / scale, 0.95) < 1e-3
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (5, 3), (9000, 101), (300_000,)])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu"])
+def test_piecewise_linear_activation_on_any_array(name, shape, dtype):
+    # The large arrays run in row chunks against zeros: every element, each
+    # chunk's edge included, equals the elementwise formula; in place, into
+    # another array and on a strided view alike.
+    act = get_activation(name)
+    z = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    z.flat[::97] = 0.0
+    expected = np.where(z > 0, z, z * dtype(act.slope))
+    np.testing.assert_array_equal(act(z), expected)
+    out = np.empty_like(z)
+    assert act(z, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    if z.ndim == 2:
+        view = z.copy()[:, 1:]
+        act(view, out=view)
+        np.testing.assert_array_equal(view, expected[:, 1:])
+    act(z, out=z)
+    np.testing.assert_array_equal(z, expected)
+    assert act.keeps_one and act(np.ones(3, dtype)).tolist() == [1, 1, 1]
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_derivative_from_output_matches_finite_differences(name):
     act = get_activation(name)
