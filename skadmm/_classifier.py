@@ -187,7 +187,13 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     def _staged_solver_settings(self):
         # Two read-out steps per refit inside the iterations: at 50,000 rows
         # as good a fit as five, 12 % faster (see ``classifier_stage_plan``).
-        return {"readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS}
+        # The read-out is refitted at an extrapolated point, not extrapolated
+        # (the regressor's setting): extrapolated, 50,000 rows took 30 % less
+        # time but lost 0.013 log-loss and half a point of accuracy.
+        return {
+            "extrapolate_readout": False,
+            "readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS,
+        }
 
     def _final_patience(self, n_rows, staged):
         # After a stage on all the rows the final run only polishes.

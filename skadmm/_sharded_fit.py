@@ -202,6 +202,9 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
         stages = []
         regressor = target.auto_alpha is None
         if solver_cls.staged and stage_sizes(n_train, regressor):
+            # The solver settings of a staged fit, as in one process.
+            for key, value in est._staged_solver_settings().items():
+                setattr(solver, key, value)
             offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
             offset_of = dict(zip(train, offsets.tolist(), strict=True))
             stages, weights = _run_stages(

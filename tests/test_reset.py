@@ -335,6 +335,49 @@ def test_extrapolation_is_accepted_only_if_it_gains_enough(monkeypatch, gain):
             np.testing.assert_array_equal(W, V)
 
 
+@SPLIT
+def test_extrapolated_readout_moves_with_the_weights_and_descends(splitting):
+    # extrapolate_readout (a staged fit's setting): every weight, the
+    # read-out's too, moves to W + b (W - W_prev) with no refit, and an
+    # accepted point's value is the true objective of that network; the
+    # objective never rises and some extrapolations are accepted.
+    problem, X, Y, sw, act = make_problem("relu", weighted=True, splitting=splitting)
+    mode = solver()
+    mode.extrapolate_readout = True
+    mode.setup(problem)
+    refits = []
+    real_readout = ResetSolver._readout
+
+    def counting(self, p, hidden, kept=False):
+        refits.append(kept)
+        return real_readout(self, p, hidden, kept)
+
+    mode._readout = partial(counting, mode)
+    values, accepted = [mode.value], 0
+    for _ in range(25):
+        previous, current = mode._previous, problem.weights()
+        t, before = mode._t, mode.value
+        if previous is not None:
+            mode._extrapolate(problem, current)
+        if mode._t == t + 1 and previous is not None and t > 1:
+            accepted += 1
+            b = (t - 1) / (t + 2)
+            for W, C, P in zip(problem.W, current, previous, strict=True):
+                np.testing.assert_allclose(W, C + b * (C - P), rtol=1e-13)
+            assert mode.value == pytest.approx(
+                true_objective(problem.W, X, Y, sw, act, problem.alpha), rel=1e-10
+            )
+            assert mode.value < before
+        # The rest of the iteration (the extrapolation just made is kept).
+        mode._previous = problem.weights()
+        values.append(mode._descend(problem, _run_in_order)[0])
+    assert accepted > 0
+    # Only the line search's refits, on its kept features: none at an
+    # extrapolated point.
+    assert all(refits)
+    assert all(b <= a for a, b in zip(values, values[1:], strict=False))
+
+
 def test_extrapolation_is_used_by_default_and_can_be_turned_off():
     largest_t = {}
     for extrapolate in (True, False):

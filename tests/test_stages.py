@@ -285,6 +285,33 @@ def test_small_tables_and_other_modes_run_no_stage():
 
 
 @pytest.mark.usefixtures("small_stages")
+def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
+    # A regressor's stages and final run extrapolate the read-out (no Gram
+    # product at an extrapolated point); small tables and the classifier
+    # refit it there.
+    from skadmm._solvers import _reset
+
+    seen = []
+    setup = _reset.ResetSolver.setup
+
+    def spy(self, problem):
+        seen.append(self.extrapolate_readout)
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    X, y = friedman(900)
+    fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X, y)
+    assert len(seen) > 1 and all(seen)
+    seen.clear()
+    fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
+    assert seen and not any(seen)  # the penalty search's fits too
+    seen.clear()
+    labels = (y > np.median(y)).astype(int)
+    fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
+    assert len(seen) > 1 and not any(seen)
+
+
+@pytest.mark.usefixtures("small_stages")
 def test_warm_start_after_a_staged_fit_continues_on_all_rows():
     X, y = friedman(900)
     est = ADMMResidualRegressor(width=16, random_state=0, max_iter=5, warm_start=True)
@@ -360,6 +387,13 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     # The fit's own penalty in every stage: the weaker one reaches the floor.
     monkeypatch.setattr(
         skadmm._base, "stage_alpha", lambda alpha, *args, **kwargs: alpha
+    )
+    # The read-out refitted at extrapolated points: this trajectory reaches
+    # the floor (extrapolated, it does not).
+    monkeypatch.setattr(
+        ADMMResidualRegressor,
+        "_staged_solver_settings",
+        lambda self: {"extrapolate_readout": False},
     )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 4))

@@ -70,11 +70,11 @@ class LocalResetHooks:
         # [copy of W_1] while Z_1 holds [X, 1] W_1 of every row since the last
         # reset (a list, shared with the row views of a sweep, see
         # ``_row_view``); the sweep's first z-step of the first layer copies
-        # that product instead of recomputing it. Only for a sparse [X, 1]:
-        # its product is computed row by row, so a row chunk's equals those
-        # rows of the whole product bit for bit, while BLAS may take another
-        # kernel (another order of the sums) for a chunk's shape.
-        self._forward_z0 = [None] if sp.issparse(A) else None
+        # that product instead of recomputing it (a dense chunk's product may
+        # round differently from the reset's, which changes no guarantee: the
+        # z-step and its link read the same copy). It was a product per row
+        # and iteration of the ten or so a default fit makes.
+        self._forward_z0 = [None]
 
     def reset_sweep(self, beta, run):
         """Backward sweep from the reset state at ``beta``; the RMS link."""
