@@ -168,6 +168,19 @@ def _pseudo_solve(G, B):
     return X.astype(G.dtype, copy=False)
 
 
+def outer_product(A, B, out=None):
+    """``A @ B`` for dense rows ``A`` (``n x k``) and a ``k x m`` ``B``.
+
+    With ``k == 1`` (a single-output read-out's ``E V^T``) a broadcast product:
+    numpy's matmul takes a plain loop for an inner dimension of one (8,192 x 1
+    times 1 x 100 in float32: 780 us against 170 us). Each element is the one
+    product ``a_i b_j`` either way.
+    """
+    if A.shape[1] == 1:
+        return np.multiply(A, B, out=out)
+    return np.matmul(A, B, out=out)
+
+
 def dense_product(A, W, out=None):
     """``A @ W`` for a dense or scipy.sparse ``A`` and a dense ``W``, into ``out``.
 

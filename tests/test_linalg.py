@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 import skadmm._targets
 from skadmm import ADMMResidualRegressor
 from skadmm._checks import max_input_scale
-from skadmm._linalg import _pseudo_solve, largest_eigenvalue, spd_solve
+from skadmm._linalg import _pseudo_solve, largest_eigenvalue, outer_product, spd_solve
 from skadmm.exceptions import NumericalError
 
 # --------------------------------------------------------------- spd_solve
@@ -274,3 +274,17 @@ def test_target_whose_squares_overflow_is_refused():
     X = rng.standard_normal((30, 3))
     with pytest.raises(ValueError, match="squared errors"):
         ADMMResidualRegressor().fit(X, rng.standard_normal(30) * 1e300)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 3])
+def test_outer_product_is_the_matrix_product(k, dtype):
+    # One column: a broadcast product, each element the one product a_i b_j
+    # the matrix product has; more columns: the matrix product itself.
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((1000, k)).astype(dtype)
+    B = rng.standard_normal((k, 7)).astype(dtype)
+    np.testing.assert_array_equal(outer_product(A, B), A @ B)
+    out = np.empty((1000, 7), dtype)
+    assert outer_product(A, B, out=out) is out
+    np.testing.assert_array_equal(out, A @ B)

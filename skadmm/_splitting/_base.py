@@ -20,7 +20,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_even_slices
 
-from .._linalg import augment, dense_product, largest_eigenvalue, spd_inverse, spd_solve
+from .._linalg import (
+    augment,
+    dense_product,
+    largest_eigenvalue,
+    outer_product,
+    spd_inverse,
+    spd_solve,
+)
 from .._losses import SquaredLoss
 from .._network import l2_penalty
 from .._rows import RowWeights, block_rows, row_chunks
@@ -351,7 +358,7 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
             Tc, Rc = T[:m], R[:m]
             if self.linearized:
                 # U -= (U M - rhs) / step with rhs = pull V^T + beta target.
-                np.matmul(pull[chunk], V.T, out=Rc)
+                outer_product(pull[chunk], V.T, out=Rc)
             for rows, local in parts:
                 t = Tc[local]
                 if skip is None:
@@ -460,7 +467,7 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         if self.loss.curvature != 1.0:
             K *= self.loss.curvature
         K[np.diag_indices_from(K)] += self.beta
-        D = E @ spd_solve(K, V.T, overwrite_a=True)
+        D = outer_product(E, spd_solve(K, V.T, overwrite_a=True))
         U -= D
         return self.rw.sq_norm(D)
 

@@ -28,6 +28,7 @@ code finds, at the cost of one trial.
 
 import numpy as np
 
+from .._linalg import outer_product
 from .._network import l2_penalty
 from .._rows import BLOCK_ELEMENTS
 from ._linearised import LinearisedRelaxation
@@ -112,12 +113,12 @@ class DLADMMRelaxation(LinearisedRelaxation):
             E = self.O - self.R
             E *= self.rho
             E += self.Lam
-            g -= E @ V.T
+            g -= outer_product(E, V.T)
             weights = (nu, self.rho, V)
         else:
             P = np.matmul(self.U[k], W_next, out=self._p)
             np.subtract(self.Z[k + 1], P, out=P)
-            g -= (P @ V.T) * nu
+            g -= outer_product(P, V.T) * nu
             # -(U_{k+1} - U_k - s(Z_{k+1}))
             g -= nu * (self.U[k + 1][:, :-1] - U - self.sZ[k + 1])
             weights = (2.0 * nu, nu, V)

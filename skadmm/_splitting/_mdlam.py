@@ -23,6 +23,7 @@ are exact. The ``W`` and ``U`` steps start from the Nesterov extrapolation
 
 import numpy as np
 
+from .._linalg import outer_product
 from .._network import l2_penalty
 from ._linearised import MAX_DOUBLINGS, LinearisedRelaxation
 
@@ -149,7 +150,7 @@ class BandRelaxation(LinearisedRelaxation):
         T = self.O if k == self.H - 1 else self.Z[k + 1]
         E = T - start @ V
         E -= b
-        g = E @ V.T
+        g = outer_product(E, V.T)
         g *= -beta
         g_sq = rw.sq_norm(g)
         if g_sq == 0.0:
