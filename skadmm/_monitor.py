@@ -104,14 +104,19 @@ class ForwardMonitor:
         if self.callbacks is not None:
             self.callbacks.begin_iteration()
 
-    def update(self, problem, iteration):
+    def update(self, problem, iteration, loss=None):
         """Evaluate the current weights; return a :class:`MonitorReport`.
+
+        ``loss``: the training loss of the current weights where the solver
+        knows it (the forward-reset mode's objective is computed on the
+        forward pass); the curve is then derived from it instead of from a
+        forward pass over the training rows.
 
         Nothing is recorded until every evaluation has finished, so an interrupt
         leaves the curves consistent. A callback that asks to stop ends the
         run after this iteration.
         """
-        report = self._evaluate(problem)
+        report = self._evaluate(problem, loss)
         if self.callbacks is None or not report.finite:
             return report
         weights = problem.weights
@@ -124,8 +129,12 @@ class ForwardMonitor:
             return report._replace(stop=True, reason=reason)
         return report
 
-    def _evaluate(self, problem):
-        loss = self._train_loss(problem.W)
+    def _evaluate(self, problem, train_loss=None):
+        loss = None
+        if train_loss is not None:
+            loss = self.target.curve_from_loss(train_loss)
+        if loss is None:
+            loss = self._train_loss(problem.W)
         if not np.isfinite(loss):
             return MonitorReport(False, False, "", "")
         info = f"train {self.target.curve_name} = {loss:.6g}"

@@ -209,6 +209,15 @@ class RegressionTarget(Target):
         """Mean squared error in the units of ``y`` (``loss_curve_``)."""
         return weighted_mse(Y, out, sample_weight, self.scale)
 
+    def curve_from_loss(self, loss):
+        """:meth:`curve_loss` of a network whose training loss (the squared
+        loss of the fit, ``1/2 sum_i s_i ||out_i - Y_i||^2``) is ``loss``;
+        ``None`` where the outputs' scales differ (the curve weighs them)."""
+        scale = np.ravel(self.scale)
+        if np.any(scale != scale[0]):
+            return None
+        return 2.0 * loss * float(scale[0]) ** 2 / self.n_outputs
+
     def score(self, Y, out, sample_weight):
         """Validation R^2 (early stopping)."""
         return r2_score(Y, out, sample_weight=sample_weight)
@@ -344,6 +353,11 @@ class ClassificationTarget(Target):
         """Mean cross-entropy (``loss_curve_``), ``out`` in training units."""
         rw = RowWeights(sample_weight, Y.shape[0], out.dtype)
         return self.loss.value(out, Y, rw)
+
+    def curve_from_loss(self, loss):
+        """:meth:`curve_loss` of a network whose training loss is ``loss``:
+        the same mean cross-entropy."""
+        return loss
 
     def score(self, Y, out, sample_weight):
         """Validation accuracy (early stopping)."""

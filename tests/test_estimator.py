@@ -495,6 +495,32 @@ def test_loss_curve_is_in_the_units_of_y(data):
     )
 
 
+@pytest.mark.parametrize("target", ["weighted", "two outputs", "classes"])
+def test_reset_mode_loss_curve_is_the_loss_of_each_iterate(data, target):
+    # The forward-reset mode's curve comes from its objective, not from a
+    # forward pass: every point must still be the training loss of that
+    # iterate (weighted MSE in the units of y, or the mean log-loss), here
+    # the last one (no read-out refit after the run). Outputs of different
+    # scales take the forward pass.
+    from sklearn.metrics import log_loss
+
+    X, y = data
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    params = dict(solver="reset", max_iter=6, refit_readout=False)
+    if target == "classes":
+        labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+        est = ADMMResidualClassifier(**{**small().get_params(), **params})
+        est = fit_quiet(est, X, labels, sample_weight=sw)
+        expected = log_loss(labels, est.predict_proba(X), sample_weight=sw)
+    else:
+        Y = 10.0 * y if target == "weighted" else np.column_stack([y, 5.0 * y**2])
+        est = fit_quiet(small(**params), X, Y, sample_weight=sw)
+        err = (est.predict(X) - Y).reshape(len(y), -1)
+        expected = np.average((err**2).mean(axis=1), weights=sw)
+    assert len(est.loss_curve_) == est.n_iter_ == 6
+    np.testing.assert_allclose(est.loss_curve_[-1], expected, rtol=1e-9)
+
+
 @pytest.mark.parametrize("estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
 def test_each_mode_declares_its_own_parameters_once(estimator):
     """A parameter of one mode only is declared with the mode: the estimators

@@ -186,10 +186,10 @@ def test_closing_line_after_an_interrupt(data, capsys, monkeypatch):
     X, y = data
     update = skadmm._monitor.ForwardMonitor.update
 
-    def interrupt_at_3(self, problem, iteration):
+    def interrupt_at_3(self, problem, iteration, loss=None):
         if iteration == 3:
             raise KeyboardInterrupt
-        return update(self, problem, iteration)
+        return update(self, problem, iteration, loss)
 
     monkeypatch.setattr(skadmm._monitor.ForwardMonitor, "update", interrupt_at_3)
     with pytest.warns(FitInterruptedWarning):

@@ -259,7 +259,11 @@ class BaseSolver(ABC):
                 failure = self._guard(
                     problem, value, previous, max(scale, previous_scale), start_value
                 )
-                report = None if failure else monitor.update(problem, it)
+                report = (
+                    None
+                    if failure
+                    else monitor.update(problem, it, self.training_loss(problem, value))
+                )
             except NumericalError as exc:
                 # A block's own check may say what failed (``reason``).
                 failure = getattr(exc, "reason", "a linear system became non-finite")
@@ -294,6 +298,11 @@ class BaseSolver(ABC):
             result.stop_reason = f"max_iter={max_iter} iterations reached"
         progress.close(result, self.clock())
         return result
+
+    def training_loss(self, problem, value):
+        """The training loss of ``problem``'s weights, given the merit
+        ``value`` (``None``: the monitor computes it from a forward pass)."""
+        return None
 
     def _guard(self, problem, value, previous, scale, start_value):
         """What went wrong with the new iterate (``None``: nothing).

@@ -40,6 +40,7 @@ The merit is the true training objective ``l(f(X); Y) + alpha/2 sum
 ||W_k||^2`` (biases excluded), which therefore never increases.
 """
 
+from .._network import l2_penalty
 from .._parallel import run_in_order
 from ._base import BaseSolver
 
@@ -244,6 +245,12 @@ class ResetSolver(BaseSolver):
                 break
             self.eta = max(self.eta * _SHRINK, _ETA_MIN)
         return self.value, residual
+
+    def training_loss(self, problem, value):
+        # The merit is the training objective of the weights, its loss taken
+        # on their forward pass: the loss curve needs no pass of its own (one
+        # forward pass per iteration of the ten or so of a large table's).
+        return value - 0.5 * problem.alpha * l2_penalty(problem.W)
 
     # ----------------------------------------------------------------- phases
     def _extrapolate(self, problem, current):
