@@ -122,21 +122,29 @@ class _PiecewiseLinear:
         p, q, cz = work
         k = self.slope
         zeros = _zeros_like(a)
-        np.multiply(z_old, c, out=cz)
+        # c = 0 (the forward-reset mode's z-steps): no proximal term, three
+        # passes over the block fewer.
+        if c:
+            np.multiply(z_old, c, out=cz)
         # Minimiser over z >= 0: max(p, 0), curvature 2 + c.
         np.add(a, b, out=p)
-        p += cz
+        if c:
+            p += cz
         p *= 1.0 / (2.0 + c)
         np.maximum(p, zeros, out=p)
         # Minimiser over z <= 0: min(q, 0), curvature 1 + k^2 + c.
-        if k == 0.0:
-            np.add(a, cz, out=q)
+        if k == 0.0 and not c:
+            np.minimum(a, zeros, out=q)
         else:
-            np.multiply(b, k, out=q)
-            np.add(a, q, out=q)
-            q += cz
-        q *= 1.0 / (1.0 + k * k + c)
-        np.minimum(q, zeros, out=q)
+            if k == 0.0:
+                np.add(a, cz, out=q)
+            else:
+                np.multiply(b, k, out=q)
+                np.add(a, q, out=q)
+                if c:
+                    q += cz
+            q *= 1.0 / (1.0 + k * k + c)
+            np.minimum(q, zeros, out=q)
         # (2 + c) p^2 >= (1 + k^2 + c) q^2 with p >= 0 >= q, as p >= -q sqrt(ratio).
         np.multiply(q, -math.sqrt((1.0 + k * k + c) / (2.0 + c)), out=cz)
         plus = np.greater_equal(p, cz, out=cz)
