@@ -160,7 +160,7 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 
     X, y = friedman(1000)
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
-    seen = []
+    seen, grown = [], set()
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
@@ -287,28 +287,31 @@ def test_small_tables_and_other_modes_run_no_stage():
 @pytest.mark.usefixtures("small_stages")
 def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
     # A regressor's stages and final run extrapolate the read-out (no Gram
-    # product at an extrapolated point); small tables and the classifier
-    # refit it there.
+    # product at an extrapolated point) and grow eta more slowly; small
+    # tables and the classifier refit the read-out there, at the usual growth.
     from skadmm._solvers import _reset
 
-    seen = []
+    seen, grown = [], set()
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
         seen.append(self.extrapolate_readout)
+        grown.add(self.grow)
         return setup(self, problem)
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
     X, y = friedman(900)
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X, y)
-    assert len(seen) > 1 and all(seen)
+    assert len(seen) > 1 and all(seen) and grown == {_stages.STAGED_GROW}
     seen.clear()
+    grown.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
     seen.clear()
     labels = (y > np.median(y)).astype(int)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
     assert len(seen) > 1 and not any(seen)
+    assert grown == {_reset.ResetSolver.grow} != {_stages.STAGED_GROW}
 
 
 @pytest.mark.usefixtures("small_stages")
