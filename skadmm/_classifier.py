@@ -189,8 +189,11 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         # as good a fit as five, 12 % faster (see ``classifier_stage_plan``).
         # The read-out is refitted at an extrapolated point, not extrapolated
         # (the regressor's setting): extrapolated, 50,000 rows took 30 % less
-        # time but lost 0.013 log-loss and half a point of accuracy.
+        # time but lost 0.013 log-loss and half a point of accuracy. The
+        # regressor's slower growth of eta: 50,000 rows 7 % and 200,000 rows
+        # 11 % faster, with accuracy and log-loss as good or better.
         return {
+            **super()._staged_solver_settings(),
             "extrapolate_readout": False,
             "readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS,
         }

@@ -160,7 +160,7 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 
     X, y = friedman(1000)
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
-    seen, grown = [], set()
+    seen = []
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
@@ -287,8 +287,8 @@ def test_small_tables_and_other_modes_run_no_stage():
 @pytest.mark.usefixtures("small_stages")
 def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
     # A regressor's stages and final run extrapolate the read-out (no Gram
-    # product at an extrapolated point) and grow eta more slowly; small
-    # tables and the classifier refit the read-out there, at the usual growth.
+    # product at an extrapolated point); small tables and the classifier
+    # refit it there. Staged runs of both grow eta more slowly.
     from skadmm._solvers import _reset
 
     seen, grown = [], set()
@@ -307,11 +307,12 @@ def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
     grown.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
+    assert grown == {_reset.ResetSolver.grow} != {_stages.STAGED_GROW}
     seen.clear()
+    grown.clear()
     labels = (y > np.median(y)).astype(int)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
-    assert len(seen) > 1 and not any(seen)
-    assert grown == {_reset.ResetSolver.grow} != {_stages.STAGED_GROW}
+    assert len(seen) > 1 and not any(seen) and grown == {_stages.STAGED_GROW}
 
 
 @pytest.mark.usefixtures("small_stages")
