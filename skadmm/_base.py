@@ -77,7 +77,6 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
-    STAGED_GROW,
     final_patience,
     stage_alpha,
     stage_plan,
@@ -703,9 +702,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     def _staged_solver_settings(self):
         """Solver attributes of a fit with stages (stages and final run)."""
         # The read-out moves with the extrapolated weights, not refitted:
-        # a Gram product per iteration fewer; eta grows more slowly, so that
-        # fewer sweeps are rejected (see ``ResetSolver``).
-        return {"extrapolate_readout": True, "grow": STAGED_GROW}
+        # a Gram product per iteration fewer (see ``ResetSolver``).
+        return {"extrapolate_readout": True}
 
     def _final_patience(self, n_rows, staged):
         """``n_iter_no_change`` of the run on all ``n_rows`` training rows

@@ -288,7 +288,7 @@ def test_small_tables_and_other_modes_run_no_stage():
 def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
     # A regressor's stages and final run extrapolate the read-out (no Gram
     # product at an extrapolated point); small tables and the classifier
-    # refit it there. Staged runs of both grow eta more slowly.
+    # refit it there. The classifier's staged runs grow eta more slowly.
     from skadmm._solvers import _reset
 
     seen, grown = [], set()
@@ -302,17 +302,18 @@ def test_only_the_regressor_s_staged_runs_extrapolate_the_readout(monkeypatch):
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
     X, y = friedman(900)
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X, y)
-    assert len(seen) > 1 and all(seen) and grown == {_stages.STAGED_GROW}
+    assert len(seen) > 1 and all(seen) and grown == {_reset.ResetSolver.grow}
     seen.clear()
     grown.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
-    assert grown == {_reset.ResetSolver.grow} != {_stages.STAGED_GROW}
+    assert grown == {_reset.ResetSolver.grow}
     seen.clear()
     grown.clear()
     labels = (y > np.median(y)).astype(int)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
-    assert len(seen) > 1 and not any(seen) and grown == {_stages.STAGED_GROW}
+    assert len(seen) > 1 and not any(seen)
+    assert grown == {_stages.CLASSIFIER_STAGED_GROW} != {_reset.ResetSolver.grow}
 
 
 @pytest.mark.usefixtures("small_stages")
