@@ -63,7 +63,8 @@ def mlp_flops_per_row(d=FEATURES, n=WIDTH, m=1):
 def profile(n_rows):
     X, y = make_friedman1(n_rows, n_features=FEATURES, noise=1.0, random_state=SEED)
     X = StandardScaler().fit_transform(X)
-    _stages.MIN_STAGED_ROWS = 10**12  # one run on all rows
+    # One run on all rows: no stage for either estimator.
+    _stages.MIN_STAGED_ROWS = _stages.REGRESSOR_MIN_STAGED_ROWS = 10**12
     model = ADMMResidualRegressor(
         random_state=SEED,
         alpha=1e-4,
