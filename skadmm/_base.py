@@ -355,7 +355,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         plan = self._plan_parallelism(n_rows, self._input_width(X, n_rows))
         # Before anything of the fit is allocated (see skadmm._memory).
         check_fit_memory(
-            self.get_params(), X, self._n_outputs_for(y), sw is not None, plan
+            self.get_params(),
+            X,
+            self._n_outputs_for(y),
+            sw is not None,
+            plan,
+            is_classifier(self),
         )
         check_input_scale(X, self.width)
         if keep is not None and not keep.all():

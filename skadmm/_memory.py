@@ -76,6 +76,7 @@ def fit_memory_parts(
     row_blocks=1,
     quantize=None,
     quantize_bits=8,
+    classifier=False,
 ):
     """Bytes of each group of arrays alive at the peak of a fit, by name.
 
@@ -91,7 +92,11 @@ def fit_memory_parts(
     ``row_blocks``: the training rows' blocks (see ``skadmm._row_blocks``),
     which keep no state between calls: the state then exists for one block
     per worker at a time. ``quantize``, ``quantize_bits``: pdADMM-G-Q's
-    quantized variables (``None``: none) and bits per code.
+    quantized variables (``None``: none) and bits per code. ``classifier``:
+    the classifier's fit, whose row blocks hold the features of both
+    line-search trials for every row (its cross-entropy read-out refits read
+    them several times) during its float32 stage on all the rows, a copy of
+    ``X`` and ``Y`` cast to float32 (see ``skadmm._stages``).
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -133,6 +138,11 @@ def fit_memory_parts(
         # The line search's first-layer pre-activations, one per feature buffer.
         live["solver: first-layer pre-activations"] = 2 * N_tr * n
     live[f"weights ({copies} copies)"] = copies * weights
+    if classifier and row_blocks > 1 and solver_cls.reset_hooks:
+        # The trials' features in the data's type (the final run's; the
+        # float32 stage's are smaller), and that stage's float32 copies.
+        live["classifier: held trial features"] = 2 * N_tr * (n + 1)
+        live["classifier stage: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
 
     # Each of these is freed before the next one is made.
     first = block_solve_elements(N_st, d + 1, n, weighted)
@@ -202,7 +212,7 @@ def estimate_fit_nbytes(n_samples, n_features, n_outputs, **params):
         ``n_blocks``, ``itemsize`` (required), ``solver``, ``splitting``,
         ``update``, ``early_stopping``, ``validation_fraction``,
         ``refit_readout``, ``weighted``, ``n_regions``, ``n_workers``,
-        ``threaded_blas``.
+        ``threaded_blas``, ``classifier``.
 
     Returns
     -------
@@ -212,10 +222,11 @@ def estimate_fit_nbytes(n_samples, n_features, n_outputs, **params):
     return sum(fit_memory_parts(n_samples, n_features, n_outputs, **params).values())
 
 
-def params_memory_parts(params, X, n_outputs, weighted, plan):
+def params_memory_parts(params, X, n_outputs, weighted, plan, classifier=False):
     """:func:`fit_memory_parts` of a fit of an estimator with parameters
     ``params`` (``get_params``) on ``X``, with ``n_outputs`` network outputs,
-    sample weights or not (``weighted``), run with the parallel ``plan``."""
+    sample weights or not (``weighted``), run with the parallel ``plan``
+    (``classifier``: the estimator is the classifier)."""
     # The network's input is the embedded X, at its widest (sample weights,
     # not yet validated here, are taken as ones; see skadmm._embeddings).
     kind = params["embedding"]
@@ -244,17 +255,18 @@ def params_memory_parts(params, X, n_outputs, weighted, plan):
         row_blocks=plan.row_blocks,
         quantize=params.get("quantize"),
         quantize_bits=params.get("quantize_bits", 8),
+        classifier=classifier,
     )
 
 
-def check_fit_memory(params, X, n_outputs, weighted, plan):
+def check_fit_memory(params, X, n_outputs, weighted, plan, classifier=False):
     """Raise ``MemoryError`` if the fit of :func:`params_memory_parts` cannot
     fit in memory.
 
     Called by ``fit`` right after input validation, before any allocation of
     the fit itself. An unknown limit never blocks a fit.
     """
-    parts = params_memory_parts(params, X, n_outputs, weighted, plan)
+    parts = params_memory_parts(params, X, n_outputs, weighted, plan, classifier)
     limit, source = memory_limit()
     nbytes = sum(parts.values())
     if limit is None or nbytes <= limit:

@@ -153,12 +153,19 @@ def iterate(problem, run=None):
 
 def estimator_memory_parts(estimator, X, y, sample_weight):
     """The memory guard's parts of ``estimator.fit(X, y, sample_weight)``."""
+    from sklearn.base import is_classifier
+
     from skadmm._memory import params_memory_parts
 
     plan = estimator._plan_parallelism(X.shape[0], X.shape[1])
     n_outputs = estimator._n_outputs_for(y)
     return params_memory_parts(
-        estimator.get_params(), X, n_outputs, sample_weight is not None, plan
+        estimator.get_params(),
+        X,
+        n_outputs,
+        sample_weight is not None,
+        plan,
+        is_classifier(estimator),
     )
 
 

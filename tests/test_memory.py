@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skadmm import ADMMResidualRegressor, _limits, _memory
+from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _limits, _memory
 
 from ._problems import estimator_memory_parts
 
@@ -126,6 +126,9 @@ CONFIGS = {
     "reset wide few rows": (dict(width=300, n_blocks=1), dict(n_samples=150)),
     # Streamed row blocks (skadmm._row_blocks): a block's state at a time.
     "reset row blocks": (dict(width=40, n_jobs=2), dict(n_samples=40_000)),
+    # The classifier's blocks hold its trials' features for every row, and
+    # its stage on all the rows casts X and Y to float32.
+    "classifier row blocks": (dict(width=60, n_jobs=2), dict(n_samples=30_000)),
     "reset two deep": (dict(width=100, n_blocks=3, splitting="two"), {}),
     "reset two regions": (
         dict(width=60, n_blocks=2, splitting="two", n_regions=2, n_jobs=2),
@@ -204,7 +207,13 @@ def test_estimate_brackets_the_traced_peak(name):
     # the arrays' peak; the estimate must cover it without being far above.
     params, shape = CONFIGS[name]
     X, y = data(**{"n_samples": 1000, **shape})
-    est = ADMMResidualRegressor(max_iter=1, random_state=0, **params)
+    estimator = ADMMResidualRegressor
+    if name.startswith("classifier"):
+        estimator, y = (
+            ADMMResidualClassifier,
+            np.digitize(y, np.quantile(y, [0.3, 0.7])),
+        )
+    est = estimator(max_iter=1, random_state=0, **params)
     estimate = sum(estimator_memory_parts(est, X, y, None).values())
     tracemalloc.start()
     try:
