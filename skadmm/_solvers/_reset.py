@@ -264,16 +264,12 @@ class ResetSolver(BaseSolver):
         if b == 0.0:  # nothing to try: the momentum starts
             self._t += 1
             return
+        *hidden, readout = (
+            W + b * (W - P) for W, P in zip(current, self._previous, strict=True)
+        )
         if self.extrapolate_readout:
-            *hidden, readout = (
-                W + b * (W - P) for W, P in zip(current, self._previous, strict=True)
-            )
             value = self._objective(problem, hidden, readout)
         else:
-            hidden = [
-                W + b * (W - P)
-                for W, P in zip(current[:-1], self._previous[:-1], strict=True)
-            ]
             readout, value = self._readout(problem, hidden)
         if value <= self.value - self.min_gain * self._gain:
             problem.W[:] = [*hidden, readout]
