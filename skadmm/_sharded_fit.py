@@ -39,10 +39,7 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
-    final_patience,
     stage_alpha,
-    stage_iterations,
-    stage_sizes,
     uses_early_stopping,
 )
 from ._targets import ClassificationTarget, RegressionTarget
@@ -200,15 +197,16 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     with fit_blas_limits(BLAS_THREADS):
         weights = hooks.initial_weights(n_features, n_outputs, activation, rng, dtype)
         stages = []
-        regressor = target.auto_alpha is None
-        if solver_cls.staged and stage_sizes(n_train, regressor):
-            # The solver settings of a staged fit, as in one process.
+        # The estimator's own schedule (the classifier's ends with a stage on
+        # all the rows), solver settings and final patience, as in one process.
+        schedule = est._stage_plan(n_train) if solver_cls.staged else []
+        if schedule:
             for key, value in est._staged_solver_settings().items():
                 setattr(solver, key, value)
             offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
             offset_of = dict(zip(train, offsets.tolist(), strict=True))
             stages, weights = _run_stages(
-                run, shards, weights, n_train, offset_of, rng, dtype
+                run, shards, weights, schedule, n_train, offset_of, rng, dtype
             )
         if stages and (
             not stages[-1][0].completed or stages[-1][1].stopped_by_callback
@@ -223,11 +221,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
                 weights,
                 n_train,
                 validation=bool(validation),
-                patience=final_patience(
-                    est.n_iter_no_change,
-                    n_train,
-                    bool(stages) and run.target.auto_alpha is None,
-                ),
+                patience=est._final_patience(n_train, bool(stages)),
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:
@@ -320,21 +314,21 @@ class _Run(NamedTuple):
         return problem, monitor, result
 
 
-def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
-    """The stages of a progressive fit (see ``skadmm._stages``) on the shards'
-    training rows: the in-process fit's samples (the same permutation of the
-    training rows, drawn from ``rng``), each chunk holding its own rows of a
-    stage. Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
+def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
+    """The stages ``schedule`` (``(rows, max_iter)`` each, the estimator's
+    ``_stage_plan``) of a progressive fit (see ``skadmm._stages``) on the
+    shards' training rows: the in-process fit's samples (the same permutation
+    of the training rows, drawn from ``rng``), each chunk holding its own rows
+    of a stage (a stage on all the rows, the classifier's last, their float32
+    copy). Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
     rule = run.target.auto_alpha
-    regressor = rule is None
-    sizes = stage_sizes(n_train, regressor)
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
     offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]
     shards.pinned.call_each("set_stage_order", [(state, n_train, o) for o in offsets])
     train = [[c for c in held if c in offset_of] for held in shards.chunks]
     stages = []
-    for i, m in enumerate(sizes):
+    for i, (m, max_iter) in enumerate(schedule):
         parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE)
         try:
             counts = [
@@ -346,19 +340,24 @@ def _run_stages(run, shards, weights, n_train, offset_of, rng, dtype):
             stage = ShardSet(shards.pinned, counts, ())
             # The stage's summed weight, as in process.
             n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
-            alpha = stage_alpha(
-                run.params["alpha"],
-                n_stage,
-                rule or fixed_alpha,
-                n_train,
-                min_rows=None if rule is None else 0,
+            # A stage on all the rows is the fit's own problem: its penalty.
+            alpha = (
+                run.params["alpha"]
+                if m == n_train
+                else stage_alpha(
+                    run.params["alpha"],
+                    n_stage,
+                    rule or fixed_alpha,
+                    n_train,
+                    min_rows=None if rule is None else 0,
+                )
             )
             problem, monitor, result = run.solve(
                 stage,
                 weights,
                 m,
-                max_iter=stage_iterations(m),
-                name=f"Stage {i + 1}/{len(sizes)} ({m} rows)",
+                max_iter=max_iter,
+                name=f"Stage {i + 1}/{len(schedule)} ({m} rows)",
                 alpha=alpha,
             )
         finally:
@@ -616,6 +615,9 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             refit_readout=est.refit_readout,
             weighted=False,
             row_blocks=max(blocks, 1),
+            # The classifier's held trial features and its float32 stage on
+            # all the rows, as in one process.
+            classifier=isinstance(target, ClassificationTarget),
         )
         # What the worker process already uses (its data chunks included).
         used = info.get(worker, {}).get("metrics", {}).get("memory") or 0

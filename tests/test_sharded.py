@@ -337,6 +337,39 @@ def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypa
     assert actors_left(client) == 0
 
 
+def test_sharded_classifier_stages_are_the_local_fits_stages(
+    client, small_stages, monkeypatch
+):
+    """The classifier's own schedule on the cluster, as in process: its
+    sampled stages, its stage on all the rows (the fit's penalty), then the
+    final run with its short patience. With the stages in float64 both fits
+    make the same iterations to rounding."""
+    import skadmm._base
+    import skadmm._sharded_fit
+    from skadmm import _stages
+
+    monkeypatch.setattr(_stages, "CLASSIFIER_STAGE_ITER", 6)
+    monkeypatch.setattr(_stages, "CLASSIFIER_ALL_ROWS_ITER", 5)
+    for module in (skadmm._base, skadmm._sharded_fit):
+        monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    X, y = data(3000)
+    c = labels(y, 3)
+    kw = params(early_stopping=False, max_iter=8)
+    local = local_fit(ADMMResidualClassifier(**kw), X, c)
+    sharded = fit_quietly(ADMMResidualClassifier(**kw), *chunked(X, c))
+    rows = [s["n_samples"] for s in sharded.stages_]
+    assert rows == [s["n_samples"] for s in local.stages_]
+    assert rows == [400, 800, 1600, 3000, 3000]
+    n_iter = [s["n_iter"] for s in sharded.stages_]
+    assert n_iter == [s["n_iter"] for s in local.stages_]
+    assert n_iter[3] == 5
+    np.testing.assert_allclose(
+        sharded.objective_curve_, local.objective_curve_, rtol=1e-9
+    )
+    assert_close(local.predict_proba(X), sharded.predict_proba(X))
+    assert actors_left(client) == 0
+
+
 def test_sharded_stages_do_not_depend_on_the_workers(client, small_stages):
     X, y = data(3000)
     sw = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
