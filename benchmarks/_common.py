@@ -217,7 +217,8 @@ def with_solver(model, solver_class, *, alpha_grid=None):
     benchmarks measure solver variants without patching the package.
 
     ``alpha_grid``: the candidates of ``alpha="auto"`` during its fits (the
-    module constant ``skadmm._alpha_search.CV_GRID``, set for the fit only).
+    module constant ``skadmm._alpha_search.CV_GRID``, set for the fit only,
+    with no weaker candidate along the path: ``PATH_WEAKEST = None``).
     """
     estimator = type(model)
     attributes = {"_solver_class": lambda self: solver_class}
@@ -237,12 +238,12 @@ def with_solver(model, solver_class, *, alpha_grid=None):
 
 @contextlib.contextmanager
 def _alpha_grid(grid):
-    saved = _alpha_search.CV_GRID
-    _alpha_search.CV_GRID = grid
+    saved = _alpha_search.CV_GRID, _alpha_search.PATH_WEAKEST
+    _alpha_search.CV_GRID, _alpha_search.PATH_WEAKEST = grid, None
     try:
         yield
     finally:
-        _alpha_search.CV_GRID = saved
+        _alpha_search.CV_GRID, _alpha_search.PATH_WEAKEST = saved
 
 
 def solver_variant(mode, switches):

@@ -19,6 +19,7 @@ from skadmm._alpha_search import (
     CV_MIN_ROWS,
     FEWER_FOLDS_MIN_ROWS,
     PATH_MIN_ROWS,
+    PATH_WEAKEST,
     candidates,
     classification_alpha,
     distinct_row_folds,
@@ -31,6 +32,9 @@ from skadmm._alpha_search import (
 from skadmm._blas import BLAS_MIN_PRODUCT, blas_thread_budget, largest_product
 from skadmm._parallel import search_workers
 from skadmm._targets import RegressionTarget
+
+#: The candidates of the penalty path (from PATH_MIN_ROWS summed weights on).
+PATH_GRID = (PATH_WEAKEST, *CV_GRID)
 
 
 def squared_errors(Y, pred):
@@ -92,7 +96,7 @@ def test_folds_keep_copies_together_and_ignore_row_order():
     np.testing.assert_array_equal(distinct_row_folds(X[perm], Y[perm], 3), fold[perm])
 
 
-@pytest.mark.parametrize("noise", [0.01, 30.0])
+@pytest.mark.parametrize("noise", [0.001, 30.0])
 def test_choice_is_the_cross_validation_minimiser(noise):
     rng = np.random.default_rng(2)
     X = rng.standard_normal((120, 40))
@@ -102,7 +106,7 @@ def test_choice_is_the_cross_validation_minimiser(noise):
     split = PredefinedSplit(distinct_row_folds(X, Y, 3))
     y = Y.ravel()
     grid = candidates(120)
-    assert grid == (*CV_GRID, 3 / 120)
+    assert grid == (*PATH_GRID, 3 / 120)
     errors = [
         np.sum((cross_val_predict(Ridge(alpha=a * 80), X, y, cv=split) - y) ** 2)
         for a in grid
@@ -110,6 +114,15 @@ def test_choice_is_the_cross_validation_minimiser(noise):
     assert chosen == grid[int(np.argmin(errors))]
     # Noise-free data asks for the least penalty, pure noise for the most.
     assert chosen == (grid[0] if noise < 1 else grid[-1])
+
+
+def test_the_weakest_candidate_joins_where_the_path_searches():
+    """PATH_WEAKEST is a candidate from PATH_MIN_ROWS summed weights on
+    (along the penalty path), not below (every candidate fitted)."""
+    assert PATH_WEAKEST < min(CV_GRID)
+    assert candidates(PATH_MIN_ROWS - 1) == (*CV_GRID, 3 / (PATH_MIN_ROWS - 1))
+    assert candidates(PATH_MIN_ROWS) == (*PATH_GRID, 3 / PATH_MIN_ROWS)
+    assert candidates(CV_MAX_ROWS) == PATH_GRID
 
 
 def test_diverging_candidates_are_never_chosen():
@@ -315,7 +328,7 @@ def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch)
     """Pure noise wants the largest penalty: the path fits ``3 / n`` (always)
     and the grid from its largest penalty down to the first whose loss is
     higher, and stops there; the exhaustive search (``PATH_STOPS = False``)
-    fits all five and makes the same choice, with the same losses for the
+    fits all six and makes the same choice, with the same losses for the
     candidates both fitted."""
     rng = np.random.default_rng(9)
     X, Y = rng.standard_normal((120, 40)), rng.standard_normal((120, 1))
@@ -328,28 +341,31 @@ def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch)
 
     path = search_alpha("auto", X, Y, None, spy, squared_errors)
     assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3 + [grid[-3]] * 3
-    assert path.fitted.tolist() == [False, False, True, True, True]
-    assert np.isnan(path.fit_seconds[:, :2]).all()
+    assert path.fitted.tolist() == [False, False, False, True, True, True]
+    assert np.isnan(path.fit_seconds[:, :3]).all()
     monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
     fitted.clear()
     full = search_alpha("auto", X, Y, None, spy, squared_errors)
     assert sorted(set(fitted)) == sorted(grid) and full.fitted.all()
     assert path.alpha == full.alpha == grid[-1]
-    np.testing.assert_array_equal(path.fold_errors[:, 2:], full.fold_errors[:, 2:])
+    np.testing.assert_array_equal(path.fold_errors[:, 3:], full.fold_errors[:, 3:])
 
 
 @pytest.mark.parametrize(
     "n, losses, n_fitted, chosen",
     [
-        # CV_GRID alone (300 rows and more): one valley, found.
-        (400, (5, 1, 2, 4), 4, 1),
+        # The grid alone (300 rows and more): one valley, found; the weakest
+        # penalty is not fitted.
+        (400, (6, 5, 1, 2, 4), 4, 2),
+        # The loss falls all the way: the weakest penalty is fitted, chosen.
+        (400, (0.5, 0.8, 1, 2, 4), 5, 0),
         # Two valleys: the path keeps the one nearer the largest penalty.
-        (400, (0.5, 3, 1, 4), 3, 2),
+        (400, (0.2, 0.5, 3, 1, 4), 3, 3),
         # The loss rises from 3 / n to the grid's largest and falls again:
         # 3 / n does not stop the path, the grid's valley is found.
-        (120, (5, 1, 2, 4, 3), 5, 1),
+        (120, (6, 5, 1, 2, 4, 3), 5, 2),
         # 3 / n best of all: chosen, the grid stopping at its first rise.
-        (120, (5, 3, 2, 4, 0.5), 4, 4),
+        (120, (6, 5, 3, 2, 4, 0.5), 4, 5),
     ],
 )
 def test_the_path_stops_at_the_first_rise_along_the_grid(n, losses, n_fitted, chosen):
@@ -365,7 +381,7 @@ def test_the_path_stops_at_the_first_rise_along_the_grid(n, losses, n_fitted, ch
     search = search_alpha("auto", X, Y, np.full(90, n / 90), constant, squared_errors)
     fitted = search.fitted
     assert fitted.sum() == n_fitted
-    assert fitted[len(CV_GRID) :].all()  # 3 / n always
+    assert fitted[len(PATH_GRID) :].all()  # 3 / n always
     np.testing.assert_allclose(search.mean_errors[fitted], np.array(losses)[fitted])
     assert np.isnan(search.mean_errors[~fitted]).all()
     assert search.alpha == grid[chosen]
@@ -402,11 +418,17 @@ def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
     stop the path (the rule asks for every fold): the smaller penalty
     after it, best of all, is fitted and chosen."""
     X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
-    weights = np.full(90, 400 / 90)  # 400 rows: CV_GRID alone, two folds
+    weights = np.full(90, 400 / 90)  # 400 rows: no 3 / n, two folds
     assert validated_folds("auto", 400) == 2
     fold = distinct_row_folds(X, Y, 3)
-    levels = {1e-2: (4, 4, 4), 3e-3: (2, 2, 2), 1e-3: (3.5, 1, 3), 3e-4: (1, 1, 1)}
-    assert candidates(400) == CV_GRID == tuple(sorted(levels))
+    levels = {
+        1e-2: (4, 4, 4),
+        3e-3: (2, 2, 2),
+        1e-3: (3.5, 1, 3),
+        3e-4: (1, 1, 1),
+        1e-4: (1.5, 1.5, 1.5),
+    }
+    assert candidates(400) == PATH_GRID == tuple(sorted(levels))
 
     def by_fold(alpha, X_train, Y_train, sw, X_test):
         rows = X_test[:, 0].astype(int)
@@ -418,7 +440,7 @@ def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
     # Above the best on every fold: the path stops there.
     levels[1e-3] = (3, 3, 3)
     search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
-    assert search.fitted.tolist() == [False, True, True, True]
+    assert search.fitted.tolist() == [False, False, True, True, True]
     assert search.alpha == 3e-3
 
 
@@ -451,7 +473,7 @@ def test_large_tables_validate_on_two_of_the_three_folds(monkeypatch):
     X = rng.standard_normal((n, 30))
     Y = (X[:, :3].sum(axis=1) + 3.0 * rng.standard_normal(n))[:, None]
     assert validated_folds("auto", n) == 2
-    assert planned_fits("auto", n) == 2 * len(CV_GRID)
+    assert planned_fits("auto", n) == 2 * len(PATH_GRID)
     monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
     search = search_alpha("auto", X, Y, None, ridge_fit_predict, squared_errors)
     fold = distinct_row_folds(X, Y, 3)
@@ -467,7 +489,7 @@ def test_large_tables_validate_on_two_of_the_three_folds(monkeypatch):
                     )
                     ** 2
                 )
-                for a in CV_GRID
+                for a in PATH_GRID
             ]
             for k in range(2)
         ]
@@ -476,10 +498,10 @@ def test_large_tables_validate_on_two_of_the_three_folds(monkeypatch):
     np.testing.assert_allclose(
         search.mean_errors, oracle.sum(axis=0) / np.sum(fold < 2), rtol=1e-10
     )
-    assert search.alpha == CV_GRID[int(np.argmin(oracle.sum(axis=0)))]
+    assert search.alpha == PATH_GRID[int(np.argmin(oracle.sum(axis=0)))]
     monkeypatch.setattr("skadmm._alpha_search.FEWER_FOLDS", False)
     full = search_alpha("auto", X, Y, None, ridge_fit_predict, squared_errors)
-    assert full.fold_errors.shape == (3, len(CV_GRID))
+    assert full.fold_errors.shape == (3, len(PATH_GRID))
     np.testing.assert_array_equal(full.fold_errors[:2], search.fold_errors)
 
 
@@ -513,7 +535,7 @@ def test_verbose_says_the_search_validates_on_two_folds(capsys):
     est = fit(model(width=8, max_iter=3, verbose=1), X, y)
     record = est.alpha_search_
     fitted = np.array(record["fitted"])
-    assert np.shape(record["fold_errors"]) == (2, len(CV_GRID))
+    assert np.shape(record["fold_errors"]) == (2, len(PATH_GRID))
     np.testing.assert_allclose(
         record["mean_errors"],
         np.sum(record["fold_errors"], axis=0) / (2 * n / 3),

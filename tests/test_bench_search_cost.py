@@ -21,9 +21,10 @@ def test_quick_run_compares_the_path_with_the_exhaustive_search(tmp_path):
     by_model = {row["model"]: row for row in rows}
     assert float(by_model["mlp"]["vs_mlp"]) == 1.0
     assert all(float(row["fit_time"]) > 0 for row in rows)
-    # Two folds of 150 rows: five candidates each, all fitted exhaustively.
-    assert float(by_model["exhaustive"]["search_fits"]) == 15
-    assert float(by_model["path"]["search_fits"]) <= 15
+    # Two folds of 150 rows: six candidates each (the grid, 1e-4 and 3 / n),
+    # all fitted exhaustively.
+    assert float(by_model["exhaustive"]["search_fits"]) == 18
+    assert float(by_model["path"]["search_fits"]) <= 18
     assert by_model["path"]["same_alpha"] == by_model["exhaustive"]["same_alpha"]
     # 150 training rows: below FEWER_FOLDS_MIN_ROWS, the defaults are the
     # three-fold path.
