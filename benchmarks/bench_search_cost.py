@@ -6,7 +6,7 @@ folds before the final fit. Since the penalty path (user guide,
 "Regularisation") the candidates run from the largest penalty down and the
 search stops at the first whose loss rises; the exhaustive search fits every
 candidate (``PATH_STOPS = False``, a measurement switch of
-``skadmm._alpha_search``). From 1,000 rows on each candidate is validated on
+``skadmm._alpha_search``). From 300 rows on each candidate is validated on
 two of the three folds (``FEWER_FOLDS``, another switch). For each table, on
 the suite's 5 folds
 (``random_state=0``, ``StandardScaler`` in front, one BLAS thread), in one
