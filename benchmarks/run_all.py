@@ -28,6 +28,8 @@ Scripts, in order (names for ``--only``):
 * ``search_cost``: ``bench_search_cost.py`` (``alpha="auto"``'s search: the
   defaults' fit time against MLPRegressor's, the penalty path beside the
   exhaustive search);
+* ``medium_tables``: ``bench_medium_tables.py`` (the penalty of 2,000 to
+  10,000 rows: the sample search against the size rule and MLPRegressor);
 * ``load``: ``bench_load.py`` (fit time beside busy processes, BLAS threads);
 * ``graph``: ``bench_graph.py`` (hop features against raw node features on
   Cora, CiteSeer and CSBM graphs);
@@ -68,6 +70,7 @@ SCRIPTS = {
     "parallel": "bench_parallel.py",
     "search_parallel": "bench_search_parallel.py",
     "search_cost": "bench_search_cost.py",
+    "medium_tables": "bench_medium_tables.py",
     "load": "bench_load.py",
     "graph": "bench_graph.py",
     "scaling": "bench_scaling.py",

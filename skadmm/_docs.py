@@ -298,7 +298,10 @@ ATTRIBUTES = Template(
         final read-out refit. ``time_curve_`` counts the iterations only.
     alpha_search_ : dict
         How the last fit's penalty was chosen: ``alpha``, ``rule``
-        (``"cross-validation"``, ``"fixed"`` for the size rule, ``"given"``
+        (``"cross-validation"``; ``"sample cross-validation"`` on 2,000 to
+        10,000 rows: the search on a sample of about 2,000 rows, with
+        ``sample_rows`` and its choice ``sample_alpha``, capped at the size
+        rule; ``"fixed"`` for the size rule, ``"given"``
         for a number, ``"kept"`` by a warm start, ``"stopped"`` when a fit
         callback stopped the search, with ``n_fits`` done of ``n_planned``:
         the size rule's penalty), ``candidates`` and ``seconds`` (the whole

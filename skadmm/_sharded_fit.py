@@ -20,7 +20,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
 from ._activations import get_activation
-from ._alpha_search import CV_MAX_ROWS, CV_MIN_ROWS, AlphaSearch, fixed_alpha
+from ._alpha_search import (
+    CV_MIN_ROWS,
+    SAMPLE_SEARCH_MAX_ROWS,
+    AlphaSearch,
+    fixed_alpha,
+)
 from ._blas import fit_blas_limits
 from ._callbacks import FitCallbacks
 from ._checks import max_input_scale
@@ -568,9 +573,10 @@ def _resolve_alpha(est, hooks, shards, target, n_weight, weighted, callbacks):
     elif target.auto_alpha is not None:
         alpha = target.auto_alpha(n_weight)
         search = AlphaSearch(alpha, "fixed", (alpha,))
-    elif CV_MIN_ROWS <= n_weight <= CV_MAX_ROWS:
-        # A table this small is cross-validated in process, as it would be
-        # locally: its rows (at most a few thousand) come to the driver once.
+    elif CV_MIN_ROWS <= n_weight <= SAMPLE_SEARCH_MAX_ROWS:
+        # A table this small is cross-validated in process (on a sample above
+        # CV_MAX_ROWS), as it would be locally: its rows (at most ten
+        # thousand) come to the driver once.
         data = shards.call("training_rows")
         Xs = np.concatenate([d[0] for d in data])
         Ys = np.concatenate([d[1] for d in data])

@@ -20,9 +20,12 @@ from skadmm._alpha_search import (
     FEWER_FOLDS_MIN_ROWS,
     PATH_MIN_ROWS,
     PATH_WEAKEST,
+    SAMPLE_ROWS,
+    SAMPLE_SEARCH_MAX_ROWS,
     candidates,
     classification_alpha,
     distinct_row_folds,
+    distinct_row_sample,
     fixed_alpha,
     planned_fits,
     resolve_alpha,
@@ -62,7 +65,7 @@ def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
 
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((400, 2)), rng.standard_normal((400, 1))
-    for n in (CV_MIN_ROWS - 1, CV_MAX_ROWS + 1):
+    for n in (CV_MIN_ROWS - 1, SAMPLE_SEARCH_MAX_ROWS + 1):
         weights = np.full(400, n / 400)  # weights count as rows
         alpha = resolve_alpha("auto", X, Y, weights, never, squared_errors)
         assert alpha == fixed_alpha(n)
@@ -74,6 +77,76 @@ def test_tiny_and_large_tables_take_the_fixed_penalty_without_fitting():
     assert fixed_alpha(CV_MAX_ROWS + 1) == pytest.approx(2e-3)
     assert fixed_alpha(50_000) == pytest.approx(16 / 50_000)
     assert fixed_alpha(10**6) == pytest.approx(1.6e-5)
+
+
+def test_the_sample_is_whole_groups_of_identical_rows():
+    """About SAMPLE_ROWS summed weights, never more; a row of integer weight
+    k and k copies of it are in the sample or out of it together, so both
+    give the same sample; the draw does not depend on the row order."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 2))
+    Y = rng.standard_normal((3000, 1))
+    weights = rng.integers(1, 4, 3000).astype(float)
+    rows = distinct_row_sample(X, Y, weights, SAMPLE_ROWS)
+    assert SAMPLE_ROWS - 3 < weights[rows].sum() <= SAMPLE_ROWS
+    repeat = np.repeat(np.arange(3000), weights.astype(int))
+    copies = distinct_row_sample(X[repeat], Y[repeat], None, SAMPLE_ROWS)
+    np.testing.assert_array_equal(copies, rows[repeat])
+    order = rng.permutation(3000)
+    shuffled = distinct_row_sample(X[order], Y[order], weights[order], SAMPLE_ROWS)
+    np.testing.assert_array_equal(shuffled, rows[order])
+
+
+@pytest.mark.parametrize("noise", [0.001, 30.0])
+def test_tables_above_cv_max_rows_cross_validate_a_sample(noise):
+    """From CV_MAX_ROWS to SAMPLE_SEARCH_MAX_ROWS rows the search runs on the
+    sample alone (every fit sees its rows only), chooses as a search of the
+    sample would (Ridge oracle on its folds), and the choice is capped at the
+    size rule: noise-free data get the weakest penalty, pure noise the rule's,
+    not the sample's 1e-2."""
+    rng = np.random.default_rng(4)
+    n = CV_MAX_ROWS + 1000
+    X = rng.standard_normal((n, 30))
+    Y = (X[:, :3].sum(axis=1) + noise * rng.standard_normal(n))[:, None]
+    rows = distinct_row_sample(X, Y, None, SAMPLE_ROWS)
+    seen = []
+
+    def spy(alpha, X_train, Y_train, sw, X_test):
+        seen.append(X_train.shape[0] + X_test.shape[0])
+        return ridge_fit_predict(alpha, X_train, Y_train, sw, X_test)
+
+    search = search_alpha("auto", X, Y, None, spy, squared_errors)
+    # Two validated folds of the sample: the sample's rows, each time.
+    assert set(seen) == {rows.sum()}
+    alone = search_alpha(
+        "auto", X[rows], Y[rows], None, ridge_fit_predict, squared_errors
+    )
+    assert search.sample_alpha == alone.alpha
+    np.testing.assert_array_equal(search.fold_errors, alone.fold_errors)
+    assert search.rule == "sample cross-validation"
+    assert search.sample_rows == rows.sum()
+    assert search.alpha == min(alone.alpha, fixed_alpha(n))
+    if noise < 1:
+        assert search.alpha == PATH_WEAKEST
+    else:
+        assert alone.alpha == max(candidates(rows.sum()))
+        assert search.alpha == fixed_alpha(n) < alone.alpha
+    record = search.as_dict()
+    assert record["sample_rows"] == rows.sum()
+    assert record["sample_alpha"] == alone.alpha
+
+
+def test_estimator_on_a_mid_sized_table_searches_a_sample():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((CV_MAX_ROWS + 500, 3))
+    y = np.sin(X[:, 0]) + X[:, 1] ** 2
+    est = model(width=8, max_iter=3)
+    est = fit(est, X, y)
+    record = est.alpha_search_
+    assert record["rule"] == "sample cross-validation"
+    assert record["sample_rows"] <= SAMPLE_ROWS
+    assert est.alpha_ == min(record["sample_alpha"], fixed_alpha(len(y)))
+    assert np.shape(record["fold_errors"]) == (2, len(candidates(SAMPLE_ROWS)))
 
 
 def test_classifier_penalty_shrinks_as_a_sum_scale_penalty_on_large_tables():

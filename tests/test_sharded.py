@@ -131,6 +131,28 @@ def test_sample_weights_and_auto_alpha_as_in_process(client):
     assert_close(local.predict(X), sharded.predict(X))
 
 
+def test_mid_sized_tables_search_a_sample_as_in_process(client):
+    """Above CV_MAX_ROWS training rows alpha="auto" cross-validates a sample
+    of the rows: gathered on the driver, the same sample and choice as in
+    process."""
+    from skadmm._alpha_search import CV_MAX_ROWS
+
+    X, y = data(CV_MAX_ROWS + 400)
+    kw = params(alpha="auto", early_stopping=False, max_iter=3)
+    local = local_fit(ADMMResidualRegressor(**kw), X, y)
+    sharded = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
+    assert local.alpha_search_["rule"] == "sample cross-validation"
+    for key in ("rule", "alpha", "sample_rows", "sample_alpha"):
+        assert sharded.alpha_search_[key] == local.alpha_search_[key], key
+    # The target's scale is summed per chunk: the losses agree to rounding.
+    np.testing.assert_allclose(
+        sharded.alpha_search_["fold_errors"],
+        local.alpha_search_["fold_errors"],
+        rtol=1e-10,
+    )
+    assert actors_left(client) == 0
+
+
 def test_results_do_not_depend_on_the_workers(client):
     """The sums follow the chunk order: one worker or two, the same bits."""
     X, y = data()

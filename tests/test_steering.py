@@ -356,7 +356,7 @@ class RecordTasks:
 
 
 def test_the_penalty_search_fits_are_subtasks_of_the_fit(data):
-    """On 120 rows alpha="auto" cross-validates up to five penalties on three
+    """On 120 rows alpha="auto" cross-validates up to six penalties on three
     folds (the penalty path may stop before the smallest), each fit a leaf
     task under the fit's task, before its iterations."""
     pytest.importorskip("sklearn.callback")
@@ -365,7 +365,7 @@ def test_the_penalty_search_fits_are_subtasks_of_the_fit(data):
     est = ADMMResidualRegressor(max_iter=3, **params(alpha="auto"))
     quiet_fit(est.set_callbacks(callback), X, y)
     assert est.alpha_search_["rule"] == "cross-validation"
-    assert len(est.alpha_search_["candidates"]) == 5
+    assert len(est.alpha_search_["candidates"]) == 6
     n_fits = 3 * sum(est.alpha_search_["fitted"])
     assert n_fits >= 6
     names = ["alpha-search-fit"] * n_fits + ["iteration"] * 3
@@ -428,7 +428,7 @@ def test_a_callback_stops_the_fit_during_the_penalty_search(data):
     assert [name for name, _, _ in callback.ended][-1] == "fit"
     assert est.n_iter_ == 0 and est.loss_curve_ == []
     assert est.stop_reason_ == (
-        "a callback stopped the fit during the penalty search, after 4 of its 15 fits"
+        "a callback stopped the fit during the penalty search, after 4 of its 18 fits"
     )
     search = est.alpha_search_
     assert search["rule"] == "stopped" and search["n_fits"] == 4
