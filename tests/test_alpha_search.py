@@ -272,11 +272,11 @@ needs_two_cores = pytest.mark.skipif(
 
 
 @needs_two_cores
-@pytest.mark.parametrize("n", [240, FEWER_FOLDS_MIN_ROWS])
+@pytest.mark.parametrize("n", [240, FEWER_FOLDS_MIN_ROWS, CV_MAX_ROWS + 500])
 def test_search_on_worker_processes_equals_the_search_in_process(monkeypatch, n):
     """n_jobs=2 runs the candidates' fits on joblib's worker processes; the
     choice, the weights and the predictions are those of n_jobs=1, bit for bit
-    (with three validated folds, and with two)."""
+    (with three validated folds, with two, and on a sample of the rows)."""
     used = []
     original = skadmm._base.run_search
 
