@@ -11,8 +11,10 @@ rows, and the weaker ``PATH_WEAKEST`` from 100 rows on, see
 (squared error for the regressor, cross-entropy for the classifier). Other
 tables take :func:`fixed_alpha`: below ``CV_MIN_ROWS`` a mean-scale 2e-3,
 never below a sum-scale penalty of 3 so that tables too small to
-cross-validate do not overfit; above ``CV_MAX_ROWS`` a sum-scale
-penalty of 16, at most 2e-3 (see the user guide, "Regularisation").
+cross-validate do not overfit; above ``SAMPLE_SEARCH_MAX_ROWS`` a
+sum-scale penalty of 16, at most 2e-3 (see the user guide,
+"Regularisation"). Between the two, the search runs on a sample of the rows
+and its choice is capped at that rule (:func:`_sample_search`).
 
 The candidates are cross-validated along the *penalty path*
 (:func:`_penalty_path`): from the largest penalty down, the three folds of
@@ -55,9 +57,9 @@ CLASSIFICATION_ALPHA = 3e-3
 CV_MIN_ROWS = 30
 CV_MAX_ROWS = 2000
 #: Tables of ``CV_MAX_ROWS`` to this many summed weights cross-validate the
-#: penalty on a sample of about ``CV_MAX_ROWS`` of their rows, capped at
-#: :func:`fixed_alpha` (see :func:`search_alpha`); larger ones, whose fits run
-#: stages, take :func:`fixed_alpha`.
+#: penalty on a sample of ``SAMPLE_ROWS`` of their rows, the choice capped at
+#: :func:`fixed_alpha` (see :func:`_sample_search`); larger ones, whose fits
+#: run stages, take :func:`fixed_alpha`.
 SAMPLE_SEARCH_MAX_ROWS = 10_000
 #: Summed weights of that sample.
 SAMPLE_ROWS = 1000
@@ -341,7 +343,7 @@ def search_alpha(
     weights: ``fixed_alpha(n)`` outside ``[CV_MIN_ROWS,
     SAMPLE_SEARCH_MAX_ROWS]`` or with too few distinct rows for 3-fold
     cross-validation; above ``CV_MAX_ROWS`` the search below on a sample of
-    about ``CV_MAX_ROWS`` rows, its choice capped at ``fixed_alpha(n)``
+    about ``SAMPLE_ROWS`` rows, its choice capped at ``fixed_alpha(n)``
     (:func:`_sample_search`; ``code`` must then be ``None``); otherwise the
     value of
     ``candidates(n)`` with the lowest cross-validated weighted loss,
@@ -438,18 +440,21 @@ def search_alpha(
 
 def _sample_search(X, Y, sample_weight, n, fit_predict, row_errors, run, report, note):
     """``alpha="auto"`` on ``n`` summed weights, ``CV_MAX_ROWS < n <=
-    SAMPLE_SEARCH_MAX_ROWS``: the search of a ``CV_MAX_ROWS`` table on a
-    sample of about that many rows (:func:`distinct_row_sample`), its choice
+    SAMPLE_SEARCH_MAX_ROWS``: the search of a small table on a sample of
+    about ``SAMPLE_ROWS`` rows (:func:`distinct_row_sample`), its choice
     capped at ``fixed_alpha(n)``.
 
     The rule ``fixed_alpha`` suits the noisy tables it was measured on (Wine
     white, the pricing table), but a noise-free one wants far less: Friedman
-    #2 (4 features, no noise) on 5,000 rows has test MSE 183.7 at the rule's
-    ``2e-3`` and 7.9 at ``1e-4`` (MLPRegressor: 3.9). A table wants no more
+    #2 (4 features, no noise) on 5,000 rows has test MSE 196 at the rule's
+    ``2e-3`` and 8.0 at ``1e-4`` (MLPRegressor: 4.0). A table wants no more
     penalty with more rows, so the sample's choice can only lower the rule's:
-    noisy tables keep it (their samples choose ``1e-3`` to ``1e-2``) and
-    noise-free ones get the sample's weak penalty. The sample's fits cost
-    about two fits of a 2,000-row table each (user guide, "Regularisation").
+    the noisy tables keep it (their samples chose ``3e-3`` or more) and the
+    noise-free ones get the sample's weak penalty. The search costs 0.9 to
+    1.3 s on the noisy tables, up to 5.9 s on the noise-free ones, whose
+    weak candidates run long; a sample of 2,000 rows found Friedman #1's
+    better ``1e-3`` (test MSE 1.153 against 1.200) for 3.8 s more at 5,000
+    rows (user guide, "Mid-sized tables").
     """
     rows = distinct_row_sample(X, Y, sample_weight, SAMPLE_ROWS)
     sw = None if sample_weight is None else sample_weight[rows]
