@@ -136,6 +136,19 @@ def test_tables_above_cv_max_rows_cross_validate_a_sample(noise):
     assert record["sample_alpha"] == alone.alpha
 
 
+def test_a_sample_too_small_for_folds_keeps_the_size_rule():
+    """Two distinct rows repeated 1,500 times each: the sample is one group,
+    too few distinct rows for the folds, so no fit runs and the size rule
+    holds."""
+
+    def never(*args):
+        raise AssertionError("no fold can be drawn")
+
+    X = np.repeat([[0.0], [1.0]], 1500, axis=0)
+    search = search_alpha("auto", X, X.copy(), None, never, squared_errors)
+    assert search.rule == "fixed" and search.alpha == fixed_alpha(3000)
+
+
 def test_estimator_on_a_mid_sized_table_searches_a_sample():
     rng = np.random.default_rng(5)
     X = rng.standard_normal((CV_MAX_ROWS + 500, 3))
