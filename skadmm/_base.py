@@ -78,7 +78,7 @@ from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
     final_patience,
-    stage_alpha,
+    stage_penalty,
     stage_plan,
     stage_rows,
     uses_early_stopping,
@@ -647,17 +647,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             stage = replace(
                 setting,
                 plan=replace(plan, blas_threads=threads),
-                # A stage on all the rows (the classifier's last) is the
-                # fit's own problem in float32: the fit's penalty.
-                alpha=setting.alpha
-                if len(rows) == X.shape[0]
-                else stage_alpha(
+                alpha=stage_penalty(
                     setting.alpha,
+                    len(rows),
                     len(rows) if sws is None else float(sws.sum()),
-                    rule or fixed_alpha,
                     X.shape[0],
-                    # The classifier's stages gained at 50,000 rows already.
-                    min_rows=None if rule is None else 0,
+                    rule,
                 ),
             )
             predict = row_blocks_forward(

@@ -44,7 +44,7 @@ from ._sharded import (
 from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
-    stage_alpha,
+    stage_penalty,
     uses_early_stopping,
 )
 from ._targets import ClassificationTarget, RegressionTarget
@@ -285,7 +285,7 @@ class _Run(NamedTuple):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
         monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
-        a stage's is :func:`~skadmm._stages.stage_alpha`); ``patience``: its
+        a stage's is :func:`~skadmm._stages.stage_penalty`); ``patience``: its
         ``n_iter_no_change`` (``None``: the estimator's)."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
@@ -345,18 +345,7 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
             stage = ShardSet(shards.pinned, counts, ())
             # The stage's summed weight, as in process.
             n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
-            # A stage on all the rows is the fit's own problem: its penalty.
-            alpha = (
-                run.params["alpha"]
-                if m == n_train
-                else stage_alpha(
-                    run.params["alpha"],
-                    n_stage,
-                    rule or fixed_alpha,
-                    n_train,
-                    min_rows=None if rule is None else 0,
-                )
-            )
+            alpha = stage_penalty(run.params["alpha"], m, n_stage, n_train, rule)
             problem, monitor, result = run.solve(
                 stage,
                 weights,

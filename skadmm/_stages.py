@@ -30,6 +30,8 @@ depend on ``n_jobs``.
 
 import numpy as np
 
+from ._alpha_search import fixed_alpha
+
 #: Tables of at most this many training rows fit on all rows from the start
 #: (the regression and classification suites' tables all do).
 MIN_STAGED_ROWS = 20_000
@@ -162,6 +164,26 @@ def stage_alpha(alpha, n_stage_rows, auto_alpha, n_rows, min_rows=None):
     if n_rows <= (LARGE_TABLE_ROWS if min_rows is None else min_rows):
         return float(alpha)
     return max(float(alpha), float(auto_alpha(n_stage_rows)))
+
+
+def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule):
+    """The penalty of a stage of ``n_stage_rows`` of ``n_rows`` training
+    rows, ``stage_weight`` their summed weights: the fit's ``alpha`` for a
+    stage on all the rows (the classifier's last: the fit's own problem in
+    float32), else :func:`stage_alpha`. ``rule``: the classifier's sum-scale
+    rule of ``alpha="auto"`` (its stages take it at every size), ``None``:
+    the regressor's (:func:`~skadmm._alpha_search.fixed_alpha`, above
+    ``LARGE_TABLE_ROWS``)."""
+    if n_stage_rows == n_rows:
+        return alpha
+    return stage_alpha(
+        alpha,
+        stage_weight,
+        rule or fixed_alpha,
+        n_rows,
+        # The classifier's stages gained at 50,000 rows already.
+        min_rows=None if rule is None else 0,
+    )
 
 
 def stage_rows(n_rows, sizes, rng):

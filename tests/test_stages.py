@@ -18,6 +18,7 @@ from skadmm._stages import (
     final_patience,
     stage_alpha,
     stage_iterations,
+    stage_penalty,
     stage_plan,
     stage_rows,
     stage_sizes,
@@ -152,6 +153,19 @@ def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
     assert penalties == sorted(penalties, reverse=True)
     # Smaller staged tables keep the fit's penalty in every stage.
     assert stage_alpha(1e-5, 4000, fixed_alpha, _stages.LARGE_TABLE_ROWS) == 1e-5
+
+
+def test_a_stage_on_all_rows_takes_the_fits_penalty():
+    """The classifier's last stage is the fit's own problem: its penalty;
+    other stages take stage_alpha, the classifier's rule at every size."""
+    rule = _alpha_search.classification_alpha
+    n = 50_000
+    assert stage_penalty(1e-6, n, float(n), n, rule) == 1e-6
+    assert stage_penalty(1e-6, 4000, 4000.0, n, rule) == rule(4000)
+    assert stage_penalty(1e-6, 4000, 4000.0, n, None) == 1e-6  # regressor, 50k
+    assert stage_penalty(1e-6, 4000, 4000.0, 10**6, None) == fixed_alpha(4000)
+    # The stage's summed weight, not its row count, sets the penalty.
+    assert stage_penalty(1e-6, 4000, 8000.0, n, rule) == rule(8000)
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -390,9 +404,7 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 400)
     monkeypatch.setattr(_stages, "STAGE_ITER", 20)
     # The fit's own penalty in every stage: the weaker one reaches the floor.
-    monkeypatch.setattr(
-        skadmm._base, "stage_alpha", lambda alpha, *args, **kwargs: alpha
-    )
+    monkeypatch.setattr(_stages, "stage_alpha", lambda alpha, *args, **kwargs: alpha)
     # The read-out refitted at extrapolated points: this trajectory reaches
     # the floor (extrapolated, it does not).
     monkeypatch.setattr(
