@@ -458,8 +458,8 @@ def _sample_search(X, Y, sample_weight, n, fit_predict, row_errors, run, report,
     """
     rows = distinct_row_sample(X, Y, sample_weight, SAMPLE_ROWS)
     sw = None if sample_weight is None else sample_weight[rows]
+    m = float(rows.sum() if sw is None else sw.sum())
     if note is not None:
-        m = float(rows.sum() if sw is None else sw.sum())
         note(f"{n:.0f} rows: the penalty is cross-validated on a sample of {m:.0f}")
     search = search_alpha(
         "auto", X[rows], Y[rows], sw, fit_predict, row_errors, run, report, None, note
@@ -470,7 +470,7 @@ def _sample_search(X, Y, sample_weight, n, fit_predict, row_errors, run, report,
     search.sample_alpha = search.alpha
     search.alpha = min(search.alpha, fixed_alpha(n))
     search.rule = "sample cross-validation"
-    search.sample_rows = float(rows.sum() if sw is None else sw.sum())
+    search.sample_rows = m
     return search
 
 
