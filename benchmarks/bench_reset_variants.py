@@ -132,8 +132,8 @@ class VariantSolver(ResetSolver):
             residual = float(np.sqrt(problem.link_sq.sum()))
         return residual
 
-    def _line_search(self, problem, start):
-        hidden, readout, value = super()._line_search(problem, start)
+    def _line_search(self, problem, start, floor):
+        hidden, readout, value = super()._line_search(problem, start, floor)
         if not self.per_layer or not value < self.value or len(hidden) < 2:
             return hidden, readout, value
         moved = False

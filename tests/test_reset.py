@@ -248,10 +248,10 @@ def test_rejected_step_restores_the_weights_and_shrinks_the_step(monkeypatch):
     original = ResetSolver._line_search
     calls = {"n": 0, "eta": []}
 
-    def worse_first(self, problem, begin):
+    def worse_first(self, problem, begin, floor):
         calls["n"] += 1
         calls["eta"].append(self.eta)
-        hidden, readout, value = original(self, problem, begin)
+        hidden, readout, value = original(self, problem, begin, floor)
         if calls["n"] == 1:
             # Every trial of the first sweep is declared worse: rejected.
             for W in hidden:
@@ -285,13 +285,45 @@ def test_a_step_that_cannot_descend_leaves_the_weights(monkeypatch):
     monkeypatch.setattr(
         ResetSolver,
         "_line_search",
-        lambda self, problem, begin: (begin[:-1], begin[-1], self.value),
+        lambda self, problem, begin, floor: (begin[:-1], begin[-1], self.value),
     )
     value, _ = mode.step(problem, _run_in_order)
     assert value == mode.value
     for W, W0 in zip(problem.W, start, strict=True):
         np.testing.assert_array_equal(W, W0)
     assert mode.eta < 0.1 * 0.25**5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_step_within_rounding_moves_only_the_readout(monkeypatch, dtype):
+    # Trials whose objective is within the rounding of the current value are
+    # no descent: the hidden layers stay at the start (bit for bit) and the
+    # read-out alone is refitted there. Otherwise the noise step would be
+    # accepted, and weighted and repeated rows part ways.
+    problem, X, Y, sw, act = make_problem("relu", dtype=dtype)
+    mode = solver()
+    mode.setup(problem)
+    start = problem.weights()
+    mode._sweep(problem)
+    mode._w_steps(problem, _run_in_order)
+    moved = zip(problem.W, start, strict=True)
+    assert any(not np.array_equal(W, W0) for W, W0 in moved)
+    floor = mode._rounding(problem)
+    assert 0.0 < floor <= 1e-6 * mode.value
+    noise = mode.value - 0.5 * floor
+    monkeypatch.setattr(mode, "_objective", lambda *args: noise)
+    hidden, readout, value = mode._line_search(problem, start, floor)
+    for W, W0 in zip(hidden, start[:-1], strict=True):
+        np.testing.assert_array_equal(W, W0)
+    expected, expected_value = problem.readout_for(start[:-1], None, _run_in_order)
+    np.testing.assert_array_equal(readout, expected)
+    assert value == expected_value
+    # A clear descent is still taken as a step of the hidden layers.
+    mode.value = noise + 2.0 * floor
+    hidden, _, value = mode._line_search(problem, start, floor)
+    assert value <= noise
+    moved = zip(hidden, start[:-1], strict=True)
+    assert any(not np.array_equal(W, W0) for W, W0 in moved)
 
 
 @pytest.mark.parametrize("gain", [0.5, 0.05])

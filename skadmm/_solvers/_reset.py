@@ -40,6 +40,8 @@ The merit is the true training objective ``l(f(X); Y) + alpha/2 sum
 ||W_k||^2`` (biases excluded), which therefore never increases.
 """
 
+import numpy as np
+
 from .._network import l2_penalty
 from .._parallel import run_in_order
 from ._base import BaseSolver
@@ -74,6 +76,15 @@ _MAX_SCALE = 2.0**12
 # decrease: points that merely do not rise displaced the weights into regions
 # where the sweeps need ever smaller steps (sine: 4x the default's test MSE).
 _MIN_GAIN = 0.1
+# Changes of the objective within this fraction of its value are rounding,
+# not descent (by the data's dtype: about 4,500 units of float64 rounding; in
+# float32 the features' rounding alone moves the objective by about 1e-7 of
+# its value). At a step so small that a trial moves the objective by less,
+# whether the trial "descends" follows the rounding of the sums over rows,
+# which differs between weighted and repeated rows, and the two fits part
+# ways (scikit-learn's sample-weight equivalence check: 2e-7 on a 15-row
+# classifier). Such a trial counts as no move of the hidden layers.
+_ROUNDING = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
 
 
 class ResetSolver(BaseSolver):
@@ -232,12 +243,13 @@ class ResetSolver(BaseSolver):
     def _descend(self, problem, run):
         """Sweep, W steps and line search from the current weights."""
         start = problem.weights()
+        floor = self._rounding(problem)
         residual = 0.0
         for _ in range(_MAX_RETRIES):
             residual = self._sweep(problem)
             self._w_steps(problem, run)
-            hidden, readout, value = self._line_search(problem, start)
-            if value < self.value:
+            hidden, readout, value = self._line_search(problem, start, floor)
+            if value < self.value - floor:
                 problem.W[:] = [*hidden, readout]
                 problem.reset_to_forward(self._run)
                 self.value = value
@@ -250,6 +262,10 @@ class ResetSolver(BaseSolver):
                 break
             self.eta = max(self.eta * _SHRINK, _ETA_MIN)
         return self.value, residual
+
+    def _rounding(self, problem):
+        """The objective's rounding: changes within it are no descent."""
+        return _ROUNDING.get(np.dtype(problem.dtype), 0.0) * abs(self.value)
 
     def training_loss(self, problem, value):
         # The merit is the training objective of the weights, its loss taken
@@ -271,7 +287,8 @@ class ResetSolver(BaseSolver):
             value = self._objective(problem, hidden, readout)
         else:
             readout, value = self._readout(problem, hidden)
-        if value <= self.value - self.min_gain * self._gain:
+        gain = max(self.min_gain * self._gain, self._rounding(problem))
+        if value < self.value - gain or (gain == 0.0 and value == self.value):
             problem.W[:] = [*hidden, readout]
             problem.reset_to_forward(self._run)
             self.value = value
@@ -290,7 +307,7 @@ class ResetSolver(BaseSolver):
     def _w_steps(self, problem, run):
         problem.reset_w_steps(self.eta, self.mu, run)
 
-    def _line_search(self, problem, start):
+    def _line_search(self, problem, start, floor):
         """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.
 
         The first trial is the factor accepted last time; the factor then doubles
@@ -300,6 +317,11 @@ class ResetSolver(BaseSolver):
         at the chosen point, which can only lower the objective further. The
         chosen trial's forward features are kept (two buffers take turns), so
         the refit needs no forward pass of its own.
+
+        "Falling" means by more than ``floor``, the objective's rounding. A
+        unit step that moves the objective by no more than that is no step:
+        the hidden layers stay at ``start`` and only the read-out is refitted
+        (what the accepted noise step did, minus the noise).
         """
         H = problem.H
         readout = problem.W[-1]
@@ -311,20 +333,24 @@ class ResetSolver(BaseSolver):
 
         s = self.scale
         hidden, value = trial(s)
-        if value < self.value:
+        if value < self.value - floor:
             while s < _MAX_SCALE:
                 problem.swap_features()  # the best trial's stay in the spare
                 bigger, bigger_value = trial(2.0 * s)
-                if not bigger_value < value:
+                if not bigger_value < value - floor:
                     problem.swap_features()
                     break
                 s, hidden, value = 2.0 * s, bigger, bigger_value
         else:
-            while s > 1.0 and not value < self.value:
+            while s > 1.0 and not value < self.value - floor:
                 s = max(s / 2.0, 1.0)
                 hidden, value = trial(s)
-            if not value < self.value:
-                return hidden, readout, value
+            if not value < self.value - floor:
+                if floor == 0.0 or value > self.value + floor:
+                    return hidden, readout, value
+                # Within rounding of the current value: a noise step.
+                hidden = [W.copy() for W in start[:H]]
+                return (hidden, *self._readout(problem, hidden))
         self.scale = s
         refit, refit_value = self._readout(problem, hidden, kept=True)
         if refit_value <= value:
