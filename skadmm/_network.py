@@ -157,7 +157,17 @@ def row_blocks_forward(run, n_blocks, activation, whole):
     return predict
 
 
-def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None, spare=None):
+def augmented_hidden_into(
+    X_aug,
+    hidden_weights,
+    activation,
+    out,
+    pre=None,
+    spare=None,
+    chunk_rows=None,
+    readout=None,
+    output=None,
+):
     """``[U_{H-1}, 1]`` of ``hidden_weights`` written into ``out`` (its last
     column already ones), from the augmented input ``[X, 1]``.
 
@@ -165,11 +175,48 @@ def augmented_hidden_into(X_aug, hidden_weights, activation, out, pre=None, spar
     (``None``: they are not kept); ``spare``: a scratch array of the shape of
     ``U`` for the residual blocks (``None``: a new one).
 
+    ``readout``, ``output``: also write ``[U_{H-1}, 1] @ readout`` into
+    ``output``, chunk by chunk, from the features still in cache.
+
+    ``chunk_rows``: rows per chunk, each chunk through every layer while its
+    products' output is still in cache (``None``: whole arrays, for threaded
+    BLAS or a sparse input). The activations then read their input from
+    cache instead of memory: 8,192-16,384 rows of a 20-column input, width
+    100, one BLAS thread, 30-40 % less time for the product and its relu.
+    The products of a chunk may round differently from one product of all
+    the rows; the chunks depend on the rows only, never on the threads.
+
     The relaxations' style: each layer is one product ``[U, 1] @ W`` of an
     augmented array, the bias inside the product, as their auxiliaries are
     computed (:func:`hidden_features` adds the bias after the product, which
     rounds differently).
     """
+    n_rows = out.shape[0]
+    if chunk_rows is None or chunk_rows >= n_rows or not isinstance(X_aug, np.ndarray):
+        _augmented_hidden_block(X_aug, hidden_weights, activation, out, pre, spare)
+        if readout is not None:
+            np.matmul(out, readout, out=output)
+        return out
+    if spare is None and len(hidden_weights) > 1:
+        spare = np.empty((chunk_rows, out.shape[1] - 1), dtype=out.dtype)
+    for start in range(0, n_rows, chunk_rows):
+        rows = slice(start, min(start + chunk_rows, n_rows))
+        m = rows.stop - start
+        _augmented_hidden_block(
+            X_aug[rows],
+            hidden_weights,
+            activation,
+            out[rows],
+            None if pre is None else pre[rows],
+            None if spare is None else spare[:m],
+        )
+        if readout is not None:
+            np.matmul(out[rows], readout, out=output[rows])
+    return out
+
+
+def _augmented_hidden_block(X_aug, hidden_weights, activation, out, pre, spare):
+    """:func:`augmented_hidden_into` of one block of rows, whole products."""
     U = out[:, :-1]
     if pre is None:
         dense_product(X_aug, hidden_weights[0], U)

@@ -23,7 +23,7 @@ from ._heap import kept_heap
 from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
-from ._rows import RowWeights
+from ._rows import RowWeights, block_rows
 from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
@@ -261,6 +261,11 @@ class RowShard:
             return [p.feature_buffer(int(key[-1])) for p in self.problems]
         return self.features[key]
 
+    def _outputs(self, key, W):
+        """Per chunk, the features ``key`` and their product with ``W``."""
+        for A in self._features(key):
+            yield A, A @ W
+
     def gram_cross(self, key):
         """Per chunk ``(A^T S A, A^T S Y)`` of the key's features ``A``."""
         with self._blas():
@@ -281,9 +286,9 @@ class RowShard:
         """Per chunk, the weighted loss of ``A W``."""
         with self._blas():
             return [
-                loss.value(A @ W, Y, rw)
-                for A, (_, Y, _), rw in zip(
-                    self._features(key), self.train, self.rws, strict=True
+                loss.value(output, Y, rw)
+                for (_, output), (_, Y, _), rw in zip(
+                    self._outputs(key, W), self.train, self.rws, strict=True
                 )
             ]
 
@@ -291,10 +296,10 @@ class RowShard:
         """Per chunk ``A^T S grad``: the majorised read-out step's gradient."""
         with self._blas():
             out = []
-            for A, (_, Y, _), rw in zip(
-                self._features(key), self.train, self.rws, strict=True
+            for (A, output), (_, Y, _), rw in zip(
+                self._outputs(key, W), self.train, self.rws, strict=True
             ):
-                _, G = loss.rows_and_gradient(A @ W, Y)
+                _, G = loss.rows_and_gradient(output, Y)
                 out.append(rw.cross(A, G))
             return out
 
@@ -662,17 +667,36 @@ class StreamedRowShard(RowShard):
         from call to call)."""
         if key in self._held:
             yield from self._held[key]
-            return
-        if key not in self._hidden:
+        elif key not in self._hidden:
             yield from self.features[key]
-            return
+        else:
+            for A, _ in self._computed(key, own):
+                yield A
+
+    def _outputs(self, key, W):
+        # A slot's product with the read-out is taken chunk by chunk, from
+        # its features still in cache: one read of every row's fewer.
+        if key in self._held or key not in self._hidden or not self._hidden[key]:
+            yield from super()._outputs(key, W)
+        else:
+            yield from self._computed(key, False, W)
+
+    def _computed(self, key, own, readout=None):
+        """Per chunk, the features of slot ``key``'s hidden weights and,
+        with a ``readout``, their product with it (else ``None``)."""
         hidden, space = self._hidden[key], self.workspace
+        # A chunk's features are activated while in cache, unless the shard's
+        # products are threaded (a Dask worker's BLAS threads).
+        threaded = self.blas_threads is not None and self.blas_threads > 1
+        chunk_rows = None
+        if hidden and not threaded:
+            chunk_rows = block_rows(hidden[-1].shape[1] + 1)
         for i, (X, _, _) in enumerate(self.train):
             # One key's features at a time (each caller reads one key): the
             # keys share their buffers.
             X_aug = augment(X) if sp.issparse(X) else space.augment("features:X", X)
             if not hidden:
-                yield X_aug
+                yield X_aug, None
                 continue
             n, width = X.shape[0], hidden[-1].shape[1]
             if own:
@@ -680,7 +704,20 @@ class StreamedRowShard(RowShard):
             else:
                 A = space.rows("features", n, width, X.dtype, augmented=True)
             spare = space.rows("features:spare", n, width, X.dtype)
-            yield augmented_hidden_into(X_aug, hidden, self.act, A, spare=spare)
+            output = None
+            if readout is not None:
+                output = space.rows("features:output", n, readout.shape[1], X.dtype)
+            augmented_hidden_into(
+                X_aug,
+                hidden,
+                self.act,
+                A,
+                spare=spare,
+                chunk_rows=chunk_rows,
+                readout=readout,
+                output=output,
+            )
+            yield A, output
 
     def radmm_begin(self):
         raise NotImplementedError("RADMM keeps multipliers: use RowShard.")

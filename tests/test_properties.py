@@ -250,3 +250,43 @@ def test_initial_state_is_the_forward_pass(splitting):
         0.5 * problem.rw.sq_norm(problem.R - Y)
         + 0.5e-3 * sum(np.sum(W[:-1] ** 2) for W in problem.W),
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_blocks", [0, 2])
+def test_chunked_forward_features_equal_whole_ones(n_blocks, dtype):
+    # Chunk by chunk (each chunk through every layer and the read-out while in
+    # cache) the features and outputs are those of whole products, to the
+    # rounding of the products; the pre-activations are kept per chunk too.
+    from skadmm._linalg import augment
+    from skadmm._network import augmented_hidden_into, hidden_features
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((103, 5)).astype(dtype)
+    act = get_activation("relu")
+    weights = init_weights(5, 8, n_blocks, 2, act, rng, dtype)
+    hidden, readout = weights[:-1], weights[-1]
+    results = []
+    for chunk_rows in (None, 10, 103, 500):
+        out = np.ones((103, 9), dtype)
+        pre = np.empty((103, 8), dtype)
+        output = np.empty((103, 2), dtype)
+        augmented_hidden_into(
+            augment(X),
+            hidden,
+            act,
+            out,
+            pre=pre,
+            chunk_rows=chunk_rows,
+            readout=readout,
+            output=output,
+        )
+        results.append((out, pre, output))
+    whole = results[0]
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    expected = augment(hidden_features(X, hidden, act))
+    np.testing.assert_allclose(whole[0], expected, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(whole[2], whole[0] @ readout, rtol=rtol, atol=rtol)
+    for chunked in results[1:]:
+        for a, b in zip(chunked, whole, strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)

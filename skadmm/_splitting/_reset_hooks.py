@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from .._linalg import dense_product
 from .._network import augmented_hidden_into, l2_penalty
+from .._rows import block_rows
 
 #: The first layer's pre-activations ``[X, 1] W_1`` of the line search's trials
 #: are kept (two more ``n_samples x width`` arrays) when ``[X, 1]`` is sparse
@@ -91,7 +92,13 @@ class LocalResetHooks:
         Its forward features stay in the feature buffer (see
         :meth:`swap_features` and :meth:`readout_for`).
         """
-        output = self.forward_features(hidden, run) @ readout
+        if not hidden:
+            output = self.X_aug @ readout
+        else:
+            # The product with the read-out is taken from each chunk's
+            # features while in cache (one read of every row's fewer).
+            output = np.empty((self._features.shape[0], readout.shape[1]), self.dtype)
+            self.forward_features(hidden, run, readout, output)
         return self._objective_value(output, (*hidden, readout))
 
     def readout_for(self, hidden, max_iter, run, kept=False):
@@ -130,8 +137,9 @@ class LocalResetHooks:
         reg = l2_penalty(weights)
         return self.loss.value(output, self.Y, self.rw) + 0.5 * self.alpha * reg
 
-    def forward_features(self, hidden, run):
-        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer).
+    def forward_features(self, hidden, run, readout=None, output=None):
+        """``[U_{H-1}, 1]`` of the forward pass of ``hidden`` (a reused buffer);
+        with a ``readout``, their product with it written into ``output``.
 
         The rows fall into one block per region of layers, each block a task
         of the team: the blocks depend on ``n_regions``, not on ``n_jobs``, so
@@ -144,18 +152,33 @@ class LocalResetHooks:
         cached = self._pre_of.get(id(A))
         if cached is not None:
             cached[1] = None  # its buffer is being overwritten
-        self.run_row_blocks(partial(self._forward_feature_rows, hidden), run)
+        self.run_row_blocks(
+            partial(self._forward_feature_rows, hidden, readout, output), run
+        )
         if cached is not None:
             cached[1] = hidden[0].copy()
         return A
 
-    def _forward_feature_rows(self, hidden, rows):
-        """The forward features of the rows ``rows`` into the feature buffer."""
+    def _forward_feature_rows(self, hidden, readout, output, rows):
+        """The forward features of the rows ``rows`` into the feature buffer
+        (with a ``readout``: and their product with it into ``output``)."""
         cached = self._pre_of.get(id(self._features))
         pre = None if cached is None else cached[0][rows]
         augmented_hidden_into(
-            self.X_aug[rows], hidden, self.act, self._features[rows], pre
+            self.X_aug[rows],
+            hidden,
+            self.act,
+            self._features[rows],
+            pre,
+            chunk_rows=None if self.whole_products else self._feature_chunk_rows(),
+            readout=readout,
+            output=None if output is None else output[rows],
         )
+
+    def _feature_chunk_rows(self):
+        """Rows per chunk of a forward pass with single-threaded BLAS: each
+        chunk's features are activated while still in cache."""
+        return block_rows(self._features.shape[1])
 
     def first_layer_product(self, rows, out):
         """``[X, 1] W_1`` of the rows ``rows`` into ``out``, for the reset.
