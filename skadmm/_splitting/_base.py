@@ -458,18 +458,30 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         solve applied to every row. Returns the link ``||U - T||_S^2``.
         """
         k = self.H - 1
-        U = self.U[k][:, :-1]
+        U_aug = self.U[k]
+        U = U_aug[:, :-1]
         readout = self.W[-1]
         V = readout[:-1]
-        E = self.U[k] @ readout
-        self.loss.gradient(E, self.Y, out=E)
         K = V.T @ V
         if self.loss.curvature != 1.0:
             K *= self.loss.curvature
         K[np.diag_indices_from(K)] += self.beta
-        D = outer_product(E, spd_solve(K, V.T, overwrite_a=True))
-        U -= D
-        return self.rw.sq_norm(D)
+        M = spd_solve(K, V.T, overwrite_a=True)
+        # Chunk by chunk, so that each row block's correction is applied and
+        # measured while in cache (five passes over every row otherwise).
+        width, pool = U.shape[1], self.scratch(k)
+        size, chunks = self.chunks(width)
+        E_buf = pool.chunk("e", size, readout.shape[1])
+        D_buf = pool.block("d", width)
+        link = 0.0
+        for chunk, parts in chunks:
+            E = np.matmul(U_aug[chunk], readout, out=E_buf[: chunk.stop - chunk.start])
+            self.loss.gradient(E, self.Y[chunk], out=E)
+            for rows, local in parts:
+                D = outer_product(E[local], M, out=D_buf[: rows.stop - rows.start])
+                U[rows] -= D
+                link += self.rw.sq_norm(D, rows)
+        return link
 
     @abstractmethod
     def reset_to_forward(self):
@@ -580,8 +592,10 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         block = block_rows(width) * width
         return {
             "chunk buffers": (3 if linearized else 2) * chunk_rows * width,
-            # Row-block buffers and the z-step's work arrays.
-            "block buffers": 5 * block,
+            # Row-block buffers and the z-step's work arrays (the reset mode:
+            # and the last hidden block's correction, see _descend_last_hidden,
+            # whose output errors, a few columns, are not counted).
+            "block buffers": (6 if reset else 5) * block,
         }
 
 

@@ -46,7 +46,7 @@ class TwoSplitRelaxation(SplitRelaxation):
 
     @classmethod
     def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
-        arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized)
+        arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized, reset)
         if reset:
             # The inner U steps' gradient; their trials use the chunk buffers.
             arrays["gradient array"] = n_samples * width
