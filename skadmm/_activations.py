@@ -175,6 +175,16 @@ def _zeros_like(x):
     return zeros[: x.size].reshape(x.shape)
 
 
+def relu_zeros(x):
+    """Read-only zeros of the shape of ``x``, a block of rows, for
+    ``np.maximum(x, zeros)`` (see :func:`_zeros_like`)."""
+    zeros = _zeros_like(x)
+    if not isinstance(zeros, np.ndarray):
+        zeros = np.zeros_like(x)
+        zeros.flags.writeable = False
+    return zeros
+
+
 def _zero_chunks(z):
     """Row slices of ``z`` of at most ``BLOCK_ELEMENTS`` elements each (one
     slice of everything when ``z`` is that small or not an array of rows)."""

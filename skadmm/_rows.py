@@ -36,6 +36,14 @@ def block_rows(width):
     return max(MIN_BLOCK_ROWS, BLOCK_ELEMENTS // max(1, width))
 
 
+def feature_chunk_rows(width, dtype):
+    """Rows of a chunk of a forward pass into ``[U, 1]`` arrays of ``width``
+    columns (see :func:`~skadmm._network.augmented_hidden_into`): a row
+    block's bytes, so twice the rows in float32 (fewer Python steps between
+    the chunks, which hold the GIL while the fit's threads share it)."""
+    return block_rows(width) * max(1, 8 // np.dtype(dtype).itemsize)
+
+
 def row_chunks(n_rows, width, whole):
     """Row chunks for the matrix products of a block update, with their row blocks.
 

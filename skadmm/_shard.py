@@ -23,7 +23,7 @@ from ._heap import kept_heap
 from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
-from ._rows import RowWeights, block_rows
+from ._rows import RowWeights, feature_chunk_rows
 from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
@@ -688,9 +688,6 @@ class StreamedRowShard(RowShard):
         # A chunk's features are activated while in cache, unless the shard's
         # products are threaded (a Dask worker's BLAS threads).
         threaded = self.blas_threads is not None and self.blas_threads > 1
-        chunk_rows = None
-        if hidden and not threaded:
-            chunk_rows = block_rows(hidden[-1].shape[1] + 1)
         for i, (X, _, _) in enumerate(self.train):
             # One key's features at a time (each caller reads one key): the
             # keys share their buffers.
@@ -699,6 +696,7 @@ class StreamedRowShard(RowShard):
                 yield X_aug, None
                 continue
             n, width = X.shape[0], hidden[-1].shape[1]
+            chunk_rows = None if threaded else feature_chunk_rows(width + 1, X.dtype)
             if own:
                 A = self._buffers.rows(f"{key}:{i}", n, width, X.dtype, True)
             else:

@@ -282,6 +282,20 @@ def test_chunked_forward_features_equal_whole_ones(n_blocks, dtype):
             output=output,
         )
         results.append((out, pre, output))
+        # Without pre-activations (the default network's lean loop for
+        # relu): the same operations, bit for bit.
+        lean_out, lean_output = np.ones_like(out), np.empty_like(output)
+        augmented_hidden_into(
+            augment(X),
+            hidden,
+            act,
+            lean_out,
+            chunk_rows=chunk_rows,
+            readout=readout,
+            output=lean_output,
+        )
+        np.testing.assert_array_equal(lean_out, out)
+        np.testing.assert_array_equal(lean_output, output)
     whole = results[0]
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     expected = augment(hidden_features(X, hidden, act))

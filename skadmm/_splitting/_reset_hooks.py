@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from .._linalg import dense_product
 from .._network import augmented_hidden_into, l2_penalty
-from .._rows import block_rows
+from .._rows import feature_chunk_rows
 
 #: The first layer's pre-activations ``[X, 1] W_1`` of the line search's trials
 #: are kept (two more ``n_samples x width`` arrays) when ``[X, 1]`` is sparse
@@ -178,7 +178,7 @@ class LocalResetHooks:
     def _feature_chunk_rows(self):
         """Rows per chunk of a forward pass with single-threaded BLAS: each
         chunk's features are activated while still in cache."""
-        return block_rows(self._features.shape[1])
+        return feature_chunk_rows(self._features.shape[1], self._features.dtype)
 
     def first_layer_product(self, rows, out):
         """``[X, 1] W_1`` of the rows ``rows`` into ``out``, for the reset.
