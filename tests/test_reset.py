@@ -324,6 +324,10 @@ def test_a_step_within_rounding_moves_only_the_readout(monkeypatch, dtype):
     assert value <= noise
     moved = zip(hidden, start[:-1], strict=True)
     assert any(not np.array_equal(W, W0) for W, W0 in moved)
+    # An objective that is not finite has no rounding: any finite trial
+    # descends from it.
+    mode.value = np.inf
+    assert mode._rounding(problem) == 0.0
 
 
 @pytest.mark.parametrize("gain", [0.5, 0.05])

@@ -264,7 +264,10 @@ class ResetSolver(BaseSolver):
         return self.value, residual
 
     def _rounding(self, problem):
-        """The objective's rounding: changes within it are no descent."""
+        """The objective's rounding: changes within it are no descent (none
+        while the objective is not finite: any finite value is a descent)."""
+        if not np.isfinite(self.value):
+            return 0.0
         return _ROUNDING.get(np.dtype(problem.dtype), 0.0) * abs(self.value)
 
     def training_loss(self, problem, value):
