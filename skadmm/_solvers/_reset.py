@@ -150,9 +150,6 @@ class ResetSolver(BaseSolver):
     #: warm-started from the current read-out; the estimator's final refit
     #: runs to convergence.
     readout_max_iter = _READOUT_MAX_ITER
-    #: Skip a doubling trial that the parabola through the line search's last
-    #: three values predicts not to descend (see :func:`_predicts_no_descent`).
-    predict_doubling = True
 
     @staticmethod
     def mode_params(params):
@@ -340,20 +337,13 @@ class ResetSolver(BaseSolver):
         s = self.scale
         hidden, value = trial(s)
         if value < self.value - floor:
-            # The objective along the line so far, from the start (s = 0).
-            points = [(0.0, self.value), (s, value)]
             while s < _MAX_SCALE:
-                if self.predict_doubling and _predicts_no_descent(
-                    points, 2.0 * s, value - floor
-                ):
-                    break
                 problem.swap_features()  # the best trial's stay in the spare
                 bigger, bigger_value = trial(2.0 * s)
                 if not bigger_value < value - floor:
                     problem.swap_features()
                     break
                 s, hidden, value = 2.0 * s, bigger, bigger_value
-                points.append((s, value))
         else:
             while s > 1.0 and not value < self.value - floor:
                 s = max(s / 2.0, 1.0)
@@ -380,24 +370,3 @@ class ResetSolver(BaseSolver):
         ``kept``: those features are the last trial's (no forward pass).
         """
         return problem.readout_for(hidden, self.readout_max_iter, self._run, kept)
-
-
-def _predicts_no_descent(points, s, below):
-    """Whether the parabola through the last three ``(factor, objective)``
-    ``points`` of a line search stays at or above ``below`` at factor ``s``.
-
-    Along the line the objective is close to a parabola near its minimum, so
-    when the last three trials bracket that minimum the next doubling would
-    only be computed to be refused (a forward pass over every row). A wrong
-    prediction stops the line search at a step that still descends: the
-    accepted value is a trial's, as before.
-    """
-    if len(points) < 3:
-        return False
-    (t0, f0), (t1, f1), (t2, f2) = points[-3:]
-    # Newton's divided differences of the three points.
-    d01 = (f1 - f0) / (t1 - t0)
-    d12 = (f2 - f1) / (t2 - t1)
-    curvature = (d12 - d01) / (t2 - t0)
-    predicted = f2 + (s - t2) * (d12 + curvature * (s - t1))
-    return bool(predicted >= below)
