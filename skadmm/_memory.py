@@ -90,8 +90,8 @@ def fit_memory_parts(
     ``embedded``: ``X`` (``n_features`` columns, ``input_nnz`` entries) is the
     numeric embedding of the user's table, one more copy held by the fit.
     ``row_blocks``: the training rows' blocks (see ``skadmm._row_blocks``),
-    which keep no state between calls: the state then exists for one block
-    per worker at a time. ``quantize``, ``quantize_bits``: pdADMM-G-Q's
+    which keep no state between calls but their ``[X, 1]``: the rest of the
+    state then exists for one block per worker at a time. ``quantize``, ``quantize_bits``: pdADMM-G-Q's
     quantized variables (``None``: none) and bits per code. ``classifier``:
     the classifier's fit, whose row blocks hold the features of both
     line-search trials for every row (its cross-entropy read-out refits read
@@ -111,15 +111,17 @@ def fit_memory_parts(
     weights = (d + 1) * n + n_blocks * (n + 1) * n + (n + 1) * m
     copies = solver_cls.weight_copies + (1 if early_stopping else 0)
 
+    # Row blocks keep their [X, 1] from call to call (see skadmm._shard).
+    N_in = N_tr if row_blocks > 1 else N_st
     if input_nnz is None:
         x_copy = N * d
-        x_aug = N_st * (d + 1)
+        x_aug = N_in * (d + 1)
     else:
         # CSR in elements of the data's type: values, column indices, row starts.
         ratio = 1.0 + index_itemsize / itemsize
         x_copy = math.ceil(ratio * input_nnz + (N + 1) * index_itemsize / itemsize)
-        nnz_tr = input_nnz * N_st / max(N, 1) + N_st
-        x_aug = math.ceil(ratio * nnz_tr + (N_st + 1) * index_itemsize / itemsize)
+        nnz_tr = input_nnz * N_in / max(N, 1) + N_in
+        x_aug = math.ceil(ratio * nnz_tr + (N_in + 1) * index_itemsize / itemsize)
     inputs = 2 * N * m + (N if weighted else 0) + (x_copy if embedded else 0)
     if early_stopping:
         # train_test_split copies every row of X, Y (and the weights).

@@ -229,6 +229,37 @@ def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypa
     np.testing.assert_array_equal(streamed.predict(X), stored.predict(X))
 
 
+def test_streamed_blocks_build_their_augmented_input_once(monkeypatch):
+    # Every sweep and forward pass reads a block's [X, 1]: each block builds
+    # it once per run, not at every call.
+    import skadmm._shard as shard
+
+    built = []
+    augment = shard.augment
+    monkeypatch.setattr(shard, "augment", lambda X: built.append(len(X)) or augment(X))
+    X, y = data()
+    fit(ADMMResidualRegressor(**params(max_iter=4)), X, y)
+    assert sorted(built) == sorted(np.diff(np.linspace(0, len(y), 3).astype(int)))
+
+
+def test_a_streamed_shards_augmented_input_follows_its_stage_rows():
+    # A sharded fit's stage holds a subset of the rows: the kept [X, 1] must
+    # be that of the stage's rows, and of all rows again after it.
+    from skadmm._shard import StreamedRowShard
+
+    X, y = data(n=50)
+    shard = StreamedRowShard.of_rows(0, X, y[:, None], None, ("uniform", 50), "relu")
+    np.testing.assert_array_equal(shard._inputs()[0][:, :-1], X)
+    shard.set_stage_order(np.random.RandomState(0).get_state(), 50, [0])
+    shard.begin_stage(20, np.float32)
+    stage = shard._inputs()[0]
+    assert stage.shape == (20, X.shape[1] + 1) and stage.dtype == np.float32
+    np.testing.assert_array_equal(stage[:, :-1], shard.train[0][0])
+    np.testing.assert_array_equal(stage[:, -1], 1.0)
+    shard.end_stage()
+    np.testing.assert_array_equal(shard._inputs()[0][:, :-1], X)
+
+
 def _counted_forward_passes(monkeypatch):
     """A 3-class table of two row blocks, and the count of the streamed
     blocks' forward passes from now on (``passes["n"]``)."""

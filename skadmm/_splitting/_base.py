@@ -177,6 +177,10 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         The data-fitting term (``None``: the squared loss).
     threaded_blas : bool, default=False
         The fit's products run on several BLAS threads (whole products).
+    augmented_input : ndarray or sparse matrix, default=None
+        ``[X, 1]``, of shape ``(n_samples, n_features + 1)``, when the caller
+        keeps it (a streamed row shard, which builds a relaxation of its rows
+        at every call); used, not copied.
     """
 
     name = None
@@ -196,13 +200,16 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         activation,
         *,
         update,
+        augmented_input=None,
         **penalties,
     ):
         dtype = X.dtype
         super().__init__(X, Y, sample_weight, weights, activation, **penalties)
         self.linearized = update == "linearized"
         space = self._workspace
-        if space is None or sp.issparse(X):
+        if augmented_input is not None:
+            self.X_aug = augmented_input
+        elif space is None or sp.issparse(X):
             self.X_aug = augment(X)
         else:
             self.X_aug = space.augment("X_aug", X)
