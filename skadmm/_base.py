@@ -77,6 +77,7 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
+    carries_momentum,
     final_patience,
     stage_penalty,
     stage_plan,
@@ -623,7 +624,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         if not schedule:
             return [], None
         sizes = [m for m, _ in schedule]
-        for key, value in self._staged_solver_settings().items():
+        for key, value in self._staged_solver_settings(X.shape[0]).items():
             setattr(setting.solver, key, value)
         plan, rng = setting.plan, setting.rng
         # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
@@ -699,11 +700,16 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         regressor's (the classifier has its own)."""
         return stage_plan(n_rows, regressor=True)
 
-    def _staged_solver_settings(self):
-        """Solver attributes of a fit with stages (stages and final run)."""
+    def _staged_solver_settings(self, n_rows):
+        """Solver attributes of a fit with stages (stages and final run) on
+        ``n_rows`` training rows."""
         # The read-out moves with the extrapolated weights, not refitted:
-        # a Gram product per iteration fewer (see ``ResetSolver``).
-        return {"extrapolate_readout": True}
+        # a Gram product per iteration fewer. On large tables each run keeps
+        # the last one's momentum (see ``ResetSolver``).
+        return {
+            "extrapolate_readout": True,
+            "carry_momentum": carries_momentum(n_rows),
+        }
 
     def _final_patience(self, n_rows, staged):
         """``n_iter_no_change`` of the run on all ``n_rows`` training rows

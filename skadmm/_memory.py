@@ -91,8 +91,9 @@ def fit_memory_parts(
     numeric embedding of the user's table, one more copy held by the fit.
     ``row_blocks``: the training rows' blocks (see ``skadmm._row_blocks``),
     which keep no state between calls but their ``[X, 1]``: the rest of the
-    state then exists for one block per worker at a time. ``quantize``, ``quantize_bits``: pdADMM-G-Q's
-    quantized variables (``None``: none) and bits per code. ``classifier``:
+    state then exists for one block per worker at a time. ``quantize``,
+    ``quantize_bits``: pdADMM-G-Q's quantized variables (``None``: none) and
+    bits per code. ``classifier``:
     the classifier's fit, whose row blocks hold the features of both
     line-search trials for every row (its cross-entropy read-out refits read
     them several times) during its float32 stage on all the rows, a copy of

@@ -206,7 +206,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
         # all the rows), solver settings and final patience, as in one process.
         schedule = est._stage_plan(n_train) if solver_cls.staged else []
         if schedule:
-            for key, value in est._staged_solver_settings().items():
+            for key, value in est._staged_solver_settings(n_train).items():
                 setattr(solver, key, value)
             offsets = np.cumsum([0] + [kept[i] for i in train])[:-1]
             offset_of = dict(zip(train, offsets.tolist(), strict=True))

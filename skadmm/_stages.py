@@ -99,6 +99,25 @@ LARGE_TABLE_ROWS = 80_000
 FINAL_PATIENCE = 3
 
 
+def carries_momentum(n_rows):
+    """Whether the regressor's runs on a table of ``n_rows`` training rows
+    keep the last run's momentum (``ResetSolver.carry_momentum``): on large
+    tables (above ``LARGE_TABLE_ROWS``).
+
+    Measured against a restart at each run, test MSE, one draw per seed
+    (``bench_scaling.py``'s tables). Above it the stages' momentum helped
+    Friedman #1 on every draw and left the pricing table where it was:
+    Friedman #1 at 200,000 rows 1.0417 to 1.0406, 1.0646 to 1.0589, 1.0561
+    to 1.0542, 1.0886 to 1.0864, at a million 1.0118 to 1.0098; pricing at
+    200,000 rows within 0.0003 on four draws, a million 0.9991 to 0.9997.
+    Below it the draws went both ways, by as much: Friedman #1 at 50,000 rows
+    1.0881 to 1.0798, 1.0727 to 1.0720, 1.1047 (same), 1.0735 to 1.0722, at
+    20,000 1.1299 to 1.1335, 1.1376 to 1.1363; pricing at 50,000 1.0271 to
+    1.0272, 1.0272 to 1.0303, at 20,000 1.0130 to 1.0171, 1.0203 to 1.0207.
+    """
+    return n_rows > LARGE_TABLE_ROWS
+
+
 def stage_iterations(n_stage_rows, first=None):
     """Iteration budget of a stage of ``n_stage_rows`` rows (``first``: that
     of the first stage; ``None``: ``STAGE_ITER``).

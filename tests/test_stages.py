@@ -410,7 +410,7 @@ def test_a_stage_at_its_rounding_floor_hands_on_a_usable_step(monkeypatch):
     monkeypatch.setattr(
         ADMMResidualRegressor,
         "_staged_solver_settings",
-        lambda self: {"extrapolate_readout": False},
+        lambda self, n_rows: {"extrapolate_readout": False},
     )
     rng = np.random.default_rng(0)
     X = rng.standard_normal((3000, 4))
@@ -474,6 +474,76 @@ def test_a_later_run_restarts_a_collapsed_step():
         solver.eta = carried
         solver.setup(Problem())
         assert solver.eta == start
+
+
+def test_a_later_run_keeps_the_hidden_layers_momentum():
+    # The last run's last step still points downhill on the new rows: the
+    # hidden layers keep it (in the new run's dtype, the counter capped); the
+    # read-out, refitted to the new rows, starts without.
+    from skadmm._solvers import _reset
+
+    refitted = np.full((3, 1), 7.0)
+
+    class Problem:
+        """What ResetSolver.setup calls of a problem (float64 rows)."""
+
+        dtype = np.dtype(np.float64)
+        W = [np.ones((3, 2)), np.zeros((3, 1))]
+
+        def prepare_reset(self, *args):
+            pass
+
+        def readout_for(self, hidden, max_iter, run, kept):
+            return refitted, 1.0
+
+        def reset_to_forward(self, run):
+            pass
+
+    solver = _reset.ResetSolver(10, 1e-4, 10, eta=0.1, eta_max=10.0, mu=1.0)
+    solver.setup(Problem())
+    assert solver._previous is None and solver._t == 1
+    last = [np.full((3, 2), 0.5, dtype=np.float32), np.zeros((3, 1), np.float32)]
+    # Off (the classifier's stages): the momentum restarts.
+    solver._previous, solver._t, solver._gain = last, 40, 0.25
+    solver.setup(Problem())
+    assert solver._previous is None and solver._t == 1 and solver._gain == 0.0
+    solver.carry_momentum = True
+    for t, expected in [(40, _reset._CARRIED_MOMENTUM), (3, 3)]:
+        solver._previous, solver._t, solver._gain = last, t, 0.25
+        solver.setup(Problem())
+        hidden, readout = solver._previous
+        assert hidden.dtype == np.float64
+        np.testing.assert_array_equal(hidden, last[0])
+        np.testing.assert_array_equal(readout, refitted)
+        assert readout is not refitted
+        assert solver._t == expected and solver._gain == 0.25
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_only_the_regressor_s_stages_on_large_tables_carry_momentum(monkeypatch):
+    from skadmm._solvers import _reset
+
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
+    assert _stages.carries_momentum(1001) and not _stages.carries_momentum(1000)
+    carried = []
+    setup = _reset.ResetSolver.setup
+
+    def recording(self, problem):
+        carried.append(self.carry_momentum)
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", recording)
+    X, y = friedman(1200)
+    for model, rows, carries in [
+        (ADMMResidualRegressor, 1200, True),
+        (ADMMResidualRegressor, 900, False),
+        (ADMMResidualClassifier, 1200, False),
+    ]:
+        carried.clear()
+        target = y[:rows] if carries else y[:rows] > np.median(y)
+        est = model(width=8, alpha=1e-3, random_state=0, early_stopping=False)
+        fit(est, X[:rows], target)
+        assert len(carried) > 2 and set(carried) == {carries}
 
 
 def _record_run_alphas(monkeypatch):
