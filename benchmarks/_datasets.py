@@ -43,9 +43,10 @@ def _friedman(make, noise):
     return load
 
 
-def pricing(n_samples=10_000):
-    """A linear price on numeric and categorical columns, with one interaction."""
-    rng = np.random.default_rng(SEED)
+def pricing(n_samples=10_000, seed=SEED):
+    """A linear price on numeric and categorical columns, with one interaction
+    (``seed``: the draw)."""
+    rng = np.random.default_rng(seed)
     numeric = rng.standard_normal((n_samples, 6))
     levels = (2, 3, 5, 6)
     codes = [rng.integers(0, k, n_samples) for k in levels]

@@ -1,0 +1,69 @@
+"""The scaling benchmark: several draws, and the targets counted per draw."""
+
+import csv
+
+from ._benchmarks import imported, needs
+
+pytestmark = needs("bench_scaling.py")
+
+
+def test_quick_run_records_every_draw(tmp_path):
+    with imported("bench_scaling") as (bench,):
+        bench.main(
+            [
+                "--quick",
+                "--parts",
+                "scaling",
+                "--models",
+                "defaults,MLP",
+                "--tables",
+                "pricing",
+                "--sizes",
+                "300",
+                "--seeds",
+                "0,1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        rows = bench.read_rows(tmp_path / "scaling.csv")
+    assert sorted((r["model"], r["draw"]) for r in rows) == [
+        ("MLP", 0),
+        ("MLP", 1),
+        ("defaults", 0),
+        ("defaults", 1),
+    ]
+    # Each draw is a table of its own.
+    mse = {r["draw"]: r["test_mse"] for r in rows if r["model"] == "MLP"}
+    assert mse[0] != mse[1]
+
+
+def test_targets_compare_each_draw_with_its_own_mlp_and_count_the_draws():
+    with imported("bench_scaling") as (bench,):
+        rows = [
+            dict(table="t", rows=50_000, model=m, draw=d, test_mse=e, fit_s=s)
+            for m, d, e, s in [
+                ("defaults", 0, 1.10, 5.0),
+                ("MLP", 0, 1.05, 9.0),
+                ("defaults", 1, 1.02, 5.0),
+                ("MLP", 1, 1.05, 4.0),
+            ]
+        ]
+        text = bench.targets(rows)
+        typical = bench.typical(rows)
+    assert "draw 0: test MSE 1.1 vs MLP 1.05 (not met), fit 5 s vs 9 s (met)" in text
+    assert "draw 1: test MSE 1.02 vs MLP 1.05 (met), fit 5 s vs 4 s (not met)" in text
+    assert "t 50,000 rows, 2 draws: test MSE met on 1, fit time on 1" in text
+    medians = {r["model"]: (r["test_mse"], r["fit_s"]) for r in typical}
+    assert medians == {"defaults": (1.06, 5.0), "MLP": (1.05, 6.5)}
+
+
+def test_rows_of_runs_before_draws_read_as_the_default_draw(tmp_path):
+    path = tmp_path / "scaling.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["table", "rows", "model", "test_mse", "fit_s"])
+        writer.writerow(["pricing", "1000", "MLP", "1.5", "2.0"])
+    with imported("bench_scaling") as (bench,):
+        (row,) = bench.read_rows(path)
+        assert row["draw"] == bench.SEED
