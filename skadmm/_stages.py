@@ -10,7 +10,8 @@ the final run on every training row. A stage of ``m`` rows runs
 a full one each, so the stages together cost about
 ``3.4 * STAGE_ITER * sqrt(FIRST_STAGE_ROWS * M) / N`` full iterations (``M``
 the largest stage), in float32 (see the page
-"Large tables").
+"Large tables"). The regressor's stages on large tables run
+``LARGE_STAGE_ITER`` instead of ``STAGE_ITER`` (see :func:`stage_plan`).
 
 Each stage's penalty is at least the default one of a table of its rows
 (:func:`stage_alpha`): a small sample needs more shrinkage than all rows. The
@@ -120,28 +121,37 @@ def carries_momentum(n_rows):
 
 def stage_iterations(n_stage_rows, first=None):
     """Iteration budget of a stage of ``n_stage_rows`` rows (``first``: that
-    of the first stage; ``None``: ``STAGE_ITER``).
-
-    A larger budget on large tables (240 instead of 160, with the regressor's
-    stages above ``LARGE_TABLE_ROWS`` rows) was measured and dropped: once
-    the stages from 8,192 rows ran on row blocks, it gained 0.0005 test MSE
-    on Friedman #1 at 200,000 rows (1.0351 against 1.0356) for 33 % more CPU
-    time, 0.0016 at a million (1.0050 against 1.0066) for 25 %, and cost the
-    pricing table at 200,000 rows 22 % more time for 0.0009 more test MSE.
-    Before (stages in one problem below 16,384 rows) it had gained 0.011 at
-    200,000 rows: the same order of change as the blocks' summation order
-    alone made (1.0447 to 1.0356): one seed does not separate the two.
-    """
+    of the first stage; ``None``: ``STAGE_ITER``)."""
     first = STAGE_ITER if first is None else first
     budget = first * np.sqrt(FIRST_STAGE_ROWS / n_stage_rows)
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
 
 
+#: The regressor's first-stage budget on large tables (above
+#: ``LARGE_TABLE_ROWS`` rows), instead of ``STAGE_ITER`` (see
+#: :func:`stage_plan`).
+LARGE_STAGE_ITER = 240
+
+
 def stage_plan(n_rows, regressor=False):
     """``(rows, max_iter)`` of each stage before the final run on all
     ``n_rows`` rows (:func:`stage_sizes`, :func:`stage_iterations`;
-    ``regressor``: the regressor's threshold)."""
-    return [(m, stage_iterations(m)) for m in stage_sizes(n_rows, regressor)]
+    ``regressor``: the regressor's threshold, and its budget on large tables).
+
+    On large tables the regressor's stages run half as long again
+    (``LARGE_STAGE_ITER``): Friedman #1 at 200,000 rows, four draws, test MSE
+    1.0406 to 1.0404, 1.0589 to 1.0483, 1.0542 to 1.0462, 1.0864 to 1.0676
+    (MLPRegressor on the same draws: 1.0378, 1.0352, 1.0592, 1.0481), for
+    about 50 % more time (20 to 30 s, MLPRegressor's 38-53 s); the pricing
+    table's three draws within 0.0011 (both ways), 0-20 % more time. 320
+    instead of 240 was worse on two of three draws (1.0519, 1.0693) for 40 %
+    more time again. On a single draw (the first) the budget had looked
+    useless (0.0005 at 200,000 rows, 0.0016 at a million for 25 % more time):
+    that draw was the stages' best.
+    """
+    first = LARGE_STAGE_ITER if regressor and n_rows > LARGE_TABLE_ROWS else None
+    sizes = stage_sizes(n_rows, regressor)
+    return [(m, stage_iterations(m, first)) for m in sizes]
 
 
 def final_patience(n_iter_no_change, n_rows, staged):

@@ -69,6 +69,14 @@ def test_schedule_rules():
     assert final_patience(2, rows + 1, True) == 2
     assert final_patience(10, rows, True) == 10
     assert final_patience(10, rows + 1, False) == 10
+    # The regressor's stages on large tables run longer; the classifier's
+    # and smaller tables' keep the first stage's budget.
+    large = stage_plan(rows + 1, regressor=True)
+    assert large[0] == (FIRST_STAGE_ROWS, _stages.LARGE_STAGE_ITER)
+    assert [m for m, _ in large] == stage_sizes(rows + 1, regressor=True)
+    assert stage_plan(rows, regressor=True)[0][1] == _stages.STAGE_ITER
+    assert stage_plan(rows + 1)[0][1] == _stages.STAGE_ITER
+    assert _stages.LARGE_STAGE_ITER > _stages.STAGE_ITER
     assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
     assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
