@@ -176,20 +176,27 @@ def test_a_stage_on_all_rows_takes_the_fits_penalty():
     assert stage_penalty(1e-6, 4000, 8000.0, n, rule) == rule(8000)
 
 
-@pytest.mark.usefixtures("small_stages")
-def test_each_stage_runs_with_its_own_penalty(monkeypatch):
+def _seen_at_each_run(monkeypatch, what):
+    """``what(solver, problem)`` at the start of every run of the reset mode
+    (a list, filled as the runs start)."""
     from skadmm._solvers import _reset
 
-    X, y = friedman(1000)
-    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     seen = []
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
-        seen.append(problem.alpha)
+        seen.append(what(self, problem))
         return setup(self, problem)
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    return seen
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_each_stage_runs_with_its_own_penalty(monkeypatch):
+    X, y = friedman(1000)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    seen = _seen_at_each_run(monkeypatch, lambda solver, problem: problem.alpha)
     monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
     rows = []
     draw = skadmm._base.stage_rows
@@ -529,18 +536,9 @@ def test_a_later_run_keeps_the_hidden_layers_momentum():
 
 @pytest.mark.usefixtures("small_stages")
 def test_only_the_regressor_s_stages_on_large_tables_carry_momentum(monkeypatch):
-    from skadmm._solvers import _reset
-
     monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
     assert _stages.carries_momentum(1001) and not _stages.carries_momentum(1000)
-    carried = []
-    setup = _reset.ResetSolver.setup
-
-    def recording(self, problem):
-        carried.append(self.carry_momentum)
-        return setup(self, problem)
-
-    monkeypatch.setattr(_reset.ResetSolver, "setup", recording)
+    carried = _seen_at_each_run(monkeypatch, lambda solver, _: solver.carry_momentum)
     X, y = friedman(1200)
     for model, rows, carries in [
         (ADMMResidualRegressor, 1200, True),
