@@ -32,6 +32,7 @@ depend on ``n_jobs``.
 import numpy as np
 
 from ._alpha_search import fixed_alpha
+from ._row_blocks import ROW_BLOCK_ROWS
 
 #: Tables of at most this many training rows fit on all rows from the start
 #: (the regression and classification suites' tables all do).
@@ -127,9 +128,9 @@ def stage_iterations(n_stage_rows, first=None):
     return max(MIN_STAGE_ITER, int(np.ceil(budget)))
 
 
-#: The regressor's first-stage budget on large tables (above
-#: ``LARGE_TABLE_ROWS`` rows), instead of ``STAGE_ITER`` (see
-#: :func:`stage_plan`).
+#: The regressor's budget on large tables (above ``LARGE_TABLE_ROWS``
+#: rows) for its stages of at least ``ROW_BLOCK_ROWS`` rows, the ones that
+#: run on row blocks, instead of ``STAGE_ITER`` (see :func:`stage_plan`).
 LARGE_STAGE_ITER = 240
 
 
@@ -138,20 +139,27 @@ def stage_plan(n_rows, regressor=False):
     ``n_rows`` rows (:func:`stage_sizes`, :func:`stage_iterations`;
     ``regressor``: the regressor's threshold, and its budget on large tables).
 
-    On large tables the regressor's stages run half as long again
-    (``LARGE_STAGE_ITER``): Friedman #1 at 200,000 rows, four draws, test MSE
-    1.0406 to 1.0404, 1.0589 to 1.0483, 1.0542 to 1.0462, 1.0864 to 1.0676
-    (MLPRegressor on the same draws: 1.0378, 1.0352, 1.0592, 1.0481), for
-    about 50 % more time (20 to 30 s, MLPRegressor's 38-53 s); the pricing
-    table's three draws within 0.0011 (both ways), 0-20 % more time. 320
-    instead of 240 was worse on two of three draws (1.0519, 1.0693) for 40 %
-    more time again. On a single draw (the first) the budget had looked
-    useless (0.0005 at 200,000 rows, 0.0016 at a million for 25 % more time):
-    that draw was the stages' best.
+    On large tables the regressor's stages on row blocks (from
+    ``ROW_BLOCK_ROWS`` rows) run half as long again (``LARGE_STAGE_ITER``).
+    Friedman #1 at 200,000 rows, four draws, test MSE 1.0406, 1.0589, 1.0542,
+    1.0864 before; 1.0384, 1.0483, 1.0459, 1.0692 after (MLPRegressor on the
+    same draws: 1.0378, 1.0352, 1.0592, 1.0481), for about a third more time
+    (MLPRegressor's stays 1.3-2x ours). Every stage at 240 (the 4,000- and
+    8,000-row ones too) gave the same test MSE (1.0404, 1.0483, 1.0462,
+    1.0676) but more time, all of it in those two stages, which run on one
+    thread at any ``n_jobs``: ``n_jobs=2`` gained 1.29-1.40x instead of
+    1.38-1.56x. The pricing table's three draws moved within 0.0011 (both
+    ways). 320 instead of 240 was worse on two of three draws. On a single
+    draw (the first) longer stages had looked useless (0.0005 at 200,000 rows,
+    0.0016 at a million for 25 % more time): that draw was the stages' best.
     """
-    first = LARGE_STAGE_ITER if regressor and n_rows > LARGE_TABLE_ROWS else None
-    sizes = stage_sizes(n_rows, regressor)
-    return [(m, stage_iterations(m, first)) for m in sizes]
+    large = regressor and n_rows > LARGE_TABLE_ROWS
+
+    def budget(m):
+        on_blocks = large and m >= ROW_BLOCK_ROWS
+        return stage_iterations(m, LARGE_STAGE_ITER if on_blocks else None)
+
+    return [(m, budget(m)) for m in stage_sizes(n_rows, regressor)]
 
 
 def final_patience(n_iter_no_change, n_rows, staged):

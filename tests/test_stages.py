@@ -9,6 +9,7 @@ from sklearn.datasets import make_friedman1
 import skadmm._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor, _alpha_search, _stages
 from skadmm._alpha_search import fixed_alpha
+from skadmm._row_blocks import ROW_BLOCK_ROWS
 from skadmm._stages import (
     AUTO_EARLY_STOPPING_ROWS,
     FIRST_STAGE_ROWS,
@@ -71,9 +72,14 @@ def test_schedule_rules():
     assert final_patience(10, rows + 1, False) == 10
     # The regressor's stages on large tables run longer; the classifier's
     # and smaller tables' keep the first stage's budget.
+    # Those on row blocks: the smaller ones run on one thread at any n_jobs.
     large = stage_plan(rows + 1, regressor=True)
-    assert large[0] == (FIRST_STAGE_ROWS, _stages.LARGE_STAGE_ITER)
     assert [m for m, _ in large] == stage_sizes(rows + 1, regressor=True)
+    for m, budget in large:
+        first = _stages.LARGE_STAGE_ITER if m >= ROW_BLOCK_ROWS else None
+        assert budget == stage_iterations(m, first)
+    assert large[0] == (FIRST_STAGE_ROWS, _stages.STAGE_ITER)
+    assert large[2][1] > stage_iterations(large[2][0])
     assert stage_plan(rows, regressor=True)[0][1] == _stages.STAGE_ITER
     assert stage_plan(rows + 1)[0][1] == _stages.STAGE_ITER
     assert _stages.LARGE_STAGE_ITER > _stages.STAGE_ITER
