@@ -93,10 +93,10 @@ def fit_memory_parts(
     which keep no state between calls but their ``[X, 1]``: the rest of the
     state then exists for one block per worker at a time. ``quantize``,
     ``quantize_bits``: pdADMM-G-Q's quantized variables (``None``: none) and
-    bits per code. ``classifier``:
-    the classifier's fit, whose row blocks hold the features of both
-    line-search trials for every row (its cross-entropy read-out refits read
-    them several times) during its float32 stage on all the rows, a copy of
+    bits per code. ``classifier``: the classifier's fit, whose row blocks
+    hold the features of both line-search trials for every row (its
+    cross-entropy read-out refits read them several times) during its
+    float32 stage on all the rows, a copy of
     ``X`` and ``Y`` cast to float32 (see ``skadmm._stages``).
     See :func:`estimate_fit_nbytes`.
     """

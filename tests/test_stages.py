@@ -230,11 +230,13 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 @pytest.mark.parametrize("large", [False, True])
 def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, large):
     # large: the schedule of large tables (the stages' own penalties, the
-    # short final patience).
+    # short final patience, the momentum kept from run to run).
     if large:
         monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
+    carried = _seen_at_each_run(monkeypatch, lambda solver, _: solver.carry_momentum)
     X, y = friedman(1000)
     est = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
+    assert set(carried) == {large}
     sizes = [s["n_samples"] for s in est.stages_]
     # 1000 <= AUTO_EARLY_STOPPING_ROWS: every row trains.
     assert sizes == [100, 200, 400, 1000]
