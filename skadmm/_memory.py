@@ -131,7 +131,12 @@ def fit_memory_parts(
     for name, size in splitting_cls.state_arrays(N_st, d, n, H, m).items():
         live[f"state: {name}"] = x_aug if name == "augmented input [X, 1]" else size
     pool = splitting_cls.scratch_arrays(
-        N_st, n, chunk_rows, update == "linearized", reset=solver_cls.reset_hooks
+        N_st,
+        n,
+        chunk_rows,
+        update == "linearized",
+        reset=solver_cls.reset_hooks,
+        group_blocks=max(1, 8 // itemsize),
     )
     for name, size in pool.items():
         live[f"scratch: {name}"] = n_regions * size

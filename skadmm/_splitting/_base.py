@@ -30,7 +30,14 @@ from .._linalg import (
 )
 from .._losses import SquaredLoss
 from .._network import l2_penalty
-from .._rows import RowWeights, block_rows, row_chunks
+from .._rows import (
+    RowWeights,
+    block_rows,
+    blocks_per_group,
+    chunk_groups,
+    row_chunks,
+    within,
+)
 from .._wide import (
     dual_hessian_product,
     dual_largest_eigenvalue,
@@ -150,6 +157,24 @@ class Relaxation:
         found = self._chunk_cache.get(key)
         if found is None:
             found = row_chunks(self.rw.n_samples, width, self.whole_products)
+            self._chunk_cache[key] = found
+        return found
+
+    def groups(self, width):
+        """The chunks of :meth:`chunks` planned for the elementwise passes.
+
+        Returns ``(span_rows, group_rows, plan)``: the largest span and group
+        and the plan of :func:`~skadmm._rows.chunk_groups`, groups of a
+        float64 row block's bytes.
+        """
+        key = ("groups", width, self.whole_products)
+        found = self._chunk_cache.get(key)
+        if found is None:
+            size, chunks = self.chunks(width)
+            plan = chunk_groups(chunks, blocks_per_group(self.dtype))
+            spans = [span.stop - span.start for span, _, _ in plan]
+            groups = [g.stop - g.start for _, _, gs in plan for g, _ in gs]
+            found = (max(spans, default=size), max(groups, default=size), plan)
             self._chunk_cache[key] = found
         return found
 
@@ -475,19 +500,33 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         K[np.diag_indices_from(K)] += self.beta
         M = spd_solve(K, V.T, overwrite_a=True)
         # Chunk by chunk, so that each row block's correction is applied and
-        # measured while in cache (five passes over every row otherwise).
+        # measured while in cache (five passes over every row otherwise); the
+        # exact elementwise passes once per group of blocks (see ``groups``).
         width, pool = U.shape[1], self.scratch(k)
-        size, chunks = self.chunks(width)
-        E_buf = pool.chunk("e", size, readout.shape[1])
-        D_buf = pool.block("d", width)
+        span_rows, group_rows, plan = self.groups(width)
+        E_buf = pool.chunk("e", span_rows, readout.shape[1])
+        D_buf = pool.chunk("d", group_rows, width)
+        # A single output's E V^T is a broadcast product, exact elementwise:
+        # once per group; wider ones are products, block by block.
+        broadcast = readout.shape[1] == 1
         link = 0.0
-        for chunk, parts in chunks:
-            E = np.matmul(U_aug[chunk], readout, out=E_buf[: chunk.stop - chunk.start])
-            self.loss.gradient(E, self.Y[chunk], out=E)
-            for rows, local in parts:
-                D = outer_product(E[local], M, out=D_buf[: rows.stop - rows.start])
-                U[rows] -= D
-                link += self.rw.sq_norm(D, rows)
+        for span, products, groups in plan:
+            E = E_buf[: span.stop - span.start]
+            for chunk in products:
+                np.matmul(U_aug[chunk], readout, out=E[within(chunk, span)])
+            self.loss.gradient(E, self.Y[span], out=E)
+            for group, parts in groups:
+                D = D_buf[: group.stop - group.start]
+                if broadcast:
+                    outer_product(E[within(group, span)], M, out=D)
+                else:
+                    for rows, _ in parts:
+                        outer_product(
+                            E[within(rows, span)], M, out=D[within(rows, group)]
+                        )
+                U[group] -= D
+                for rows, _ in parts:
+                    link += self.rw.sq_norm(D[within(rows, group)], rows)
         return link
 
     @abstractmethod
@@ -589,20 +628,26 @@ class SplitRelaxation(LocalResetHooks, Relaxation, ABC):
         }
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+    def scratch_arrays(
+        cls, n_samples, width, chunk_rows, linearized, reset=False, group_blocks=1
+    ):
         """Elements of one region's scratch pool (see :meth:`scratch`), by name.
 
         ``chunk_rows`` is the height of a row chunk (:meth:`chunks`): one row
         block with single-threaded BLAS, all the rows with threaded BLAS.
         ``reset``: the pool of the forward-reset mode (``solver="reset"``).
+        ``group_blocks``: row blocks per group of elementwise passes
+        (:func:`~skadmm._rows.blocks_per_group` of the fit's dtype).
         """
-        block = block_rows(width) * width
+        group = min(n_samples, block_rows(width) * group_blocks) * width
         return {
             "chunk buffers": (3 if linearized else 2) * chunk_rows * width,
-            # Row-block buffers and the z-step's work arrays (the reset mode:
-            # and the last hidden block's correction, see _descend_last_hidden,
+            # The z-step's products, a span of chunks (see ``groups``).
+            "z-step products": min(n_samples, chunk_rows * group_blocks) * width,
+            # Group buffers and the z-step's work arrays (the reset mode: and
+            # the last hidden block's correction, see _descend_last_hidden,
             # whose output errors, a few columns, are not counted).
-            "block buffers": (6 if reset else 5) * block,
+            "group buffers": (6 if reset else 5) * group,
         }
 
 

@@ -75,7 +75,9 @@ class DLADMMRelaxation(LinearisedRelaxation):
         self._q = np.empty((N, n), self.dtype)
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+    def scratch_arrays(
+        cls, n_samples, width, chunk_rows, linearized, reset=False, group_blocks=1
+    ):
         # Three n_samples x width buffers, the z-step's row-block work arrays.
         return {
             "step buffers": 3 * n_samples * width,

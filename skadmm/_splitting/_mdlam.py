@@ -79,7 +79,9 @@ class BandRelaxation(LinearisedRelaxation):
         return arrays
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+    def scratch_arrays(
+        cls, n_samples, width, chunk_rows, linearized, reset=False, group_blocks=1
+    ):
         # Step buffers, the band bounds and the extrapolated start.
         return {"step buffers": 6 * n_samples * width}
 

@@ -665,7 +665,9 @@ class PQRelaxation(Relaxation):
         }
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
+    def scratch_arrays(
+        cls, n_samples, width, chunk_rows, linearized, reset=False, group_blocks=1
+    ):
         """Elements of one task's scratch pool, by name.
 
         Without ``quantize``: a quantized ``p`` step also takes an

@@ -14,6 +14,7 @@ its matrix products (see ``Relaxation.chunks``); with single-threaded BLAS no
 import numpy as np
 
 from .._linalg import dense_product, spd_inverse
+from .._rows import within
 from .._wide import use_dual
 from ._base import SplitRelaxation
 
@@ -134,43 +135,48 @@ class ThreeSplitRelaxation(SplitRelaxation):
         c = self.tau / self.beta
         n = Z.shape[1]
         pool = self.scratch(k)
-        size, chunks = self.chunks(n)
-        a_buf, b_buf = pool.chunk("c0", size, n), pool.block("b", n)
+        span_rows, group_rows, plan = self.groups(n)
+        a_buf = pool.chunk("z-step a", span_rows, n)
+        b_buf = pool.chunk("z-step b", group_rows, n)
         work = act.z_step_work(b_buf.shape, self.dtype)
         # Right after a reset, Z_1 is the product [X, 1] W_1 itself: the first
-        # z-step of the sweep copies it (each chunk before its rows are
+        # z-step of the sweep copies it (each span before its rows are
         # overwritten) instead of multiplying again.
         forward = k == 0 and self.take_forward_z0()
         link = 0.0
-        for chunk, parts in chunks:
-            a_chunk = a_buf[: chunk.stop - chunk.start]
+        # The products chunk by chunk, the exact elementwise passes once per
+        # group, the reductions block by block: the values of one pass per
+        # row block.
+        for span, products, groups in plan:
             if forward:
-                np.copyto(a_chunk, Z[chunk])
+                np.copyto(a_buf[: span.stop - span.start], Z[span])
             else:
-                dense_product(A[chunk], W, a_chunk)
-            for rows, local in parts:
-                m = rows.stop - rows.start
-                a = a_chunk[local]
+                for chunk in products:
+                    dense_product(A[chunk], W, a_buf[within(chunk, span)])
+            for group, parts in groups:
+                m = group.stop - group.start
+                a = a_buf[within(group, span)]
                 if skip is None:
-                    b = U[rows]
+                    b = U[group]
                 else:
-                    b = np.subtract(U[rows], skip[rows], out=b_buf[:m])
-                Zb = Z[rows]
+                    b = np.subtract(U[group], skip[group], out=b_buf[:m])
+                Zg = Z[group]
                 if self.first_order_targets:
                     # From the reset state s(Z) is still s(a).
-                    gain = act.derivative_from_output(sZ[rows])
+                    gain = act.derivative_from_output(sZ[group])
                     gain *= gain
                     gain += 1.0
                 act.z_step_block(
-                    a, b, Zb, c, Zb, None if work is None else [w[:m] for w in work]
+                    a, b, Zg, c, Zg, None if work is None else [w[:m] for w in work]
                 )
                 if self.first_order_targets:
-                    Zb -= a
-                    Zb *= gain
-                    Zb += a
-                a -= Zb
-                link += rw.sq_norm(a, rows)
-                act(Zb, out=sZ[rows])
+                    Zg -= a
+                    Zg *= gain
+                    Zg += a
+                a -= Zg
+                for rows, _ in parts:
+                    link += rw.sq_norm(a[within(rows, group)], rows)
+                act(Zg, out=sZ[group])
         self.link_sq[k, 0] = link
 
     def update_hidden(self, k):

@@ -45,8 +45,12 @@ class TwoSplitRelaxation(SplitRelaxation):
         return arrays
 
     @classmethod
-    def scratch_arrays(cls, n_samples, width, chunk_rows, linearized, reset=False):
-        arrays = super().scratch_arrays(n_samples, width, chunk_rows, linearized, reset)
+    def scratch_arrays(
+        cls, n_samples, width, chunk_rows, linearized, reset=False, group_blocks=1
+    ):
+        arrays = super().scratch_arrays(
+            n_samples, width, chunk_rows, linearized, reset, group_blocks
+        )
         if reset:
             # The inner U steps' gradient; their trials use the chunk buffers.
             arrays["gradient array"] = n_samples * width
