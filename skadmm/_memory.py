@@ -25,6 +25,7 @@ from ._limits import memory_limit
 from ._rows import block_rows
 from ._solvers import SOLVERS
 from ._splitting._reset_hooks import caches_first_layer
+from ._stages import stages_on_all_rows
 from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -151,6 +152,9 @@ def fit_memory_parts(
         # float32 stage's are smaller), and that stage's float32 copies.
         live["classifier: held trial features"] = 2 * N_tr * (n + 1)
         live["classifier stage: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
+    elif row_blocks > 1 and solver_cls.staged and stages_on_all_rows(N_tr, True):
+        # The regressor's last stage on a large table: all rows in float32.
+        live["stage on all rows: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
 
     # Each of these is freed before the next one is made.
     first = block_solve_elements(N_st, d + 1, n, weighted)

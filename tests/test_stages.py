@@ -74,7 +74,15 @@ def test_schedule_rules():
     # and smaller tables' keep the first stage's budget.
     # Those on row blocks: the smaller ones run on one thread at any n_jobs.
     large = stage_plan(rows + 1, regressor=True)
+    # ... and end with a float32 stage on all the rows, as the classifier's.
+    assert large[-1] == (rows + 1, _stages.REGRESSOR_ALL_ROWS_ITER)
+    large = large[:-1]
     assert [m for m, _ in large] == stage_sizes(rows + 1, regressor=True)
+    assert stage_plan(rows, regressor=True)[-1][0] < rows
+    assert _stages.stages_on_all_rows(rows + 1, True)
+    assert not _stages.stages_on_all_rows(rows, True)
+    assert _stages.stages_on_all_rows(MIN_STAGED_ROWS + 1, False)
+    assert not _stages.stages_on_all_rows(MIN_STAGED_ROWS, False)
     for m, budget in large:
         first = _stages.LARGE_STAGE_ITER if m >= ROW_BLOCK_ROWS else None
         assert budget == stage_iterations(m, first)
@@ -214,11 +222,12 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
     monkeypatch.setattr(skadmm._base, "stage_rows", drawn)
     est = ADMMResidualRegressor(width=8, random_state=0, max_iter=4, alpha=1e-4)
     fit(est, X, y, sample_weight=sw)
-    # Stages of 100, 200 and 400 rows (their summed weights), then all rows.
-    assert [len(r) for r in rows] == [100, 200, 400]
-    expected = [fixed_alpha(sw[r].astype(np.float32).sum()) for r in rows]
+    # Stages of 100, 200 and 400 rows (their summed weights), then a stage
+    # on all rows and the final run, both with the fit's penalty.
+    assert [len(r) for r in rows] == [100, 200, 400, 1000]
+    expected = [fixed_alpha(sw[r].astype(np.float32).sum()) for r in rows[:3]]
     np.testing.assert_allclose(seen[:3], expected, rtol=1e-6)
-    assert seen[3] == est.alpha_ == 1e-4
+    assert seen[3] == seen[4] == est.alpha_ == 1e-4
     # At most LARGE_TABLE_ROWS rows: the fit's penalty in every stage.
     monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 1000)
     seen.clear()
@@ -238,8 +247,9 @@ def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, la
     est = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
     assert set(carried) == {large}
     sizes = [s["n_samples"] for s in est.stages_]
-    # 1000 <= AUTO_EARLY_STOPPING_ROWS: every row trains.
-    assert sizes == [100, 200, 400, 1000]
+    # 1000 <= AUTO_EARLY_STOPPING_ROWS: every row trains; a large table's
+    # stages end with one on all rows (float32) before the final run.
+    assert sizes == [100, 200, 400] + [1000] * (2 if large else 1)
     assert est.n_iter_ == sum(s["n_iter"] for s in est.stages_)
     assert len(est.objective_curve_) == est.n_iter_
     assert len(est.loss_curve_) == est.n_iter_
