@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from ._embeddings import encoded_shape, resolve_n_bins
 from ._limits import memory_limit
-from ._rows import block_rows
+from ._rows import block_rows, blocks_per_group
 from ._solvers import SOLVERS
 from ._splitting._reset_hooks import caches_first_layer
 from ._stages import stages_on_all_rows
@@ -137,7 +137,7 @@ def fit_memory_parts(
         chunk_rows,
         update == "linearized",
         reset=solver_cls.reset_hooks,
-        group_blocks=max(1, 8 // itemsize),
+        group_blocks=blocks_per_group(f"f{itemsize}"),
     )
     for name, size in pool.items():
         live[f"scratch: {name}"] = n_regions * size

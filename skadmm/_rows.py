@@ -41,7 +41,7 @@ def feature_chunk_rows(width, dtype):
     columns (see :func:`~skadmm._network.augmented_hidden_into`): a row
     block's bytes, so twice the rows in float32 (fewer Python steps between
     the chunks, which hold the GIL while the fit's threads share it)."""
-    return block_rows(width) * max(1, 8 // np.dtype(dtype).itemsize)
+    return block_rows(width) * blocks_per_group(dtype)
 
 
 def blocks_per_group(dtype):

@@ -145,11 +145,11 @@ REGRESSOR_ALL_ROWS_ITER = 20
 
 def stages_on_all_rows(n_rows, regressor):
     """Whether a staged fit on ``n_rows`` training rows ends its stages with
-    one on all the rows, in float32: the classifier's always, the
-    regressor's on large tables (above ``LARGE_TABLE_ROWS``)."""
-    if n_rows <= min_staged_rows(regressor):
-        return False
-    return not regressor or n_rows > LARGE_TABLE_ROWS
+    one on all the rows, in float32 (read from the schedule itself): the
+    classifier's always, the regressor's on large tables (above
+    ``LARGE_TABLE_ROWS``)."""
+    plan = stage_plan(n_rows, True) if regressor else classifier_stage_plan(n_rows)
+    return bool(plan) and plan[-1][0] == n_rows
 
 
 def stage_plan(n_rows, regressor=False):
