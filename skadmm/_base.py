@@ -82,6 +82,7 @@ from ._stages import (
     stage_penalty,
     stage_plan,
     stage_rows,
+    stage_tol,
     uses_early_stopping,
 )
 from ._warn import warn
@@ -682,6 +683,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     run=setting.run,
                     max_iter=max_iter,
                     name=f"Stage {i + 1}/{len(sizes)} ({len(rows)} rows)",
+                    tol=stage_tol(self.tol, len(rows)),
                 )
             if not result.completed or monitor.stopped_by_callback:
                 stages.append((result, monitor, problem))

@@ -45,6 +45,7 @@ from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
     stage_penalty,
+    stage_tol,
     uses_early_stopping,
 )
 from ._targets import ClassificationTarget, RegressionTarget
@@ -281,12 +282,15 @@ class _Run(NamedTuple):
         name="",
         alpha=None,
         patience=None,
+        tol=None,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
         monitor, result)``. ``alpha``: the run's penalty (``None``: the fit's;
         a stage's is :func:`~skadmm._stages.stage_penalty`); ``patience``: its
-        ``n_iter_no_change`` (``None``: the estimator's)."""
+        ``n_iter_no_change`` (``None``: the estimator's); ``tol``: its relative
+        ``tol`` (``None``: the estimator's; a stage's is
+        :func:`~skadmm._stages.stage_tol`)."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
@@ -315,7 +319,9 @@ class _Run(NamedTuple):
             self.attributes,
         )
         self.solver.n_iter_no_change = patience
-        result = self.solver.solve(problem, monitor, max_iter=max_iter, name=name)
+        result = self.solver.solve(
+            problem, monitor, max_iter=max_iter, name=name, tol=tol
+        )
         return problem, monitor, result
 
 
@@ -353,6 +359,7 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
                 max_iter=max_iter,
                 name=f"Stage {i + 1}/{len(schedule)} ({m} rows)",
                 alpha=alpha,
+                tol=stage_tol(run.est.tol, m),
             )
         finally:
             shards.pinned.call("end_stage")

@@ -338,14 +338,28 @@ def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypa
     the two fits end at different networks (see the page "Scaling out")."""
     import skadmm._base
     import skadmm._sharded_fit
+    from skadmm import _stages
+    from skadmm._solvers._base import BaseSolver
 
     X, y = data(3000)
     kw = params(early_stopping=False)
     reference = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
     for module in (skadmm._base, skadmm._sharded_fit):
         monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    # The largest stage stops on its own tol (_stages.stage_tol), in both.
+    monkeypatch.setattr(_stages, "STAGE_TOL_ROWS", 800)
+    tols, solve = [], BaseSolver.solve
+
+    def spy(self, *args, **kwargs):
+        tol = kwargs.get("tol")
+        tols.append(self.tol if tol is None else tol)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseSolver, "solve", spy)
     local = local_fit(ADMMResidualRegressor(**kw), X, y)
     sharded = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
+    tol = local.tol
+    assert tols == 2 * [tol, tol, _stages.stage_tol(tol, 1600), tol]
     rows = [s["n_samples"] for s in sharded.stages_]
     assert rows == [s["n_samples"] for s in local.stages_] == [400, 800, 1600, 3000]
     assert sharded.n_iter_ == local.n_iter_

@@ -23,6 +23,7 @@ from skadmm._stages import (
     stage_plan,
     stage_rows,
     stage_sizes,
+    stage_tol,
     uses_early_stopping,
 )
 
@@ -204,6 +205,45 @@ def _seen_at_each_run(monkeypatch, what):
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
     return seen
+
+
+def test_stage_tol_shrinks_with_the_rows_of_large_stages():
+    rows = _stages.STAGE_TOL_ROWS
+    for m in (1, 4000, rows):
+        assert stage_tol(1e-4, m) == 1e-4
+    assert stage_tol(1e-4, 4 * rows) == pytest.approx(5e-5)
+    tols = [stage_tol(1e-3, m) for m in np.geomspace(rows, 100 * rows, 9)]
+    assert np.all(np.diff(tols) < 0)
+
+
+def _tol_of_each_run(monkeypatch):
+    """The ``tol`` of every solver run (its argument, else the solver's)."""
+    from skadmm._solvers._base import BaseSolver
+
+    seen = []
+    solve = BaseSolver.solve
+
+    def spy(self, problem, monitor, *args, **kwargs):
+        tol = kwargs.get("tol")
+        seen.append(self.tol if tol is None else tol)
+        return solve(self, problem, monitor, *args, **kwargs)
+
+    monkeypatch.setattr(BaseSolver, "solve", spy)
+    return seen
+
+
+@pytest.mark.usefixtures("small_stages")
+def test_large_stages_run_with_their_own_tol(monkeypatch):
+    """Stages above ``STAGE_TOL_ROWS`` rows stop on :func:`stage_tol`; the
+    smaller ones and the final run on the fit's ``tol``."""
+    X, y = friedman(1000)
+    seen = _tol_of_each_run(monkeypatch)
+    monkeypatch.setattr(_stages, "STAGE_TOL_ROWS", 200)
+    est = ADMMResidualRegressor(width=8, random_state=0, alpha=1e-3, tol=0.5)
+    fit(est, X, y)
+    assert [s["n_samples"] for s in est.stages_] == [100, 200, 400, 1000]
+    assert seen == [0.5, 0.5, stage_tol(0.5, 400), 0.5]
+    assert stage_tol(0.5, 400) == pytest.approx(0.5 / np.sqrt(2))
 
 
 @pytest.mark.usefixtures("small_stages")

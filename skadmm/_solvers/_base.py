@@ -207,12 +207,14 @@ class BaseSolver(ABC):
         """The mode's own step state (nothing by default)."""
         return {}
 
-    def solve(self, problem, monitor, run=None, max_iter=None, resume=None, name=""):
+    def solve(
+        self, problem, monitor, run=None, max_iter=None, resume=None, name="", tol=None
+    ):
         """Iterate ``problem`` in place; return a :class:`SolverResult`.
 
-        ``max_iter`` overrides the solver's own (a stage of a progressive fit,
-        see ``skadmm._stages``); the solver's step state (step sizes) carries
-        over from one call to the next.
+        ``max_iter`` and ``tol`` override the solver's own for this run (a
+        stage of a progressive fit, see ``skadmm._stages``); the solver's step
+        state (step sizes) carries over from one call to the next.
 
         ``resume``: the :meth:`state` of an earlier run on the same kept
         ``problem`` (``warm_start``), which this run then continues exactly:
@@ -231,6 +233,7 @@ class BaseSolver(ABC):
         """
         run = run_in_order if run is None else run
         max_iter = self.max_iter if max_iter is None else max_iter
+        tol = self.tol if tol is None else tol
         # 1. Set up (or resume): the starting merit and the stopping window.
         if resume is None:
             value, residual = self.setup(problem)
@@ -285,10 +288,10 @@ class BaseSolver(ABC):
                 result.converged, result.stop_reason = True, report.reason
                 break
             window.append(value)
-            if len(window) == window.maxlen and self._stalled(window):
+            if len(window) == window.maxlen and stalled(window, tol):
                 result.converged = True
                 result.stop_reason = (
-                    f"{self.merit_name} decreased by less than tol={self.tol:g} "
+                    f"{self.merit_name} decreased by less than tol={tol:g} "
                     "(relative) per iteration over the last "
                     f"{self.n_iter_no_change} iterations"
                 )
@@ -337,10 +340,6 @@ class BaseSolver(ABC):
         result.objective_curve.append(value)
         result.time_curve.append(seconds)
         result.residual_curve.append(residual)
-
-    def _stalled(self, window):
-        """:func:`stalled` with this run's ``tol``."""
-        return stalled(window, self.tol)
 
     def _failure(self, iteration, what):
         return (
