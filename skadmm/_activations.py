@@ -298,7 +298,7 @@ class _Smooth:
                 )
             else:
                 step[~keep] = 0.0
-            z, s, f = self._descend(z, f, a, b, z_old, c, step)
+            z, s, f = self._descend(z, f, a, b, z_old, c, step, tol)
             if idx is None:
                 out_z = z
         if idx is not None:
@@ -309,13 +309,23 @@ class _Smooth:
         out[...] = result
         return out
 
-    def _descend(self, z, f, a, b, z_old, c, step):
-        """Halve ``step`` where it does not lower ``f``; zero it after the limit."""
+    def _descend(self, z, f, a, b, z_old, c, step, tol):
+        """Halve ``step`` where it does not lower ``f``; zero it after the
+        limit, or once it is below the relative step tolerance ``tol`` (the
+        element is then as converged as a zero Newton step says: there the
+        rounding of ``f`` alone decides, and each halving is another pass)."""
         z_new = z + step
         s_new = self._fun(z_new)
         f_new = _z_objective(z_new, a, b, z_old, c, s_new)
         bad = np.flatnonzero(~(f_new <= f))
         for _ in range(self.max_halvings):
+            if bad.size:
+                small = np.abs(step[bad]) <= 2.0 * tol * (1.0 + np.abs(z[bad]))
+                if small.any():
+                    z_new[bad[small]] = z[bad[small]]
+                    s_new[bad[small]] = self._fun(z[bad[small]])
+                    f_new[bad[small]] = f[bad[small]]
+                    bad = bad[~small]
             if bad.size == 0:
                 break
             step[bad] *= 0.5
