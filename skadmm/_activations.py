@@ -318,14 +318,12 @@ class _Smooth:
         s_new = self._fun(z_new)
         f_new = _z_objective(z_new, a, b, z_old, c, s_new)
         bad = np.flatnonzero(~(f_new <= f))
+        # Elements that keep z: steps halved below tol, then any left bad.
+        stay = []
         for _ in range(self.max_halvings):
-            if bad.size:
-                small = np.abs(step[bad]) <= 2.0 * tol * (1.0 + np.abs(z[bad]))
-                if small.any():
-                    z_new[bad[small]] = z[bad[small]]
-                    s_new[bad[small]] = self._fun(z[bad[small]])
-                    f_new[bad[small]] = f[bad[small]]
-                    bad = bad[~small]
+            small = np.abs(step[bad]) <= 2.0 * tol * (1.0 + np.abs(z[bad]))
+            stay.append(bad[small])
+            bad = bad[~small]
             if bad.size == 0:
                 break
             step[bad] *= 0.5
@@ -335,10 +333,11 @@ class _Smooth:
                 z_new[bad], a[bad], b[bad], z_old[bad], c, s_new[bad]
             )
             bad = bad[~(f_new[bad] <= f[bad])]
-        if bad.size:
-            z_new[bad] = z[bad]
-            s_new[bad] = self._fun(z[bad])
-            f_new[bad] = f[bad]
+        stay = np.concatenate([*stay, bad])
+        if stay.size:
+            z_new[stay] = z[stay]
+            s_new[stay] = self._fun(z[stay])
+            f_new[stay] = f[stay]
         return z_new, s_new, f_new
 
 
