@@ -85,6 +85,18 @@ def chunk_groups(chunks, per_group):
     return plan
 
 
+def rows_of(A, rows):
+    """``A[rows]`` for a slice ``rows``; ``A`` itself when that is all its rows.
+
+    Slicing a scipy.sparse matrix copies it, whatever the slice: a fit on one
+    row block (every table below a block's size) sliced its whole sparse input
+    for every forward pass (a 40-row fit: a third of its time).
+    """
+    if rows.indices(A.shape[0]) == (0, A.shape[0], 1):
+        return A
+    return A[rows]
+
+
 def within(rows, outer):
     """The rows ``rows`` as a slice of an array that holds the rows ``outer``."""
     return slice(rows.start - outer.start, rows.stop - outer.start)

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
-from skadmm._rows import RowWeights
+from skadmm._rows import RowWeights, rows_of
 from skadmm._wide import DualRidge, dual_largest_eigenvalue
 
 from ._problems import estimator_memory_parts
@@ -215,3 +215,28 @@ def test_float32_sparse_input_trains_in_float32():
     np.testing.assert_allclose(
         sparse.predict(X), dense.predict(X.toarray()), rtol=0, atol=1e-5
     )
+
+
+def test_fit_on_one_row_block_never_slices_its_sparse_input(monkeypatch):
+    # Slicing a scipy.sparse matrix copies it even when the slice is every
+    # row; a table of one row block was copied for every forward pass.
+    slices = []
+    for cls in (sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.csc_array):
+
+        def spy(self, key, original=cls.__getitem__):
+            slices.append(key)
+            return original(self, key)
+
+        monkeypatch.setattr(cls, "__getitem__", spy)
+    X, y, _ = _data(n=40, d=10)
+    _fit(ADMMResidualRegressor(alpha=1e-3, max_iter=20, random_state=0), X, y)
+    assert slices == []
+
+
+def test_rows_of_is_the_array_itself_for_all_its_rows():
+    X = sp.random(10, 4, density=0.5, format="csr", random_state=0)
+    for rows in (slice(None), slice(0, 10), slice(0, 50)):
+        assert rows_of(X, rows) is X
+    part = rows_of(X, slice(2, 7))
+    assert part.shape == (5, 4)
+    np.testing.assert_array_equal(part.toarray(), X.toarray()[2:7])

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from .._linalg import dense_product
 from .._network import augmented_hidden_into, l2_penalty
-from .._rows import feature_chunk_rows
+from .._rows import feature_chunk_rows, rows_of
 
 #: The first layer's pre-activations ``[X, 1] W_1`` of the line search's trials
 #: are kept (two more ``n_samples x width`` arrays) when ``[X, 1]`` is sparse
@@ -165,7 +165,7 @@ class LocalResetHooks:
         cached = self._pre_of.get(id(self._features))
         pre = None if cached is None else cached[0][rows]
         augmented_hidden_into(
-            self.X_aug[rows],
+            rows_of(self.X_aug, rows),
             hidden,
             self.act,
             self._features[rows],
@@ -192,7 +192,7 @@ class LocalResetHooks:
             if key is not None and np.array_equal(key, W):
                 np.copyto(out, pre[rows])
                 return out
-        return dense_product(self.X_aug[rows], W, out)
+        return dense_product(rows_of(self.X_aug, rows), W, out)
 
     def mark_forward_z0(self):
         """Record that ``Z_1`` now holds ``[X, 1] W_1`` (reset mode only)."""
