@@ -77,6 +77,7 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
+    UNIT_DAMPING,
     carries_momentum,
     final_patience,
     stage_penalty,
@@ -707,10 +708,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         ``n_rows`` training rows."""
         # The read-out moves with the extrapolated weights, not refitted:
         # a Gram product per iteration fewer. On large tables each run keeps
-        # the last one's momentum (see ``ResetSolver``).
+        # the last one's momentum (see ``ResetSolver``). The hidden weight
+        # step is scaled unit by unit (``ResetSolver._scale_units``).
         return {
             "extrapolate_readout": True,
             "carry_momentum": carries_momentum(n_rows),
+            "unit_damping": UNIT_DAMPING,
         }
 
     def _final_patience(self, n_rows, staged):

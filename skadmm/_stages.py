@@ -122,6 +122,22 @@ def carries_momentum(n_rows):
     return n_rows > LARGE_TABLE_ROWS
 
 
+#: Damping of the per-unit scaling of the hidden weight step in the
+#: regressor's stages and final run (``ResetSolver.unit_damping``, see
+#: ``ResetSolver._scale_units``). Test MSE without and with it, four draws
+#: of ``bench_scaling.py``'s tables: Friedman #1 at 50,000 rows 1.0881,
+#: 1.0727, 1.1047, 1.0735 to 1.0712, 1.0681, 1.1030, 1.0690, at 200,000 rows
+#: 1.0355, 1.0420, 1.0432, 1.0667 to 1.0370, 1.0311, 1.0517, 1.0476 (below
+#: MLPRegressor's on every draw, which it was not on two); pricing at 50,000
+#: rows 1.0271, 1.0272, 1.0401, 1.0162 to 1.0247, 1.0287, 1.0388, 1.0110, at
+#: 200,000 rows within 0.003 (three of four up). At 20,000 rows Friedman #1
+#: lost 0.0007-0.0075 on every draw, still far below MLPRegressor's. Damping
+#: 1: means 1.0776 and 1.0281 at 50,000 rows, Friedman #1 1.0398 at 200,000
+#: (three of four draws below MLPRegressor); 0.3: 1.0807 and 1.0272 at
+#: 50,000 rows (3: 1.0778, 1.0258 and 1.0419).
+UNIT_DAMPING = 3.0
+
+
 def stage_iterations(n_stage_rows, first=None):
     """Iteration budget of a stage of ``n_stage_rows`` rows (``first``: that
     of the first stage; ``None``: ``STAGE_ITER``)."""

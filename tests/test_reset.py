@@ -421,6 +421,56 @@ def test_extrapolated_readout_moves_with_the_weights_and_descends(splitting):
     assert all(b <= a for a, b in zip(values, values[1:], strict=False))
 
 
+@pytest.mark.parametrize("n_blocks", [0, 2])
+def test_unit_scaling_scales_each_unit_s_change_by_its_readout_norm(n_blocks):
+    # Oracle: column j of the last hidden layer's change is multiplied by
+    # (1 + lam) m / (g_j + lam m), g_j = ||v_j||^2 and m their mean; the
+    # other layers and the read-out keep the W step's values.
+    problem, *_ = make_problem("relu", n_blocks=n_blocks)
+    rng = np.random.default_rng(1)
+    problem.W[-1][:-1] *= rng.uniform(0.01, 3.0, (problem.W[-1].shape[0] - 1, 1))
+    start = problem.weights()
+    stepped = [W + 0.1 * rng.standard_normal(W.shape) for W in start]
+    problem.W[:] = [W.copy() for W in stepped]
+    mode = solver()
+    mode.unit_damping = 3.0
+    mode._scale_units(problem, start)
+    g = np.sum(stepped[-1][:-1] ** 2, axis=1)
+    expected = (stepped[-2] - start[-2]) * (4.0 * g.mean() / (g + 3.0 * g.mean()))
+    np.testing.assert_allclose(problem.W[-2] - start[-2], expected, rtol=1e-12)
+    for W, S in zip(problem.W[:-2], stepped[:-2], strict=True):
+        np.testing.assert_array_equal(W, S)
+    np.testing.assert_array_equal(problem.W[-1], stepped[-1])
+    # A unit the read-out ignores moves (1 + lam) / lam times as far as an
+    # average one; a heavily used unit less.
+    scale = np.linalg.norm(problem.W[-2] - start[-2], axis=0) / np.linalg.norm(
+        stepped[-2] - start[-2], axis=0
+    )
+    assert scale[np.argmin(g)] > 1.0 > scale[np.argmax(g)]
+
+
+@pytest.mark.parametrize("splitting", ["three", "two"])
+def test_unit_scaled_steps_keep_the_objective_monotone(splitting):
+    # The scaled step goes through the same line search: the true objective
+    # never rises, and the run reaches another point than the unscaled one.
+    finals = []
+    for damping in (None, 3.0):
+        problem, X, Y, sw, act = make_problem(
+            "relu", weighted=True, splitting=splitting
+        )
+        mode = solver()
+        mode.unit_damping = damping
+        values = [mode.setup(problem)[0]]
+        for _ in range(20):
+            values.append(mode.step(problem, _run_in_order)[0])
+        assert all(b <= a for a, b in zip(values, values[1:], strict=False))
+        assert values[-1] == pytest.approx(
+            true_objective(problem.W, X, Y, sw, act, problem.alpha), rel=1e-10
+        )
+        finals.append(values[-1])
+    assert finals[0] != finals[1]
+
+
 def test_extrapolation_is_used_by_default_and_can_be_turned_off():
     largest_t = {}
     for extrapolate in (True, False):

@@ -26,10 +26,12 @@ guide, "Forward-reset block descent"):
    relative to the input's scale (damped whitening): the exact ridge fit of
    ``Z_k`` (three-splitting) or one backtracked step in the metric of that
    ridge system (two-splitting). Given the targets the layers are independent:
-   they run as parallel tasks. The forward passes (the reset, the read-out's
-   features, the line search's trials) and the three-splitting's backward
-   sweep (row-separable) run as one task per row block, one block per region
-   of layers.
+   they run as parallel tasks. With ``unit_damping`` (the regressor's stages
+   and final run on large tables) the last hidden layer's weight change is
+   then scaled unit by unit (:meth:`ResetSolver._scale_units`). The forward
+   passes (the reset, the read-out's features, the line search's trials) and
+   the three-splitting's backward sweep (row-separable) run as one task per
+   row block, one block per region of layers.
 4. *Read-out*: the ridge solution on the new forward features.
 5. *Line search*: the weight change is extrapolated (``s = 1, 2, 4, ...``, the
    read-out refitted at each trial) while the training objective keeps falling.
@@ -163,6 +165,10 @@ class ResetSolver(BaseSolver):
     #: warm-started from the current read-out; the estimator's final refit
     #: runs to convergence.
     readout_max_iter = _READOUT_MAX_ITER
+    #: Damping ``lambda`` of the per-unit scaling of the last hidden layer's
+    #: weight change (:meth:`_scale_units`; ``None``: no scaling). Set in the
+    #: regressor's staged runs (``skadmm._stages.UNIT_DAMPING``).
+    unit_damping = None
 
     @staticmethod
     def mode_params(params):
@@ -282,6 +288,8 @@ class ResetSolver(BaseSolver):
         for _ in range(_MAX_RETRIES):
             residual = self._sweep(problem)
             self._w_steps(problem, run)
+            if self.unit_damping is not None and problem.H:
+                self._scale_units(problem, start)
             hidden, readout, value = self._line_search(problem, start, floor)
             if value < self.value - floor:
                 problem.W[:] = [*hidden, readout]
@@ -343,6 +351,33 @@ class ResetSolver(BaseSolver):
 
     def _w_steps(self, problem, run):
         problem.reset_w_steps(self.eta, self.mu, run)
+
+    def _scale_units(self, problem, start):
+        """Scale the last hidden layer's weight change unit by unit.
+
+        Unit ``j``'s column of the change ``W - start`` is multiplied by
+        ``(1 + lambda) m / (g_j + lambda m)``, with ``g_j = ||v_j||^2`` the
+        squared norm of the unit's read-out row and ``m`` the mean of the
+        ``g_j``. The W step moves a unit about as far as the input-whitened
+        gradient does, in proportion to its read-out weight, while the
+        Gauss-Newton curvature of its weights grows with ``g_j``: a unit the
+        read-out barely uses barely learns, and the loss's penalty keeps it so
+        (the squared weights of two layers penalise each unit's product of
+        norms). The scaled change is the damped diagonal Gauss-Newton step
+        over the units (the output side of K-FAC, up to the units' activation
+        rates); ``lambda`` bounds a unit's gain at ``(1 + lambda) / lambda``
+        times an average unit's. The line search judges the scaled step on
+        the training objective as any other, so the merit still never rises.
+        """
+        k = problem.H - 1
+        V = np.asarray(problem.W[-1][:-1], dtype=np.float64)
+        g = np.einsum("ij,ij->i", V, V)
+        m = float(g.mean())
+        if not (np.isfinite(m) and m > 0.0):
+            return
+        lam = self.unit_damping
+        scale = ((1.0 + lam) * m / (g + lam * m)).astype(problem.W[k].dtype)
+        problem.W[k] = start[k] + (problem.W[k] - start[k]) * scale
 
     def _line_search(self, problem, start, floor):
         """Best of ``start + s (W - start)`` over trial factors ``s >= 1``.
