@@ -361,9 +361,9 @@ class ResetSolver(BaseSolver):
         ``g_j``. The W step moves a unit about as far as the input-whitened
         gradient does, in proportion to its read-out weight, while the
         Gauss-Newton curvature of its weights grows with ``g_j``: a unit the
-        read-out barely uses barely learns, and the loss's penalty keeps it so
-        (the squared weights of two layers penalise each unit's product of
-        norms). The scaled change is the damped diagonal Gauss-Newton step
+        read-out barely uses barely learns, and the weight penalty keeps it so
+        (the squared weights of two layers penalise each unit like the product
+        of its two norms). The scaled change is the damped diagonal Gauss-Newton step
         over the units (the output side of K-FAC, up to the units' activation
         rates); ``lambda`` bounds a unit's gain at ``(1 + lambda) / lambda``
         times an average unit's. The line search judges the scaled step on
