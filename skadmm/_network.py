@@ -15,7 +15,7 @@ from sklearn.utils import gen_even_slices
 
 from ._activations import relu_zeros
 from ._linalg import dense_product
-from ._rows import block_rows
+from ._rows import block_rows, rows_of
 
 
 def init_weights(n_features, width, n_blocks, n_outputs, activation, rng, dtype):
@@ -124,8 +124,7 @@ def forward_into(X, weights, activation, out, whole):
     for start in range(0, n_rows, step):
         rows = slice(start, min(start + step, n_rows))
         m = rows.stop - start
-        # All the rows at once: X itself (slicing a sparse X would copy it).
-        block = X if m == n_rows else X[rows]
+        block = rows_of(X, rows)
         u = hidden_features(
             block, head, activation, U[:m], None if T is None else T[:m]
         )

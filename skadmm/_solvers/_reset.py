@@ -363,11 +363,12 @@ class ResetSolver(BaseSolver):
         Gauss-Newton curvature of its weights grows with ``g_j``: a unit the
         read-out barely uses barely learns, and the weight penalty keeps it so
         (the squared weights of two layers penalise each unit like the product
-        of its two norms). The scaled change is the damped diagonal Gauss-Newton step
-        over the units (the output side of K-FAC, up to the units' activation
-        rates); ``lambda`` bounds a unit's gain at ``(1 + lambda) / lambda``
-        times an average unit's. The line search judges the scaled step on
-        the training objective as any other, so the merit still never rises.
+        of its two norms). The scaled change is the damped diagonal
+        Gauss-Newton step over the units (the output side of K-FAC, up to the
+        units' activation rates); ``lambda`` bounds a unit's gain at
+        ``(1 + lambda) / lambda`` times an average unit's. The line search
+        judges the scaled step on the training objective as any other, so the
+        merit still never rises.
         """
         k = problem.H - 1
         V = np.asarray(problem.W[-1][:-1], dtype=np.float64)
