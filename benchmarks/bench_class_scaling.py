@@ -17,6 +17,7 @@ classifier target: accuracy within 1 point of
     python benchmarks/bench_class_scaling.py                  # about 15 minutes
     python benchmarks/bench_class_scaling.py --sizes 50000    # about 3 minutes
     python benchmarks/bench_class_scaling.py --quick          # smoke run
+    python benchmarks/bench_class_scaling.py --table 4class   # the second table
 """
 
 import argparse
@@ -45,18 +46,37 @@ MODELS = ("defaults", "MLP", "MLP early stopping", "HGB")
 ACCURACY_SLACK = 1.0
 
 
-def table(n_rows):
-    """``n_rows`` training rows and ``TEST_ROWS`` test rows of one draw."""
-    X, y = make_classification(
-        n_rows + TEST_ROWS,
+#: ``make_classification``'s parameters of each table (``--table``): the
+#: 3-class table of the module docstring, and a second one with 4 classes.
+TABLES = {
+    "3class": dict(
         n_features=20,
         n_informative=10,
         n_classes=3,
         n_clusters_per_class=3,
         flip_y=0.05,
-        random_state=SEED,
-    )
+    ),
+    "4class": dict(
+        n_features=24,
+        n_informative=12,
+        n_classes=4,
+        n_clusters_per_class=2,
+        flip_y=0.03,
+        class_sep=0.8,
+    ),
+}
+
+
+def table(n_rows, name="3class"):
+    """``n_rows`` training rows and ``TEST_ROWS`` test rows of one draw."""
+    X, y = make_classification(n_rows + TEST_ROWS, random_state=SEED, **TABLES[name])
     return X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
+
+
+def describe(name):
+    """The preamble's description of table ``name``."""
+    spec = ", ".join(f"{k}={v}" for k, v in TABLES[name].items())
+    return f"make_classification ({spec}, random_state={SEED})"
 
 
 def make_model(name, params=None):
@@ -70,9 +90,9 @@ def make_model(name, params=None):
     return HistGradientBoostingClassifier(random_state=SEED)
 
 
-def fit_one(n_rows, model_name, params=None):
+def fit_one(n_rows, model_name, params=None, table_name="3class"):
     """One fit in this (fresh) process: test scores, seconds, iterations."""
-    X, y, X_test, y_test = table(n_rows)
+    X, y, X_test, y_test = table(n_rows, table_name)
     pipe = make_pipeline(StandardScaler(), make_model(model_name, params))
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -157,10 +177,9 @@ def merge_rows(paths):
     )
 
 
-def write(rows, out, name, note=""):
+def write(rows, out, name, note="", table_name="3class"):
     preamble = (
-        f"3-class make_classification (20 features, 10 informative, 3 clusters "
-        f"per class, flip_y=0.05, random_state={SEED}), {TEST_ROWS:,} test rows, "
+        f"{describe(table_name)}, {TEST_ROWS:,} test rows, "
         "StandardScaler in front of every model, one BLAS thread, one fresh "
         "process per fit." + note + "\n\nTarget (issue 26): accuracy within "
         f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
@@ -180,6 +199,7 @@ def main(argv=None):
         default=[],
         help="extra run of the defaults with these parameters (JSON)",
     )
+    parser.add_argument("--table", choices=sorted(TABLES), default="3class")
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--name", default="class_scaling")
@@ -197,7 +217,7 @@ def main(argv=None):
         return
     note = f" {args.note}" if args.note else ""
     if args.merge:
-        write(merge_rows(args.merge.split(",")), args.out, args.name, note)
+        write(merge_rows(args.merge.split(",")), args.out, args.name, note, args.table)
         return
     sizes = args.sizes or ([5_000] if args.quick else list(SIZES))
     rows = []
@@ -205,10 +225,10 @@ def main(argv=None):
         runs = [(m, None) for m in args.models]
         runs += [("defaults", p) for p in args.params]
         for model, params in runs:
-            row = in_fresh_process(fit_one, n, model, params)
+            row = in_fresh_process(fit_one, n, model, params, args.table)
             print(rounded([row])[0], flush=True)
             rows.append(row)
-    write(rows, args.out, args.name, note)
+    write(rows, args.out, args.name, note, args.table)
 
 
 if __name__ == "__main__":
