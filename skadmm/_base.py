@@ -629,8 +629,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         for key, value in self._staged_solver_settings(X.shape[0]).items():
             setattr(setting.solver, key, value)
         plan, rng = setting.plan, setting.rng
-        # The classifier's sum-scale rule of alpha="auto" (None: the regressor's).
-        rule = setting.target.auto_alpha
+        # The classifier's least stage penalty (None: the regressor's rule).
+        rule = setting.target.stage_alpha
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )

@@ -27,12 +27,14 @@ from ._targets import ClassificationTarget
     stopping="log-loss",
     readout="penalised cross-entropy fit (Newton-CG)",
     alpha_auto="""``"auto"`` means ``min(3e-3, 12 / n)`` (``n`` the
-        number of rows, or the sum of ``sample_weight``), without
-        cross-validation: on the classification benchmark suite 3e-3 gave a
-        cross-entropy at most LogisticRegression's on every table, and
-        cross-validating cost ten times the fit; larger tables need less
-        shrinkage (a sum-scale penalty of 12). The stages of a large
-        table's fit take the same rule on their own rows.""",
+        number of rows, or the sum of ``sample_weight``) up to 20,000 rows,
+        without cross-validation: on the classification benchmark suite
+        3e-3 gave a cross-entropy at most LogisticRegression's on every
+        table, and cross-validating cost ten times the fit; larger tables
+        need less shrinkage (a sum-scale penalty of 12, falling as
+        ``12 (20,000 / n)^2`` to 3 above 20,000 rows). The stages of a
+        large table's fit take ``min(3e-3, 12 / m)`` on their own ``m``
+        rows.""",
 )
 class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     """Residual network classifier trained by proximal ADMM, without backpropagation.

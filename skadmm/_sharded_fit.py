@@ -332,7 +332,7 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
     of the training rows, drawn from ``rng``), each chunk holding its own rows
     of a stage (a stage on all the rows, the classifier's last, their float32
     copy). Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
-    rule = run.target.auto_alpha
+    rule = run.target.stage_alpha
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
     offsets = [[offset_of[c] for c in held if c in offset_of] for held in shards.chunks]

@@ -286,8 +286,8 @@ def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule):
     """The penalty of a stage of ``n_stage_rows`` of ``n_rows`` training
     rows, ``stage_weight`` their summed weights: the fit's ``alpha`` for a
     stage on all the rows (the classifier's last: the fit's own problem in
-    float32), else :func:`stage_alpha`. ``rule``: the classifier's sum-scale
-    rule of ``alpha="auto"`` (its stages take it at every size), ``None``:
+    float32), else :func:`stage_alpha`. ``rule``: the classifier's stage
+    penalty (``classification_stage_alpha``, at every size), ``None``:
     the regressor's (:func:`~skadmm._alpha_search.fixed_alpha`, above
     ``LARGE_TABLE_ROWS``)."""
     if n_stage_rows == n_rows:

@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
-from ._alpha_search import classification_alpha
+from ._alpha_search import classification_alpha, classification_stage_alpha
 from ._losses import LogisticLoss, SoftmaxLoss, SquaredLoss, center_columns
 from ._rows import RowWeights
 
@@ -49,6 +49,9 @@ class Target(ABC):
     n_outputs = None
     curve_name = score_name = ""
     auto_alpha = None
+    #: The least penalty of a stage of a progressive fit as a function of its
+    #: summed weights (``None``: the regressor's rule of ``skadmm._stages``).
+    stage_alpha = None
     #: Early stopping on the validation loss (``curve_loss``) instead of the
     #: validation score (see :class:`~skadmm._monitor.ForwardMonitor`).
     stops_on_loss = False
@@ -259,6 +262,9 @@ class ClassificationTarget(Target):
     stops_on_loss = True
     #: ``alpha="auto"`` on ``n`` summed weights (no cross-validation).
     auto_alpha = staticmethod(classification_alpha)
+    #: The least penalty of a stage of a progressive fit on ``n`` summed
+    #: weights (``skadmm._stages.stage_alpha``).
+    stage_alpha = staticmethod(classification_stage_alpha)
 
     def __init__(self, classes):
         self.classes = classes

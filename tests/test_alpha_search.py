@@ -24,6 +24,7 @@ from skadmm._alpha_search import (
     SAMPLE_SEARCH_MAX_ROWS,
     candidates,
     classification_alpha,
+    classification_stage_alpha,
     distinct_row_folds,
     distinct_row_sample,
     fixed_alpha,
@@ -163,9 +164,19 @@ def test_estimator_on_a_mid_sized_table_searches_a_sample():
 
 
 def test_classifier_penalty_shrinks_as_a_sum_scale_penalty_on_large_tables():
-    assert classification_alpha(500) == CLASSIFICATION_ALPHA
-    assert classification_alpha(4000) == pytest.approx(CLASSIFICATION_ALPHA)
-    assert classification_alpha(60_000) == pytest.approx(12 / 60_000)
+    for rule in (classification_alpha, classification_stage_alpha):
+        assert rule(500) == CLASSIFICATION_ALPHA
+        assert rule(4000) == pytest.approx(CLASSIFICATION_ALPHA)
+        assert rule(20_000) == pytest.approx(12 / 20_000)
+    # The stages' rule stays a sum-scale 12; the table's falls from 20,000
+    # summed weights on, continuously, to a sum-scale 3 from 40,000 on.
+    assert classification_stage_alpha(60_000) == pytest.approx(12 / 60_000)
+    assert classification_alpha(20_001) == pytest.approx(12 / 20_001, rel=1e-3)
+    assert classification_alpha(30_000) == pytest.approx(12 * (2 / 3) ** 2 / 30_000)
+    for n in (40_000, 60_000, 10**6):
+        assert classification_alpha(n) == pytest.approx(3 / n)
+    sums = [n * classification_alpha(n) for n in np.geomspace(4000, 10**6, 50)]
+    assert np.all(np.diff(sums) <= 1e-12)
 
 
 def test_folds_keep_copies_together_and_ignore_row_order():

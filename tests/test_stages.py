@@ -181,7 +181,7 @@ def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
 def test_a_stage_on_all_rows_takes_the_fits_penalty():
     """The classifier's last stage is the fit's own problem: its penalty;
     other stages take stage_alpha, the classifier's rule at every size."""
-    rule = _alpha_search.classification_alpha
+    rule = _alpha_search.classification_stage_alpha
     n = 50_000
     assert stage_penalty(1e-6, n, float(n), n, rule) == 1e-6
     assert stage_penalty(1e-6, 4000, 4000.0, n, rule) == rule(4000)
@@ -637,8 +637,10 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
     X, y = friedman(900)
     labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y)) if weighted else None
-    # No cap on these small tables: the sum-scale rule decides every penalty.
+    # No cap on these small tables: the sum-scale rule decides every penalty,
+    # and it falls below the stages' from 200 rows on (20,000 by default).
     monkeypatch.setattr(_alpha_search, "CLASSIFICATION_ALPHA", 1.0)
+    monkeypatch.setattr(_alpha_search, "_SUM_PENALTY_RAMP_ROWS", 200)
     alphas = _record_run_alphas(monkeypatch)
     est = fit(
         ADMMResidualClassifier(width=16, random_state=0, max_iter=6),
@@ -646,15 +648,17 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
         labels,
         sample_weight=sw,
     )
-    rule = est._target.auto_alpha
-    # Each stage's penalty is the sum-scale rule on its own summed weights:
-    # the stages' rows are nested, so the penalty falls from stage to stage
-    # down to the fit's own alpha_ on all rows.
-    # The last stage, on all rows, is the final run's problem in float32.
+    rule = est._target.stage_alpha
+    # Each sampled stage's penalty is the stages' sum-scale rule on its own
+    # summed weights: the stages' rows are nested, so the penalty falls from
+    # stage to stage down to the fit's own alpha_ on all rows, the table's
+    # weaker rule. The last stage, on all rows, is the final run's problem
+    # in float32.
     *stages, (n_last, last), (n_all, final) = alphas
     assert [n for n, _ in stages] == [100, 200, 400] and n_last == n_all
     assert final == last == est.alpha_
-    assert final == rule(float(n_all if sw is None else sw.sum()))
+    n_weight = float(n_all if sw is None else sw.sum())
+    assert final == est._target.auto_alpha(n_weight) < rule(n_weight)
     if sw is None:
         assert [a for _, a in stages] == [rule(float(n)) for n, _ in stages]
     sampled = alphas[:-1]
@@ -683,7 +687,7 @@ def test_a_strong_given_alpha_and_the_smaller_regressor_keep_one_penalty(
     alphas.clear()
     model.set_params(alpha=1e-6)
     fit(model, X, labels)
-    rule = model._target.auto_alpha
+    rule = model._target.stage_alpha
     assert [a for _, a in alphas[:3]] == [rule(100.0), rule(200.0), rule(400.0)]
     # The stage on all rows and the final run keep the given one.
     assert alphas[3] == alphas[4] == (900, 1e-6)
