@@ -178,10 +178,12 @@ def classification_stage_alpha(n):
     weights: :func:`classification_alpha` up to ``_SUM_PENALTY_RAMP_ROWS``,
     and the least penalty of each stage of a progressive fit
     (``skadmm._stages.stage_alpha``) at every size. A sample of a large
-    table keeps it: the stages of 32,000 to 128,000 rows at the weaker
-    penalty of a table of their size lost on one table of two at 200,000
-    rows (test log-loss 0.2468 to 0.2561), as weaker stage penalties did
-    before (``skadmm._stages.stage_alpha``).
+    table keeps it: with the stages of 32,000 to 128,000 rows at the weaker
+    penalty of a table of their size, the test log-loss rose on three of
+    the four fits above (4-class 0.3160 to 0.3299 at 50,000 rows and 0.2468
+    to 0.2561 at 200,000, 3-class 0.2920 to 0.2948 at 50,000; 3-class
+    0.3044 to 0.3029 at 200,000), as weaker stage penalties did before
+    (``skadmm._stages.stage_alpha``).
     """
     return min(CLASSIFICATION_ALPHA, _LARGE_SUM_PENALTY_CLASSIFICATION / n)
 
