@@ -375,16 +375,18 @@ def test_small_tables_and_other_modes_run_no_stage():
 def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatch):
     # A regressor's stages and final run extrapolate the read-out (no Gram
     # product at an extrapolated point); small tables and the classifier
-    # refit it there. The classifier's staged runs grow eta more slowly.
+    # refit it there. The classifier's staged runs grow eta more slowly and
+    # keep every extrapolation that lowers the objective.
     from skadmm._solvers import _reset
 
-    seen, grown, scaled = [], set(), set()
+    seen, grown, scaled, gains = [], set(), set(), set()
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
         seen.append(self.extrapolate_readout)
         grown.add(self.grow)
         scaled.add(self.unit_damping)
+        gains.add(self.min_gain)
         return setup(self, problem)
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
@@ -393,20 +395,23 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     assert len(seen) > 1 and all(seen) and grown == {_reset.ResetSolver.grow}
     # ... and scale their hidden weight steps unit by unit.
     assert scaled == {_stages.UNIT_DAMPING}
-    seen.clear()
-    grown.clear()
-    scaled.clear()
+    assert gains == {_reset.ResetSolver.min_gain}
+    for spied in (seen, grown, scaled, gains):
+        spied.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
     assert grown == {_reset.ResetSolver.grow} and scaled == {None}
-    seen.clear()
-    grown.clear()
-    scaled.clear()
+    for spied in (seen, grown, scaled, gains):
+        spied.clear()
     labels = (y > np.median(y)).astype(int)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
     assert len(seen) > 1 and not any(seen)
     assert grown == {_stages.CLASSIFIER_STAGED_GROW} != {_reset.ResetSolver.grow}
     assert scaled == {None}
+    # ... and keep every extrapolation that lowers the objective.
+    assert (
+        gains == {_stages.CLASSIFIER_STAGED_MIN_GAIN} != {_reset.ResetSolver.min_gain}
+    )
 
 
 @pytest.mark.usefixtures("small_stages")

@@ -159,7 +159,9 @@ class ResetSolver(BaseSolver):
     #: 1.25 and 0.25 about one sweep in seven is rejected and redone
     #: (Friedman #1, 50,000 rows: 68 of 490), each after five or so trials.
     grow = _GROW
-    #: Fraction of the previous decrease an extrapolated point must gain.
+    #: Fraction of the previous decrease an extrapolated point must gain
+    #: (0 in the classifier's staged runs,
+    #: ``skadmm._stages.CLASSIFIER_STAGED_MIN_GAIN``).
     min_gain = _MIN_GAIN
     #: Steps of a read-out refit without a closed form (cross-entropy),
     #: warm-started from the current read-out; the estimator's final refit
