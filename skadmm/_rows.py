@@ -98,6 +98,14 @@ def rows_of(A, rows):
     return A[rows]
 
 
+def window_of(ranks, start, m, n_rows):
+    """Whether each row of rank ``ranks`` (its place in a permutation of
+    ``n_rows`` rows) is among the ``m`` ranks from ``start`` on, wrapping
+    around: the rows of a stage of a progressive fit (``skadmm._stages``),
+    also where only some rows' ranks are known (a shard of a sharded fit)."""
+    return (ranks - start) % n_rows < m
+
+
 def within(rows, outer):
     """The rows ``rows`` as a slice of an array that holds the rows ``outer``."""
     return slice(rows.start - outer.start, rows.stop - outer.start)

@@ -22,7 +22,7 @@ from ._heap import kept_heap
 from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
-from ._rows import RowWeights, feature_chunk_rows
+from ._rows import RowWeights, feature_chunk_rows, window_of
 from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
@@ -178,13 +178,15 @@ class RowShard:
         rng.set_state(state)
         rank = np.empty(n_rows, dtype=np.intp)
         rank[rng.permutation(n_rows)] = np.arange(n_rows)
+        self.n_ranked = n_rows
         self.ranks = [
             rank[o : o + X.shape[0]].copy()
             for (X, _, _), o in zip(self.train, offsets, strict=True)
         ]
 
-    def begin_stage(self, m, dtype):
-        """Hold only the rows of the stage of ``m`` rows (rank below ``m``), in
+    def begin_stage(self, m, dtype, start=0):
+        """Hold only the rows of the stage of ``m`` rows (ranks ``start`` to
+        ``start + m``, wrapping around: ``skadmm._stages.window_of``), in
         ``dtype``, until :meth:`end_stage`.
 
         Returns per training chunk ``(rows, weight sum, weight min, weight
@@ -194,7 +196,7 @@ class RowShard:
         self._full = (self.train, self.rws, self.problems)
         stage, out = [], []
         for (X, Y, sw), ranks in zip(self.train, self.ranks, strict=True):
-            rows = np.flatnonzero(ranks < m)
+            rows = np.flatnonzero(window_of(ranks, start, m, self.n_ranked))
             part = (
                 X[rows].astype(dtype),
                 Y[rows].astype(dtype),
@@ -568,9 +570,9 @@ class StreamedRowShard(RowShard):
         super().set_norm(norm, activation)
         self._augmented = None
 
-    def begin_stage(self, m, dtype):
+    def begin_stage(self, m, dtype, start=0):
         self._augmented = None
-        return super().begin_stage(m, dtype)
+        return super().begin_stage(m, dtype, start)
 
     def end_stage(self):
         super().end_stage()

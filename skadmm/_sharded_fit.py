@@ -45,6 +45,7 @@ from ._solvers import SOLVERS
 from ._stages import (
     STAGE_DTYPE,
     stage_penalty,
+    stage_starts,
     stage_tol,
     uses_early_stopping,
 )
@@ -339,8 +340,9 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
     shards.pinned.call_each("set_stage_order", [(state, n_train, o) for o in offsets])
     train = [[c for c in held if c in offset_of] for held in shards.chunks]
     stages = []
-    for i, (m, max_iter) in enumerate(schedule):
-        parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE)
+    starts = stage_starts([m for m, _ in schedule], n_train)
+    for i, ((m, max_iter), start) in enumerate(zip(schedule, starts, strict=True)):
+        parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE, start)
         try:
             counts = [
                 [c for c, part in zip(held, out, strict=True) if part[0]]

@@ -26,15 +26,17 @@ across stages the rows and the penalty change, and with them the objective;
 the final run on all rows is a plain fit from the stages' weights, so its
 true training objective never increases.
 
-The samples are nested (each stage's rows start the next one's), drawn once
-from the fit's ``random_state``, so the schedule is reproducible and does not
-depend on ``n_jobs``.
+The samples are windows of one permutation of the training rows, drawn once
+from the fit's ``random_state`` (growing stages nested, each holding the rows
+of the one before; stages of equal size consecutive), so the schedule is
+reproducible and does not depend on ``n_jobs`` or on a sharded fit's workers.
 """
 
 import numpy as np
 
 from ._alpha_search import fixed_alpha
 from ._row_blocks import ROW_BLOCK_ROWS
+from ._rows import window_of
 
 #: Tables of at most this many training rows fit on all rows from the start
 #: (the regression and classification suites' tables all do).
@@ -302,13 +304,37 @@ def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule):
     )
 
 
-def stage_rows(n_rows, sizes, rng):
-    """Nested row indices of the stages: the first ``m`` of one permutation.
+def stage_starts(sizes, n_rows):
+    """Where each stage's rows start in the stages' permutation of the
+    ``n_rows`` training rows (see :func:`stage_rows`).
 
-    Each stage's rows are sorted, so its arrays are gathered in memory order.
+    A stage of another size than the one before starts at 0: growing
+    stages are nested samples, each holding the rows of the one before. A
+    stage of the same size starts where the one before ended, wrapping
+    around: consecutive windows, disjoint until the permutation is used up
+    (window runs: fresh rows at every run).
+    """
+    starts, start = [], 0
+    for i, m in enumerate(sizes):
+        start = (start + m) % n_rows if i and m == sizes[i - 1] else 0
+        starts.append(start)
+    return starts
+
+
+def stage_rows(n_rows, sizes, rng):
+    """Row indices of the stages: windows of one permutation of the rows.
+
+    Stage ``i`` takes the ``sizes[i]`` rows from :func:`stage_starts`'s
+    ``i``-th start on: growing stages are nested (the first ``m`` rows),
+    stages of equal size consecutive windows. Each stage's rows are sorted,
+    so its arrays are gathered in memory order.
     """
     order = rng.permutation(n_rows)
-    return [np.sort(order[:m]) for m in sizes]
+    ranks = np.arange(n_rows)
+    return [
+        np.sort(order[window_of(ranks, start, m, n_rows)])
+        for m, start in zip(sizes, stage_starts(sizes, n_rows), strict=True)
+    ]
 
 
 #: The classifier's schedule (:func:`classifier_stage_plan`): iterations of

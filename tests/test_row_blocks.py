@@ -260,6 +260,28 @@ def test_a_streamed_shards_augmented_input_follows_its_stage_rows():
     np.testing.assert_array_equal(shard._inputs()[0][:, :-1], X)
 
 
+def test_a_shards_stage_holds_the_rows_of_the_in_process_stage():
+    # Nested stages and consecutive windows (skadmm._stages.stage_rows): a
+    # shard of a table's rows in two chunks holds each stage's rows of the
+    # in-process fit, from the ranks of its own rows only.
+    from skadmm._shard import StreamedRowShard
+    from skadmm._stages import stage_rows, stage_starts
+
+    X, y = data(n=50)
+    sizes = [10, 20, 20, 20, 50]
+    rng = np.random.RandomState(0)
+    state = rng.get_state()
+    expected = stage_rows(50, sizes, rng)
+    shard = StreamedRowShard.of_rows(0, X, y[:, None], None, ("uniform", 50), "relu")
+    shard.train = [(X[:30], y[:30, None], None), (X[30:], y[30:, None], None)]
+    shard.set_stage_order(state, 50, [0, 30])
+    for m, start, rows in zip(sizes, stage_starts(sizes, 50), expected, strict=True):
+        shard.begin_stage(m, np.float64, start)
+        held = np.concatenate([part[0] for part in shard.train])
+        np.testing.assert_array_equal(held, X[rows])
+        shard.end_stage()
+
+
 def _counted_forward_passes(monkeypatch):
     """A 3-class table of two row blocks, and the count of the streamed
     blocks' forward passes from now on (``passes["n"]``)."""

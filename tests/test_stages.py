@@ -23,6 +23,7 @@ from skadmm._stages import (
     stage_plan,
     stage_rows,
     stage_sizes,
+    stage_starts,
     stage_tol,
     uses_early_stopping,
 )
@@ -162,6 +163,27 @@ def test_stage_rows_are_nested_sorted_and_reproducible():
     for small, large in zip(rows, rows[1:], strict=False):
         assert set(small) <= set(large)
     assert all(np.all(np.diff(r) > 0) for r in rows)
+
+
+def test_stages_of_equal_size_are_consecutive_windows_of_the_permutation():
+    sizes = [100, 200, 300, 300, 300, 300, 1000]
+    assert stage_starts(sizes, 1000) == [0, 0, 0, 300, 600, 900, 0]
+    rows = stage_rows(1000, sizes, np.random.default_rng(0))
+    order = np.random.default_rng(0).permutation(1000)
+    # Growing stages are nested: the permutation's first rows.
+    for m, r in zip(sizes[:3], rows, strict=False):
+        np.testing.assert_array_equal(r, np.sort(order[:m]))
+    # A stage of the same size takes the next window: disjoint from the one
+    # before, until the permutation wraps around (the fourth takes its last
+    # 100 rows and its first 200).
+    assert all(np.all(np.diff(r) > 0) for r in rows)
+    for a, b in zip(rows[2:4], rows[3:5], strict=True):
+        assert not set(a) & set(b)
+    np.testing.assert_array_equal(rows[4], np.sort(order[600:900]))
+    np.testing.assert_array_equal(
+        rows[5], np.sort(np.concatenate([order[900:], order[:200]]))
+    )
+    np.testing.assert_array_equal(rows[6], np.arange(1000))
 
 
 def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
