@@ -112,7 +112,9 @@ PARAMETERS = Template(
         *stages*, warm-started runs on nested random row samples of 4,000,
         8,000, ... rows (at most three quarters of the rows, in float32),
         each with its own iteration budget (``stages_``; see the page
-        "Large tables").
+        "Large tables"). Above 40,000 training rows the classifier's stop
+        growing at a window of a third of the rows, at most 32,000, and
+        continue on fresh windows of as many rows.
     tol : float, default=1e-4
         Training stops (converged) when the mode's merit (the training
         objective for ``solver="reset"``, the augmented Lagrangian for

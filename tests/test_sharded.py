@@ -377,7 +377,8 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     client, small_stages, monkeypatch
 ):
     """The classifier's own schedule on the cluster, as in process: its
-    sampled stages, its stage on all the rows (the fit's penalty), then the
+    nested stage and window runs (the same rows: the last window wraps around
+    the permutation), its stage on all the rows (the fit's penalty), then the
     final run with its short patience. With the stages in float64 both fits
     make the same iterations to rounding."""
     import skadmm._base
@@ -386,6 +387,11 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
 
     monkeypatch.setattr(_stages, "CLASSIFIER_STAGE_ITER", 6)
     monkeypatch.setattr(_stages, "CLASSIFIER_ALL_ROWS_ITER", 5)
+    # Four window runs of 900 of the 3,000 rows: the last wraps around.
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_ROWS", 900)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOWS", 4)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_ITER", 3)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_MIN_ROWS", 2000)
     for module in (skadmm._base, skadmm._sharded_fit):
         monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
     X, y = data(3000)
@@ -395,10 +401,10 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     sharded = fit_quietly(ADMMResidualClassifier(**kw), *chunked(X, c))
     rows = [s["n_samples"] for s in sharded.stages_]
     assert rows == [s["n_samples"] for s in local.stages_]
-    assert rows == [400, 800, 1600, 3000, 3000]
+    assert rows == [400, 800, 900, 900, 900, 900, 3000, 3000]
     n_iter = [s["n_iter"] for s in sharded.stages_]
     assert n_iter == [s["n_iter"] for s in local.stages_]
-    assert n_iter[3] == 5
+    assert n_iter[2:7] == [3, 3, 3, 3, 5]
     np.testing.assert_allclose(
         sharded.objective_curve_, local.objective_curve_, rtol=1e-9
     )

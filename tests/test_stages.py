@@ -16,6 +16,7 @@ from skadmm._stages import (
     MIN_STAGED_ROWS,
     REGRESSOR_MIN_STAGED_ROWS,
     classifier_stage_plan,
+    classifier_windows,
     final_patience,
     stage_alpha,
     stage_iterations,
@@ -37,6 +38,10 @@ def small_stages(monkeypatch):
     monkeypatch.setattr(_stages, "FIRST_STAGE_ROWS", 100)
     monkeypatch.setattr(_stages, "STAGE_ITER", 12)
     monkeypatch.setattr(_stages, "MIN_STAGE_ITER", 3)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_ROWS", 200)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOWS", 3)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_ITER", 4)
+    monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_MIN_ROWS", 800)
 
 
 def friedman(n, seed=0):
@@ -98,17 +103,42 @@ def test_schedule_rules():
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
 
 
-def test_classifier_plan_ends_with_a_stage_on_all_rows():
+def test_classifier_plan_runs_windows_then_all_rows():
     assert classifier_stage_plan(MIN_STAGED_ROWS) == []
     n = 10 * MIN_STAGED_ROWS
     plan = stage_plan(n)
     assert plan == [(m, stage_iterations(m)) for m in stage_sizes(n)]
     first = _stages.CLASSIFIER_STAGE_ITER
+    window, runs = classifier_windows(n)
+    assert window == min(_stages.CLASSIFIER_WINDOW_ROWS, n // 3)
+    # The windows cover the rows CLASSIFIER_WINDOW_PASSES times, in at most
+    # CLASSIFIER_WINDOWS runs (20 of 32,000 rows at 180,000; 11 of 15,000 at
+    # 45,000).
+    passes = _stages.CLASSIFIER_WINDOW_PASSES
+    assert runs == min(_stages.CLASSIFIER_WINDOWS, int(np.ceil(passes * n / window)))
+    assert classifier_windows(180_000) == (32_000, 20)
+    assert classifier_windows(45_000) == (15_000, 11)
+    windows = [(window, _stages.CLASSIFIER_WINDOW_ITER)] * runs
     assert classifier_stage_plan(n) == [
-        *[(m, stage_iterations(m, first)) for m, _ in plan],
+        *[(m, stage_iterations(m, first)) for m, _ in plan if m < window],
+        *windows,
         (n, _stages.CLASSIFIER_ALL_ROWS_ITER),
     ]
     assert stage_iterations(FIRST_STAGE_ROWS, first) == first
+    # Up to CLASSIFIER_WINDOW_MIN_ROWS training rows: nested stages only.
+    small = _stages.CLASSIFIER_WINDOW_MIN_ROWS
+    assert classifier_stage_plan(small) == [
+        *[(m, stage_iterations(m, first)) for m in stage_sizes(small)],
+        (small, _stages.CLASSIFIER_NESTED_ALL_ROWS_ITER),
+    ]
+    assert stage_sizes(small)[-1] > classifier_windows(small)[0]
+    # The windows take fresh rows: consecutive windows of the permutation,
+    # all of them within the 20 windows of a large table.
+    sizes = [m for m, _ in classifier_stage_plan(10**6)]
+    starts = stage_starts(sizes, 10**6)
+    runs = [(m, s) for m, s in zip(sizes, starts, strict=True) if m == 32_000]
+    assert [s for _, s in runs] == [32_000 * i for i in range(len(runs))]
+    assert len(runs) == _stages.CLASSIFIER_WINDOWS
 
 
 @pytest.mark.usefixtures("small_stages")
@@ -132,8 +162,10 @@ def test_classifier_staged_fit_runs_all_rows_then_polishes(monkeypatch):
         labels,
     )
     sizes = [s["n_samples"] for s in est.stages_]
-    assert sizes == [100, 200, 400, 900, 900]
-    assert est.stages_[3]["n_iter"] <= 7
+    # A nested stage, three window runs, the stage on all rows, the final run.
+    assert sizes == [100, 200, 200, 200, 900, 900]
+    assert [s["n_iter"] for s in est.stages_[1:4]] == [4, 4, 4]
+    assert est.stages_[4]["n_iter"] <= 7
     # The read-out refits of a staged fit take their own steps ...
     assert set(steps) == {_stages.CLASSIFIER_STAGED_READOUT_STEPS}
     # ... and the final run polishes with the short patience.
@@ -458,7 +490,8 @@ def test_classifier_runs_stages_with_weights():
         labels,
         sample_weight=sw,
     )
-    assert [s["n_samples"] for s in est.stages_][:3] == [100, 200, 400]
+    # A nested stage, three window runs, all rows, the final run.
+    assert [s["n_samples"] for s in est.stages_] == [100, 200, 200, 200, 900, 900]
     assert est.score(X, labels) > 0.8
 
 
@@ -676,20 +709,20 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
         sample_weight=sw,
     )
     rule = est._target.stage_alpha
-    # Each sampled stage's penalty is the stages' sum-scale rule on its own
-    # summed weights: the stages' rows are nested, so the penalty falls from
-    # stage to stage down to the fit's own alpha_ on all rows, the table's
-    # weaker rule. The last stage, on all rows, is the final run's problem
+    # Each sampled stage's penalty (the nested stage's, each window run's) is
+    # the stages' sum-scale rule on its own summed weights, above the fit's
+    # own alpha_ on all rows, the table's weaker rule; the smallest stage's is
+    # the strongest. The last stage, on all rows, is the final run's problem
     # in float32.
     *stages, (n_last, last), (n_all, final) = alphas
-    assert [n for n, _ in stages] == [100, 200, 400] and n_last == n_all
+    assert [n for n, _ in stages] == [100, 200, 200, 200] and n_last == n_all
     assert final == last == est.alpha_
     n_weight = float(n_all if sw is None else sw.sum())
     assert final == est._target.auto_alpha(n_weight) < rule(n_weight)
     if sw is None:
         assert [a for _, a in stages] == [rule(float(n)) for n, _ in stages]
-    sampled = alphas[:-1]
-    assert all(a > b for (_, a), (_, b) in zip(sampled, sampled[1:], strict=False))
+    assert all(a > last for _, a in stages)
+    assert stages[0][1] > max(a for _, a in stages[1:])
     # Within each run the merit (that run's training objective, at its
     # penalty) never increases.
     start = 0
@@ -709,15 +742,15 @@ def test_a_strong_given_alpha_and_the_smaller_regressor_keep_one_penalty(
     # A given penalty above the rule on every stage is every stage's.
     model = ADMMResidualClassifier(width=16, random_state=0, max_iter=4, alpha=1.0)
     fit(model, X, labels)
-    assert len(alphas) == 5 and {a for _, a in alphas} == {1.0}
+    assert len(alphas) == 6 and {a for _, a in alphas} == {1.0}
     # A given weak one is a floor: the stages take the rule on their rows.
     alphas.clear()
     model.set_params(alpha=1e-6)
     fit(model, X, labels)
     rule = model._target.stage_alpha
-    assert [a for _, a in alphas[:3]] == [rule(100.0), rule(200.0), rule(400.0)]
+    assert [a for _, a in alphas[:4]] == [rule(100.0)] + [rule(200.0)] * 3
     # The stage on all rows and the final run keep the given one.
-    assert alphas[3] == alphas[4] == (900, 1e-6)
+    assert alphas[4] == alphas[5] == (900, 1e-6)
     alphas.clear()
     est = fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=4), X, y)
     # The regressor's stages keep its penalty up to LARGE_TABLE_ROWS rows. (The
