@@ -44,6 +44,21 @@ def feature_chunk_rows(width, dtype):
     return block_rows(width) * blocks_per_group(dtype)
 
 
+#: Bytes of a chunk of the products over a row block's kept features (the
+#: read-out's gradient ``A^T (P - Y)``, whose ``P`` comes from ``A W``): the
+#: chunk's ``A`` stays in the core's L2 cache (2 MiB on the benchmark
+#: machines) from the first product to the second, so each is read from
+#: memory once instead of twice.
+PRODUCT_CHUNK_BYTES = 768 * 1024
+
+
+def product_chunk_rows(width, dtype):
+    """Rows of a chunk of ``PRODUCT_CHUNK_BYTES`` of an array of ``width``
+    columns of ``dtype`` (at least ``MIN_BLOCK_ROWS``)."""
+    row_bytes = max(1, width) * np.dtype(dtype).itemsize
+    return max(MIN_BLOCK_ROWS, PRODUCT_CHUNK_BYTES // row_bytes)
+
+
 def blocks_per_group(dtype):
     """Row blocks whose elementwise work runs as one numpy call: a float64
     block's bytes, so two float32 blocks (see :func:`chunk_groups`)."""

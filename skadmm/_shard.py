@@ -15,6 +15,7 @@ chunk's sums are its rows' terms of the whole problem's sums.
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._activations import get_activation
@@ -22,7 +23,7 @@ from ._heap import kept_heap
 from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
-from ._rows import RowWeights, feature_chunk_rows, window_of
+from ._rows import RowWeights, feature_chunk_rows, product_chunk_rows, window_of
 from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget
@@ -262,10 +263,17 @@ class RowShard:
             return [p.feature_buffer(int(key[-1])) for p in self.problems]
         return self.features[key]
 
-    def _outputs(self, key, W):
-        """Per chunk, the features ``key`` and their product with ``W``."""
+    def _outputs(self, key, W, product=True):
+        """Per chunk, the features ``key`` and their product with ``W``
+        (``product=False``: ``None`` in its place, for a caller that
+        multiplies them in pieces, see :func:`_gradient_sums`)."""
         for A in self._features(key):
-            yield A, A @ W
+            yield A, (A @ W if product else None)
+
+    def _threaded(self):
+        """Whether this shard's products run on several BLAS threads (a Dask
+        worker's): they then take whole arrays, not row chunks."""
+        return self.blas_threads is not None and self.blas_threads > 1
 
     def gram_cross(self, key):
         """Per chunk ``(A^T S A, A^T S Y)`` of the key's features ``A``."""
@@ -295,14 +303,17 @@ class RowShard:
 
     def loss_gradient(self, key, W, loss):
         """Per chunk ``A^T S grad``: the majorised read-out step's gradient."""
+        chunk = not self._threaded()
         with self._blas():
-            out = []
-            for (A, output), (_, Y, _), rw in zip(
-                self._outputs(key, W), self.train, self.rws, strict=True
-            ):
-                _, G = loss.rows_and_gradient(output, Y)
-                out.append(rw.cross(A, G))
-            return out
+            return [
+                _gradient_sums(A, output, Y, W, loss, rw, chunk)
+                for (A, output), (_, Y, _), rw in zip(
+                    self._outputs(key, W, product=not chunk),
+                    self.train,
+                    self.rws,
+                    strict=True,
+                )
+            ]
 
     def newton_terms(self, key, W, loss):
         """Per chunk the weighted loss and its gradient in float64 (Newton-CG)."""
@@ -700,11 +711,11 @@ class StreamedRowShard(RowShard):
             for A, _ in self._computed(key, own):
                 yield A
 
-    def _outputs(self, key, W):
+    def _outputs(self, key, W, product=True):
         # A slot's product with the read-out is taken chunk by chunk, from
         # its features still in cache: one read of every row's fewer.
         if key in self._held or key not in self._hidden or not self._hidden[key]:
-            yield from super()._outputs(key, W)
+            yield from super()._outputs(key, W, product)
         else:
             yield from self._computed(key, False, W)
 
@@ -714,7 +725,7 @@ class StreamedRowShard(RowShard):
         hidden, space = self._hidden[key], self.workspace
         # A chunk's features are activated while in cache, unless the shard's
         # products are threaded (a Dask worker's BLAS threads).
-        threaded = self.blas_threads is not None and self.blas_threads > 1
+        threaded = self._threaded()
         for i, X_aug in enumerate(self._inputs()):
             # One key's features at a time (each caller reads one key): the
             # keys share their buffers.
@@ -745,6 +756,36 @@ class StreamedRowShard(RowShard):
 
     def radmm_begin(self):
         raise NotImplementedError("RADMM keeps multipliers: use RowShard.")
+
+
+def _gradient_sums(A, output, Y, W, loss, rw, chunk):
+    """``A^T S grad`` of the loss of the outputs ``A W`` (``output``, or
+    ``None``: computed here).
+
+    With ``chunk``, a dense ``A`` is taken in pieces of
+    :func:`~skadmm._rows.product_chunk_rows` rows: each piece's ``A W`` (if
+    not given) and ``A^T S grad`` while it is in cache. A row block's kept
+    features (8,192 rows of 101 float32 columns, 3.3 MB) outgrow the L2
+    cache, and the two whole products read them from memory twice: 3
+    classes, 7,500 rows, one thread, 737 us whole against 422 us in pieces
+    (float64: 1627 against 827 us). The pieces' sums are added in row order,
+    so the result depends on the block's shape only, not on the threads, and
+    given outputs (a forward pass's fused product) give the same bits.
+    """
+    if chunk and not sp.issparse(A):
+        step = product_chunk_rows(A.shape[1], A.dtype)
+        total = None
+        for start in range(0, A.shape[0], step):
+            rows = slice(start, start + step)
+            piece = A[rows] @ W if output is None else output[rows]
+            _, G = loss.rows_and_gradient(piece, Y[rows])
+            part = rw.cross(A[rows], G, rows=rows)
+            total = part if total is None else np.add(total, part, out=total)
+        return total
+    if output is None:
+        output = A @ W
+    _, G = loss.rows_and_gradient(output, Y)
+    return rw.cross(A, G)
 
 
 def _w_sums(p, with_input_gram):
