@@ -4,9 +4,11 @@ A 3-class ``make_classification`` table (20 features, 10 informative, 3
 clusters per class, 5 % flipped labels), at the training row counts asked for
 (``--sizes``, default 50,000 and 200,000), each scored on ``TEST_ROWS``
 held-out rows of the same draw. Models, every one behind a ``StandardScaler``
-and on one BLAS thread: ``ADMMResidualClassifier``'s defaults;
-``MLPClassifier(max_iter=2000)``; ``MLPClassifier(early_stopping=True)``;
-``HistGradientBoostingClassifier``. Each fit runs in a fresh process (as in
+and on one BLAS thread: ``ADMMResidualClassifier``'s defaults; the default
+network's own random features (``random features``: one RADMM iteration, as
+in ``bench_scaling.py``); ``MLPClassifier(max_iter=2000)``;
+``MLPClassifier(early_stopping=True)``; ``HistGradientBoostingClassifier``.
+Each fit runs in a fresh process (as in
 ``bench_scaling.py``). Columns: test accuracy, test log-loss, fit seconds,
 CPU seconds of the fit's process (on a shared machine, the measure less
 disturbed by other processes), iterations (the defaults': in all, then per
@@ -41,7 +43,7 @@ from _common import RESULTS, SEED, comma_list, rounded, write_results
 
 SIZES = (50_000, 200_000)
 TEST_ROWS = 20_000
-MODELS = ("defaults", "MLP", "MLP early stopping", "HGB")
+MODELS = ("defaults", "random features", "MLP", "MLP early stopping", "HGB")
 #: Points of accuracy by which the defaults may trail MLPClassifier.
 ACCURACY_SLACK = 1.0
 
@@ -83,6 +85,10 @@ def make_model(name, params=None):
     """The model ``name`` of ``MODELS`` (``params`` set on the defaults)."""
     if name == "defaults":
         return ADMMResidualClassifier(**{"random_state": SEED, **(params or {})})
+    if name == "random features":
+        # What training adds: the default network's features at their
+        # initial weights, the read-out fitted (one RADMM iteration).
+        return ADMMResidualClassifier(solver="radmm", max_iter=1, random_state=SEED)
     if name == "MLP":
         return MLPClassifier(max_iter=2000, random_state=SEED)
     if name == "MLP early stopping":
