@@ -288,6 +288,7 @@ def newton_pieces(loss, A, Y, rw, alpha, calls=None):
     calls = {} if calls is None else calls
 
     def terms(W):
+        calls["terms"] = calls.get("terms", 0) + 1
         rows, G = loss.rows_and_gradient(A @ W, Y)
         return rw.total(rows), rw.cross(A, G)
 
@@ -379,6 +380,37 @@ def test_exact_newton_readout_never_returns_a_worse_objective_than_its_start():
             shift_invariant=True,
         )
         assert objective(W) <= objective(start)
+
+
+@pytest.mark.parametrize("loss, k", [(SoftmaxLoss(), 4), (LogisticLoss(), 1)])
+def test_exact_newton_readout_keeps_its_hessian_near_the_minimiser(loss, k):
+    # A warm start near the minimiser (a refit between stages): full steps
+    # from the start's Hessian shrink the gradient fast, so the refit takes
+    # chord steps (more gradients than Hessians, none halved) and still ends
+    # at the minimiser's tolerance.
+    alpha = 1e-3
+    rng, A, Y, rw = readout_problem(loss, k, n=2000)
+    calls = {}
+    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha, calls)
+    best = loss.fit_readout(A, Y, rw, alpha)
+    start = best + 1e-3 * rng.standard_normal(best.shape)
+    calls.clear()
+    W = newton_readout(
+        terms,
+        product,
+        alpha,
+        start.shape,
+        start,
+        hessian=hessian,
+        shift_invariant=loss.shift_invariant,
+    )
+    # Newton's method would take a Hessian per step: one per gradient but
+    # the start's and the final comparison with it, when no step is halved.
+    assert calls["hessian"] == 1 and calls["terms"] >= 4
+    _, grad = terms(W)
+    grad[:-1] += alpha * W[:-1]
+    assert np.linalg.norm(grad) < 1e-12
+    assert objective(W) < objective(start)
 
 
 def test_exact_newton_readout_handles_a_singular_hessian_without_penalty():
