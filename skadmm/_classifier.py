@@ -12,6 +12,7 @@ from ._base import BaseADMMResidual
 from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._stages import (
+    CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
     CLASSIFIER_STAGED_GROW,
     CLASSIFIER_STAGED_MIN_GAIN,
     CLASSIFIER_STAGED_READOUT_STEPS,
@@ -197,13 +198,15 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         # grows more slowly (see ``CLASSIFIER_STAGED_GROW``). Each stage's
         # momentum restarts (see ``ResetSolver.carry_momentum``), and builds
         # up with every extrapolation that lowers the objective (see
-        # ``CLASSIFIER_STAGED_MIN_GAIN``).
+        # ``CLASSIFIER_STAGED_MIN_GAIN``). The sweep's targets are first
+        # order (see ``CLASSIFIER_STAGED_FIRST_ORDER_TARGETS``).
         return {
             "extrapolate_readout": False,
             "carry_momentum": False,
             "grow": CLASSIFIER_STAGED_GROW,
             "min_gain": CLASSIFIER_STAGED_MIN_GAIN,
             "readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS,
+            "first_order_targets": CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
         }
 
     def _final_patience(self, n_rows, staged):

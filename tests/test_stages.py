@@ -429,11 +429,12 @@ def test_small_tables_and_other_modes_run_no_stage():
 def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatch):
     # A regressor's stages and final run extrapolate the read-out (no Gram
     # product at an extrapolated point); small tables and the classifier
-    # refit it there. The classifier's staged runs grow eta more slowly and
-    # keep every extrapolation that lowers the objective.
+    # refit it there. The classifier's staged runs grow eta more slowly,
+    # keep every extrapolation that lowers the objective and sweep with
+    # first-order targets.
     from skadmm._solvers import _reset
 
-    seen, grown, scaled, gains = [], set(), set(), set()
+    seen, grown, scaled, gains, orders = [], set(), set(), set(), set()
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
@@ -441,6 +442,7 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
         grown.add(self.grow)
         scaled.add(self.unit_damping)
         gains.add(self.min_gain)
+        orders.add(self.first_order_targets)
         return setup(self, problem)
 
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
@@ -449,13 +451,14 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     assert len(seen) > 1 and all(seen) and grown == {_reset.ResetSolver.grow}
     # ... and scale their hidden weight steps unit by unit.
     assert scaled == {_stages.UNIT_DAMPING}
-    assert gains == {_reset.ResetSolver.min_gain}
-    for spied in (seen, grown, scaled, gains):
+    assert gains == {_reset.ResetSolver.min_gain} and orders == {False}
+    for spied in (seen, grown, scaled, gains, orders):
         spied.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
     assert grown == {_reset.ResetSolver.grow} and scaled == {None}
-    for spied in (seen, grown, scaled, gains):
+    assert orders == {False}
+    for spied in (seen, grown, scaled, gains, orders):
         spied.clear()
     labels = (y > np.median(y)).astype(int)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
@@ -466,6 +469,7 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     assert (
         gains == {_stages.CLASSIFIER_STAGED_MIN_GAIN} != {_reset.ResetSolver.min_gain}
     )
+    assert orders == {True} == {_stages.CLASSIFIER_STAGED_FIRST_ORDER_TARGETS}
 
 
 @pytest.mark.usefixtures("small_stages")
