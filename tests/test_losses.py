@@ -306,6 +306,21 @@ def newton_pieces(loss, A, Y, rw, alpha, calls=None):
     return terms, product, hessian, objective
 
 
+def exact_newton(loss, pieces, alpha, start):
+    """``newton_readout`` with explicit Hessians from ``start``; ``pieces``:
+    those of :func:`newton_pieces`."""
+    terms, product, hessian, _ = pieces
+    return newton_readout(
+        terms,
+        product,
+        alpha,
+        start.shape,
+        start,
+        hessian=hessian,
+        shift_invariant=loss.shift_invariant,
+    )
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss, k", [(SoftmaxLoss(), 3), (LogisticLoss(), 1)])
@@ -337,17 +352,10 @@ def test_hessian_matrix_is_the_finite_difference_of_the_gradient(
 def test_exact_newton_readout_is_the_newton_cg_minimiser(loss, k, alpha, weighted):
     rng, A, Y, rw = readout_problem(loss, k, weighted=weighted)
     calls = {}
-    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha, calls)
+    pieces = newton_pieces(loss, A, Y, rw, alpha, calls)
+    terms, product, hessian, objective = pieces
     init = 0.3 * rng.standard_normal((A.shape[1], k))
-    exact = newton_readout(
-        terms,
-        product,
-        alpha,
-        init.shape,
-        init,
-        hessian=hessian,
-        shift_invariant=loss.shift_invariant,
-    )
+    exact = exact_newton(loss, pieces, alpha, init)
     # Explicit Hessians only, no Hessian products, and few Newton steps.
     assert "product" not in calls and 0 < calls["hessian"] <= 15
     cg = newton_readout(terms, product, alpha, init.shape, init)
@@ -367,18 +375,11 @@ def test_exact_newton_readout_is_the_newton_cg_minimiser(loss, k, alpha, weighte
 def test_exact_newton_readout_never_returns_a_worse_objective_than_its_start():
     loss, k, alpha = SoftmaxLoss(), 3, 1e-3
     rng, A, Y, rw = readout_problem(loss, k)
-    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha)
+    pieces = newton_pieces(loss, A, Y, rw, alpha)
+    objective = pieces[-1]
     best = loss.fit_readout(A, Y, rw, alpha)
     for start in (best, best + 1e-9 * rng.standard_normal(best.shape)):
-        W = newton_readout(
-            terms,
-            product,
-            alpha,
-            start.shape,
-            start,
-            hessian=hessian,
-            shift_invariant=True,
-        )
+        W = exact_newton(loss, pieces, alpha, start)
         assert objective(W) <= objective(start)
 
 
@@ -391,19 +392,12 @@ def test_exact_newton_readout_keeps_its_hessian_near_the_minimiser(loss, k):
     alpha = 1e-3
     rng, A, Y, rw = readout_problem(loss, k, n=2000)
     calls = {}
-    terms, product, hessian, objective = newton_pieces(loss, A, Y, rw, alpha, calls)
+    pieces = newton_pieces(loss, A, Y, rw, alpha, calls)
+    terms, objective = pieces[0], pieces[-1]
     best = loss.fit_readout(A, Y, rw, alpha)
     start = best + 1e-3 * rng.standard_normal(best.shape)
     calls.clear()
-    W = newton_readout(
-        terms,
-        product,
-        alpha,
-        start.shape,
-        start,
-        hessian=hessian,
-        shift_invariant=loss.shift_invariant,
-    )
+    W = exact_newton(loss, pieces, alpha, start)
     # Newton's method would take a Hessian per step: one per gradient but
     # the start's and the final comparison with it, when no step is halved.
     assert calls["hessian"] == 1 and calls["terms"] >= 4
