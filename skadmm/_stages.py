@@ -401,7 +401,7 @@ CLASSIFIER_STAGED_MIN_GAIN = 0.0
 #: 0.3099; 200,000 rows 0.2396, 0.2386, 0.2373 to 0.2308, 0.2319, 0.2336.
 #: Fifteen of eighteen fits gained (mean 0.0036); the 3-class table at
 #: 200,000 rows lost on two of three. The stage on all rows stopped on
-#: ``tol`` less often, so fits ran longer (see the user guide, "Large
+#: ``tol`` less often, so fits ran longer (see the doc page "Large
 #: tables"). The merit is unchanged: every accepted step lowers the
 #: training objective.
 CLASSIFIER_STAGED_FIRST_ORDER_TARGETS = True
