@@ -772,7 +772,9 @@ def _gradient_sums(A, output, Y, W, loss, rw, chunk):
     so the result depends on the block's shape only, not on the threads, and
     given outputs (a forward pass's fused product) give the same bits.
     """
-    if chunk and not sp.issparse(A):
+    # A chunk without training rows takes the whole products: its sums are
+    # zeros of the right shape.
+    if chunk and not sp.issparse(A) and A.shape[0]:
         step = product_chunk_rows(A.shape[1], A.dtype)
         total = None
         for start in range(0, A.shape[0], step):

@@ -445,3 +445,7 @@ def test_read_out_gradient_in_cache_sized_pieces_equals_the_whole_products(
     # same bits: held and streamed features round alike.
     given = _gradient_sums(A, A @ W, Y, W, loss, rw, chunk=True)
     np.testing.assert_array_equal(given, pieces)
+    # A chunk without training rows (all of them held out) sums to zeros.
+    empty = RowWeights(None, 1, np.dtype(np.float64)).restrict(slice(0, 0))
+    none = _gradient_sums(A[:0], None, Y[:0], W, loss, empty, chunk=True)
+    np.testing.assert_array_equal(none, np.zeros((width, n_outputs)))
