@@ -12,6 +12,7 @@ from ._base import BaseADMMResidual
 from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._stages import (
+    CLASSIFIER_STAGED_ETA_MAX,
     CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
     CLASSIFIER_STAGED_GROW,
     CLASSIFIER_STAGED_MIN_GAIN,
@@ -199,7 +200,9 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         # momentum restarts (see ``ResetSolver.carry_momentum``), and builds
         # up with every extrapolation that lowers the objective (see
         # ``CLASSIFIER_STAGED_MIN_GAIN``). The sweep's targets are first
-        # order (see ``CLASSIFIER_STAGED_FIRST_ORDER_TARGETS``).
+        # order (see ``CLASSIFIER_STAGED_FIRST_ORDER_TARGETS``), and eta
+        # stops growing where their direction is still good (see
+        # ``CLASSIFIER_STAGED_ETA_MAX``).
         return {
             "extrapolate_readout": False,
             "carry_momentum": False,
@@ -207,6 +210,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             "min_gain": CLASSIFIER_STAGED_MIN_GAIN,
             "readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS,
             "first_order_targets": CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
+            "eta_max": CLASSIFIER_STAGED_ETA_MAX,
         }
 
     def _final_patience(self, n_rows, staged):

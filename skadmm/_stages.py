@@ -406,6 +406,25 @@ CLASSIFIER_STAGED_MIN_GAIN = 0.0
 #: training objective.
 CLASSIFIER_STAGED_FIRST_ORDER_TARGETS = True
 
+#: Largest step ``eta`` in the classifier's staged runs
+#: (``ResetSolver.eta_max``; 10 elsewhere). An accepted step grows ``eta``
+#: and the line search, not ``eta``, sets the step's length (its factor stayed
+#: at 16-64), so ``eta`` climbed to 10 while the sweep's direction worsened:
+#: the 3-class table at 200,000 rows gained 5e-4 per iteration on all rows
+#: at ``eta`` near 1 and 1e-5 at 10, where its stage on all rows stalled and
+#: stopped on ``tol`` after 53 of its 90 iterations. Test log-loss of the two
+#: tables of ``bench_class_scaling.py`` (AMD EPYC, two fits at a time), cap 10
+#: against 1: 3-class 50,000 rows (seeds 0-3) 0.2811, 0.2840, 0.2826, 0.2818
+#: to 0.2801, 0.2843, 0.2835, 0.2814; 200,000 rows (seeds 0, 1) 0.2914,
+#: 0.2835 to 0.2808, 0.2720. 4-class 50,000 rows 0.3248, 0.3267, 0.3097,
+#: 0.3099 to 0.3240, 0.3235, 0.3045, 0.3124; 200,000 rows 0.2308, 0.2319 to
+#: 0.2299, 0.2290. At 30,000 rows ``eta`` never reached 1 (the same fits,
+#: bit for bit). Caps of 0.5 and 0.25 gained more on the 4-class table at
+#: 50,000 rows (means 0.3086 and 0.3130 against 0.3161) but went both ways
+#: on the 3-class one (0.5: 0.2915, 0.2894 and 0.2869 on seeds 1-3). The merit
+#: is unchanged: a smaller step only changes which steps are tried.
+CLASSIFIER_STAGED_ETA_MAX = 1.0
+
 
 def classifier_windows(n_rows):
     """``(rows, runs)`` of the classifier's window runs on ``n_rows``

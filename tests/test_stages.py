@@ -430,11 +430,13 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     # A regressor's stages and final run extrapolate the read-out (no Gram
     # product at an extrapolated point); small tables and the classifier
     # refit it there. The classifier's staged runs grow eta more slowly,
-    # keep every extrapolation that lowers the objective and sweep with
-    # first-order targets.
+    # keep every extrapolation that lowers the objective, sweep with
+    # first-order targets and cap eta lower.
+    from skadmm import _classifier
     from skadmm._solvers import _reset
 
     seen, grown, scaled, gains, orders = [], set(), set(), set(), set()
+    caps, etas = set(), []
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
@@ -443,24 +445,37 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
         scaled.add(self.unit_damping)
         gains.add(self.min_gain)
         orders.add(self.first_order_targets)
+        caps.add(self.eta_max)
         return setup(self, problem)
 
+    step = _reset.ResetSolver.step
+
+    def spy_step(self, problem, run):
+        result = step(self, problem, run)
+        etas.append(self.eta)
+        return result
+
     monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    monkeypatch.setattr(_reset.ResetSolver, "step", spy_step)
     X, y = friedman(900)
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X, y)
     assert len(seen) > 1 and all(seen) and grown == {_reset.ResetSolver.grow}
     # ... and scale their hidden weight steps unit by unit.
     assert scaled == {_stages.UNIT_DAMPING}
     assert gains == {_reset.ResetSolver.min_gain} and orders == {False}
-    for spied in (seen, grown, scaled, gains, orders):
+    assert caps == {_reset._ETA_MAX}
+    for spied in (seen, grown, scaled, gains, orders, caps, etas):
         spied.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
     assert grown == {_reset.ResetSolver.grow} and scaled == {None}
-    assert orders == {False}
-    for spied in (seen, grown, scaled, gains, orders):
+    assert orders == {False} and caps == {_reset._ETA_MAX}
+    for spied in (seen, grown, scaled, gains, orders, caps, etas):
         spied.clear()
     labels = (y > np.median(y)).astype(int)
+    # A cap this small fit's steps reach (the default's is 1).
+    assert _stages.CLASSIFIER_STAGED_ETA_MAX < _reset._ETA_MAX
+    monkeypatch.setattr(_classifier, "CLASSIFIER_STAGED_ETA_MAX", 0.3)
     fit(ADMMResidualClassifier(width=16, random_state=0, max_iter=5), X, labels)
     assert len(seen) > 1 and not any(seen)
     assert grown == {_stages.CLASSIFIER_STAGED_GROW} != {_reset.ResetSolver.grow}
@@ -470,6 +485,8 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
         gains == {_stages.CLASSIFIER_STAGED_MIN_GAIN} != {_reset.ResetSolver.min_gain}
     )
     assert orders == {True} == {_stages.CLASSIFIER_STAGED_FIRST_ORDER_TARGETS}
+    # ... and their step stops growing at the lower cap.
+    assert caps == {0.3} and max(etas) == 0.3
 
 
 @pytest.mark.usefixtures("small_stages")
