@@ -118,13 +118,21 @@ def test_classifier_plan_runs_windows_then_all_rows():
     assert runs == min(_stages.CLASSIFIER_WINDOWS, int(np.ceil(passes * n / window)))
     assert classifier_windows(180_000) == (32_000, 20)
     assert classifier_windows(45_000) == (15_000, 11)
-    windows = [(window, _stages.CLASSIFIER_WINDOW_ITER)] * runs
+    # Above LARGE_TABLE_ROWS the window runs are longer.
+    assert n > _stages.LARGE_TABLE_ROWS
+    large = _stages.CLASSIFIER_LARGE_WINDOW_ITER
+    assert large > _stages.CLASSIFIER_WINDOW_ITER
+    windows = [(window, large)] * runs
     assert classifier_stage_plan(n) == [
         *[(m, stage_iterations(m, first)) for m, _ in plan if m < window],
         *windows,
         (n, _stages.CLASSIFIER_ALL_ROWS_ITER),
     ]
     assert stage_iterations(FIRST_STAGE_ROWS, first) == first
+    # At 50,000 rows (45,000 training rows) they keep CLASSIFIER_WINDOW_ITER.
+    assert {it for m, it in classifier_stage_plan(45_000) if m == 15_000} == {
+        _stages.CLASSIFIER_WINDOW_ITER
+    }
     # Up to CLASSIFIER_WINDOW_MIN_ROWS training rows: nested stages only.
     small = _stages.CLASSIFIER_WINDOW_MIN_ROWS
     assert classifier_stage_plan(small) == [
