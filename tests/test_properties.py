@@ -266,6 +266,23 @@ def test_derivative_from_output_matches_finite_differences(name):
     np.testing.assert_allclose(act.derivative_from_output(act(z)), fd, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivative_and_first_order_gain_keep_the_dtype(name, dtype):
+    act = get_activation(name)
+    z = np.random.default_rng(0).standard_normal((50, 7)).astype(dtype)
+    z[0, :3] = 0.0  # relu's kink: its derivative there is 0
+    s = act(z)
+    derivative = act.derivative_from_output(s)
+    gain = act.first_order_gain(s)
+    assert derivative.dtype == gain.dtype == dtype
+    if hasattr(act, "slope"):
+        # Oracle: the derivative in float64 from z, rounded once to the dtype.
+        exact = np.where(z > 0, 1.0, act.slope).astype(dtype)
+        np.testing.assert_array_equal(derivative, exact)
+    np.testing.assert_array_equal(gain, derivative * derivative + dtype(1))
+
+
 @pytest.mark.parametrize("splitting", sorted(SPLITTINGS))
 def test_initial_state_is_the_forward_pass(splitting):
     problem, X, Y, _ = make_problem(splitting, "proximal", "relu")

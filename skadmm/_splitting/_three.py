@@ -163,9 +163,7 @@ class ThreeSplitRelaxation(SplitRelaxation):
                 Zg = Z[group]
                 if self.first_order_targets:
                     # From the reset state s(Z) is still s(a).
-                    gain = act.derivative_from_output(sZ[group])
-                    gain *= gain
-                    gain += 1.0
+                    gain = act.first_order_gain(sZ[group])
                 act.z_step_block(
                     a, b, Zg, c, Zg, None if work is None else [w[:m] for w in work]
                 )
