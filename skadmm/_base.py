@@ -42,7 +42,12 @@ from ._alpha_search import (
 )
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
-from ._checks import check_fitted_network, check_input_scale, check_predictions
+from ._checks import (
+    check_fitted_network,
+    check_input_scale,
+    check_predictions,
+    warn_input_scale,
+)
 from ._dask_input import is_dask_collection
 from ._embeddings import (
     AUTO_CODE,
@@ -366,6 +371,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             is_classifier(self),
         )
         check_input_scale(X, self.width)
+        if self.embedding in ("none", "auto"):
+            # The other embeddings standardise every column themselves.
+            warn_input_scale(X)
         if keep is not None and not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
         # The network's input: the numeric embedding of X, fitted on these rows

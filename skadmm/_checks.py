@@ -11,13 +11,18 @@ Three checks (see the user guide, "Numerical safety"):
    (its scale can differ from the training data's).
 
 Each raises :class:`~skadmm.exceptions.NumericalError`, a ``ValueError``.
+An ``X`` that is finite and within the limits but far from standardised fits
+poorly without any error: :func:`warn_input_scale` says so, before any work,
+with an :class:`~skadmm.exceptions.InputScaleWarning`.
 """
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis, min_max_axis
 
 from ._network import forward_into
-from .exceptions import NumericalError
+from ._warn import warn
+from .exceptions import InputScaleWarning, NumericalError
 
 _STANDARDISE = "Standardise X (for example with sklearn.preprocessing.StandardScaler)"
 
@@ -67,6 +72,56 @@ def check_input_scale(X, width):
             f"network's products would overflow (the limit is {limit:.3g}). "
             f"{_STANDARDISE}{widen}."
         )
+
+
+#: A column whose root mean square is above this is far from standardised:
+#: on Friedman #1 (2,000 rows) an offset of 10 gave test R2 0.82 and a scale
+#: of 30 0.86, against 0.95 standardised (a scale of 10: 0.945).
+LARGE_COLUMN_RMS = 10.0
+#: A varying column spanning a range below this is far from standardised: a
+#: scale of 0.01 (range about 0.035) gave 0.85, of 0.03 (about 0.1) 0.945.
+SMALL_COLUMN_RANGE = 0.05
+
+
+def warn_input_scale(X):
+    """Issue an :class:`InputScaleWarning` if a column of ``X`` has a root
+    mean square above ``LARGE_COLUMN_RMS``, or varies over a range below
+    ``SMALL_COLUMN_RANGE``; constant columns are left alone. One pass over
+    ``X`` (its stored values when sparse), no temporary of its size."""
+    if X.shape[0] * X.shape[1] == 0:
+        return
+    if sp.issparse(X):
+        mean, var = mean_variance_axis(X, axis=0)
+        rms = np.sqrt(var + mean * mean)
+        low, high = min_max_axis(X, axis=0)
+    else:
+        rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0])
+        low, high = X.min(axis=0), X.max(axis=0)
+    spread = high.astype(np.float64) - low
+    large = np.flatnonzero(rms > LARGE_COLUMN_RMS)
+    small = np.flatnonzero((spread > 0) & (spread < SMALL_COLUMN_RANGE))
+    if not (large.size or small.size):
+        return
+    found = []
+    if large.size:
+        worst = large[np.argmax(rms[large])]
+        found.append(
+            f"{large.size} column(s) with a root mean square above "
+            f"{LARGE_COLUMN_RMS:g} (column {worst}: {rms[worst]:.3g})"
+        )
+    if small.size:
+        worst = small[np.argmin(spread[small])]
+        found.append(
+            f"{small.size} varying column(s) spanning less than "
+            f"{SMALL_COLUMN_RANGE:g} (column {worst}: {spread[worst]:.3g})"
+        )
+    warn(
+        f"X is far from standardised: {' and '.join(found)}. The fit is tuned "
+        "for columns of mean 0 and variance 1 and will likely be poor. "
+        f"{_STANDARDISE}, or pass an embedding other than 'none', which "
+        "standardises every column.",
+        InputScaleWarning,
+    )
 
 
 def check_fitted_network(weights, X, activation):

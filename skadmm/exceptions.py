@@ -91,6 +91,21 @@ class InconsistentVersionWarning(UserWarning):
         )
 
 
+class InputScaleWarning(UserWarning):
+    """``X`` is far from standardised, and the fit will likely be poor.
+
+    Issued by ``fit`` before any work when the network sees ``X`` as it is
+    (``embedding="none"`` or ``"auto"``) and a column's root mean square is
+    above 10 or a varying column spans a range below 0.05. The defaults
+    (initialisation, penalty, stopping) are tuned for columns of mean 0 and
+    variance 1: an offset of 10 or a scale of 30 on Friedman #1 lowered the
+    test R2 from 0.95 to about 0.82-0.86, without any error. Training still
+    runs. Standardise ``X`` (for example with
+    :class:`~sklearn.preprocessing.StandardScaler` in a pipeline), or pass an
+    embedding other than ``"none"``, which standardises every column.
+    """
+
+
 class WorkerLostError(RuntimeError):
     """A Dask worker holding rows of a sharded fit was lost during the fit.
 
@@ -107,6 +122,7 @@ __all__ = [
     "DivergenceWarning",
     "FitInterruptedWarning",
     "InconsistentVersionWarning",
+    "InputScaleWarning",
     "NumericalError",
     "PenaltyConditionWarning",
     "WorkerLostError",
