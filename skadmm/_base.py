@@ -46,6 +46,7 @@ from ._checks import (
     check_fitted_network,
     check_input_scale,
     check_predictions,
+    column_scale,
     warn_input_scale,
 )
 from ._dask_input import is_dask_collection
@@ -373,7 +374,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         check_input_scale(X, self.width)
         if self.embedding in ("none", "auto"):
             # The other embeddings standardise every column themselves.
-            warn_input_scale(X)
+            warn_input_scale(*column_scale(X))
         if keep is not None and not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
         # The network's input: the numeric embedding of X, fitted on these rows

@@ -83,21 +83,38 @@ LARGE_COLUMN_RMS = 10.0
 SMALL_COLUMN_RANGE = 0.05
 
 
-def warn_input_scale(X):
-    """Issue an :class:`InputScaleWarning` if a column of ``X`` has a root
-    mean square above ``LARGE_COLUMN_RMS``, or varies over a range below
-    ``SMALL_COLUMN_RANGE``; constant columns are left alone. One pass over
+def column_scale(X):
+    """``(rows, sums of squares, minima, maxima)`` of the columns of ``X``, in
+    float64: what :func:`warn_input_scale` reads, and what row chunks of a
+    sharded fit combine (sums add, extremes take the extreme). One pass over
     ``X`` (its stored values when sparse), no temporary of its size."""
-    if X.shape[0] * X.shape[1] == 0:
-        return
     if sp.issparse(X):
         mean, var = mean_variance_axis(X, axis=0)
-        rms = np.sqrt(var + mean * mean)
+        sums = (var + mean * mean) * X.shape[0]
         low, high = min_max_axis(X, axis=0)
     else:
-        rms = np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0])
+        sums = np.einsum("ij,ij->j", X, X, dtype=np.float64)
         low, high = X.min(axis=0), X.max(axis=0)
-    spread = high.astype(np.float64) - low
+    return X.shape[0], sums, low.astype(np.float64), high.astype(np.float64)
+
+
+#: The in-process fit's advice (a sharded fit refuses embeddings).
+_SCALE_ADVICE = (
+    f"{_STANDARDISE}, or pass an embedding other than 'none', which "
+    "standardises every column."
+)
+
+
+def warn_input_scale(rows, sums, low, high, advice=_SCALE_ADVICE):
+    """Issue an :class:`InputScaleWarning` if a column (of
+    :func:`column_scale`'s summary) has a root mean square above
+    ``LARGE_COLUMN_RMS``, or varies over a range below ``SMALL_COLUMN_RANGE``;
+    constant columns are left alone. ``advice``: what the message tells the
+    user to do."""
+    if not rows or not len(sums):
+        return
+    rms = np.sqrt(sums / rows)
+    spread = high - low
     large = np.flatnonzero(rms > LARGE_COLUMN_RMS)
     small = np.flatnonzero((spread > 0) & (spread < SMALL_COLUMN_RANGE))
     if not (large.size or small.size):
@@ -117,9 +134,7 @@ def warn_input_scale(X):
         )
     warn(
         f"X is far from standardised: {' and '.join(found)}. The fit is tuned "
-        "for columns of mean 0 and variance 1 and will likely be poor. "
-        f"{_STANDARDISE}, or pass an embedding other than 'none', which "
-        "standardises every column.",
+        f"for columns of mean 0 and variance 1 and will likely be poor. {advice}",
         InputScaleWarning,
     )
 

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._activations import get_activation
+from ._checks import column_scale
 from ._heap import kept_heap
 from ._linalg import augment
 from ._losses import SquaredLoss
@@ -86,7 +87,8 @@ class RowShard:
 
     # ------------------------------------------------------------ loading
     def summary(self):
-        """Per chunk: rows, features, finiteness, ``max|X|``, weight range and sum."""
+        """Per chunk: rows, features, finiteness, ``max|X|``, the columns'
+        :func:`~skadmm._checks.column_scale`, weight range and sum."""
         out = []
         for (X, y, sw), val in zip(self.raw, self.validation, strict=True):
             numeric = np.issubdtype(X.dtype, np.number)
@@ -98,6 +100,7 @@ class RowShard:
                     features=X.shape[1] if X.ndim == 2 else None,
                     finite=finite,
                     max_abs=float(np.max(np.abs(X))) if finite and X.size else 0.0,
+                    columns=column_scale(X) if finite and X.ndim == 2 else None,
                     validation=val,
                     weight_sum=None if sw is None else float(sw.sum()),
                     weight_min=None if sw is None else float(sw.min(initial=np.inf)),

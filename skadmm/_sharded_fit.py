@@ -28,7 +28,7 @@ from ._alpha_search import (
 )
 from ._blas import fit_blas_limits
 from ._callbacks import FitCallbacks
-from ._checks import max_input_scale
+from ._checks import max_input_scale, warn_input_scale
 from ._dask_input import as_dask_array, feature_names, is_dask_collection
 from ._memory import estimate_fit_nbytes
 from ._pinned import PinnedActors, placement
@@ -179,6 +179,18 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             f"{X.shape[0]} samples, {n_features} features and width {est.width} "
             f"(the limit is {limit:.3g}). Standardise X (for example with "
             "dask_ml.preprocessing.StandardScaler)."
+        )
+    # The chunks' column summaries combine into those of all of X.
+    columns = [s["columns"] for s in summary if s["columns"] is not None]
+    if columns:
+        rows, sums, low, high = zip(*columns, strict=True)
+        warn_input_scale(
+            sum(rows),
+            np.sum(sums, axis=0),
+            np.min(low, axis=0),
+            np.max(high, axis=0),
+            advice="Standardise X (for example with "
+            "dask_ml.preprocessing.StandardScaler).",
         )
     target = _make_target(est, shards, summary, y, dtype)
     _check_worker_memory(est, client, rows, held, order, n_features, target, dtype)

@@ -17,7 +17,11 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
-from skadmm.exceptions import FitInterruptedWarning, WorkerLostError
+from skadmm.exceptions import (
+    FitInterruptedWarning,
+    InputScaleWarning,
+    WorkerLostError,
+)
 
 from ._problems import StopAt
 
@@ -184,6 +188,25 @@ def test_dask_dataframe_input_and_dask_predictions(client):
     assert proba.shape == (len(X), 3)
     np.testing.assert_array_equal(proba.compute(), clf.predict_proba(X))
     np.testing.assert_array_equal(clf.predict(Xd).compute(), clf.predict(X))
+
+
+def test_input_scale_is_warned_about_from_the_chunks_summaries(client):
+    X, y = data()
+    X[:, 2] += 30.0  # root mean square about 30, in every chunk
+    X[:, 3] *= 1e-3  # the range of all chunks together, about 0.007
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ADMMResidualRegressor(**params(max_iter=2)).fit(*chunked(X, y))
+    (message,) = [str(w.message) for w in caught if w.category is InputScaleWarning]
+    rms = np.sqrt(np.mean(X[:, 2] ** 2))
+    assert f"1 column(s) with a root mean square above 10 (column 2: {rms:.3g})" in (
+        message
+    )
+    spread = np.ptp(X[:, 3])
+    assert f"1 varying column(s) spanning less than 0.05 (column 3: {spread:.3g})" in (
+        message
+    )
+    assert "dask_ml.preprocessing.StandardScaler" in message
 
 
 def test_early_stopping_holds_out_chunks(client):
