@@ -372,11 +372,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             is_classifier(self),
         )
         check_input_scale(X, self.width)
-        if self.embedding in ("none", "auto"):
-            # The other embeddings standardise every column themselves.
-            warn_input_scale(*column_scale(X))
         if keep is not None and not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
+        if self.embedding in ("none", "auto"):
+            # On the rows trained on; the other embeddings standardise every
+            # column themselves.
+            warn_input_scale(*column_scale(X))
         # The network's input: the numeric embedding of X, fitted on these rows
         # (kept from the first fit when warm; see skadmm._embeddings). With
         # embedding="auto" X stays as it is until the penalty search has

@@ -98,3 +98,17 @@ def test_input_scale_warning_names_the_worst_column(data, sparse):
     )
     # An embedding standardises every column itself.
     assert scale_warnings(convert(large), y, embedding="piecewise") == []
+
+
+def test_input_scale_warning_reads_only_the_rows_trained_on(data):
+    X, y = data
+    X = X.copy()
+    X[:5] *= 1e3  # far off, but of weight 0: dropped before training
+    sw = np.ones(len(y))
+    sw[:5] = 0.0
+    assert scale_warnings(X, y) != []
+    est = ADMMResidualRegressor(width=8, max_iter=2, alpha=1e-2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y, sample_weight=sw)
+    assert not [w for w in caught if w.category is InputScaleWarning]
