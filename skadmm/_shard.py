@@ -27,7 +27,7 @@ from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights, feature_chunk_rows, product_chunk_rows, window_of
 from ._splitting._buffers import Workspace
 from ._splitting._three import ThreeSplitRelaxation
-from ._targets import RegressionTarget
+from ._targets import RegressionTarget, as_columns
 
 
 class RowShard:
@@ -100,7 +100,9 @@ class RowShard:
                     features=X.shape[1] if X.ndim == 2 else None,
                     finite=finite,
                     max_abs=float(np.max(np.abs(X))) if finite and X.size else 0.0,
-                    columns=column_scale(X) if finite and X.ndim == 2 else None,
+                    columns=column_scale(X)
+                    if finite and X.ndim == 2 and X.shape[0]
+                    else None,
                     validation=val,
                     weight_sum=None if sw is None else float(sw.sum()),
                     weight_min=None if sw is None else float(sw.min(initial=np.inf)),
@@ -122,7 +124,11 @@ class RowShard:
     def target_top(self):
         """Per chunk, ``max|y|`` of every output (rows of positive weight)."""
         return [
-            np.max(np.abs(_y2d(y if sw is None else y[sw > 0])), axis=0, initial=0.0)
+            np.max(
+                np.abs(as_columns(y if sw is None else y[sw > 0], np.float64)),
+                axis=0,
+                initial=0.0,
+            )
             for _, y, sw in self.raw
         ]
 
@@ -131,7 +137,7 @@ class RowShard:
         ``None`` for the first pass."""
         out = []
         for _, y, sw in self.raw:
-            Y = _y2d(y) / top
+            Y = as_columns(y, np.float64) / top
             w = np.ones(Y.shape[0]) if sw is None else sw
             first = w @ Y
             second = None if mean is None else w @ ((Y - mean) ** 2)
@@ -816,8 +822,3 @@ def _column(y):
     values = getattr(y, "to_numpy", None)
     y = values() if values is not None else np.asarray(y)
     return y
-
-
-def _y2d(y):
-    y = np.asarray(y, dtype=np.float64)
-    return y.reshape(y.shape[0], -1)

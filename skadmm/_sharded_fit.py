@@ -107,6 +107,10 @@ def fit_sharded(est, hooks, X, y, sample_weight, X_val=None, y_val=None, sw_val=
     if getattr(X, "ndim", None) != 2:
         raise ValueError(f"X must be 2-D (rows x features); got shape {X.shape}.")
     X = X.rechunk({1: -1})
+    if 0 in X.chunks[0] and X.shape[0]:
+        # An empty row chunk would make a shard without rows: drop it (the
+        # sums over the other chunks are the same).
+        X = X.rechunk({0: tuple(n for n in X.chunks[0] if n)})
     y = _rows_like(y, X, "y")
     sw = _rows_like(sample_weight, X, "sample_weight")
     arrays = client.persist([a for a in (X, y, sw) if a is not None])

@@ -108,6 +108,14 @@ class Target(ABC):
 _MARGIN = 1e3
 
 
+def as_columns(y, dtype=None):
+    """``y`` as a 2-D array, a 1-D ``y`` as one column: also for a ``y``
+    without rows (a sharded fit's chunk of zero weights), where
+    ``reshape(0, -1)`` has no size to infer."""
+    y = np.asarray(y, dtype=dtype)
+    return y[:, None] if y.ndim == 1 else y
+
+
 def fit_target_scaler(Y, sample_weight):
     """Weighted mean and scale of every output.
 
@@ -185,12 +193,12 @@ class RegressionTarget(Target):
     @classmethod
     def fit(cls, y, sample_weight, dtype):
         """Scaler of ``y`` (rows of positive weight)."""
-        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        Y = as_columns(y, dtype)
         return cls(*fit_target_scaler(Y, sample_weight), np.ndim(y) == 1)
 
     def encode(self, y, dtype):
         """Standardised 2-D target; ``ValueError`` on a different number of outputs."""
-        Y = np.asarray(y, dtype=dtype).reshape(y.shape[0], -1)
+        Y = as_columns(y, dtype)
         if Y.shape[1] != self.n_outputs:
             raise ValueError(
                 f"warm_start=True but y has {Y.shape[1]} outputs and the fitted "

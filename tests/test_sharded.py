@@ -209,6 +209,25 @@ def test_input_scale_is_warned_about_from_the_chunks_summaries(client):
     assert "dask_ml.preprocessing.StandardScaler" in message
 
 
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_empty_chunks_and_chunks_of_zero_weight_fit_as_in_process(client, Estimator):
+    # Both used to fail inside the workers (reshaping an empty y).
+    X, y = data()
+    if Estimator is ADMMResidualClassifier:
+        y = labels(y, 3)
+    sw = np.ones(len(y))
+    sw[:CHUNK] = 0.0  # the whole first chunk
+    rows = (0, *[CHUNK] * (len(y) // CHUNK), 0)
+    Xd = da.from_array(X, chunks=(rows, X.shape[1]))
+    yd, swd = (da.from_array(a, chunks=(rows,)) for a in (y, sw))
+    assert Xd.chunks[0][0] == Xd.chunks[0][-1] == 0
+    local = local_fit(Estimator(**params()), X, y, sample_weight=sw)
+    sharded = fit_quietly(Estimator(**params()), Xd, yd, sample_weight=swd)
+    predict = "predict_proba" if Estimator is ADMMResidualClassifier else "predict"
+    assert_close(getattr(local, predict)(X), getattr(sharded, predict)(X))
+    assert actors_left(client) == 0
+
+
 def test_early_stopping_holds_out_chunks(client):
     X, y = data(900)
     model = fit_quietly(
