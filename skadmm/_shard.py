@@ -88,20 +88,22 @@ class RowShard:
     # ------------------------------------------------------------ loading
     def summary(self):
         """Per chunk: rows, features, finiteness, ``max|X|``, the columns'
-        :func:`~skadmm._checks.column_scale`, weight range and sum."""
+        :func:`~skadmm._checks.column_scale` (rows of positive weight, as in
+        process), weight range and sum."""
         out = []
         for (X, y, sw), val in zip(self.raw, self.validation, strict=True):
             numeric = np.issubdtype(X.dtype, np.number)
             finite = bool(numeric and np.isfinite(X).all())
             positive = None if sw is None else sw[sw > 0]
+            kept = X if sw is None or positive.size == sw.size else X[sw > 0]
             out.append(
                 dict(
                     rows=X.shape[0],
                     features=X.shape[1] if X.ndim == 2 else None,
                     finite=finite,
                     max_abs=float(np.max(np.abs(X))) if finite and X.size else 0.0,
-                    columns=column_scale(X)
-                    if finite and X.ndim == 2 and X.shape[0]
+                    columns=column_scale(kept)
+                    if finite and X.ndim == 2 and kept.shape[0]
                     else None,
                     validation=val,
                     weight_sum=None if sw is None else float(sw.sum()),

@@ -187,9 +187,9 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     # The chunks' column summaries combine into those of all of X.
     columns = [s["columns"] for s in summary if s["columns"] is not None]
     if columns:
-        rows, sums, low, high = zip(*columns, strict=True)
+        counts, sums, low, high = zip(*columns, strict=True)
         warn_input_scale(
-            sum(rows),
+            sum(counts),
             np.sum(sums, axis=0),
             np.min(low, axis=0),
             np.max(high, axis=0),
