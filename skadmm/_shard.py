@@ -401,20 +401,24 @@ class RowShard:
                 out.append(p.link_sq.copy())
             return out
 
-    def reset_w_sums(self, with_input_gram):
-        """Per chunk and hidden layer ``k``: ``(A_k^T S A_k, A_k^T S Z_k)`` (the
-        first layer's Gram only ``with_input_gram``: it never changes)."""
+    def reset_w_sums(self, with_input_gram, with_output_gram=False):
+        """Per chunk and hidden layer ``k``: ``(A_k^T S A_k, A_k^T S Z_k, F_k)``
+        (the first layer's Gram only ``with_input_gram``: it never changes;
+        ``F_k``, the Gram of the sweep's moves, only ``with_output_gram``)."""
         with self._blas():
-            return [_w_sums(p, with_input_gram) for p in self.problems]
+            return [
+                _w_sums(p, with_input_gram, with_output_gram) for p in self.problems
+            ]
 
-    def reset_sweep_sums(self, beta, with_input_gram):
+    def reset_sweep_sums(self, beta, with_input_gram, with_output_gram=False):
         """:meth:`reset_sweep` and :meth:`reset_w_sums` in one call: per chunk
         ``(links, W-step sums)`` (one exchange fewer per iteration)."""
         with self._blas():
             out = []
             for p in self.problems:
                 p.backward_sweep(beta)
-                out.append((p.link_sq.copy(), _w_sums(p, with_input_gram)))
+                sums = _w_sums(p, with_input_gram, with_output_gram)
+                out.append((p.link_sq.copy(), sums))
             return out
 
     def objective_terms(self, hidden, readout, slot):
@@ -650,17 +654,18 @@ class StreamedRowShard(RowShard):
     def reset_sweep(self, beta):
         return [links for links, _ in self.reset_sweep_sums(beta, False)]
 
-    def reset_w_sums(self, with_input_gram):
+    def reset_w_sums(self, with_input_gram, with_output_gram=False):
         raise NotImplementedError(
             "A streamed shard keeps no sweep: call reset_sweep_sums."
         )
 
-    def reset_sweep_sums(self, beta, with_input_gram):
+    def reset_sweep_sums(self, beta, with_input_gram, with_output_gram=False):
         with self._blas():
             out = []
             for p in self._relaxations():
                 p.backward_sweep(beta)
-                out.append((p.link_sq.copy(), _w_sums(p, with_input_gram)))
+                sums = _w_sums(p, with_input_gram, with_output_gram)
+                out.append((p.link_sq.copy(), sums))
             return out
 
     def objective_terms(self, hidden, readout, slot):
@@ -801,13 +806,16 @@ def _gradient_sums(A, output, Y, W, loss, rw, chunk):
     return rw.cross(A, G)
 
 
-def _w_sums(p, with_input_gram):
+def _w_sums(p, with_input_gram, with_output_gram):
     """Per hidden layer ``k`` of the relaxation ``p``: ``(A_k^T S A_k, A_k^T S
-    Z_k)`` (the first layer's Gram only ``with_input_gram``)."""
+    Z_k, F_k)`` (the first layer's Gram only ``with_input_gram``; ``F_k``,
+    the Gram of the sweep's moves, only ``with_output_gram``, else
+    ``None``)."""
     sums = []
     for k in range(p.H):
         G = p.input_gram(k) if k or with_input_gram else None
-        sums.append((G, p.rw.cross(p.input_of(k), p.Z[k])))
+        F = p.output_gram(k) if with_output_gram else None
+        sums.append((G, p.rw.cross(p.input_of(k), p.Z[k]), F))
     return sums
 
 

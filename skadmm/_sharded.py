@@ -19,6 +19,7 @@ from ._losses import SquaredLoss, newton_readout
 from ._monitor import ForwardMonitor
 from ._network import l2_penalty
 from ._splitting._base import ridge_block
+from ._splitting._output_factor import OutputFactor
 from ._targets import RegressionTarget
 from ._wide import use_dual
 
@@ -222,9 +223,12 @@ class ShardedProblem:
         )
 
     # ----------------------------------------------------- forward reset mode
-    def prepare_reset(self, first_order_targets, top_alternations):
+    def prepare_reset(self, first_order_targets, top_alternations, output_damping):
         # The shards' problems take the same settings (prepare_reset).
         self.rho, self.tau = 1.0, 0.0
+        self.output_factor = (
+            None if output_damping is None else OutputFactor(output_damping)
+        )
         self.shards.call("prepare_reset", first_order_targets, top_alternations)
         self._slot = 0
 
@@ -234,7 +238,13 @@ class ShardedProblem:
     def reset_sweep(self, beta, run):
         # The W steps' sums come back with the links (the solver's next call).
         self.beta = beta
-        out = self.shards.call("reset_sweep_sums", beta, self._input_gram is None)
+        factor = self.output_factor
+        out = self.shards.call(
+            "reset_sweep_sums",
+            beta,
+            self._input_gram is None,
+            factor is not None and factor.due,
+        )
         self._w_sums = [sums for _, sums in out]
         links = sum_in_order([links for links, _ in out])
         return float(np.sqrt(links.sum()))
@@ -251,7 +261,14 @@ class ShardedProblem:
             )
             rhs = sum_in_order([s[k][1] for s in sums])
             prox = mu * float(np.trace(G)) / G.shape[0]
+            old = self.W[k]
             self._ridge(k, G, rhs, 1.0, alpha=self.alpha * eta, tau=prox)
+            factor = self.output_factor
+            if factor is not None:
+                gram = sum_in_order([s[k][2] for s in sums])
+                self.W[k] = factor.change(k, old, self.W[k], gram)
+        if self.output_factor is not None:
+            self.output_factor.step_done()
 
     def objective_of(self, hidden, readout, run):
         loss = sum_in_order(

@@ -138,18 +138,25 @@ def test_one_sweep_carries_the_error_to_every_layer(activation, splitting):
         assert cosine > 0.6, (k, cosine)
 
 
-def _first_order_weight_move(activation, first_order, alpha, splitting="three"):
+def _first_order_weight_move(
+    activation, first_order, alpha, splitting="three", output_damping=None
+):
     """``(G + mu_l I) dW / eta`` of the first layer for a tiny step, with the
-    central finite-difference gradients of the data term and of F there."""
+    central finite-difference gradients of the data term and of F there, and
+    the Gram matrix of the sweep's moves of the pre-activations (computed
+    here, for ``output_damping``)."""
     problem, X, Y, sw, act = make_problem(
         activation, n_blocks=0, width=4, alpha=alpha, splitting=splitting
     )
     eta, mu = 1e-4, 0.5
     mode = solver(eta=eta, mu=mu)
     mode.first_order_targets = first_order
+    mode.output_damping = output_damping
     mode.setup(problem)
     weights = problem.weights()
     mode._sweep(problem)
+    X_aug = np.column_stack([X, np.ones(len(X))])
+    moves = problem.Z[0] - X_aug @ weights[0] if splitting == "three" else None
     mode._w_steps(problem, _run_in_order)
     G = problem.rw.gram(problem.X_aug)
     metric = G + mu * np.trace(G) / G.shape[0] * np.eye(G.shape[0])
@@ -169,7 +176,8 @@ def _first_order_weight_move(activation, first_order, alpha, splitting="three"):
             ) / (2 * h)
         return grad
 
-    return move, gradient(0.0), gradient(alpha), weights[0]
+    F = None if moves is None else moves.T @ moves
+    return move, gradient(0.0), gradient(alpha), weights[0], F
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -177,15 +185,69 @@ def test_first_order_targets_move_the_weights_against_the_gradient_of_F(activati
     """With first-order targets a tiny step of the three-splitting moves the
     first layer by ``-eta (G + mu_l I)^-1 grad F`` (finite differences), so
     its fixed points are stationary points of the true objective."""
-    move, _, grad_F, _ = _first_order_weight_move(activation, True, alpha=0.05)
+    move, _, grad_F, _, _ = _first_order_weight_move(activation, True, alpha=0.05)
     np.testing.assert_allclose(move, -grad_F, rtol=2e-3, atol=2e-5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_output_damped_step_is_the_gradient_times_both_factors(activation):
+    """With the output factor too, a tiny step of the three-splitting moves
+    the first layer by ``-eta (G + mu_l I)^-1 grad F (F_D + lambda m I)^-1
+    (1 + lambda) m``: still a descent direction whose fixed points are the
+    stationary points of the true objective."""
+    lam = 0.1
+    move, _, grad_F, _, F = _first_order_weight_move(
+        activation, True, alpha=0.05, output_damping=lam
+    )
+    m = np.trace(F) / F.shape[0]
+    back = move @ (F + lam * m * np.eye(F.shape[0])) / ((1 + lam) * m)
+    np.testing.assert_allclose(back, -grad_F, rtol=2e-3, atol=2e-5)
+    # The factor matters: the move is not the plain first-order one.
+    plain = _first_order_weight_move(activation, True, alpha=0.05)[0]
+    assert np.linalg.norm(plain - move) > 0.1 * np.linalg.norm(move)
+
+
+def test_output_factor_is_refreshed_every_few_w_steps(monkeypatch):
+    """A run computes the Gram matrix of the moves at its first W step and
+    then every ``REFRESH_STEPS``-th, for every hidden layer; each accepted
+    step still lowers the true objective."""
+    from skadmm._splitting import _output_factor
+    from skadmm._splitting._three import ThreeSplitRelaxation
+
+    calls, steps = [], []
+    gram, w_step = ThreeSplitRelaxation.output_gram, ThreeSplitRelaxation.reset_w_step
+
+    def spy_gram(self, k):
+        calls.append((len(steps), k))
+        return gram(self, k)
+
+    def spy_step(self, k, eta, mu):
+        if k == 0:
+            steps.append(k)
+        return w_step(self, k, eta, mu)
+
+    monkeypatch.setattr(ThreeSplitRelaxation, "output_gram", spy_gram)
+    monkeypatch.setattr(ThreeSplitRelaxation, "reset_w_step", spy_step)
+    problem, X, Y, sw, act = make_problem("relu", n_blocks=1)
+    mode = solver(eta=0.5)
+    mode.first_order_targets, mode.output_damping = True, 0.03
+    mode.setup(problem)
+    values = [mode.value]
+    for _ in range(9):
+        values.append(mode.step(problem, _run_in_order)[0])
+    every = _output_factor.REFRESH_STEPS
+    due = [i for i in range(1, len(steps) + 1) if (i - 1) % every == 0]
+    assert len(steps) >= 9 and [(i, k) for i in due for k in (0, 1)] == calls
+    assert np.all(np.diff(values) <= 0) and values[-1] < values[0]
+    objective = true_objective(problem.W, X, Y, sw, act, 1e-3)
+    assert objective == pytest.approx(values[-1], rel=1e-10)
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_two_splitting_weight_step_follows_the_gradient_of_F(activation):
     """The two-splitting's weight step (backtracked, so of any length) points
     along ``-(G + mu_l I)^-1 grad F``: no rescaling of the data term."""
-    move, _, grad_F, _ = _first_order_weight_move(activation, False, 0.05, "two")
+    move, _, grad_F, _, _ = _first_order_weight_move(activation, False, 0.05, "two")
     cosine = -np.vdot(move, grad_F) / np.linalg.norm(move) / np.linalg.norm(grad_F)
     assert cosine > 1 - 1e-6, cosine
 
@@ -196,7 +258,7 @@ def test_exact_z_steps_halve_the_data_gradient_of_relu_layers():
     stationary point of F with the hidden penalty doubled): the property the
     user guide states, and the reason first-order targets exist."""
     alpha = 0.05
-    move, grad_data, grad_F, W = _first_order_weight_move("relu", False, alpha)
+    move, grad_data, grad_F, W, _ = _first_order_weight_move("relu", False, alpha)
     penalty = grad_F - grad_data
     np.testing.assert_allclose(penalty[:-1], alpha * W[:-1], rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(move, -(0.5 * grad_data + penalty), rtol=2e-3, atol=2e-5)

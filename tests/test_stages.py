@@ -381,13 +381,19 @@ def test_stages_learn_and_final_run_continues_on_all_rows():
 
 
 @pytest.mark.usefixtures("small_stages")
-def test_staged_fit_does_not_depend_on_n_jobs():
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_staged_fit_does_not_depend_on_n_jobs(Estimator):
     # A fixed alpha: the search's worker processes would not see the
-    # monkeypatched schedule.
+    # monkeypatched schedule. The classifier's staged runs take its own
+    # settings (the output factor among them).
     X, y = friedman(900)
+    if Estimator is ADMMResidualClassifier:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
     params = dict(width=16, random_state=0, max_iter=8, alpha=1e-3)
-    one = fit(ADMMResidualRegressor(**params), X, y)
-    two = fit(ADMMResidualRegressor(**params, n_jobs=2), X, y)
+    one = fit(Estimator(**params), X, y)
+    two = fit(Estimator(**params, n_jobs=2), X, y)
+    assert len(one.stages_) > 1
+    np.testing.assert_array_equal(one.coefs_[0], two.coefs_[0])
     np.testing.assert_array_equal(one.predict(X), two.predict(X))
 
 
@@ -439,12 +445,12 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     # product at an extrapolated point); small tables and the classifier
     # refit it there. The classifier's staged runs grow eta more slowly,
     # keep every extrapolation that lowers the objective, sweep with
-    # first-order targets and cap eta lower.
+    # first-order targets, cap eta lower and damp the output factor.
     from skadmm import _classifier
     from skadmm._solvers import _reset
 
     seen, grown, scaled, gains, orders = [], set(), set(), set(), set()
-    caps, etas = set(), []
+    caps, etas, outputs = set(), [], set()
     setup = _reset.ResetSolver.setup
 
     def spy(self, problem):
@@ -454,6 +460,7 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
         gains.add(self.min_gain)
         orders.add(self.first_order_targets)
         caps.add(self.eta_max)
+        outputs.add(self.output_damping)
         return setup(self, problem)
 
     step = _reset.ResetSolver.step
@@ -471,14 +478,14 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     # ... and scale their hidden weight steps unit by unit.
     assert scaled == {_stages.UNIT_DAMPING}
     assert gains == {_reset.ResetSolver.min_gain} and orders == {False}
-    assert caps == {_reset._ETA_MAX}
-    for spied in (seen, grown, scaled, gains, orders, caps, etas):
+    assert caps == {_reset._ETA_MAX} and outputs == {None}
+    for spied in (seen, grown, scaled, gains, orders, caps, etas, outputs):
         spied.clear()
     fit(ADMMResidualRegressor(width=16, random_state=0, max_iter=5), X[:300], y[:300])
     assert seen and not any(seen)  # the penalty search's fits too
     assert grown == {_reset.ResetSolver.grow} and scaled == {None}
-    assert orders == {False} and caps == {_reset._ETA_MAX}
-    for spied in (seen, grown, scaled, gains, orders, caps, etas):
+    assert orders == {False} and caps == {_reset._ETA_MAX} and outputs == {None}
+    for spied in (seen, grown, scaled, gains, orders, caps, etas, outputs):
         spied.clear()
     labels = (y > np.median(y)).astype(int)
     # A cap this small fit's steps reach (the default's is 1).
@@ -495,6 +502,19 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     assert orders == {True} == {_stages.CLASSIFIER_STAGED_FIRST_ORDER_TARGETS}
     # ... and their step stops growing at the lower cap.
     assert caps == {0.3} and max(etas) == 0.3
+    # ... and their W steps take the output factor.
+    assert outputs == {_stages.CLASSIFIER_STAGED_OUTPUT_DAMPING} != {None}
+
+
+def test_only_classifier_tables_up_to_large_take_the_output_factor():
+    # Above LARGE_TABLE_ROWS training rows the factor cost the time target.
+    settings = ADMMResidualClassifier()._staged_solver_settings
+    damping = _stages.CLASSIFIER_STAGED_OUTPUT_DAMPING
+    assert settings(_stages.LARGE_TABLE_ROWS)["output_damping"] == damping
+    assert settings(_stages.LARGE_TABLE_ROWS + 1)["output_damping"] is None
+    assert "output_damping" not in ADMMResidualRegressor()._staged_solver_settings(
+        _stages.LARGE_TABLE_ROWS
+    )
 
 
 @pytest.mark.usefixtures("small_stages")

@@ -26,9 +26,12 @@ guide, "Forward-reset block descent"):
    relative to the input's scale (damped whitening): the exact ridge fit of
    ``Z_k`` (three-splitting) or one backtracked step in the metric of that
    ridge system (two-splitting). Given the targets the layers are independent:
-   they run as parallel tasks. With ``unit_damping`` (the regressor's stages
-   and final run on large tables) the last hidden layer's weight change is
-   then scaled unit by unit (:meth:`ResetSolver._scale_units`). The forward
+   they run as parallel tasks. With ``output_damping`` (the classifier's
+   stages and final run on tables of 20,000 to 80,000 rows) each weight
+   change is multiplied by the damped inverse of its layer's output factor
+   (K-FAC's second factor, :mod:`skadmm._splitting._output_factor`); with
+   ``unit_damping`` (the regressor's) the last hidden layer's is scaled unit
+   by unit (:meth:`ResetSolver._scale_units`). The forward
    passes (the reset, the read-out's features, the line search's trials) and
    the three-splitting's backward sweep (row-separable) run as one task per
    row block, one block per region of layers.
@@ -171,6 +174,14 @@ class ResetSolver(BaseSolver):
     #: weight change (:meth:`_scale_units`; ``None``: no scaling). Set in the
     #: regressor's staged runs (``skadmm._stages.UNIT_DAMPING``).
     unit_damping = None
+    #: Damping ``lambda`` of the output side of each hidden layer's W step
+    #: (three-splitting; ``None``: none): the weight change is multiplied on
+    #: the right by ``(1 + lambda) m (F + lambda m I)^{-1}``, ``F`` the Gram
+    #: of the sweep's moves of the layer's pre-activations and ``m`` its mean
+    #: diagonal, K-FAC's second factor, computed every few W steps (see
+    #: :mod:`skadmm._splitting._output_factor`). Set in the classifier's
+    #: staged runs (``skadmm._stages.CLASSIFIER_STAGED_OUTPUT_DAMPING``).
+    output_damping = None
 
     @staticmethod
     def mode_params(params):
@@ -251,7 +262,9 @@ class ResetSolver(BaseSolver):
 
     def _prepare(self, problem):
         """The mode's settings of ``problem`` and its buffers."""
-        problem.prepare_reset(self.first_order_targets, self.top_alternations)
+        problem.prepare_reset(
+            self.first_order_targets, self.top_alternations, self.output_damping
+        )
         # Phases run in order until the run's team arrives with the first step.
         self._run = run_in_order
 

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from .._linalg import dense_product
 from .._network import augmented_hidden_into, l2_penalty
 from .._rows import feature_chunk_rows, rows_of
+from ._output_factor import OutputFactor
 
 #: The first layer's pre-activations ``[X, 1] W_1`` of the line search's trials
 #: are kept (two more ``n_samples x width`` arrays) when ``[X, 1]`` is sparse
@@ -35,7 +36,11 @@ class LocalResetHooks:
     :class:`~skadmm._splitting.SplitRelaxation` held in this process."""
 
     def prepare_reset(
-        self, first_order_targets, top_alternations, feature_buffers=True
+        self,
+        first_order_targets,
+        top_alternations,
+        output_damping=None,
+        feature_buffers=True,
     ):
         """The mode's settings of the problem and its feature buffers.
 
@@ -51,6 +56,9 @@ class LocalResetHooks:
         self.tau = 0.0
         self.first_order_targets = first_order_targets
         self.top_alternations = top_alternations
+        self.output_factor = (
+            None if output_damping is None else OutputFactor(output_damping)
+        )
         width = self.U[-1].shape[1] - 1 if self.H else 0
         buffers = self.H and feature_buffers
         self._features = self._row_array("slot0", width, True) if buffers else None
@@ -85,6 +93,8 @@ class LocalResetHooks:
     def reset_w_steps(self, eta, mu, run):
         """Every hidden layer's W step (:meth:`reset_w_step`), as parallel tasks."""
         run([partial(self.reset_w_step, k, eta, mu) for k in range(self.H)])
+        if self.output_factor is not None:
+            self.output_factor.step_done()
 
     def objective_of(self, hidden, readout, run):
         """Training objective of the network ``hidden`` + ``readout``.

@@ -17,6 +17,7 @@ from .._linalg import dense_product, spd_inverse
 from .._rows import within
 from .._wide import use_dual
 from ._base import SplitRelaxation
+from ._output_factor import move_gram
 
 
 class ThreeSplitRelaxation(SplitRelaxation):
@@ -31,6 +32,10 @@ class ThreeSplitRelaxation(SplitRelaxation):
     #: Reset mode: alternations of the top layer's U and Z steps in a sweep
     #: (see ``ResetSolver.top_alternations``).
     top_alternations = 1
+    #: Reset mode: the output factors of the W steps
+    #: (:class:`~skadmm._splitting._output_factor.OutputFactor`; ``None``:
+    #: none; see ``ResetSolver.output_damping``).
+    output_factor = None
 
     @classmethod
     def state_arrays(cls, n_samples, n_features, width, n_hidden, n_outputs):
@@ -79,7 +84,18 @@ class ThreeSplitRelaxation(SplitRelaxation):
         rhs = rw.cross(A, self.Z[k])
         trace = rw.sq_norm(A) if G is None else float(np.trace(G))
         prox = mu * trace / A.shape[1]
+        factor, old = self.output_factor, self.W[k]
+        gram = self.output_gram(k) if factor is not None and factor.due else None
         self._ridge_step(k, A, rhs, 1.0, alpha=self.alpha * eta, tau=prox, G=G)
+        if factor is not None:
+            self.W[k] = factor.change(k, old, self.W[k], gram)
+
+    def output_gram(self, k):
+        """``D^T S D`` of the sweep's moves ``D = Z_k - A_k W_k`` of layer
+        ``k``'s pre-activations, ``W_k`` before its W step (see
+        :mod:`skadmm._splitting._output_factor`)."""
+        chunk_rows, _ = self.chunks(self.W[k].shape[1])
+        return move_gram(self.rw, self.input_of(k), self.W[k], self.Z[k], chunk_rows)
 
     def _forward_auxiliaries(self, run=None):
         self.run_row_blocks(self._forward_rows, run)
