@@ -432,7 +432,7 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     from skadmm import _classifier, _stages
 
     # The default output damping (0.03) lets each iteration amplify the
-    # rounding of the sums' order about threefold: the two fits part by
+    # rounding of the sums' order about twofold: the two fits part by
     # 1e-8 within twenty iterations. Damping 1 keeps them within 1e-11.
     monkeypatch.setattr(_classifier, "CLASSIFIER_STAGED_OUTPUT_DAMPING", 1.0)
 
