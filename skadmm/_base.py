@@ -83,9 +83,9 @@ from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
     STAGE_DTYPE,
-    UNIT_DAMPING,
     carries_momentum,
     final_patience,
+    regressor_step_scaling,
     stage_penalty,
     stage_plan,
     stage_rows,
@@ -719,11 +719,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         # The read-out moves with the extrapolated weights, not refitted:
         # a Gram product per iteration fewer. On large tables each run keeps
         # the last one's momentum (see ``ResetSolver``). The hidden weight
-        # step is scaled unit by unit (``ResetSolver._scale_units``).
+        # step is scaled unit by unit, or on large tables takes the output
+        # factor (``regressor_step_scaling``).
         return {
             "extrapolate_readout": True,
             "carry_momentum": carries_momentum(n_rows),
-            "unit_damping": UNIT_DAMPING,
+            **regressor_step_scaling(n_rows),
         }
 
     def _final_patience(self, n_rows, staged):

@@ -107,6 +107,42 @@ def test_the_stages_of_a_blocked_fit_run_on_blocks_too(first, monkeypatch):
     np.testing.assert_array_equal(*predictions)
 
 
+def test_a_large_tables_output_factor_on_blocks_does_not_depend_on_n_jobs(
+    monkeypatch,
+):
+    # Above LARGE_TABLE_ROWS the regressor's W steps take the output factor:
+    # the blocks return their Gram matrices of the moves, which the driver
+    # sums in the blocks' order, so two threads give one thread's bits.
+    import skadmm._stages as stages
+    from skadmm._solvers import _reset
+
+    for name, value in [
+        ("MIN_STAGED_ROWS", 10_000),
+        ("REGRESSOR_MIN_STAGED_ROWS", 10_000),
+        ("LARGE_TABLE_ROWS", 10_000),
+        ("FIRST_STAGE_ROWS", 9000),
+        ("LARGE_STAGE_ITER", 6),
+        ("REGRESSOR_ALL_ROWS_ITER", 6),
+    ]:
+        monkeypatch.setattr(stages, name, value)
+    seen = set()
+    setup = _reset.ResetSolver.setup
+
+    def spy(self, problem):
+        seen.add((self.unit_damping, self.output_damping))
+        return setup(self, problem)
+
+    monkeypatch.setattr(_reset.ResetSolver, "setup", spy)
+    X, y = data()
+    predictions = []
+    for n_jobs in (1, 2):
+        model = fit(ADMMResidualRegressor(**params(n_jobs=n_jobs)), X, y)
+        assert [s["n_samples"] for s in model.stages_] == [9000, N, N]
+        predictions.append(model.predict(X))
+    assert seen == {(None, stages.REGRESSOR_LARGE_OUTPUT_DAMPING)}
+    np.testing.assert_array_equal(*predictions)
+
+
 def test_plan_runs_blocks_on_threads_with_one_blas_thread_each():
     shape = dict(n_samples=N, width=100, n_features=20)
     with threadpool_limits(2, user_api="blas"):

@@ -344,10 +344,21 @@ def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, la
     # short final patience, the momentum kept from run to run).
     if large:
         monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
-    carried = _seen_at_each_run(monkeypatch, lambda solver, _: solver.carry_momentum)
+    carried = _seen_at_each_run(
+        monkeypatch,
+        lambda solver, _: (
+            solver.carry_momentum,
+            solver.unit_damping,
+            solver.output_damping,
+        ),
+    )
     X, y = friedman(1000)
     est = fit(ADMMResidualRegressor(width=20, random_state=0, max_iter=15), X, y)
-    assert set(carried) == {large}
+    # ... and the output factor in place of the unit scaling.
+    if large:
+        assert set(carried) == {(True, None, _stages.REGRESSOR_LARGE_OUTPUT_DAMPING)}
+    else:
+        assert set(carried) == {(False, _stages.UNIT_DAMPING, None)}
     sizes = [s["n_samples"] for s in est.stages_]
     # 1000 <= AUTO_EARLY_STOPPING_ROWS: every row trains; a large table's
     # stages end with one on all rows (float32) before the final run.
@@ -512,9 +523,18 @@ def test_only_classifier_tables_up_to_large_take_the_output_factor():
     damping = _stages.CLASSIFIER_STAGED_OUTPUT_DAMPING
     assert settings(_stages.LARGE_TABLE_ROWS)["output_damping"] == damping
     assert settings(_stages.LARGE_TABLE_ROWS + 1)["output_damping"] is None
-    assert "output_damping" not in ADMMResidualRegressor()._staged_solver_settings(
-        _stages.LARGE_TABLE_ROWS
-    )
+
+
+def test_regressor_tables_above_large_take_the_output_factor_not_unit_scaling():
+    # Above LARGE_TABLE_ROWS training rows the factor gained at a million
+    # rows; below, it lost at 20,000 and 50,000 rows.
+    settings = ADMMResidualRegressor()._staged_solver_settings
+    small = settings(_stages.LARGE_TABLE_ROWS)
+    large = settings(_stages.LARGE_TABLE_ROWS + 1)
+    assert small["unit_damping"] == _stages.UNIT_DAMPING
+    assert small["output_damping"] is None
+    assert large["unit_damping"] is None
+    assert large["output_damping"] == _stages.REGRESSOR_LARGE_OUTPUT_DAMPING
 
 
 @pytest.mark.usefixtures("small_stages")

@@ -27,11 +27,12 @@ guide, "Forward-reset block descent"):
    ``Z_k`` (three-splitting) or one backtracked step in the metric of that
    ridge system (two-splitting). Given the targets the layers are independent:
    they run as parallel tasks. With ``output_damping`` (the classifier's
-   stages and final run on tables of 20,000 to 80,000 rows) each weight
-   change is multiplied by the damped inverse of its layer's output factor
-   (K-FAC's second factor, :mod:`skadmm._splitting._output_factor`); with
-   ``unit_damping`` (the regressor's) the last hidden layer's is scaled unit
-   by unit (:meth:`ResetSolver._scale_units`). The forward
+   stages and final run on tables of 20,000 to 80,000 rows, the regressor's
+   above 80,000) each weight change is multiplied by the damped inverse of
+   its layer's output factor (K-FAC's second factor,
+   :mod:`skadmm._splitting._output_factor`); with ``unit_damping`` (the
+   regressor's on 10,000 to 80,000 rows) the last hidden layer's is scaled
+   unit by unit (:meth:`ResetSolver._scale_units`). The forward
    passes (the reset, the read-out's features, the line search's trials) and
    the three-splitting's backward sweep (row-separable) run as one task per
    row block, one block per region of layers.
@@ -172,7 +173,8 @@ class ResetSolver(BaseSolver):
     readout_max_iter = _READOUT_MAX_ITER
     #: Damping ``lambda`` of the per-unit scaling of the last hidden layer's
     #: weight change (:meth:`_scale_units`; ``None``: no scaling). Set in the
-    #: regressor's staged runs (``skadmm._stages.UNIT_DAMPING``).
+    #: regressor's staged runs up to ``LARGE_TABLE_ROWS`` training rows
+    #: (``skadmm._stages.UNIT_DAMPING``).
     unit_damping = None
     #: Damping ``lambda`` of the output side of each hidden layer's W step
     #: (three-splitting; ``None``: none): the weight change is multiplied on
@@ -180,7 +182,9 @@ class ResetSolver(BaseSolver):
     #: of the sweep's moves of the layer's pre-activations and ``m`` its mean
     #: diagonal, K-FAC's second factor, computed every few W steps (see
     #: :mod:`skadmm._splitting._output_factor`). Set in the classifier's
-    #: staged runs (``skadmm._stages.CLASSIFIER_STAGED_OUTPUT_DAMPING``).
+    #: staged runs (``skadmm._stages.CLASSIFIER_STAGED_OUTPUT_DAMPING``) and
+    #: the regressor's above ``LARGE_TABLE_ROWS`` training rows
+    #: (``skadmm._stages.REGRESSOR_LARGE_OUTPUT_DAMPING``).
     output_damping = None
 
     @staticmethod
