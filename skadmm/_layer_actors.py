@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 
 from ._network import l2_penalty
 from ._parallel import run_in_order
-from ._pinned import PinnedActors
+from ._pinned import PinnedActors, active_client, cluster_workers
 from ._rows import RowWeights
 from ._splitting._pdadmm import PQRelaxation
 
@@ -326,7 +326,7 @@ def run_in_process(problem, n_iter, whole_products=False):
 
 def dask_workers(client):
     """The addresses of the workers of ``client``'s cluster, sorted."""
-    return sorted(client.scheduler_info(n_workers=-1)["workers"])
+    return sorted(cluster_workers(client))
 
 
 def place_layers(problem, client, whole_products=False, blas_threads=1):
@@ -500,24 +500,12 @@ def solve_on_dask(solver, problem, monitor, client, plan, keep=False, **solve):
 
 def layer_client(engine):
     """The Dask client of ``layer_workers=engine``; clear errors, before any
-    work, when Dask is missing or no client is active."""
-    try:
-        from distributed import get_client
-    except ImportError as exc:
-        raise ImportError(
-            f"layer_workers={engine!r} places the layers on Dask workers and "
-            "needs dask.distributed: pip install 'skadmm[distributed]', or "
-            "leave layer_workers=None (the layers run in this process)."
-        ) from exc
-    try:
-        return get_client()
-    except ValueError as exc:
-        raise ValueError(
-            f"layer_workers={engine!r} places the layers on the workers of the "
-            "active dask.distributed Client, but none is active: create one "
-            "first (distributed.Client(...) or LocalCluster), or leave "
-            "layer_workers=None (the layers run in this process)."
-        ) from exc
+    work, when Dask is missing, no client is active or its cluster has no
+    workers."""
+    return active_client(
+        f"layer_workers={engine!r} (the layers on Dask workers)",
+        "leave layer_workers=None (the layers run in this process)",
+    )
 
 
 __all__ = [

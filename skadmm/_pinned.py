@@ -35,6 +35,49 @@ _REMEDY = (
 )
 
 
+def active_client(purpose, fallback):
+    """The active dask.distributed Client, whose cluster has workers.
+
+    Clear errors before any work: ``purpose`` says what needs Dask (as the
+    start of a sentence), ``fallback`` what to do instead.
+    """
+    try:
+        from distributed import get_client
+    except ImportError as exc:
+        raise ImportError(
+            f"{purpose} needs dask.distributed: pip install "
+            f"'skadmm[distributed]', or {fallback}."
+        ) from exc
+    try:
+        client = get_client()
+    except ValueError as exc:
+        raise ValueError(
+            f"{purpose} runs on the workers of the active dask.distributed "
+            "Client, but none is active: create one first (distributed.Client"
+            f"(...) or LocalCluster), or {fallback}."
+        ) from exc
+    if not cluster_workers(client):
+        raise ValueError(
+            f"{purpose} runs on the workers of the active dask.distributed "
+            f"Client, but its cluster ({client.scheduler.address}) has no "
+            "workers: start them, or wait for them (client.wait_for_workers(n)) "
+            f"before the fit, or {fallback}."
+        )
+    return client
+
+
+def cluster_workers(client):
+    """``{address: info}`` of the workers of ``client``'s cluster, asked of the
+    scheduler now.
+
+    ``Client.scheduler_info`` returns its last cached copy when the scheduler
+    does not answer at once, and that copy lists no workers: under load a
+    cluster of two workers was seen as empty. Asking the scheduler directly
+    raises instead.
+    """
+    return client.sync(client.scheduler.identity, n_workers=-1)["workers"]
+
+
 def placement(client, futures):
     """The worker address holding each of ``futures`` (one of them if several),
     once they are computed (an error computing them is raised here)."""
@@ -137,7 +180,7 @@ class PinnedActors:
         try:
             self.client.cancel(futures)
             # A lost worker holds nothing (and would not answer).
-            alive = set(self.client.scheduler_info(n_workers=-1)["workers"])
+            alive = set(cluster_workers(self.client))
             workers = sorted(set(self.workers) - self._lost & alive)
             deadline = time.monotonic() + RELEASE_TIMEOUT
             while workers and time.monotonic() < deadline:

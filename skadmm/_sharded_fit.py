@@ -31,7 +31,7 @@ from ._callbacks import FitCallbacks
 from ._checks import max_input_scale, warn_input_scale
 from ._dask_input import as_dask_array, feature_names, is_dask_collection
 from ._memory import estimate_fit_nbytes
-from ._pinned import PinnedActors, placement
+from ._pinned import PinnedActors, active_client, cluster_workers, placement
 from ._shard import RowShard, StreamedRowShard
 from ._sharded import (
     SHARDED_SOLVERS,
@@ -456,21 +456,10 @@ def _check_supported(est, X_val, y_val, sw_val):
 
 
 def _client():
-    try:
-        from distributed import get_client
-    except ImportError as exc:  # pragma: no cover - dask without distributed
-        raise ImportError(
-            "A fit on Dask collections needs dask.distributed: pip install "
-            "'skadmm[distributed]'."
-        ) from exc
-    try:
-        return get_client()
-    except ValueError as exc:
-        raise ValueError(
-            "A fit on Dask collections runs on a dask.distributed cluster, but no "
-            "Client is active: create one first (distributed.Client(...)), or "
-            "pass NumPy arrays (X.compute())."
-        ) from exc
+    return active_client(
+        "A fit on Dask collections (sharded over the workers)",
+        "pass NumPy arrays (X.compute()) for an in-process fit",
+    )
 
 
 def _rows_like(v, X, name):
@@ -615,7 +604,7 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
     a limit never blocks the fit.
     """
     streamed = _shard_class(est) is StreamedRowShard
-    info = client.scheduler_info(n_workers=-1)["workers"]
+    info = cluster_workers(client)
     for worker, chunks in zip(order, held, strict=True):
         limit = info.get(worker, {}).get("memory_limit") or 0
         n_rows = sum(rows[i] for i in chunks)

@@ -262,6 +262,38 @@ def test_bad_input_and_unsupported_settings_are_refused_and_leave_nothing(client
     assert not hasattr(model, "coefs_")
 
 
+def test_no_client_or_a_cluster_without_workers_is_refused_before_any_work():
+    """Both Dask fits (sharded rows, layers on workers) say what to do when no
+    client is active or its cluster has no workers, and fit nothing."""
+    X, y = data()
+    fits = [
+        lambda model: model.fit(*chunked(X, y)),
+        lambda model: model.fit(X, y),
+    ]
+    models = [
+        ADMMResidualRegressor(**params()),
+        ADMMResidualRegressor(**params(solver="pdadmm", layer_workers="dask")),
+    ]
+    try:
+        distributed.get_client()
+    except ValueError:
+        for fit, model in zip(fits, models, strict=True):
+            with pytest.raises(ValueError, match="none is active: create one"):
+                fit(model)
+    # Under xdist another test's client may be active: the check below still
+    # runs, as the new client becomes the default.
+    with (
+        distributed.LocalCluster(
+            n_workers=0, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        for fit, model in zip(fits, models, strict=True):
+            with pytest.raises(ValueError, match="has no workers: start them"):
+                fit(model)
+    assert not any(hasattr(model, "coefs_") for model in models)
+
+
 def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(
     client, monkeypatch, interrupt_third_sweep
 ):
@@ -550,7 +582,10 @@ def test_memory_guard_counts_one_chunk_of_state_for_streamed_shards():
     assert one_chunk < every_row
     limit = (one_chunk + every_row) // 2
     info = {"workers": {"w": {"memory_limit": limit, "metrics": {"memory": 0}}}}
-    client = SimpleNamespace(scheduler_info=lambda n_workers: info)
+    client = SimpleNamespace(
+        sync=lambda call, **kwargs: call(**kwargs),
+        scheduler=SimpleNamespace(identity=lambda n_workers: info),
+    )
     target = SimpleNamespace(n_outputs=1)
     args = (client, rows, held, order, 5, target, np.dtype(np.float64))
     reset = ADMMResidualRegressor(width=64, n_blocks=2)
