@@ -142,11 +142,15 @@ EMBEDDING_CONFIGS = [
 ]
 
 
-# The checks' random tables never converge, so every fit runs to max_iter:
-# 200 iterations (the former default) keep the checks' cost; the default of
-# 500 changes no API.
+# The checks' random tables never converge, so every fit runs to max_iter,
+# and the checks' fits are two thirds of the suite's time. 30 iterations test
+# the same API: the checks' accuracy floors keep wide margins (R2 0.71 or
+# more against 0.5 on check_regressors_train's table, accuracy 0.91 or more
+# against 0.83 on check_classifiers_train's), and the convergence and
+# monotone-merit properties are tested elsewhere on problems that converge.
+CHECK_MAX_ITER = 30
 for _estimator in CONFIGS + CLASSIFIER_CONFIGS + MODE_CONFIGS + EMBEDDING_CONFIGS:
-    _estimator.set_params(max_iter=200)
+    _estimator.set_params(max_iter=CHECK_MAX_ITER)
 
 
 @parametrize_with_checks(
