@@ -20,6 +20,8 @@ from skadmm._parallel import Team, plan_parallelism, split_layers
 from skadmm._solvers import RADMMSolver
 from skadmm._splitting import ThreeSplitRelaxation, TwoSplitRelaxation
 
+from ._threads import ThreadMeeting
+
 # Short fits stop at max_iter on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 needs_two_cores = pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")
@@ -122,17 +124,17 @@ def test_regions_change_the_iterates_but_not_the_quality(data):
 @needs_two_cores
 def test_workers_really_share_the_regions(data, monkeypatch):
     X, y = data
-    threads = set()
+    meeting = ThreadMeeting()
     original = RADMMSolver._sweep_region
 
     def spy(problem, start, stop):
-        threads.add(threading.get_ident())
+        meeting.enter()
         original(problem, start, stop)
 
     monkeypatch.setattr(RADMMSolver, "_sweep_region", staticmethod(spy))
     with threadpool_limits(2, user_api="blas"):
         deep(n_jobs=2, n_regions=4).fit(X, y)
-    assert len(threads) == 2
+    assert len(meeting.threads) == 2
 
 
 # Shapes (n_samples, width, n_features) whose largest product is far above and

@@ -22,6 +22,7 @@ from skadmm.exceptions import (
 )
 
 from ._problems import independent_pq_lrho, iterate, random_problem
+from ._threads import ThreadMeeting
 
 # Short fits stop at max_iter on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -293,20 +294,18 @@ def test_regions_do_not_change_the_iterates_on_one_blas_thread(data):
 
 @pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")
 def test_workers_really_share_the_layers(data, monkeypatch):
-    import threading
-
     X, y = data
-    threads = set()
+    meeting = ThreadMeeting()
     original = PQRelaxation.update_layer
 
     def spy(self, k):
-        threads.add(threading.get_ident())
+        meeting.enter()
         original(self, k)
 
     monkeypatch.setattr(PQRelaxation, "update_layer", spy)
     with threadpool_limits(2, user_api="blas"):
         pd(n_blocks=6, n_regions=2, n_jobs=2, max_iter=40).fit(X, y)
-    assert len(threads) == 2
+    assert len(meeting.threads) == 2
 
 
 # ------------------------------------------------ weights, warm start, growth

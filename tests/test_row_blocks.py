@@ -1,6 +1,5 @@
 """Row blocks of an in-process fit on the fit's threads (skadmm._row_blocks)."""
 
-import threading
 import warnings
 
 import numpy as np
@@ -20,6 +19,8 @@ from skadmm._row_blocks import (
     n_row_blocks,
 )
 from skadmm.exceptions import FitInterruptedWarning
+
+from ._threads import ThreadMeeting
 
 N = MIN_BLOCKED_ROWS + 500  # two blocks
 
@@ -395,7 +396,7 @@ def test_row_blocked_objective_never_increases():
 
 def test_blocks_run_on_several_threads(monkeypatch):
     X, y = data()
-    threads = set()
+    meeting = ThreadMeeting()
     call = LocalShards.call
 
     def spy(self, method, *args):
@@ -404,7 +405,7 @@ def test_blocks_run_on_several_threads(monkeypatch):
         for shard, fn in zip(shards, original, strict=True):
 
             def wrapped(*a, _fn=fn):
-                threads.add(threading.get_ident())
+                meeting.enter()
                 return _fn(*a)
 
             setattr(shard, method, wrapped)
@@ -417,7 +418,7 @@ def test_blocks_run_on_several_threads(monkeypatch):
     monkeypatch.setattr(LocalShards, "call", spy)
     with threadpool_limits(2, user_api="blas"):
         fit(ADMMResidualRegressor(**params(n_jobs=2)), X, y)
-    assert len(threads) == min(2, row_blocks_cpu())
+    assert len(meeting.threads) == min(2, row_blocks_cpu())
 
 
 def test_ctrl_c_keeps_the_last_iterate(interrupt_third_sweep):
