@@ -494,7 +494,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                         )
                     else:
                         problem, kept = self._make_problem(
-                            X, Y, sw, warm, setting, start=weights
+                            X,
+                            Y,
+                            sw,
+                            warm,
+                            setting,
+                            start=weights,
+                            readout_steps=self._stage_readout_steps(),
                         )
                         problem.set_regions(
                             split_layers(len(problem.W), plan.n_regions)
@@ -684,8 +690,16 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 setting.attributes,
             )
             with fit_blas_limits(threads):
+                # Each stage after the first starts from the last one's
+                # read-out (see _stage_readout_steps).
                 problem, _ = self._make_problem(
-                    Xs, Ys, sws, False, stage, start=weights
+                    Xs,
+                    Ys,
+                    sws,
+                    False,
+                    stage,
+                    start=weights,
+                    readout_steps=self._stage_readout_steps() if i else None,
                 )
                 problem.set_regions(split_layers(len(problem.W), plan.n_regions))
                 result = setting.solver.solve(
@@ -712,6 +726,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         training rows (see ``_stages``; none on small tables): the
         regressor's (the classifier has its own)."""
         return stage_plan(n_rows, regressor=True)
+
+    def _stage_readout_steps(self):
+        """How a stage after the first refits the read-out it starts from:
+        ``None``, to the optimum (the regressor's ridge solution, exact and
+        cheap), or that many majorised steps (the classifier's, see
+        ``skadmm._stages.CLASSIFIER_STAGE_START_READOUT_STEPS``)."""
+        return None
 
     def _staged_solver_settings(self, n_rows):
         """Solver attributes of a fit with stages (stages and final run) on
@@ -1112,7 +1133,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             n_features, self.width, self.n_blocks, n_outputs, activation, rng, dtype
         )
 
-    def _make_problem(self, X, Y, sw, warm, setting, start=None):
+    def _make_problem(self, X, Y, sw, warm, setting, start=None, readout_steps=None):
         """The relaxation at its initial iterate (or the kept one, when warm),
         and what ``warm_start`` keeps of it (a :class:`KeptRun`, or ``None``
         without ``warm_start``).
@@ -1121,7 +1142,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         problem multiplies whole arrays, for threaded BLAS).
 
         ``start``: the weights a first fit starts from (the last stage's of a
-        progressive fit), instead of random ones; the read-out is refitted.
+        progressive fit), instead of random ones; the read-out is refitted, to
+        convergence or, with ``readout_steps``, by that many majorised steps
+        from ``start``'s (a cross-entropy's; see ``_stage_readout_steps``).
         """
         solver_cls = self._solver_class()
         activation, alpha, target = setting.activation, setting.alpha, setting.target
@@ -1174,6 +1197,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         elif start is not None:
             weights = start
         else:
+            readout_steps = None  # random weights: the read-out from scratch
             weights = self._initial_weights(
                 X.shape[1], Y.shape[1], activation, rng, X.dtype
             )
@@ -1195,13 +1219,16 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 params,
                 setting.run,
                 n_blocks,
+                readout_steps,
             )
             return problem, None
         cls = solver_cls.problem_class(self.splitting)
         if not warm:
             # Start from the best read-out of the random features: the multiplier
             # then starts at its residual instead of at Y itself.
-            weights = refit_readout(X, Y, sw, weights, activation, alpha, target.loss)
+            weights = refit_readout(
+                X, Y, sw, weights, activation, alpha, target.loss, readout_steps
+            )
         problem = cls(
             X,
             Y,

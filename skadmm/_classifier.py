@@ -12,6 +12,7 @@ from ._base import BaseADMMResidual
 from ._dask_input import is_dask_collection, predict_blocks
 from ._docs import fill_doc
 from ._stages import (
+    CLASSIFIER_STAGE_START_READOUT_STEPS,
     CLASSIFIER_STAGED_ETA_MAX,
     CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
     CLASSIFIER_STAGED_GROW,
@@ -191,6 +192,9 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
     def _stage_plan(self, n_rows):
         return classifier_stage_plan(n_rows)
+
+    def _stage_readout_steps(self):
+        return CLASSIFIER_STAGE_START_READOUT_STEPS
 
     def _staged_solver_settings(self, n_rows):
         # Two read-out steps per refit inside the iterations: at 50,000 rows

@@ -14,20 +14,24 @@ from ._network import hidden_features
 from ._rows import RowWeights
 
 
-def fit_readout(U, Y, sample_weight, alpha, loss, init=None):
+def fit_readout(U, Y, sample_weight, alpha, loss, init=None, max_iter=None):
     """``(n + 1, m)`` read-out minimising ``loss`` of ``[U, 1] W`` plus the penalty.
 
     ``init`` (the current read-out) starts the iterative solvers of losses
-    without a closed form.
+    without a closed form; with ``max_iter`` they take that many steps.
     """
     rw = RowWeights(sample_weight, U.shape[0], U.dtype)
     # Sparse only without a hidden layer (U is X): [X, 1] then stays sparse.
     A = augment(U)
-    return loss.fit_readout(A, Y, rw, alpha, init)
+    return loss.fit_readout(A, Y, rw, alpha, init, max_iter)
 
 
-def refit_readout(X, Y, sample_weight, weights, activation, alpha, loss):
-    """``weights`` with the read-out replaced by the best one for forward features."""
+def refit_readout(X, Y, sample_weight, weights, activation, alpha, loss, max_iter=None):
+    """``weights`` with the read-out replaced by the best one for forward
+    features (``max_iter``: a cross-entropy's majorised steps from
+    ``weights[-1]`` towards it, see ``loss.fit_readout``)."""
     U = hidden_features(X, weights[:-1], activation)
-    readout = fit_readout(U, Y, sample_weight, alpha, loss, init=weights[-1])
+    readout = fit_readout(
+        U, Y, sample_weight, alpha, loss, init=weights[-1], max_iter=max_iter
+    )
     return [*weights[:-1], readout]

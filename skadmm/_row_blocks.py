@@ -102,14 +102,26 @@ class LocalShards:
 
 
 def row_block_problem(
-    X, Y, sample_weight, weights, activation, loss, update, params, run, n_blocks
+    X,
+    Y,
+    sample_weight,
+    weights,
+    activation,
+    loss,
+    update,
+    params,
+    run,
+    n_blocks,
+    readout_steps=None,
 ):
     """A three-splitting over ``n_blocks`` row blocks of ``X, Y`` (a
     :class:`~skadmm._sharded.ShardedProblem` on :class:`LocalShards`), at
     ``weights`` with the read-out refitted, as a fit's initial problem is.
 
     ``params``: the relaxation's penalties (``alpha``, ``beta``, ``rho``,
-    ``tau``); ``run``: the fit's team.
+    ``tau``); ``run``: the fit's team; ``readout_steps``: a cross-entropy's
+    read-out takes that many majorised steps from ``weights[-1]`` instead of
+    running to convergence (``None``).
     """
     n = X.shape[0]
     # The blocks compute in X's dtype: a progressive fit's first stage starts
@@ -144,7 +156,7 @@ def row_block_problem(
         (),
         count_bytes=False,
     )
-    readout = refit_readout_on(blocks, weights, loss, params["alpha"])
+    readout = refit_readout_on(blocks, weights, loss, params["alpha"], readout_steps)
     weights = [*weights[:-1], readout]
     blocks.pinned.call("build", weights, params, update, loss)
     return ShardedProblem(blocks, weights, n, Y.shape[1], loss, update, **params)

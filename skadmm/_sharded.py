@@ -126,14 +126,17 @@ def fit_readout(shards, key, loss, alpha, init=None, max_iter=None):
     return _newton_readout(shards, key, loss, alpha, init)
 
 
-def refit_readout_on(shards, weights, loss, alpha):
+def refit_readout_on(shards, weights, loss, alpha, max_iter=None):
     """The read-out minimising the loss on the forward features of ``weights``
-    (``refit_readout`` on the shards' rows)."""
+    (``refit_readout`` on the shards' rows; ``max_iter``: a cross-entropy's
+    majorised steps from ``weights[-1]`` instead, see :func:`fit_readout`)."""
     # The ridge read-out reads the features twice (its sums, then its loss).
     passes = 2 if isinstance(loss, SquaredLoss) else None
     shards.pinned.call("refit_features", weights[:-1], passes)
     try:
-        return fit_readout(shards, "refit", loss, alpha, init=weights[-1])
+        return fit_readout(
+            shards, "refit", loss, alpha, init=weights[-1], max_iter=max_iter
+        )
     finally:
         shards.pinned.call("drop_features", "refit")
 

@@ -245,6 +245,7 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
                 n_train,
                 validation=bool(validation),
                 patience=est._final_patience(n_train, bool(stages)),
+                readout_steps=est._stage_readout_steps() if stages else None,
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:
@@ -300,6 +301,7 @@ class _Run(NamedTuple):
         alpha=None,
         patience=None,
         tol=None,
+        readout_steps=None,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
@@ -307,13 +309,17 @@ class _Run(NamedTuple):
         a stage's is :func:`~skadmm._stages.stage_penalty`); ``patience``: its
         ``n_iter_no_change`` (``None``: the estimator's); ``tol``: its relative
         ``tol`` (``None``: the estimator's; a stage's is
-        :func:`~skadmm._stages.stage_tol`)."""
+        :func:`~skadmm._stages.stage_tol`); ``readout_steps``: the read-out
+        takes that many majorised steps from ``weights[-1]`` instead of
+        running to convergence (a later stage's, as in process)."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
         weights = [
             *weights[:-1],
-            refit_readout_on(shards, weights, self.loss, params["alpha"]),
+            refit_readout_on(
+                shards, weights, self.loss, params["alpha"], readout_steps
+            ),
         ]
         shards.pinned.call("build", weights, params, est.update, self.loss)
         problem = ShardedProblem(
@@ -378,6 +384,7 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
                 name=f"Stage {i + 1}/{len(schedule)} ({m} rows)",
                 alpha=alpha,
                 tol=stage_tol(run.est.tol, m),
+                readout_steps=run.est._stage_readout_steps() if i else None,
             )
         finally:
             shards.pinned.call("end_stage")

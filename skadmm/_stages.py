@@ -405,6 +405,12 @@ CLASSIFIER_LARGE_WINDOW_ITER = 40
 #: Majorised steps of each read-out refit inside the iterations of a staged
 #: classifier fit (the solver's default elsewhere, see ``ResetSolver``).
 CLASSIFIER_STAGED_READOUT_STEPS = 2
+#: Majorised read-out steps from the last stage's read-out at the start of
+#: each later stage of the classifier (and of its final run), instead of its
+#: Newton read-out to convergence (an explicit Hessian, ``K (K - 1) / 2``
+#: float64 Gram products of the stage's features): the iterations' refits
+#: go on from there (``CLASSIFIER_STAGED_READOUT_STEPS`` each).
+CLASSIFIER_STAGE_START_READOUT_STEPS = 5
 #: Growth of the step ``eta`` after an accepted step in the classifier's
 #: staged runs (``ResetSolver.grow``; 1.25 elsewhere): ``eta`` settles where
 #: growth and the shrink after a rejected sweep balance, and slower growth

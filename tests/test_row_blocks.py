@@ -88,7 +88,7 @@ def test_the_stages_of_a_blocked_fit_run_on_blocks_too(first, monkeypatch):
 
     def spy(X, *args):
         made = problem(X, *args)
-        runs.append((X.shape[0], args[-1], X.dtype.name, made.dtype.name))
+        runs.append((X.shape[0], args[8], X.dtype.name, made.dtype.name))
         return made
 
     monkeypatch.setattr(base, "row_block_problem", spy)
@@ -247,6 +247,38 @@ def test_streamed_blocks_equal_blocks_that_keep_their_state(classifier, monkeypa
     stored = fit(clone(est), X, y, sample_weight=sw)
     np.testing.assert_array_equal(streamed.objective_curve_, stored.objective_curve_)
     np.testing.assert_array_equal(_outputs(streamed, X), _outputs(stored, X))
+
+
+@pytest.mark.parametrize("steps", [None, 3])
+def test_a_blocked_problem_starts_from_the_in_process_read_out(steps):
+    # The read-out a blocked problem starts from is the in-process refit's,
+    # its sums gathered from the blocks: Newton to convergence, or (a later
+    # stage of the classifier) ``steps`` majorised steps from the given one.
+    from skadmm._activations import get_activation
+    from skadmm._losses import SoftmaxLoss
+    from skadmm._network import init_weights
+    from skadmm._readout import refit_readout
+    from skadmm._row_blocks import row_block_problem
+
+    X, y = data()
+    Y = np.eye(3)[np.digitize(y, np.quantile(y, [0.3, 0.7]))]
+    sw = np.random.RandomState(1).uniform(0.2, 2.0, len(y))
+    act = get_activation("relu")
+    rng = np.random.default_rng(0)
+    weights = init_weights(X.shape[1], 12, 1, 3, act, rng, np.float64)
+    weights[-1] = 0.1 * np.random.RandomState(2).randn(*weights[-1].shape)
+    loss, alpha = SoftmaxLoss(), 1e-3
+
+    def run_in_order(tasks):
+        for task in tasks:
+            task()
+
+    expected = refit_readout(X, Y, sw, weights, act, alpha, loss, steps)[-1]
+    params = dict(alpha=alpha, beta=1.0, rho=1.0, tau=0.0)
+    problem = row_block_problem(
+        X, Y, sw, weights, act, loss, "exact", params, run_in_order, 2, steps
+    )
+    np.testing.assert_allclose(problem.W[-1], expected, rtol=1e-9, atol=1e-12)
 
 
 def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypatch):

@@ -195,6 +195,32 @@ def test_classifier_staged_fit_runs_all_rows_then_polishes(monkeypatch):
     assert "10" in est.stop_reason_
 
 
+@pytest.mark.usefixtures("small_stages")
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_a_later_stage_s_read_out_starts_from_the_last_one(Estimator, monkeypatch):
+    # The classifier's stages after the first (and its runs on all rows)
+    # start with majorised read-out steps from the last stage's read-out;
+    # the first stage and the fitted model's read-out run to convergence, as
+    # every refit of the regressor's exact ridge read-out does.
+    steps = []
+    refit = skadmm._base.refit_readout
+
+    def spy(*args):
+        steps.append(args[7] if len(args) > 7 else None)
+        return refit(*args)
+
+    monkeypatch.setattr(skadmm._base, "refit_readout", spy)
+    X, y = friedman(900)
+    if Estimator is ADMMResidualClassifier:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    est = fit(Estimator(width=16, random_state=0, max_iter=6), X, y)
+    if Estimator is ADMMResidualRegressor:
+        assert set(steps) == {None}
+        return
+    later = _stages.CLASSIFIER_STAGE_START_READOUT_STEPS
+    assert steps == [None, *[later] * (len(est.stages_) - 1), None]
+
+
 def test_stage_rows_are_nested_sorted_and_reproducible():
     rows = stage_rows(1000, [100, 200, 400], np.random.default_rng(0))
     again = stage_rows(1000, [100, 200, 400], np.random.default_rng(0))
@@ -752,9 +778,9 @@ def _record_run_alphas(monkeypatch):
     alphas = []
     make_problem = BaseADMMResidual._make_problem
 
-    def recording(self, X, Y, sw, warm, setting, start=None):
+    def recording(self, X, Y, sw, warm, setting, **kw):
         alphas.append((X.shape[0], setting.alpha))
-        return make_problem(self, X, Y, sw, warm, setting, start)
+        return make_problem(self, X, Y, sw, warm, setting, **kw)
 
     monkeypatch.setattr(BaseADMMResidual, "_make_problem", recording)
     return alphas
