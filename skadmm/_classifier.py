@@ -20,7 +20,6 @@ from ._stages import (
     CLASSIFIER_STAGED_OUTPUT_DAMPING,
     CLASSIFIER_STAGED_READOUT_STEPS,
     FINAL_PATIENCE,
-    LARGE_TABLE_ROWS,
     classifier_stage_plan,
 )
 from ._targets import ClassificationTarget
@@ -208,9 +207,8 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         # ``CLASSIFIER_STAGED_MIN_GAIN``). The sweep's targets are first
         # order (see ``CLASSIFIER_STAGED_FIRST_ORDER_TARGETS``), and eta
         # stops growing where their direction is still good (see
-        # ``CLASSIFIER_STAGED_ETA_MAX``). Up to LARGE_TABLE_ROWS rows the W
-        # steps take the output factor (see ``CLASSIFIER_STAGED_OUTPUT_DAMPING``).
-        large = n_rows > LARGE_TABLE_ROWS
+        # ``CLASSIFIER_STAGED_ETA_MAX``). The W steps take the output
+        # factor (see ``CLASSIFIER_STAGED_OUTPUT_DAMPING``).
         return {
             "extrapolate_readout": False,
             "carry_momentum": False,
@@ -219,7 +217,7 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             "readout_max_iter": CLASSIFIER_STAGED_READOUT_STEPS,
             "first_order_targets": CLASSIFIER_STAGED_FIRST_ORDER_TARGETS,
             "eta_max": CLASSIFIER_STAGED_ETA_MAX,
-            "output_damping": None if large else CLASSIFIER_STAGED_OUTPUT_DAMPING,
+            "output_damping": CLASSIFIER_STAGED_OUTPUT_DAMPING,
         }
 
     def _final_patience(self, n_rows, staged):

@@ -543,12 +543,13 @@ def test_only_the_regressor_s_staged_runs_extrapolate_and_scale_units(monkeypatc
     assert outputs == {_stages.CLASSIFIER_STAGED_OUTPUT_DAMPING} != {None}
 
 
-def test_only_classifier_tables_up_to_large_take_the_output_factor():
-    # Above LARGE_TABLE_ROWS training rows the factor cost the time target.
+def test_every_staged_classifier_table_takes_the_output_factor():
+    # Above LARGE_TABLE_ROWS training rows too, since their window runs
+    # were shortened to pay for it (CLASSIFIER_LARGE_WINDOW_ITER).
     settings = ADMMResidualClassifier()._staged_solver_settings
     damping = _stages.CLASSIFIER_STAGED_OUTPUT_DAMPING
-    assert settings(_stages.LARGE_TABLE_ROWS)["output_damping"] == damping
-    assert settings(_stages.LARGE_TABLE_ROWS + 1)["output_damping"] is None
+    for n_rows in (_stages.LARGE_TABLE_ROWS, _stages.LARGE_TABLE_ROWS + 1, 10**6):
+        assert settings(n_rows)["output_damping"] == damping
 
 
 def test_regressor_tables_above_large_take_the_output_factor_not_unit_scaling():
