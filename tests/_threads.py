@@ -35,3 +35,31 @@ class ThreadMeeting:
         self._met.wait(wait)
         with self._lock:
             self._budget -= time.monotonic() - tick
+
+
+def meet_in_row_blocks(monkeypatch):
+    """A :class:`ThreadMeeting` entered by every row block's task of the fits
+    made while ``monkeypatch`` holds (``LocalShards.call`` spied)."""
+    from skadmm._row_blocks import LocalShards
+
+    meeting = ThreadMeeting()
+    call = LocalShards.call
+
+    def spy(self, method, *args):
+        shards = self.shards
+        original = [getattr(shard, method) for shard in shards]
+        for shard, fn in zip(shards, original, strict=True):
+
+            def wrapped(*a, _fn=fn):
+                meeting.enter()
+                return _fn(*a)
+
+            setattr(shard, method, wrapped)
+        try:
+            return call(self, method, *args)
+        finally:
+            for shard in shards:
+                vars(shard).pop(method, None)
+
+    monkeypatch.setattr(LocalShards, "call", spy)
+    return meeting

@@ -15,12 +15,11 @@ from skadmm._row_blocks import (
     BALANCED_BLOCKS,
     MIN_BLOCKED_ROWS,
     ROW_BLOCK_ROWS,
-    LocalShards,
     n_row_blocks,
 )
 from skadmm.exceptions import FitInterruptedWarning
 
-from ._threads import ThreadMeeting
+from ._threads import meet_in_row_blocks
 
 N = MIN_BLOCKED_ROWS + 500  # two blocks
 
@@ -428,26 +427,7 @@ def test_row_blocked_objective_never_increases():
 
 def test_blocks_run_on_several_threads(monkeypatch):
     X, y = data()
-    meeting = ThreadMeeting()
-    call = LocalShards.call
-
-    def spy(self, method, *args):
-        shards = self.shards
-        original = [getattr(s, method) for s in shards]
-        for shard, fn in zip(shards, original, strict=True):
-
-            def wrapped(*a, _fn=fn):
-                meeting.enter()
-                return _fn(*a)
-
-            setattr(shard, method, wrapped)
-        try:
-            return call(self, method, *args)
-        finally:
-            for shard in shards:
-                vars(shard).pop(method, None)
-
-    monkeypatch.setattr(LocalShards, "call", spy)
+    meeting = meet_in_row_blocks(monkeypatch)
     with threadpool_limits(2, user_api="blas"):
         fit(ADMMResidualRegressor(**params(n_jobs=2)), X, y)
     assert len(meeting.threads) == min(2, row_blocks_cpu())
