@@ -12,8 +12,8 @@ a full one each, so the stages together cost about
 the largest stage), in float32 (see the page
 "Large tables"). The regressor's stages on large tables run
 ``LARGE_STAGE_ITER`` instead of ``STAGE_ITER``, and end with
-``REGRESSOR_ALL_ROWS_ITER`` float32 iterations on all the rows, as the
-classifier's end (see :func:`stage_plan`).
+float32 iterations on all the rows (:func:`regressor_all_rows_iterations`),
+as the classifier's end (see :func:`stage_plan`).
 
 The classifier's stages stop growing at a window of at most
 ``CLASSIFIER_WINDOW_ROWS`` rows: then come *window runs*, each on the next
@@ -191,10 +191,34 @@ LARGE_STAGE_ITER = 240
 
 
 #: The regressor's last stage on large tables (above ``LARGE_TABLE_ROWS``
-#: rows): this many float32 iterations on all the training rows before the
-#: float64 final run (see :func:`stage_plan`), as the classifier's schedule
-#: ends (``CLASSIFIER_ALL_ROWS_ITER``).
-REGRESSOR_ALL_ROWS_ITER = 20
+#: rows): at most this many float32 iterations on all the training rows
+#: before the float64 final run (see :func:`stage_plan`), as the
+#: classifier's schedule ends (``CLASSIFIER_ALL_ROWS_ITER``); on more than
+#: ``REGRESSOR_ALL_ROWS_WORK / REGRESSOR_ALL_ROWS_ITER`` rows fewer, down to
+#: half as many (:func:`regressor_all_rows_iterations`).
+REGRESSOR_ALL_ROWS_ITER = 40
+#: Rows times iterations of the regressor's stage on all rows, above which
+#: it runs fewer iterations (200,000 rows: all 40; a million: 20).
+REGRESSOR_ALL_ROWS_WORK = 8_000_000
+
+
+def regressor_all_rows_iterations(n_rows):
+    """Iterations of the regressor's stage on all ``n_rows`` rows:
+    ``REGRESSOR_ALL_ROWS_ITER``, fewer where that would take more than
+    ``REGRESSOR_ALL_ROWS_WORK`` row-iterations, and at least half of it.
+
+    Twenty iterations at every size left Friedman #1 at 200,000 rows above
+    MLPRegressor's test MSE on two of four draws (1.0355 against 1.0351,
+    1.0597 against 1.0592); forty lowered all four draws (1.0340, 1.0355,
+    1.0597, 1.0420 to 1.0336, 1.0351, 1.0570, 1.0414; MLPRegressor 1.0378,
+    1.03515, 1.0592, 1.0481) and left the pricing table where it was
+    (1.0142 and 1.0142 to 1.0140 and 1.0142), for about a tenth more time
+    (see the page "Large tables"). A million rows keep 20: their time
+    margin is smaller (pricing: 0.87x MLPRegressor's) and twenty more
+    iterations there cost about as much as the whole stage on 200,000 rows.
+    """
+    most = REGRESSOR_ALL_ROWS_ITER
+    return int(min(most, max(most // 2, REGRESSOR_ALL_ROWS_WORK // n_rows)))
 
 
 #: Stages of more rows than this stop on a smaller relative ``tol`` (see
@@ -259,13 +283,14 @@ def stage_plan(n_rows, regressor=False):
     draw (the first) longer stages had looked useless (0.0005 at 200,000 rows,
     0.0016 at a million for 25 % more time): that draw was the stages' best.
 
-    Then, on large tables, ``REGRESSOR_ALL_ROWS_ITER`` float32 iterations on
-    all the training rows: at 200,000 rows (four draws each, test MSE)
-    Friedman #1 1.0384, 1.0483, 1.0459, 1.0692 to 1.0355, 1.0420, 1.0432,
-    1.0667, the pricing table 1.0126, 1.0163, 1.0037, 1.0030 to 1.0122,
-    1.0150, 1.0031, 1.0012, for about a sixth more time; 10 iterations
-    gained half as much (Friedman #1, two draws), 40 little more than 20
-    (one draw: 1.0350).
+    Then, on large tables, :func:`regressor_all_rows_iterations` float32
+    iterations on all the training rows. Twenty when first measured: at
+    200,000 rows (four draws each, test MSE) Friedman #1 1.0384, 1.0483,
+    1.0459, 1.0692 to 1.0355, 1.0420, 1.0432, 1.0667, the pricing table
+    1.0126, 1.0163, 1.0037, 1.0030 to 1.0122, 1.0150, 1.0031, 1.0012, for
+    about a sixth more time; 10 iterations gained half as much (Friedman #1,
+    two draws), 40 little more than 20 (one draw: 1.0350) before the output
+    factor, and on every draw since.
     """
     large = regressor and n_rows > LARGE_TABLE_ROWS
 
@@ -275,7 +300,7 @@ def stage_plan(n_rows, regressor=False):
 
     plan = [(m, budget(m)) for m in stage_sizes(n_rows, regressor)]
     if large and plan:
-        plan.append((n_rows, REGRESSOR_ALL_ROWS_ITER))
+        plan.append((n_rows, regressor_all_rows_iterations(n_rows)))
     return plan
 
 

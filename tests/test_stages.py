@@ -82,7 +82,7 @@ def test_schedule_rules():
     # Those on row blocks: the smaller ones run on one thread at any n_jobs.
     large = stage_plan(rows + 1, regressor=True)
     # ... and end with a float32 stage on all the rows, as the classifier's.
-    assert large[-1] == (rows + 1, _stages.REGRESSOR_ALL_ROWS_ITER)
+    assert large[-1] == (rows + 1, _stages.regressor_all_rows_iterations(rows + 1))
     large = large[:-1]
     assert [m for m, _ in large] == stage_sizes(rows + 1, regressor=True)
     assert stage_plan(rows, regressor=True)[-1][0] < rows
@@ -101,6 +101,25 @@ def test_schedule_rules():
     assert uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS + 1)
     assert not uses_early_stopping("auto", AUTO_EARLY_STOPPING_ROWS)
     assert uses_early_stopping(True, 10) and not uses_early_stopping(False, 10**6)
+
+
+def test_regressor_s_stage_on_all_rows_shortens_on_the_largest_tables():
+    # Up to REGRESSOR_ALL_ROWS_WORK / REGRESSOR_ALL_ROWS_ITER rows the whole
+    # budget, then fewer iterations as the rows grow, never under half.
+    most = _stages.REGRESSOR_ALL_ROWS_ITER
+    limit = _stages.REGRESSOR_ALL_ROWS_WORK // most
+    its = [
+        _stages.regressor_all_rows_iterations(n)
+        for n in range(10_000, 3_000_000, 7_919)
+    ]
+    assert its == sorted(its, reverse=True)
+    assert (min(its), max(its)) == (most // 2, most)
+    assert _stages.regressor_all_rows_iterations(limit) == most
+    assert _stages.regressor_all_rows_iterations(limit + 1) == most - 1
+    assert _stages.regressor_all_rows_iterations(10**9) == most // 2
+    # The benchmark's sizes: 200,000 rows run all of it, a million half.
+    assert _stages.regressor_all_rows_iterations(200_000) == 40
+    assert _stages.regressor_all_rows_iterations(1_000_000) == 20
 
 
 def test_classifier_plan_runs_windows_then_all_rows():
