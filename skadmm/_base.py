@@ -505,6 +505,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                         problem.set_regions(
                             split_layers(len(problem.W), plan.n_regions)
                         )
+                        if stages and isinstance(problem, ShardedProblem):
+                            # The final run after stages is short and in the
+                            # data's dtype: its row blocks redo the trials'
+                            # features instead of holding two copies of every
+                            # row's (float64: 1.4 GB at a million rows, over
+                            # half of the classifier's peak). Same bits.
+                            problem.hold_trials = False
                         # A kept problem (warm_start) carries the step state its
                         # last run reached and, for the same validation rows,
                         # its early-stopping state: the run goes on from them

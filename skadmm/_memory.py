@@ -96,9 +96,9 @@ def fit_memory_parts(
     ``quantize_bits``: pdADMM-G-Q's quantized variables (``None``: none) and
     bits per code. ``classifier``: the classifier's fit, whose row blocks
     hold the features of both line-search trials for every row (its
-    cross-entropy read-out refits read them several times) during its
-    float32 stage on all the rows, a copy of
-    ``X`` and ``Y`` cast to float32 (see ``skadmm._stages``).
+    cross-entropy read-out refits read them several times; a staged fit's
+    in its float32 stage on all the rows, whose copy of ``X`` and ``Y`` cast
+    to float32 it also holds, see ``skadmm._stages``).
     See :func:`estimate_fit_nbytes`.
     """
     N, d, m, n = n_samples, n_features, n_outputs, width
@@ -147,10 +147,14 @@ def fit_memory_parts(
         # The line search's first-layer pre-activations, one per feature buffer.
         live["solver: first-layer pre-activations"] = 2 * N_tr * n
     live[f"weights ({copies} copies)"] = copies * weights
+    held = 0
     if classifier and row_blocks > 1 and solver_cls.reset_hooks:
-        # The trials' features in the data's type (the final run's; the
-        # float32 stage's are smaller), and that stage's float32 copies.
-        live["classifier: held trial features"] = 2 * N_tr * (n + 1)
+        # Two trials' features of every row, held for the read-out refits: by
+        # the float32 stage on all rows of a staged fit (its final run redoes
+        # them), in the data's type otherwise; and that stage's float32 copies.
+        staged = solver_cls.staged and stages_on_all_rows(N_tr, False)
+        held = 2 * N_tr * (n + 1) * (4 / itemsize if staged else 1)
+        live["classifier: held trial features"] = held
         live["classifier stage: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
     elif row_blocks > 1 and solver_cls.staged and stages_on_all_rows(N_tr, True):
         # The regressor's last stage on a large table: all rows in float32.
@@ -193,10 +197,11 @@ def fit_memory_parts(
             temporaries["reset weight steps"] = n_workers * (step + solve)
     # The read-out refit: the forward features, a layer's product and
     # activation, then [U, 1] (and its weighted copy); on row blocks the
-    # features of every row (kept by a Newton refit) and a block's others.
+    # features of every row (kept by a Newton refit, which first drops the
+    # held trials' features) and a block's others.
     refit = (3 + (1 if weighted else 0)) * N_st * (n + 1)
     if row_blocks > 1:
-        refit += N_tr * (n + 1)
+        refit += max(0, N_tr * (n + 1) - held)
     if refit_readout:
         temporaries["read-out refit"] = refit
     name, size = max(temporaries.items(), key=lambda item: item[1])

@@ -25,7 +25,7 @@ from ._linalg import augment
 from ._losses import SquaredLoss
 from ._network import augmented_hidden_into, forward, hidden_features
 from ._rows import RowWeights, feature_chunk_rows, product_chunk_rows, window_of
-from ._splitting._buffers import Workspace
+from ._splitting._buffers import RowArrays, Workspace
 from ._splitting._three import ThreeSplitRelaxation
 from ._targets import RegressionTarget, as_columns
 
@@ -421,9 +421,10 @@ class RowShard:
                 out.append((p.link_sq.copy(), sums))
             return out
 
-    def objective_terms(self, hidden, readout, slot):
+    def objective_terms(self, hidden, readout, slot, hold=True):
         """Per chunk, the weighted loss of the forward pass of ``hidden`` +
-        ``readout``; its features stay in buffer ``slot``."""
+        ``readout``; its features stay in buffer ``slot`` (``hold``: whether
+        a streamed shard keeps them, see :class:`StreamedRowShard`)."""
         with self._blas():
             out = []
             for p in self.problems:
@@ -587,8 +588,9 @@ class StreamedRowShard(RowShard):
         self._held = {}
         self._reset = self._spec = None
         self.workspace = Workspace()
-        #: This shard's buffers of held features (:meth:`hold_features`).
-        self._buffers = Workspace()
+        #: This shard's buffers of held features (:meth:`hold_features`): its
+        #: own, not per thread, since any of the fit's threads may run it.
+        self._buffers = RowArrays()
         #: ``[X, 1]`` of each training chunk (:meth:`_inputs`).
         self._augmented = None
 
@@ -668,13 +670,14 @@ class StreamedRowShard(RowShard):
                 out.append((p.link_sq.copy(), sums))
             return out
 
-    def objective_terms(self, hidden, readout, slot):
+    def objective_terms(self, hidden, readout, slot, hold=True):
         self.forward_slot(hidden, slot)
         key, loss = f"slot{slot}", self._spec["loss"]
         # The cross-entropy's read-out is refitted on the chosen trial's
-        # features (seven reads): each trial's are kept until that refit. The
-        # squared loss's trials are redone if the read-out is refitted on them.
-        if not isinstance(loss, SquaredLoss):
+        # features (seven reads): each trial's are kept until that refit,
+        # unless the driver asks otherwise. The squared loss's trials are
+        # redone if the read-out is refitted on them.
+        if hold and not isinstance(loss, SquaredLoss):
             self.hold_features(key)
         return self.loss_value(key, readout, loss)
 
@@ -689,6 +692,10 @@ class StreamedRowShard(RowShard):
         # is alive. One that reads them twice (the ridge read-out) redoes them.
         if passes is None or passes > 2:
             self._hidden.pop("refit", None)
+            # The line search's held features go first: the refit after a
+            # run would hold every row's features three times over.
+            self._held.clear()
+            self._buffers = RowArrays()
             super().refit_features(hidden)
         else:
             self._hidden["refit"] = [np.array(W, copy=True) for W in hidden]

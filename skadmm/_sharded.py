@@ -207,6 +207,12 @@ class ShardedProblem:
         self._lrho = None
         self._slot = 0
         self._pending = None
+        #: Whether the shards keep each line-search trial's features until
+        #: the cross-entropy's read-out refit reads them (seven reads), at
+        #: the cost of two copies of every row's features: a short run in
+        #: float64 on a large table redoes them instead (see
+        #: ``skadmm._base``).
+        self.hold_trials = True
         widths = [W.shape[0] for W in self.W]
         if any(use_dual(n_samples, cols) for cols in widths):
             raise ValueError(
@@ -275,7 +281,9 @@ class ShardedProblem:
 
     def objective_of(self, hidden, readout, run):
         loss = sum_in_order(
-            self.shards.call("objective_terms", hidden, readout, self._slot)
+            self.shards.call(
+                "objective_terms", hidden, readout, self._slot, self.hold_trials
+            )
         )
         return self._objective_value(loss, (*hidden, readout))
 
@@ -285,7 +293,7 @@ class ShardedProblem:
             self.shards.call("forward_slot", hidden, self._slot)
         # The ridge read-out reads the features twice; the cross-entropy's
         # majorised steps seven times, so streamed shards keep them meanwhile.
-        hold = not isinstance(self.loss, SquaredLoss)
+        hold = self.hold_trials and not isinstance(self.loss, SquaredLoss)
         if hold:
             self.shards.call("hold_features", key)
         try:

@@ -280,6 +280,54 @@ def test_a_blocked_problem_starts_from_the_in_process_read_out(steps):
     np.testing.assert_allclose(problem.W[-1], expected, rtol=1e-9, atol=1e-12)
 
 
+def test_a_blocks_held_features_are_its_own_on_any_thread_and_go_before_a_refit():
+    # Any of the fit's threads may run a block: the trials' features it
+    # holds are kept once per block, not once per thread that ran it, and a
+    # Newton refit (the one after a run) drops them before it computes every
+    # row's features, so the two never take memory at once.
+    import threading
+
+    from skadmm._activations import get_activation
+    from skadmm._losses import SoftmaxLoss
+    from skadmm._network import init_weights
+    from skadmm._row_blocks import row_block_problem
+
+    X, y = data()
+    Y = np.eye(3)[np.digitize(y, np.quantile(y, [0.3, 0.7]))]
+    act = get_activation("relu")
+    rng = np.random.default_rng(0)
+    weights = init_weights(X.shape[1], 12, 1, 3, act, rng, np.float64)
+    params = dict(alpha=1e-3, beta=1.0, rho=1.0, tau=0.0)
+
+    def run_in_order(tasks):
+        for task in tasks:
+            task()
+
+    problem = row_block_problem(
+        X, Y, None, weights, act, SoftmaxLoss(), "exact", params, run_in_order, 2
+    )
+    block, hidden = problem.shards.pinned.shards[0], problem.W[:-1]
+    held = []
+
+    def hold():
+        block.forward_slot(hidden, 0)
+        block.hold_features("slot0")
+        held.append(block._held["slot0"])
+        block.release_features("slot0")
+
+    hold()
+    other = threading.Thread(target=hold)
+    other.start()
+    other.join()
+    (first,), (second,) = held
+    assert np.shares_memory(first, second)
+    hold()
+    block.hold_features("slot0")
+    block.refit_features(hidden)
+    assert not block._held and not block._buffers.arrays
+    np.testing.assert_allclose(next(block._features("refit")), first, rtol=1e-12)
+
+
 def test_streamed_blocks_of_unequal_rows_on_threads_equal_stored_blocks(monkeypatch):
     # Six blocks of unequal rows on two threads: each thread's workspace
     # arrays grow and shrink from block to block (views of their first rows),
@@ -396,7 +444,7 @@ def test_streamed_blocks_keep_the_line_search_trials_features(monkeypatch):
     kept = fit(est, X, y)
     kept_passes, passes["n"] = passes["n"], 0
 
-    def redo(self, hidden, readout, slot):
+    def redo(self, hidden, readout, slot, hold=True):
         # Each trial's features computed for its loss only.
         self.forward_slot(hidden, slot)
         return self.loss_value(f"slot{slot}", readout, self._spec["loss"])
@@ -407,6 +455,48 @@ def test_streamed_blocks_keep_the_line_search_trials_features(monkeypatch):
     np.testing.assert_array_equal(_outputs(kept, X), _outputs(redone, X))
     # One forward pass less per line search (per block).
     assert kept_passes < passes["n"]
+
+
+def test_the_final_run_after_stages_redoes_its_trials_features(monkeypatch):
+    """The classifier's final run after stages (short, in the data's dtype)
+    does not hold two copies of every row's features for its read-out
+    refits: its blocks redo them, with the bits of the held ones."""
+    import skadmm._stages as stages
+    from skadmm._sharded import ShardedProblem
+
+    for name, value in [
+        ("MIN_STAGED_ROWS", 10_000),
+        ("FIRST_STAGE_ROWS", 9000),
+        ("CLASSIFIER_STAGE_ITER", 4),
+        ("CLASSIFIER_NESTED_ALL_ROWS_ITER", 3),
+    ]:
+        monkeypatch.setattr(stages, name, value)
+    X, y = data()
+    y = np.digitize(y, np.quantile(y, [0.3, 0.7]))
+    runs = set()
+    objective_of = ShardedProblem.objective_of
+
+    def spy(self, hidden, readout, run):
+        runs.add((self.rw.n_samples, self.dtype.name, self.hold_trials))
+        return objective_of(self, hidden, readout, run)
+
+    monkeypatch.setattr(ShardedProblem, "objective_of", spy)
+    est = ADMMResidualClassifier(**params(n_blocks=1))
+    redone = fit(est, X, y)
+    assert [s["n_samples"] for s in redone.stages_] == [9000, N, N]
+    assert runs == {
+        (9000, "float32", True),
+        (N, "float32", True),
+        (N, "float64", False),
+    }
+    # Held features give the same fit, bit for bit.
+    always = property(lambda self: True, lambda self, value: None)
+    monkeypatch.setattr(ShardedProblem, "hold_trials", always, raising=False)
+    runs.clear()
+    held = fit(clone(est), X, y)
+    assert (N, "float64", True) in runs
+    np.testing.assert_array_equal(held.objective_curve_, redone.objective_curve_)
+    np.testing.assert_array_equal(_outputs(held, X), _outputs(redone, X))
 
 
 def _outputs(model, X):

@@ -48,22 +48,15 @@ def augmented_empty(n_rows, width, dtype):
     return A
 
 
-class Workspace(threading.local):
-    """Row arrays kept for relaxations built one after another, per thread.
-
-    A streamed row shard (:class:`~skadmm._shard.StreamedRowShard`) builds a
-    chunk's relaxation at every call and drops it. Fresh arrays of that size
-    each time cost page faults on every first touch, and far more where the
-    allocator hands large blocks back to the system at each free (Dask's worker
-    processes set ``MALLOC_TRIM_THRESHOLD_``): measured there, 2.8x the time per
-    iteration of the same arithmetic in process. A workspace keeps one array
-    per name, with the most rows asked so far, and hands out its first rows (a
+class RowArrays:
+    """Row arrays kept from call to call, one per name (and dtype), with the
+    most rows asked so far: :meth:`rows` hands out their first rows (a
     C-contiguous view, so every product sees the layout of a fresh array).
 
-    Each thread has its own arrays (``threading.local``), so the shards of an
-    in-process fit may run on any of its threads; the arrays of a thread hold
-    one chunk's state at a time, and go when the workspace does. The caller
-    must not keep two relaxations of one thread's workspace alive at once.
+    The arrays of one owner, whichever thread asks: a row shard's held
+    features (:meth:`~skadmm._shard.StreamedRowShard.hold_features`), which
+    one task at a time reads or writes. :class:`Workspace` keeps them per
+    thread instead.
     """
 
     def __init__(self):
@@ -93,3 +86,22 @@ class Workspace(threading.local):
     def pools_for(self, dtype):
         """The scratch pools (by region) of relaxations in ``dtype``."""
         return self.pools.setdefault(np.dtype(dtype).str, {})
+
+
+class Workspace(RowArrays, threading.local):
+    """Row arrays kept for relaxations built one after another, per thread.
+
+    A streamed row shard (:class:`~skadmm._shard.StreamedRowShard`) builds a
+    chunk's relaxation at every call and drops it. Fresh arrays of that size
+    each time cost page faults on every first touch, and far more where the
+    allocator hands large blocks back to the system at each free (Dask's worker
+    processes set ``MALLOC_TRIM_THRESHOLD_``): measured there, 2.8x the time per
+    iteration of the same arithmetic in process. A workspace keeps one array
+    per name, with the most rows asked so far, and hands out its first rows (a
+    C-contiguous view, so every product sees the layout of a fresh array).
+
+    Each thread has its own arrays (``threading.local``), so the shards of an
+    in-process fit may run on any of its threads; the arrays of a thread hold
+    one chunk's state at a time, and go when the workspace does. The caller
+    must not keep two relaxations of one thread's workspace alive at once.
+    """
