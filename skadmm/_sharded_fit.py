@@ -246,6 +246,9 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
                 validation=bool(validation),
                 patience=est._final_patience(n_train, bool(stages)),
                 readout_steps=est._stage_readout_steps() if stages else None,
+                # As in process: the short final run after stages redoes its
+                # trials' features instead of holding two copies of its rows'.
+                hold_trials=not stages,
             )
             weights = result.weights
             if validation and monitor.best_weights is not None:
@@ -302,6 +305,7 @@ class _Run(NamedTuple):
         patience=None,
         tol=None,
         readout_steps=None,
+        hold_trials=True,
     ):
         """One run of the solver on ``shards``' rows from ``weights`` (read-out
         refitted first, as an in-process fit's problem is); ``(problem,
@@ -311,7 +315,8 @@ class _Run(NamedTuple):
         ``tol`` (``None``: the estimator's; a stage's is
         :func:`~skadmm._stages.stage_tol`); ``readout_steps``: the read-out
         takes that many majorised steps from ``weights[-1]`` instead of
-        running to convergence (a later stage's, as in process)."""
+        running to convergence (a later stage's, as in process);
+        ``hold_trials``: :attr:`~skadmm._sharded.ShardedProblem.hold_trials`."""
         est = self.est
         patience = est.n_iter_no_change if patience is None else patience
         params = self.params if alpha is None else {**self.params, "alpha": alpha}
@@ -331,6 +336,7 @@ class _Run(NamedTuple):
             est.update,
             **params,
         )
+        problem.hold_trials = hold_trials
         monitor = ShardedMonitor(
             shards,
             self.activation,

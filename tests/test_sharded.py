@@ -477,6 +477,19 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_MIN_ROWS", 2000)
     for module in (skadmm._base, skadmm._sharded_fit):
         monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    # Which runs hold their trials' features for the read-out refits: all
+    # but the final run after the stages, as in process.
+    from skadmm._sharded import ShardedProblem
+
+    problems = []  # each run's, kept alive so that none is seen twice
+    objective_of = ShardedProblem.objective_of
+
+    def spy(self, hidden, readout, run):
+        if not any(p is self for p in problems):
+            problems.append(self)
+        return objective_of(self, hidden, readout, run)
+
+    monkeypatch.setattr(ShardedProblem, "objective_of", spy)
     X, y = data(3000)
     c = labels(y, 3)
     kw = params(early_stopping=False, max_iter=8)
@@ -485,6 +498,8 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     rows = [s["n_samples"] for s in sharded.stages_]
     assert rows == [s["n_samples"] for s in local.stages_]
     assert rows == [400, 800, 900, 900, 900, 900, 3000, 3000]
+    held = [(p.rw.n_samples, p.hold_trials) for p in problems]
+    assert held == [(m, True) for m in rows[:-1]] + [(3000, False)]
     n_iter = [s["n_iter"] for s in sharded.stages_]
     assert n_iter == [s["n_iter"] for s in local.stages_]
     assert n_iter[2:7] == [3, 3, 3, 3, 5]
