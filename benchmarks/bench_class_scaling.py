@@ -12,7 +12,9 @@ Each fit runs in a fresh process (as in
 ``bench_scaling.py``). Columns: test accuracy, test log-loss, fit seconds,
 CPU seconds of the fit's process (on a shared machine, the measure less
 disturbed by other processes), iterations (the defaults': in all, then per
-run, the stages' and the final run's); the preamble evaluates issue 26's
+run, the stages' and the final run's), the process's peak resident memory
+(``peak_mib``; ``base_mib`` before the data, ``data_mib`` the training and
+test rows); the preamble evaluates issue 26's
 classifier target: accuracy within 1 point of
 ``MLPClassifier(max_iter=2000)``'s, log-loss and fit time at most its.
 
@@ -25,6 +27,7 @@ classifier target: accuracy within 1 point of
 import argparse
 import csv
 import json
+import resource
 import time
 import warnings
 
@@ -97,7 +100,9 @@ def make_model(name, params=None):
 
 
 def fit_one(n_rows, model_name, params=None, table_name="3class"):
-    """One fit in this (fresh) process: test scores, seconds, iterations."""
+    """One fit in this (fresh) process: test scores, seconds, iterations,
+    memory (the process's peak resident MiB, and before the data)."""
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     X, y, X_test, y_test = table(n_rows, table_name)
     pipe = make_pipeline(StandardScaler(), make_model(model_name, params))
     with threadpool_limits(1), warnings.catch_warnings():
@@ -120,6 +125,9 @@ def fit_one(n_rows, model_name, params=None, table_name="3class"):
         fit_s=seconds,
         cpu_s=cpu,
         n_iter=n_iter,
+        peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        base_mib=base,
+        data_mib=(X.nbytes + X_test.nbytes) / 2**20,
     )
 
 
@@ -176,6 +184,9 @@ def merge_rows(paths):
     for path in paths:
         for row in read_rows(path):
             merged[(row["rows"], row["model"])] = row
+    # Runs from before the memory columns leave them empty.
+    keys = {key: "" for row in merged.values() for key in row}
+    merged = {k: {**keys, **row} for k, row in merged.items()}
     order = {m: i for i, m in enumerate(MODELS)}
     return sorted(
         merged.values(),
