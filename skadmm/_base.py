@@ -91,6 +91,7 @@ from ._stages import (
     stage_rows,
     stage_tol,
     uses_early_stopping,
+    window_runs,
 )
 from ._warn import warn
 from .exceptions import (
@@ -657,7 +658,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         weights = self._initial_weights(
             X.shape[1], Y.shape[1], setting.activation, rng, X.dtype
         )
-        stages = []
+        stages, windows = [], window_runs(sizes)
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             max_iter = schedule[i][1]
             # A stage on all the rows (the classifier's last) casts the arrays
@@ -679,6 +680,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     len(rows) if sws is None else float(sws.sum()),
                     X.shape[0],
                     rule,
+                    windows[i],
                 ),
             )
             predict = row_blocks_forward(

@@ -48,6 +48,7 @@ from ._stages import (
     stage_starts,
     stage_tol,
     uses_early_stopping,
+    window_runs,
 )
 from ._targets import ClassificationTarget, RegressionTarget
 from ._warn import warn
@@ -368,7 +369,8 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
     shards.pinned.call_each("set_stage_order", [(state, n_train, o) for o in offsets])
     train = [[c for c in held if c in offset_of] for held in shards.chunks]
     stages = []
-    starts = stage_starts([m for m, _ in schedule], n_train)
+    sizes = [m for m, _ in schedule]
+    starts, windows = stage_starts(sizes, n_train), window_runs(sizes)
     for i, ((m, max_iter), start) in enumerate(zip(schedule, starts, strict=True)):
         parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE, start)
         try:
@@ -381,7 +383,9 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
             stage = ShardSet(shards.pinned, counts, ())
             # The stage's summed weight, as in process.
             n_stage = m if kept[0][1] is None else sum(p[1] for p in kept)
-            alpha = stage_penalty(run.params["alpha"], m, n_stage, n_train, rule)
+            alpha = stage_penalty(
+                run.params["alpha"], m, n_stage, n_train, rule, windows[i]
+            )
             problem, monitor, result = run.solve(
                 stage,
                 weights,

@@ -24,7 +24,8 @@ stochastic method's mini-batches, before its stage on all rows (see
 Each stage's penalty is at least the default one of a table of its rows
 (:func:`stage_alpha`): a small sample needs more shrinkage than all rows. The
 classifier's stages take it on every staged table, the regressor's above
-``LARGE_TABLE_ROWS`` rows.
+``LARGE_TABLE_ROWS`` rows. The classifier's window runs start from it and
+lower it run by run to the fit's own (:func:`annealed_penalty`).
 
 What is certified: within a stage (a window run too), the mode's merit *on
 the stage's rows* with the stage's penalty never increases (the same guard as
@@ -345,17 +346,23 @@ def stage_alpha(alpha, n_stage_rows, auto_alpha, n_rows, min_rows=None):
     return max(float(alpha), float(auto_alpha(n_stage_rows)))
 
 
-def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule):
+def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule, window=None):
     """The penalty of a stage of ``n_stage_rows`` of ``n_rows`` training
     rows, ``stage_weight`` their summed weights: the fit's ``alpha`` for a
     stage on all the rows (the classifier's last: the fit's own problem in
     float32), else :func:`stage_alpha`. ``rule``: the classifier's stage
     penalty (``classification_stage_alpha``, at every size), ``None``:
     the regressor's (:func:`~skadmm._alpha_search.fixed_alpha`, above
-    ``LARGE_TABLE_ROWS``)."""
+    ``LARGE_TABLE_ROWS``).
+
+    ``window``: ``(k, runs)`` of the ``k``-th of ``runs`` window runs
+    (:func:`window_runs`; the classifier's only). Their penalty falls
+    geometrically from :func:`stage_alpha` at the first run to the fit's
+    ``alpha`` at the last (:func:`annealed_penalty`).
+    """
     if n_stage_rows == n_rows:
         return alpha
-    return stage_alpha(
+    penalty = stage_alpha(
         alpha,
         stage_weight,
         rule or fixed_alpha,
@@ -363,6 +370,57 @@ def stage_penalty(alpha, n_stage_rows, stage_weight, n_rows, rule):
         # The classifier's stages gained at 50,000 rows already.
         min_rows=None if rule is None else 0,
     )
+    if window is None or rule is None:
+        return penalty
+    return annealed_penalty(penalty, float(alpha), *window)
+
+
+def annealed_penalty(start, end, k, runs):
+    """The penalty of the ``k``-th of ``runs`` window runs: ``start`` at the
+    first, ``end`` (at most ``start``) at the last, geometric in between
+    (linear down to an ``end`` of 0).
+
+    Why: a window's stage penalty (that of a table of its 32,000 rows, 67
+    times the fit's own at 180,000 training rows) keeps the first windows
+    from fitting their sample's noise, but the stage on all rows then
+    started from a network shrunk far more than its own problem asks, and
+    came to rest near it. A constant weaker penalty lost (sum scale 3 on the
+    3-class table, :func:`classifier_stage_plan`); falling from run to run,
+    the windows hand the stage on all rows a network fitted at its own
+    penalty. Test log-loss of the two tables of ``bench_class_scaling.py``
+    at 200,000 rows (seeds 0, 1; two fits at a time), constant against
+    falling: 3-class 0.2651, 0.2610 to 0.2536, 0.2550; 4-class 0.2129,
+    0.2122 to 0.2134, 0.2092, in less time (seed 0: 97 and 113 s against
+    140 and 148 s; the stage on all rows stopped on ``tol`` after 20-39
+    of its 90 iterations). Falling
+    only to the rule of a table of the window's rows (4 times weaker than
+    its start): 0.2576, 0.2607, 0.2087, 0.2101. At 50,000 rows (11 windows
+    of 15,000 rows): 3-class 0.2820, 0.2776 to 0.2769, 0.2768; 4-class
+    0.2957, 0.3051 to 0.2958, 0.3046, in about the same time (the page
+    "Large tables", "Window runs with a falling penalty").
+    """
+    if runs < 2 or end >= start:
+        return start
+    t = k / (runs - 1)
+    if end <= 0.0:
+        return start * (1.0 - t)
+    return float(start ** (1.0 - t) * end**t)
+
+
+def window_runs(sizes):
+    """``(k, runs)`` of each stage of ``sizes`` that is the ``k``-th of a
+    sequence of ``runs`` stages of one size (the classifier's window runs,
+    see :func:`stage_starts`); ``None`` for the others."""
+    positions = [None] * len(sizes)
+    first = 0
+    for i in range(1, len(sizes) + 1):
+        if i < len(sizes) and sizes[i] == sizes[first]:
+            continue
+        if i - first > 1:
+            for k in range(first, i):
+                positions[k] = (k - first, i - first)
+        first = i
+    return positions
 
 
 def stage_starts(sizes, n_rows):
@@ -430,7 +488,12 @@ CLASSIFIER_WINDOW_PASSES = 3.5
 #: each iteration gains more, and 30 suffice: against 40 without the factor,
 #: 3-class 0.2669, 0.2692 to 0.2651, 0.2610; 4-class 0.2239, 0.2287 to
 #: 0.2129, 0.2122, in 7-33 % less time (seeds 0, 1; two fits at a time).
-CLASSIFIER_LARGE_WINDOW_ITER = 30
+#: Since the windows' penalty falls from run to run (:func:`annealed_penalty`)
+#: 45 iterations gain again: 3-class 0.2536, 0.2550 to 0.2510, 0.2510;
+#: 4-class 0.2134, 0.2092 to 0.2073, 0.2055, for 12-45 % more time, less
+#: than thirty or forty window runs of 30 iterations needed for as much
+#: (seed 0: 0.2513 and 0.2082, 0.2512 and 0.2088).
+CLASSIFIER_LARGE_WINDOW_ITER = 45
 #: Majorised steps of each read-out refit inside the iterations of a staged
 #: classifier fit (the solver's default elsewhere, see ``ResetSolver``).
 CLASSIFIER_STAGED_READOUT_STEPS = 2
@@ -572,8 +635,10 @@ def classifier_stage_plan(n_rows):
     as much, forty little more for half as much time again, and windows of
     16,000 or 64,000 rows less in the same number of row passes. At 50,000
     rows eleven windows of 15,000 rows were as good as twenty, in 20-40 %
-    less time. The windows keep the stages' penalty rule of their own rows:
-    a weaker one (sum scale 3) lost on the 3-class table.
+    less time. The first window takes the stages' penalty rule of its own
+    rows (a constant weaker one, sum scale 3, lost on the 3-class table);
+    the later ones fall from it to the fit's penalty
+    (:func:`annealed_penalty`).
     """
     sizes = stage_sizes(n_rows)
     if not sizes:

@@ -15,6 +15,7 @@ from skadmm._stages import (
     FIRST_STAGE_ROWS,
     MIN_STAGED_ROWS,
     REGRESSOR_MIN_STAGED_ROWS,
+    annealed_penalty,
     classifier_stage_plan,
     classifier_windows,
     final_patience,
@@ -27,6 +28,7 @@ from skadmm._stages import (
     stage_starts,
     stage_tol,
     uses_early_stopping,
+    window_runs,
 )
 
 
@@ -283,6 +285,42 @@ def test_stage_penalty_is_at_least_the_default_of_the_stage_rows():
     assert penalties == sorted(penalties, reverse=True)
     # Smaller staged tables keep the fit's penalty in every stage.
     assert stage_alpha(1e-5, 4000, fixed_alpha, _stages.LARGE_TABLE_ROWS) == 1e-5
+
+
+def test_window_runs_are_the_classifiers_runs_of_one_size():
+    sizes = [m for m, _ in classifier_stage_plan(180_000)]
+    positions = window_runs(sizes)
+    # Nested stages of 4,000 to 16,000 rows, 20 windows, the stage on all rows.
+    assert positions[:3] == [None] * 3 and positions[-1] is None
+    assert positions[3:-1] == [(k, 20) for k in range(20)]
+    assert window_runs([100, 200, 200, 400, 400, 400, 900]) == [
+        None,
+        (0, 2),
+        (1, 2),
+        (0, 3),
+        (1, 3),
+        (2, 3),
+        None,
+    ]
+    # The regressor's stages grow: none is a window run.
+    assert window_runs([m for m, _ in stage_plan(10**6, regressor=True)]) == [None] * 9
+
+
+def test_window_penalties_fall_geometrically_from_the_stage_rule_to_the_fits():
+    rule = _alpha_search.classification_stage_alpha
+    n, window, alpha = 180_000, 32_000, 5e-6
+    runs = [stage_penalty(alpha, window, window, n, rule, (k, 20)) for k in range(20)]
+    assert runs[0] == rule(window) and runs[-1] == pytest.approx(alpha, rel=1e-12)
+    ratios = np.array(runs[1:]) / np.array(runs[:-1])
+    np.testing.assert_allclose(ratios, (alpha / rule(window)) ** (1 / 19), rtol=1e-12)
+    # A given penalty above the rule stays; the regressor's rule ignores
+    # windows; a single run of a size is no sequence.
+    assert stage_penalty(1.0, window, window, n, rule, (5, 20)) == 1.0
+    assert stage_penalty(alpha, 4000, 4000, 10**6, None, (5, 20)) == fixed_alpha(4000)
+    assert annealed_penalty(1e-3, 1e-5, 0, 1) == 1e-3
+    # Down to a penalty of 0: linearly (geometric steps could not reach it).
+    zero = [annealed_penalty(1e-3, 0.0, k, 5) for k in range(5)]
+    assert zero == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4, 0.0])
 
 
 def test_a_stage_on_all_rows_takes_the_fits_penalty():
@@ -834,10 +872,15 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
     assert final == last == est.alpha_
     n_weight = float(n_all if sw is None else sw.sum())
     assert final == est._target.auto_alpha(n_weight) < rule(n_weight)
+    # The window runs' penalty falls from the rule on their rows to the fit's
+    # (annealed_penalty); the nested stage keeps the rule.
+    windows = [a for _, a in stages[1:]]
     if sw is None:
-        assert [a for _, a in stages] == [rule(float(n)) for n, _ in stages]
-    assert all(a > last for _, a in stages)
-    assert stages[0][1] > max(a for _, a in stages[1:])
+        assert stages[0][1] == rule(100.0)
+        assert windows == [annealed_penalty(rule(200.0), final, k, 3) for k in range(3)]
+    assert windows[-1] == final and windows == sorted(windows, reverse=True)
+    assert all(a > last for a in windows[:-1]) and windows[0] > 1.5 * windows[1]
+    assert stages[0][1] > max(windows)
     # Within each run the merit (that run's training objective, at its
     # penalty) never increases.
     start = 0
@@ -863,7 +906,9 @@ def test_a_strong_given_alpha_and_the_smaller_regressor_keep_one_penalty(
     model.set_params(alpha=1e-6)
     fit(model, X, labels)
     rule = model._target.stage_alpha
-    assert [a for _, a in alphas[:4]] == [rule(100.0)] + [rule(200.0)] * 3
+    # The window runs' falls from the rule on their rows to the given one.
+    annealed = [rule(200.0), np.sqrt(rule(200.0) * 1e-6), 1e-6]
+    assert [a for _, a in alphas[:4]] == pytest.approx([rule(100.0), *annealed])
     # The stage on all rows and the final run keep the given one.
     assert alphas[4] == alphas[5] == (900, 1e-6)
     alphas.clear()
