@@ -638,8 +638,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     def _run_stages(self, X, Y, sw, warm, setting):
         """The stages of a progressive fit on a large table (see ``_stages``).
 
-        Returns ``(stages, weights)``: ``(result, monitor, n_rows)`` of every
-        completed stage run, and the weights the final run starts from
+        Returns ``(stages, weights)``: ``(result, monitor, n_rows, alpha)``
+        of every completed stage run, and the weights the final run starts from
         (``None``: the fit's own start, when there are no stages). A stage
         whose run failed, was interrupted or was stopped by a callback ends
         the list, as ``(result, monitor, problem)``. ``setting``: the fit's
@@ -725,7 +725,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             # Only the curves outlive a completed stage: its rows, state and
             # monitor's data are freed before the next, larger one.
             monitor.release_data()
-            stages.append((result, monitor, len(rows)))
+            stages.append((result, monitor, len(rows), stage.alpha))
             del problem, Xs, Ys, sws
             weights = result.weights
         return stages, [W.astype(X.dtype) for W in weights]
@@ -1276,8 +1276,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 val_loss=self.validation_loss_curve_ or [],
             )
         runs = list(stages)
-        runs.append((result, monitor, problem.rw.n_samples))
-        for run_result, run_monitor, n_rows in runs:
+        runs.append((result, monitor, problem.rw.n_samples, problem.alpha))
+        for run_result, run_monitor, n_rows, run_alpha in runs:
             offset = curves["time"][-1] if curves["time"] else 0.0
             n_iter += run_result.n_iter
             curves["loss"] = curves["loss"] + run_monitor.loss_curve
@@ -1292,6 +1292,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             records.append(
                 dict(
                     n_samples=n_rows,
+                    alpha=float(run_alpha),
                     n_iter=run_result.n_iter,
                     objective=(run_result.objective_curve or [np.nan])[-1],
                     seconds=(run_result.time_curve or [0.0])[-1],

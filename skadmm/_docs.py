@@ -247,8 +247,10 @@ ATTRIBUTES = Template(
         One record per run, in order: the stages on row samples of a large
         table (see ``max_iter``), then the run on all training rows, and the
         runs of earlier warm-started fits before them. Keys: ``n_samples``
-        (rows of the run), ``n_iter``, ``objective`` (the merit at its last
-        iteration, on its own rows) and ``seconds``. The curves below hold
+        (rows of the run), ``alpha`` (the run's penalty: a stage's is that
+        of its rows, see the page "Large tables"), ``n_iter``,
+        ``objective`` (the merit at its last iteration, on its own rows and
+        at its own penalty) and ``seconds``. The curves below hold
         the iterations of every run in this order; during a stage the
         training $loss_short is that of the stage's rows.
     early_stopping_ : bool

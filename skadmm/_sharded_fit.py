@@ -403,7 +403,7 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
         if not result.completed or monitor.stopped_by_callback:
             stages.append((result, monitor, problem))
             break
-        stages.append((result, monitor, m))
+        stages.append((result, monitor, m, alpha))
         weights = result.weights
     return stages, [W.astype(dtype) for W in weights]
 

@@ -503,6 +503,12 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     n_iter = [s["n_iter"] for s in sharded.stages_]
     assert n_iter == [s["n_iter"] for s in local.stages_]
     assert n_iter[2:7] == [3, 3, 3, 3, 5]
+    # The same penalties: the window runs' falls to the fit's own.
+    alphas = [s["alpha"] for s in sharded.stages_]
+    assert alphas == pytest.approx([s["alpha"] for s in local.stages_], rel=1e-12)
+    windows = alphas[2:6]
+    assert windows == sorted(windows, reverse=True) and windows[0] > windows[1]
+    assert windows[-1] == alphas[-1] == sharded.alpha_
     np.testing.assert_allclose(
         sharded.objective_curve_, local.objective_curve_, rtol=1e-9
     )

@@ -881,6 +881,8 @@ def test_classifier_stages_run_at_the_auto_penalty_of_their_rows(monkeypatch, we
     assert windows[-1] == final and windows == sorted(windows, reverse=True)
     assert all(a > last for a in windows[:-1]) and windows[0] > 1.5 * windows[1]
     assert stages[0][1] > max(windows)
+    # stages_ records each run's penalty.
+    assert [s["alpha"] for s in est.stages_] == [a for _, a in alphas]
     # Within each run the merit (that run's training objective, at its
     # penalty) never increases.
     start = 0
