@@ -37,7 +37,7 @@ from ._targets import ClassificationTarget
         3e-3 gave a cross-entropy at most LogisticRegression's on every
         table, and cross-validating cost ten times the fit; larger tables
         need less shrinkage (a sum-scale penalty of 12, falling as
-        ``12 (20,000 / n)^3`` to 1 above 20,000 rows). The stages of a
+        ``12 (20,000 / n)^3`` to 0.03 above 20,000 rows). The stages of a
         large table's fit take ``min(3e-3, 12 / m)`` on their own ``m``
         rows.""",
 )

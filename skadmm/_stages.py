@@ -381,7 +381,8 @@ def annealed_penalty(start, end, k, runs):
     (linear down to an ``end`` of 0).
 
     Why: a window's stage penalty (that of a table of its 32,000 rows, 67
-    times the fit's own at 180,000 training rows) keeps the first windows
+    times the fit's own at 180,000 training rows when that was a sum scale
+    of 1; 2,200 times since it is 0.03) keeps the first windows
     from fitting their sample's noise, but the stage on all rows then
     started from a network shrunk far more than its own problem asks, and
     came to rest near it. A constant weaker penalty lost (sum scale 3 on the

@@ -170,13 +170,15 @@ def test_classifier_penalty_shrinks_as_a_sum_scale_penalty_on_large_tables():
         assert rule(20_000) == pytest.approx(12 / 20_000)
     # The stages' rule stays a sum-scale 12; the table's falls from 20,000
     # summed weights on, continuously, as the cube of 20,000 / n, to a
-    # sum-scale 1 from about 45,800 on.
+    # sum-scale 0.03 from about 147,000 on.
     assert classification_stage_alpha(60_000) == pytest.approx(12 / 60_000)
     assert classification_alpha(20_001) == pytest.approx(12 / 20_001, rel=1e-3)
     assert classification_alpha(30_000) == pytest.approx(12 * (2 / 3) ** 3 / 30_000)
     assert classification_alpha(40_000) == pytest.approx(1.5 / 40_000)
-    for n in (46_000, 60_000, 10**6):
-        assert classification_alpha(n) == pytest.approx(1 / n)
+    assert classification_alpha(60_000) == pytest.approx(12 / 27 / 60_000)
+    assert classification_alpha(100_000) == pytest.approx(12 * 0.2**3 / 100_000)
+    for n in (148_000, 200_000, 10**6):
+        assert classification_alpha(n) == pytest.approx(0.03 / n)
     sums = [n * classification_alpha(n) for n in np.geomspace(4000, 10**6, 50)]
     assert np.all(np.diff(sums) <= 1e-12)
 
