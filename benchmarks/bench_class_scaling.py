@@ -72,39 +72,41 @@ TABLES = {
 }
 
 
-def table(n_rows, name="3class"):
-    """``n_rows`` training rows and ``TEST_ROWS`` test rows of one draw."""
-    X, y = make_classification(n_rows + TEST_ROWS, random_state=SEED, **TABLES[name])
+def table(n_rows, name="3class", seed=SEED):
+    """``n_rows`` training rows and ``TEST_ROWS`` test rows of draw ``seed``."""
+    X, y = make_classification(n_rows + TEST_ROWS, random_state=seed, **TABLES[name])
     return X[:n_rows], y[:n_rows], X[n_rows:], y[n_rows:]
 
 
-def describe(name):
+def describe(name, seed=SEED):
     """The preamble's description of table ``name``."""
     spec = ", ".join(f"{k}={v}" for k, v in TABLES[name].items())
-    return f"make_classification ({spec}, random_state={SEED})"
+    return f"make_classification ({spec}, random_state={seed})"
 
 
-def make_model(name, params=None):
-    """The model ``name`` of ``MODELS`` (``params`` set on the defaults)."""
+def make_model(name, params=None, seed=SEED):
+    """The model ``name`` of ``MODELS`` (``params`` set on the defaults,
+    ``seed`` its random state)."""
     if name == "defaults":
-        return ADMMResidualClassifier(**{"random_state": SEED, **(params or {})})
+        return ADMMResidualClassifier(**{"random_state": seed, **(params or {})})
     if name == "random features":
         # What training adds: the default network's features at their
         # initial weights, the read-out fitted (one RADMM iteration).
-        return ADMMResidualClassifier(solver="radmm", max_iter=1, random_state=SEED)
+        return ADMMResidualClassifier(solver="radmm", max_iter=1, random_state=seed)
     if name == "MLP":
-        return MLPClassifier(max_iter=2000, random_state=SEED)
+        return MLPClassifier(max_iter=2000, random_state=seed)
     if name == "MLP early stopping":
-        return MLPClassifier(early_stopping=True, random_state=SEED)
-    return HistGradientBoostingClassifier(random_state=SEED)
+        return MLPClassifier(early_stopping=True, random_state=seed)
+    return HistGradientBoostingClassifier(random_state=seed)
 
 
-def fit_one(n_rows, model_name, params=None, table_name="3class"):
+def fit_one(n_rows, model_name, params=None, table_name="3class", seed=SEED):
     """One fit in this (fresh) process: test scores, seconds, iterations,
-    memory (the process's peak resident MiB, and before the data)."""
+    memory (the process's peak resident MiB, and before the data); ``seed``:
+    the draw of the table and the model's random state."""
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    X, y, X_test, y_test = table(n_rows, table_name)
-    pipe = make_pipeline(StandardScaler(), make_model(model_name, params))
+    X, y, X_test, y_test = table(n_rows, table_name, seed)
+    pipe = make_pipeline(StandardScaler(), make_model(model_name, params, seed))
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tick, cpu = time.perf_counter(), time.process_time()
@@ -194,9 +196,9 @@ def merge_rows(paths):
     )
 
 
-def write(rows, out, name, note="", table_name="3class"):
+def write(rows, out, name, note="", table_name="3class", seed=SEED):
     preamble = (
-        f"{describe(table_name)}, {TEST_ROWS:,} test rows, "
+        f"{describe(table_name, seed)}, {TEST_ROWS:,} test rows, "
         "StandardScaler in front of every model, one BLAS thread, one fresh "
         "process per fit." + note + "\n\nTarget (issue 26): accuracy within "
         f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
@@ -217,6 +219,13 @@ def main(argv=None):
         help="extra run of the defaults with these parameters (JSON)",
     )
     parser.add_argument("--table", choices=sorted(TABLES), default="3class")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="draw of the table and the models' random state: a second draw "
+        "tells a margin from the spread of the draws",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--name", default="class_scaling")
@@ -234,7 +243,8 @@ def main(argv=None):
         return
     note = f" {args.note}" if args.note else ""
     if args.merge:
-        write(merge_rows(args.merge.split(",")), args.out, args.name, note, args.table)
+        rows = merge_rows(args.merge.split(","))
+        write(rows, args.out, args.name, note, args.table, args.seed)
         return
     sizes = args.sizes or ([5_000] if args.quick else list(SIZES))
     rows = []
@@ -242,10 +252,10 @@ def main(argv=None):
         runs = [(m, None) for m in args.models]
         runs += [("defaults", p) for p in args.params]
         for model, params in runs:
-            row = in_fresh_process(fit_one, n, model, params, args.table)
+            row = in_fresh_process(fit_one, n, model, params, args.table, args.seed)
             print(rounded([row])[0], flush=True)
             rows.append(row)
-    write(rows, args.out, args.name, note, args.table)
+    write(rows, args.out, args.name, note, args.table, args.seed)
 
 
 if __name__ == "__main__":
