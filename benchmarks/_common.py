@@ -90,8 +90,13 @@ def rounded(rows, digits=4):
     ]
 
 
-def write_results(out, name, rows, preamble=""):
-    """Write ``name.csv`` and ``name.md`` (machine line, preamble, table)."""
+def write_results(out, name, rows, preamble="", table_rows=None):
+    """Write ``name.csv`` and ``name.md`` (machine line, preamble, table).
+
+    ``table_rows``: the rows of the markdown table, when they differ from
+    the CSV's (full-precision numbers in the CSV, so that a later merge
+    judges two close scores on their digits, rounded ones in the table).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / f"{name}.csv", "w", newline="") as f:
@@ -102,7 +107,8 @@ def write_results(out, name, rows, preamble=""):
     text = f"Measured on: {about}\n\n"
     if preamble:
         text += preamble.strip() + "\n\n"
-    (out / f"{name}.md").write_text(text + markdown_table(rows))
+    table = rows if table_rows is None else table_rows
+    (out / f"{name}.md").write_text(text + markdown_table(table))
     (out / f"{name}_machine.txt").write_text(about + "\n")
     print(f"Wrote {out / (name + '.csv')} and {out / (name + '.md')}", flush=True)
 

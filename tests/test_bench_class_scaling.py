@@ -29,3 +29,31 @@ def test_seed_draws_another_table_and_names_it(tmp_path):
         )
         bench.write([row], tmp_path, "draw", table_name="4class", seed=1)
     assert "random_state=1)" in (tmp_path / "draw.md").read_text()
+
+
+def test_results_keep_every_digit_for_a_later_merge(tmp_path):
+    # Two log-losses equal at four digits: the CSV keeps them apart, so the
+    # targets of a merged run are judged on the scores, not on their rounding.
+    def row(model, log_loss):
+        return dict(
+            rows=200,
+            model=model,
+            accuracy=0.9,
+            log_loss=log_loss,
+            fit_s=1.0,
+            cpu_s=1.0,
+            n_iter="",
+            peak_mib="",
+            base_mib="",
+            data_mib="",
+        )
+
+    rows = [row("defaults", 0.2019654321), row("MLP", 0.2019712345)]
+    with imported("bench_class_scaling") as (bench,):
+        bench.write(rows, tmp_path, "first")
+        merged = bench.merge_rows([str(tmp_path / "first.csv")])
+        bench.write(merged, tmp_path, "merged")
+    assert [r["log_loss"] for r in merged] == [0.2019654321, 0.2019712345]
+    text = (tmp_path / "merged.md").read_text()
+    assert "log-loss 0.2020 vs 0.2020 (met)" in text
+    assert "| 0.202 |" in text and "0.2019654321" not in text
