@@ -1,10 +1,26 @@
-"""The classifier's scaling benchmark: its draws and its written preamble."""
+"""The classifier's scaling benchmark: its draws and its written results."""
 
 import numpy as np
 
 from ._benchmarks import imported, needs
 
 pytestmark = needs("bench_class_scaling.py")
+
+
+def _row(model, log_loss):
+    """A result row of the benchmark, as ``fit_one`` returns it."""
+    return dict(
+        rows=200,
+        model=model,
+        accuracy=0.9,
+        log_loss=log_loss,
+        fit_s=1.0,
+        cpu_s=1.0,
+        n_iter="",
+        peak_mib="",
+        base_mib="",
+        data_mib="",
+    )
 
 
 def test_seed_draws_another_table_and_names_it(tmp_path):
@@ -15,40 +31,16 @@ def test_seed_draws_another_table_and_names_it(tmp_path):
         assert not np.allclose(X0, X1)
         assert bench.make_model("MLP", seed=1).random_state == 1
         assert bench.make_model("defaults", {"alpha": 1e-3}, 1).random_state == 1
-        row = dict(
-            rows=200,
-            model="defaults",
-            accuracy=0.5,
-            log_loss=0.7,
-            fit_s=1.0,
-            cpu_s=1.0,
-            n_iter="",
-            peak_mib="",
-            base_mib="",
-            data_mib="",
+        bench.write(
+            [_row("defaults", 0.7)], tmp_path, "draw", table_name="4class", seed=1
         )
-        bench.write([row], tmp_path, "draw", table_name="4class", seed=1)
     assert "random_state=1)" in (tmp_path / "draw.md").read_text()
 
 
 def test_results_keep_every_digit_for_a_later_merge(tmp_path):
     # Two log-losses equal at four digits: the CSV keeps them apart, so the
     # targets of a merged run are judged on the scores, not on their rounding.
-    def row(model, log_loss):
-        return dict(
-            rows=200,
-            model=model,
-            accuracy=0.9,
-            log_loss=log_loss,
-            fit_s=1.0,
-            cpu_s=1.0,
-            n_iter="",
-            peak_mib="",
-            base_mib="",
-            data_mib="",
-        )
-
-    rows = [row("defaults", 0.2019654321), row("MLP", 0.2019712345)]
+    rows = [_row("defaults", 0.2019654321), _row("MLP", 0.2019712345)]
     with imported("bench_class_scaling") as (bench,):
         bench.write(rows, tmp_path, "first")
         merged = bench.merge_rows([str(tmp_path / "first.csv")])
