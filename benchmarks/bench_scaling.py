@@ -14,7 +14,10 @@ PyTorch (batch 256, early stopping on 10 % of the rows; optional dependency);
 peak resident memory (data included) is reported. Then a log-log plot of fit
 time against rows with the least-squares slope from 50,000 rows on, and a
 time-to-accuracy plot at 200,000 rows (test MSE after each iteration or
-epoch; the evaluation's own time excluded).
+epoch; the evaluation's own time excluded). ``--seeds`` draws other
+tables; ``--model-seeds`` refits each draw with other random states of the
+models, which measures how far a fit moves on one table by its start and
+rounding path alone, against MLPRegressor's spread over its own seeds.
 
 Part ``small``: tables of 30, 60 and 100 rows drawn from the regression
 suite's tables and from four one-dimensional curves, five draws each, tested
@@ -114,12 +117,14 @@ def make_model(name, seed=SEED):
     return HistGradientBoostingRegressor(random_state=seed), 1
 
 
-def fit_one(table_name, n_rows, model_name, seed=SEED):
+def fit_one(table_name, n_rows, model_name, seed=SEED, model_seed=None):
     """One fit in this (fresh) process: test MSE, seconds, iterations, memory
-    (``seed``: the draw of the table and the models' random state)."""
+    (``seed``: the draw of the table; ``model_seed``: the model's random
+    state, ``None``: ``seed``)."""
+    model_seed = seed if model_seed is None else model_seed
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     X, y, X_test, y_test = table(table_name, n_rows, seed)
-    model, threads = make_model(model_name, seed)
+    model, threads = make_model(model_name, model_seed)
     pipe = make_pipeline(StandardScaler(), model)
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -135,6 +140,7 @@ def fit_one(table_name, n_rows, model_name, seed=SEED):
         rows=n_rows,
         model=model_name,
         draw=seed,
+        model_seed=model_seed,
         test_mse=mse,
         fit_s=seconds,
         n_iter=n_iter if n_iter is not None else "",
@@ -159,15 +165,20 @@ def torch_available():
     return True
 
 
-def run_scaling(sizes, models, tables, seeds=(SEED,)):
+def run_scaling(sizes, models, tables, seeds=(SEED,), model_seeds=None):
+    """Every fit of the scaling part (``model_seeds``: the models' random
+    states on each draw, ``None``: the draw's own)."""
     rows = []
     for name in tables:
         for n in sizes:
             for seed in seeds:
-                for model in models:
-                    row = in_fresh_process(fit_one, name, n, model, seed)
-                    print(rounded([row])[0], flush=True)
-                    rows.append(row)
+                for model_seed in [seed] if model_seeds is None else model_seeds:
+                    for model in models:
+                        row = in_fresh_process(
+                            fit_one, name, n, model, seed, model_seed
+                        )
+                        print(rounded([row])[0], flush=True)
+                        rows.append(row)
     return rows
 
 
@@ -180,9 +191,18 @@ def read_rows(path):
             if key not in ("table", "model") and value != "":
                 row[key] = float(value)
         row["rows"] = int(row["rows"])
-        # Runs before draws were recorded measured the one draw SEED.
+        # Runs before draws were recorded measured the one draw SEED, and
+        # runs before model seeds were recorded seeded the models by the draw.
         row["draw"] = SEED if row.get("draw", "") == "" else int(row["draw"])
+        seed = row.get("model_seed", "")
+        row["model_seed"] = row["draw"] if seed == "" else int(seed)
     return rows
+
+
+def key_of(row):
+    """What identifies a fit among runs: table, rows, model, draw, model seed."""
+    draw = row["draw"]
+    return (row["table"], row["rows"], row["model"], draw, row.get("model_seed", draw))
 
 
 def merge_rows(paths):
@@ -190,30 +210,40 @@ def merge_rows(paths):
     merged = {}
     for path in paths:
         for row in read_rows(path):
-            merged[(row["table"], row["rows"], row["model"], row["draw"])] = row
+            merged[key_of(row)] = row
     order = {m: i for i, m in enumerate(MODELS)}
     return sorted(
         merged.values(),
-        key=lambda r: (r["table"], r["rows"], r["draw"], order[r["model"]]),
+        key=lambda r: (
+            r["table"],
+            r["rows"],
+            r["draw"],
+            r["model_seed"],
+            order[r["model"]],
+        ),
     )
 
 
 def targets(rows):
     """The scale targets, measured: MSE and time against MLPRegressor from
-    20,000 rows on (only the sizes measured), each draw against the same
-    draw's MLPRegressor, then how many draws met each; peak memory at 1M rows."""
+    20,000 rows on (only the sizes measured), each fit against MLPRegressor's
+    on the same draw with the same model seed, then how many fits met each
+    and the mean test MSEs over them; peak memory at 1M rows."""
     lines = []
-    by = {(r["table"], r["rows"], r["model"], r["draw"]): r for r in rows}
+    by = {key_of(r): r for r in rows}
     met = {}
-    for (table, n, model, draw), r in sorted(by.items()):
-        mlp = by.get((table, n, "MLP", draw))
+    for (table, n, model, draw, seed), r in sorted(by.items()):
+        mlp = by.get((table, n, "MLP", draw, seed))
         if model != "defaults" or n < 20_000 or mlp is None:
             continue
         mse_met = r["test_mse"] <= mlp["test_mse"]
         time_met = r["fit_s"] <= mlp["fit_s"]
-        met.setdefault((table, n), []).append((mse_met, time_met))
+        met.setdefault((table, n), []).append(
+            (mse_met, time_met, r["test_mse"], mlp["test_mse"], draw == seed)
+        )
+        fit = f"draw {draw}" if draw == seed else f"draw {draw}, model seed {seed}"
         lines.append(
-            f"{table} {n:,} rows, draw {draw}: test MSE {r['test_mse']:.5g} vs MLP "
+            f"{table} {n:,} rows, {fit}: test MSE {r['test_mse']:.5g} vs MLP "
             f"{mlp['test_mse']:.5g} ({'met' if mse_met else 'not met'}), fit "
             f"{r['fit_s']:.3g} s vs {mlp['fit_s']:.3g} s "
             f"({'met' if time_met else 'not met'})"
@@ -223,18 +253,28 @@ def targets(rows):
                 f"{table} {n:,} rows: peak memory {r['peak_mib'] / 1024:.2f} GiB "
                 f"({'met' if r['peak_mib'] <= 2048 else 'not met'}, target 2 GiB)"
             )
-    for (table, n), draws in sorted(met.items()):
-        if len(draws) > 1:
-            lines.append(
-                f"{table} {n:,} rows, {len(draws)} draws: test MSE met on "
-                f"{sum(m for m, _ in draws)}, fit time on {sum(t for _, t in draws)}"
+    for (table, n), fits in sorted(met.items()):
+        if len(fits) < 2:
+            continue
+        # Fits whose models are seeded by their draw count as draws.
+        what = "draws" if all(f[4] for f in fits) else "fits"
+        line = (
+            f"{table} {n:,} rows, {len(fits)} {what}: test MSE met on "
+            f"{sum(f[0] for f in fits)}, fit time on {sum(f[1] for f in fits)}"
+        )
+        if what == "fits":
+            ours, theirs = (np.array([f[i] for f in fits]) for i in (2, 3))
+            line += (
+                f"; mean test MSE {ours.mean():.5g} (sd {ours.std(ddof=1):.2g}) "
+                f"vs MLP {theirs.mean():.5g} (sd {theirs.std(ddof=1):.2g})"
             )
+        lines.append(line)
     return "\n".join(f"- {line}" for line in lines)
 
 
 def typical(rows):
     """One row per table, size and model: the median fit time and test MSE
-    over the draws (what the plot and the slopes show)."""
+    over the draws and model seeds (what the plot and the slopes show)."""
     groups = {}
     for r in rows:
         groups.setdefault((r["table"], r["rows"], r["model"]), []).append(r)
@@ -469,6 +509,13 @@ def main(argv=None):
         help="draws of each table (and the models' random states): from draw "
         "to draw a fit's test MSE moves by as much as the models differ",
     )
+    parser.add_argument(
+        "--model-seeds",
+        type=lambda s: [int(v) for v in s.split(",")],
+        help="the models' random states, each on every draw (default: the "
+        "draw's own): how far a fit moves on one table by its start and "
+        "rounding path alone",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -494,7 +541,7 @@ def main(argv=None):
     models = [m for m in args.models if m != "torch" or torch_available()]
     sizes = args.sizes or ([1_000, 3_000] if args.quick else list(SIZES))
     if "scaling" in args.parts:
-        rows = run_scaling(sizes, models, args.tables, args.seeds)
+        rows = run_scaling(sizes, models, args.tables, args.seeds, args.model_seeds)
         write_scaling(rows, args.out)
     if "curves" in args.parts:
         n = 3_000 if args.quick else TIME_TO_ACCURACY_ROWS

@@ -1,4 +1,5 @@
-"""The scaling benchmark: several draws, and the targets counted per draw."""
+"""The scaling benchmark: several draws and model seeds, and the targets
+counted per fit."""
 
 import csv
 
@@ -21,6 +22,44 @@ def test_a_run_over_two_draws_records_every_draw():
     # Each draw is a table of its own.
     mse = {r["draw"]: r["test_mse"] for r in rows if r["model"] == "MLP"}
     assert mse[0] != mse[1]
+
+
+def test_model_seeds_refit_one_draw_with_other_random_states():
+    with imported("bench_scaling") as (bench,):
+        rows = bench.run_scaling([300], ["MLP"], ["pricing"], [0], model_seeds=[0, 1])
+    assert [(r["draw"], r["model_seed"]) for r in rows] == [(0, 0), (0, 1)]
+    # One table, two starts: the same test rows, other fits.
+    assert rows[0]["test_mse"] != rows[1]["test_mse"]
+
+
+def test_targets_pair_each_fit_with_the_mlp_of_its_draw_and_model_seed():
+    with imported("bench_scaling") as (bench,):
+        rows = [
+            dict(
+                table="t",
+                rows=200_000,
+                model=m,
+                draw=0,
+                model_seed=k,
+                test_mse=e,
+                fit_s=s,
+            )
+            for m, k, e, s in [
+                ("defaults", 0, 1.00, 5.0),
+                ("MLP", 0, 1.02, 9.0),
+                ("defaults", 1, 1.04, 5.0),
+                ("MLP", 1, 1.03, 4.0),
+                ("defaults", 2, 1.02, 5.0),
+                ("MLP", 2, 1.01, 6.0),
+            ]
+        ]
+        text = bench.targets(rows)
+    assert "draw 0: test MSE 1 vs MLP 1.02 (met), fit 5 s vs 9 s (met)" in text
+    assert "draw 0, model seed 1: test MSE 1.04 vs MLP 1.03 (not met)" in text
+    assert (
+        "t 200,000 rows, 3 fits: test MSE met on 1, fit time on 2; mean test MSE "
+        "1.02 (sd 0.02) vs MLP 1.02 (sd 0.01)"
+    ) in text
 
 
 def test_targets_compare_each_draw_with_its_own_mlp_and_count_the_draws():
@@ -52,3 +91,5 @@ def test_rows_of_runs_before_draws_read_as_the_default_draw(tmp_path):
     with imported("bench_scaling") as (bench,):
         (row,) = bench.read_rows(path)
         assert row["draw"] == bench.SEED
+        # Before model seeds were recorded, the draw seeded the models.
+        assert row["model_seed"] == bench.SEED
