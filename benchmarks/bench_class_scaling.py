@@ -23,6 +23,7 @@ classifier target: accuracy within 1 point of
     python benchmarks/bench_class_scaling.py --quick          # smoke run
     python benchmarks/bench_class_scaling.py --table 4class   # the second table
     python benchmarks/bench_class_scaling.py --seed 1         # another draw
+    python benchmarks/bench_class_scaling.py --model-seed 2   # other starts
 
 The CSV keeps every digit of the scores; the markdown table rounds them.
 """
@@ -103,13 +104,18 @@ def make_model(name, params=None, seed=SEED):
     return HistGradientBoostingClassifier(random_state=seed)
 
 
-def fit_one(n_rows, model_name, params=None, table_name="3class", seed=SEED):
+def fit_one(
+    n_rows, model_name, params=None, table_name="3class", seed=SEED, model_seed=None
+):
     """One fit in this (fresh) process: test scores, seconds, iterations,
     memory (the process's peak resident MiB, and before the data); ``seed``:
-    the draw of the table and the model's random state."""
+    the draw of the table; ``model_seed``: the model's random state
+    (``None``: ``seed``)."""
+    model_seed = seed if model_seed is None else model_seed
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     X, y, X_test, y_test = table(n_rows, table_name, seed)
-    pipe = make_pipeline(StandardScaler(), make_model(model_name, params, seed))
+    model = make_model(model_name, params, model_seed)
+    pipe = make_pipeline(StandardScaler(), model)
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tick, cpu = time.perf_counter(), time.process_time()
@@ -199,9 +205,12 @@ def merge_rows(paths):
     )
 
 
-def write(rows, out, name, note="", table_name="3class", seed=SEED):
+def write(rows, out, name, note="", table_name="3class", seed=SEED, model_seed=None):
+    models = ""
+    if model_seed is not None and model_seed != seed:
+        models = f", models' random_state={model_seed}"
     preamble = (
-        f"{describe(table_name, seed)}, {TEST_ROWS:,} test rows, "
+        f"{describe(table_name, seed)}{models}, {TEST_ROWS:,} test rows, "
         "StandardScaler in front of every model, one BLAS thread, one fresh "
         "process per fit." + note + "\n\nTarget (issue 26): accuracy within "
         f"{ACCURACY_SLACK:g} point of MLPClassifier(max_iter=2000)'s, log-loss "
@@ -231,6 +240,13 @@ def main(argv=None):
         help="draw of the table and the models' random state: a second draw "
         "tells a margin from the spread of the draws",
     )
+    parser.add_argument(
+        "--model-seed",
+        type=int,
+        help="the models' random state, if not the draw's: other starts on "
+        "the same table tell a margin from a fit's spread over its start and "
+        "rounding path",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", default=RESULTS)
     parser.add_argument("--name", default="class_scaling")
@@ -249,7 +265,7 @@ def main(argv=None):
     note = f" {args.note}" if args.note else ""
     if args.merge:
         rows = merge_rows(args.merge.split(","))
-        write(rows, args.out, args.name, note, args.table, args.seed)
+        write(rows, args.out, args.name, note, args.table, args.seed, args.model_seed)
         return
     sizes = args.sizes or ([5_000] if args.quick else list(SIZES))
     rows = []
@@ -257,10 +273,12 @@ def main(argv=None):
         runs = [(m, None) for m in args.models]
         runs += [("defaults", p) for p in args.params]
         for model, params in runs:
-            row = in_fresh_process(fit_one, n, model, params, args.table, args.seed)
+            row = in_fresh_process(
+                fit_one, n, model, params, args.table, args.seed, args.model_seed
+            )
             print(rounded([row])[0], flush=True)
             rows.append(row)
-    write(rows, args.out, args.name, note, args.table, args.seed)
+    write(rows, args.out, args.name, note, args.table, args.seed, args.model_seed)
 
 
 if __name__ == "__main__":

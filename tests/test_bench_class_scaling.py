@@ -37,6 +37,22 @@ def test_seed_draws_another_table_and_names_it(tmp_path):
     assert "random_state=1)" in (tmp_path / "draw.md").read_text()
 
 
+def test_model_seed_starts_the_model_elsewhere_on_the_same_draw(tmp_path):
+    with imported("bench_class_scaling") as (bench,):
+        same = bench.fit_one(300, "MLP", None, "3class", 0)
+        other = bench.fit_one(300, "MLP", None, "3class", 0, 1)
+        again = bench.fit_one(300, "MLP", None, "3class", 0, 0)
+        bench.write([_row("MLP", 0.7)], tmp_path, "seeded", seed=0, model_seed=1)
+        bench.write([_row("MLP", 0.7)], tmp_path, "own", seed=0, model_seed=0)
+    # The draw's own seed by default; another seed, another fit of it.
+    assert same["log_loss"] == again["log_loss"] != other["log_loss"]
+    assert (
+        "random_state=0), models' random_state=1,"
+        in (tmp_path / "seeded.md").read_text()
+    )
+    assert "models' random_state" not in (tmp_path / "own.md").read_text()
+
+
 def test_results_keep_every_digit_for_a_later_merge(tmp_path):
     # Two log-losses equal at four digits: the CSV keeps them apart, so the
     # targets of a merged run are judged on the scores, not on their rounding.
