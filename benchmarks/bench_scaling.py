@@ -263,10 +263,13 @@ def targets(rows):
             f"{sum(f[0] for f in fits)}, fit time on {sum(f[1] for f in fits)}"
         )
         if what == "fits":
+            # Paired by draw and model seed: the draws' own spread cancels.
             ours, theirs = (np.array([f[i] for f in fits]) for i in (2, 3))
+            gap = ours - theirs
             line += (
-                f"; mean test MSE {ours.mean():.5g} (sd {ours.std(ddof=1):.2g}) "
-                f"vs MLP {theirs.mean():.5g} (sd {theirs.std(ddof=1):.2g})"
+                f"; mean test MSE {ours.mean():.5g} vs MLP {theirs.mean():.5g}, "
+                f"paired difference {gap.mean():+.2g} (standard error "
+                f"{gap.std(ddof=1) / np.sqrt(len(gap)):.2g})"
             )
         lines.append(line)
     return "\n".join(f"- {line}" for line in lines)
