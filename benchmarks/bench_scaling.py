@@ -69,6 +69,11 @@ SMALL_DRAWS = 5
 SMALL_TEST_ROWS = 2_000
 
 
+def int_list(text):
+    """``"1,2,3"`` as ``[1, 2, 3]`` (the command line's sizes and seeds)."""
+    return [int(v) for v in text.split(",")]
+
+
 def table(name, n_rows, seed=SEED):
     """``n_rows`` training rows and ``TEST_ROWS`` test rows of table ``name``
     (``seed``: the draw)."""
@@ -239,13 +244,14 @@ def targets(rows):
         mse_met = r["test_mse"] <= mlp["test_mse"]
         time_met = r["fit_s"] <= mlp["fit_s"]
         met.setdefault((table, n), []).append(
-            (
-                mse_met,
-                time_met,
-                r["test_mse"],
-                mlp["test_mse"],
-                draw == seed,
-                r["fit_s"] / mlp["fit_s"],
+            dict(
+                mse_met=mse_met,
+                time_met=time_met,
+                gap=r["test_mse"] - mlp["test_mse"],
+                ours=r["test_mse"],
+                theirs=mlp["test_mse"],
+                time_ratio=r["fit_s"] / mlp["fit_s"],
+                own_seed=draw == seed,
             )
         )
         fit = f"draw {draw}" if draw == seed else f"draw {draw}, model seed {seed}"
@@ -264,20 +270,22 @@ def targets(rows):
         if len(fits) < 2:
             continue
         # Fits whose models are seeded by their draw count as draws.
-        what = "draws" if all(f[4] for f in fits) else "fits"
+        what = "draws" if all(f["own_seed"] for f in fits) else "fits"
         line = (
             f"{table} {n:,} rows, {len(fits)} {what}: test MSE met on "
-            f"{sum(f[0] for f in fits)}, fit time on {sum(f[1] for f in fits)}"
+            f"{sum(f['mse_met'] for f in fits)}, fit time on "
+            f"{sum(f['time_met'] for f in fits)}"
         )
         if what == "fits":
             # Paired by draw and model seed: the draws' own spread cancels.
-            ours, theirs = (np.array([f[i] for f in fits]) for i in (2, 3))
-            gap = ours - theirs
+            column = {k: np.array([f[k] for f in fits]) for k in fits[0]}
+            gap = column["gap"]
             line += (
-                f"; mean test MSE {ours.mean():.5g} vs MLP {theirs.mean():.5g}, "
-                f"paired difference {gap.mean():+.2g} (standard error "
+                f"; mean test MSE {column['ours'].mean():.5g} vs MLP "
+                f"{column['theirs'].mean():.5g}, paired difference "
+                f"{gap.mean():+.2g} (standard error "
                 f"{gap.std(ddof=1) / np.sqrt(len(gap)):.2g}); fit time "
-                f"{np.exp(np.mean(np.log([f[5] for f in fits]))):.2f}x MLP's "
+                f"{np.exp(np.log(column['time_ratio']).mean()):.2f}x MLP's "
                 "(geometric mean)"
             )
         lines.append(line)
@@ -507,7 +515,7 @@ def main(argv=None):
         type=comma_list(("scaling", "curves", "small")),
         default=["scaling", "curves", "small"],
     )
-    parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--sizes", type=int_list)
     parser.add_argument("--models", type=comma_list(MODELS), default=list(MODELS))
     parser.add_argument(
         "--tables",
@@ -516,14 +524,14 @@ def main(argv=None):
     )
     parser.add_argument(
         "--seeds",
-        type=lambda s: [int(v) for v in s.split(",")],
+        type=int_list,
         default=[SEED],
         help="draws of each table (and the models' random states): from draw "
         "to draw a fit's test MSE moves by as much as the models differ",
     )
     parser.add_argument(
         "--model-seeds",
-        type=lambda s: [int(v) for v in s.split(",")],
+        type=int_list,
         help="the models' random states, each on every draw (default: the "
         "draw's own): how far a fit moves on one table by its start and "
         "rounding path alone",
