@@ -14,7 +14,7 @@ in-process fit's up to the rounding of the sums (see the page "Scaling out").
 
 import numpy as np
 
-from ._linalg import spd_inverse, spd_solve
+from ._linalg import spd_factor, spd_solve
 from ._losses import SquaredLoss, newton_readout
 from ._monitor import ForwardMonitor
 from ._network import l2_penalty
@@ -117,11 +117,11 @@ def fit_readout(shards, key, loss, alpha, init=None, max_iter=None):
         M = shards.total("gram", key)
         M *= loss.curvature
         M[np.diag_indices(M.shape[0] - 1)] += alpha
-        inverse = spd_inverse(M)
+        solve = spd_factor(M, overwrite_a=True)
         for _ in range(max_iter):
             grad = shards.total("loss_gradient", key, W, loss)
             grad[:-1] += alpha * W[:-1]
-            W -= inverse @ grad
+            W -= solve(grad)
         return loss.canonical(W)
     return _newton_readout(shards, key, loss, alpha, init)
 

@@ -10,7 +10,13 @@ from sklearn.utils.validation import check_is_fitted
 import skadmm._targets
 from skadmm import ADMMResidualRegressor
 from skadmm._checks import max_input_scale
-from skadmm._linalg import _pseudo_solve, largest_eigenvalue, outer_product, spd_solve
+from skadmm._linalg import (
+    _pseudo_solve,
+    largest_eigenvalue,
+    outer_product,
+    spd_factor,
+    spd_solve,
+)
 from skadmm.exceptions import NumericalError
 
 # --------------------------------------------------------------- spd_solve
@@ -112,6 +118,52 @@ def test_non_finite_input_raises_a_clear_error(bad):
     B[2] = bad
     with pytest.raises(NumericalError, match="NaN or infinity"):
         spd_solve(np.zeros((4, 4)), B)
+
+
+@pytest.mark.parametrize("rank", [30, 8, 0])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_factor_solves_as_spd_solve_for_every_right_hand_side(rank, order, dtype):
+    # Full rank (the Cholesky factor), rank 8 of 12 (the jittered factor: a
+    # PSD matrix with rounding-negative eigenvalues fails plain Cholesky) and
+    # zero (the pseudo-inverse); one- and two-dimensional right-hand sides,
+    # each solved by the one factorisation.
+    rng = np.random.default_rng(rank)
+    G, _ = _spd(rng, 12, rank=rank, dtype=dtype) if rank else (np.zeros((12, 12)), 0)
+    G = np.array(G, dtype=dtype, order=order)
+    solve = spd_factor(G.copy(order="A"), overwrite_a=True)
+    for shape in [(12,), (12, 3), (12,)]:
+        B = (G @ rng.standard_normal(shape).astype(dtype)).astype(dtype)
+        X = solve(B)
+        assert X.shape == B.shape and X.dtype == dtype
+        expected = spd_solve(G, B)
+        scale = np.abs(expected).max() + 1.0
+        rtol = 1e-8 if dtype == np.float64 else 1e-3
+        if rank == 30:
+            np.testing.assert_allclose(X, expected, atol=rtol * scale)
+        else:
+            # Singular: any least-squares solution fits the same values.
+            np.testing.assert_allclose(G @ X, B, atol=rtol * scale * 10)
+
+
+def test_factor_solve_matches_numpy_on_a_full_rank_system():
+    rng = np.random.default_rng(6)
+    G, _ = _spd(rng, 40)
+    B = rng.standard_normal((40, 2))
+    np.testing.assert_allclose(spd_factor(G)(B), np.linalg.solve(G, B), rtol=1e-9)
+    np.testing.assert_array_equal(spd_factor(np.zeros((0, 0)))(np.zeros(0)), [])
+
+
+def test_factor_of_a_non_finite_matrix_raises_a_clear_error():
+    G = np.eye(4)
+    G[1, 1] = np.inf
+    with pytest.raises(NumericalError, match="NaN or infinity"):
+        spd_factor(G)
+    G[1, 1] = np.nan
+    with pytest.raises(NumericalError, match="NaN or infinity"):
+        spd_factor(G, overwrite_a=True)
+    with pytest.raises(NumericalError, match="overflows"):
+        spd_factor(1e-300 * np.eye(3))(np.full(3, 1e300))
 
 
 def test_largest_eigenvalue_is_exact_or_an_upper_bound():
