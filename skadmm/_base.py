@@ -82,10 +82,10 @@ from ._solvers import SOLVERS, ignored_params, own_param_constraints
 from ._solvers._base import SolverResult
 from ._splitting import SPLITTINGS
 from ._stages import (
-    STAGE_DTYPE,
     carries_momentum,
     final_patience,
     regressor_step_scaling,
+    stage_dtype,
     stage_penalty,
     stage_plan,
     stage_rows,
@@ -661,11 +661,14 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         stages, windows = [], window_runs(sizes)
         for i, rows in enumerate(stage_rows(X.shape[0], sizes, rng)):
             max_iter = schedule[i][1]
-            # A stage on all the rows (the classifier's last) casts the arrays
-            # themselves: gathering them first would copy all rows in float64.
+            # A stage on all the rows casts the arrays themselves: gathering
+            # them first would copy all rows in float64 (and in the data's
+            # dtype it takes them as they are).
             every = slice(None) if len(rows) == X.shape[0] else rows
-            Xs, Ys = X[every].astype(STAGE_DTYPE), Y[every].astype(STAGE_DTYPE)
-            sws = None if sw is None else sw[every].astype(STAGE_DTYPE)
+            dtype = self._stage_dtype(len(rows), X.shape[0], X.dtype)
+            Xs = X[every].astype(dtype, copy=False)
+            Ys = Y[every].astype(dtype, copy=False)
+            sws = None if sw is None else sw[every].astype(dtype, copy=False)
             # A stage's products are those of its own rows: small ones run on
             # one BLAS thread, as a small table's would (see ``_blas``).
             threads = blas_threads_for(
@@ -735,6 +738,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         training rows (see ``_stages``; none on small tables): the
         regressor's (the classifier has its own)."""
         return stage_plan(n_rows, regressor=True)
+
+    def _stage_dtype(self, n_stage_rows, n_rows, data_dtype):
+        """The dtype of a stage of ``n_stage_rows`` of ``n_rows`` training
+        rows (``data_dtype``: the fit's; see ``skadmm._stages.stage_dtype``)."""
+        return stage_dtype(n_stage_rows, n_rows, data_dtype)
 
     def _stage_readout_steps(self):
         """How a stage after the first refits the read-out it starts from:

@@ -21,6 +21,7 @@ from ._stages import (
     CLASSIFIER_STAGED_READOUT_STEPS,
     FINAL_PATIENCE,
     classifier_stage_plan,
+    stage_dtype,
 )
 from ._targets import ClassificationTarget
 
@@ -191,6 +192,9 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
 
     def _stage_plan(self, n_rows):
         return classifier_stage_plan(n_rows)
+
+    def _stage_dtype(self, n_stage_rows, n_rows, data_dtype):
+        return stage_dtype(n_stage_rows, n_rows, data_dtype, regressor=False)
 
     def _stage_readout_steps(self):
         return CLASSIFIER_STAGE_START_READOUT_STEPS

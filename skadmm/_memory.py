@@ -25,7 +25,7 @@ from ._limits import memory_limit
 from ._rows import block_rows, blocks_per_group
 from ._solvers import SOLVERS
 from ._splitting._reset_hooks import caches_first_layer
-from ._stages import stages_on_all_rows
+from ._stages import stage_dtype, stages_on_all_rows
 from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -156,7 +156,12 @@ def fit_memory_parts(
         held = 2 * N_tr * (n + 1) * (4 / itemsize if staged else 1)
         live["classifier: held trial features"] = held
         live["classifier stage: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
-    elif row_blocks > 1 and solver_cls.staged and stages_on_all_rows(N_tr, True):
+    elif (
+        row_blocks > 1
+        and solver_cls.staged
+        and stages_on_all_rows(N_tr, True)
+        and stage_dtype(N_tr, N_tr, None) is not None  # else: the data themselves
+    ):
         # The regressor's last stage on a large table: all rows in float32.
         live["stage on all rows: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
 

@@ -209,10 +209,12 @@ class RowShard:
         stage, out = [], []
         for (X, Y, sw), ranks in zip(self.train, self.ranks, strict=True):
             rows = np.flatnonzero(window_of(ranks, start, m, self.n_ranked))
+            # A stage on all the rows in the data's dtype holds the data itself.
+            take = slice(None) if rows.size == X.shape[0] else rows
             part = (
-                X[rows].astype(dtype),
-                Y[rows].astype(dtype),
-                None if sw is None else sw[rows].astype(dtype),
+                X[take].astype(dtype, copy=False),
+                Y[take].astype(dtype, copy=False),
+                None if sw is None else sw[take].astype(dtype, copy=False),
             )
             w = part[2]
             out.append(

@@ -43,7 +43,6 @@ from ._sharded import (
 )
 from ._solvers import SOLVERS
 from ._stages import (
-    STAGE_DTYPE,
     stage_penalty,
     stage_starts,
     stage_tol,
@@ -360,8 +359,8 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
     ``_stage_plan``) of a progressive fit (see ``skadmm._stages``) on the
     shards' training rows: the in-process fit's samples (the same permutation
     of the training rows, drawn from ``rng``), each chunk holding its own rows
-    of a stage (a stage on all the rows, the classifier's last, their float32
-    copy). Returns ``(stages, weights)`` as ``_base._run_stages`` does."""
+    of a stage in the estimator's dtype for it (``_stage_dtype``). Returns
+    ``(stages, weights)`` as ``_base._run_stages`` does."""
     rule = run.target.stage_alpha
     state = rng.get_state()
     rng.permutation(n_train)  # the driver's generator moves on as in process
@@ -372,7 +371,8 @@ def _run_stages(run, shards, weights, schedule, n_train, offset_of, rng, dtype):
     sizes = [m for m, _ in schedule]
     starts, windows = stage_starts(sizes, n_train), window_runs(sizes)
     for i, ((m, max_iter), start) in enumerate(zip(schedule, starts, strict=True)):
-        parts = shards.pinned.call("begin_stage", m, STAGE_DTYPE, start)
+        stage_dtype = run.est._stage_dtype(m, n_train, dtype)
+        parts = shards.pinned.call("begin_stage", m, stage_dtype, start)
         try:
             counts = [
                 [c for c, part in zip(held, out, strict=True) if part[0]]

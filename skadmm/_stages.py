@@ -65,8 +65,12 @@ LARGEST_STAGE_FRACTION = 0.75
 STAGE_ITER = 160
 MIN_STAGE_ITER = 10
 #: The stages only find the final run's starting point, so they compute in
-#: float32: half the memory traffic of every pass, and faster products.
+#: float32: half the memory traffic of every pass, and faster products (but
+#: see :func:`stage_dtype`).
 STAGE_DTYPE = np.float32
+#: The regressor's stage on all the rows of a table of more training rows
+#: than this computes in the data's dtype (see :func:`stage_dtype`).
+FLOAT32_ALL_ROWS_MAX_ROWS = 400_000
 
 #: ``early_stopping="auto"`` holds out a validation set above this many rows,
 #: as HistGradientBoosting does: there the final run on all rows is the
@@ -256,9 +260,36 @@ def stage_tol(tol, n_stage_rows):
     return tol * min(1.0, np.sqrt(STAGE_TOL_ROWS / n_stage_rows))
 
 
+def stage_dtype(n_stage_rows, n_rows, data_dtype, regressor=True):
+    """The dtype of a stage of ``n_stage_rows`` rows on a table of ``n_rows``
+    training rows: ``STAGE_DTYPE``, but ``data_dtype`` for the regressor's
+    stage on all the rows of more than ``FLOAT32_ALL_ROWS_MAX_ROWS``.
+
+    There float32 cannot follow the fit: on 900,000 rows of Friedman #1 (a
+    million, less the validation rows) the float32 stage's training MSE
+    stood still at 1.0122 from its fourth iteration to its twentieth (its
+    sweeps computed in float32 over so many rows no longer found a lower
+    objective), where the same iterations in float64 went on lowering it by
+    about 1.4e-4 each, to 1.0099. Test MSE, float32 against float64 (Intel
+    Xeon, ``bench_scaling.py``'s tables, the two fits of each side by side):
+    Friedman #1 at a million rows 0.99291 and 1.02024 to 0.99149 and 1.01733
+    (draws 0 and 1; MLPRegressor: 0.99095 and 1.0193), in 5-10 % more time;
+    pricing at a million rows 0.99663 to 0.99750 (MLPRegressor: 1.0010) in
+    120.5 s instead of 172.2 s; Friedman #1 at 500,000 rows 1.01574 to
+    1.01512 in 18 % more time. At 200,000 rows float64 gained little for a
+    quarter to a third more time (Friedman #1, draws 0-3: 1.03446, 1.03748,
+    1.06156, 1.05048 to 1.03416, 1.03701, 1.06100, 1.05074), so there, where
+    the stage runs 40 iterations, it stays in float32. The classifier's
+    stages all compute in float32.
+    """
+    if regressor and n_stage_rows == n_rows and n_rows > FLOAT32_ALL_ROWS_MAX_ROWS:
+        return data_dtype
+    return STAGE_DTYPE
+
+
 def stages_on_all_rows(n_rows, regressor):
     """Whether a staged fit on ``n_rows`` training rows ends its stages with
-    one on all the rows, in float32 (read from the schedule itself): the
+    one on all the rows (read from the schedule itself): the
     classifier's always, the regressor's on large tables (above
     ``LARGE_TABLE_ROWS``)."""
     plan = stage_plan(n_rows, True) if regressor else classifier_stage_plan(n_rows)

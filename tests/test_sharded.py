@@ -414,16 +414,13 @@ def test_sharded_stages_are_the_local_fits_stages(client, small_stages, monkeypa
     in float64 the predictions agree as without stages. In float32 (the
     default) their different summation order flips line-search decisions, so
     the two fits end at different networks (see the page "Scaling out")."""
-    import skadmm._base
-    import skadmm._sharded_fit
     from skadmm import _stages
     from skadmm._solvers._base import BaseSolver
 
     X, y = data(3000)
     kw = params(early_stopping=False)
     reference = fit_quietly(ADMMResidualRegressor(**kw), *chunked(X, y))
-    for module in (skadmm._base, skadmm._sharded_fit):
-        monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    monkeypatch.setattr(_stages, "STAGE_DTYPE", np.float64)
     # The largest stage stops on its own tol (_stages.stage_tol), in both.
     monkeypatch.setattr(_stages, "STAGE_TOL_ROWS", 800)
     tols, solve = [], BaseSolver.solve
@@ -459,8 +456,6 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     the permutation), its stage on all the rows (the fit's penalty), then the
     final run with its short patience. With the stages in float64 both fits
     make the same iterations to rounding."""
-    import skadmm._base
-    import skadmm._sharded_fit
     from skadmm import _classifier, _stages
 
     # The default output damping (0.03) lets each iteration amplify the
@@ -475,8 +470,7 @@ def test_sharded_classifier_stages_are_the_local_fits_stages(
     monkeypatch.setattr(_stages, "CLASSIFIER_WINDOWS", 4)
     monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_ITER", 3)
     monkeypatch.setattr(_stages, "CLASSIFIER_WINDOW_MIN_ROWS", 2000)
-    for module in (skadmm._base, skadmm._sharded_fit):
-        monkeypatch.setattr(module, "STAGE_DTYPE", np.float64)
+    monkeypatch.setattr(_stages, "STAGE_DTYPE", np.float64)
     # Which runs hold their trials' features for the read-out refits: all
     # but the final run after the stages, as in process.
     from skadmm._sharded import ShardedProblem

@@ -124,6 +124,62 @@ def test_regressor_s_stage_on_all_rows_shortens_on_the_largest_tables():
     assert _stages.regressor_all_rows_iterations(1_000_000) == 20
 
 
+def test_the_regressor_s_stage_on_all_rows_of_the_largest_tables_keeps_the_dtype():
+    most = _stages.FLOAT32_ALL_ROWS_MAX_ROWS
+    f32, f64 = np.float32, np.float64
+    for n in (most // 2, most, most + 1, 10 * most):
+        # Samples are float32 at every size, for both estimators.
+        assert _stages.stage_dtype(n // 2, n, f64) is f32
+        assert _stages.stage_dtype(n // 2, n, f64, regressor=False) is f32
+        assert _stages.stage_dtype(n, n, f64, regressor=False) is f32
+        assert _stages.stage_dtype(n, n, f64) is (f64 if n > most else f32)
+    # float32 data stay float32.
+    assert _stages.stage_dtype(2 * most, 2 * most, f32) is f32
+    # The benchmark's sizes: 200,000 rows in float32, a million as given.
+    assert _stages.stage_dtype(180_000, 180_000, f64) is f32
+    assert _stages.stage_dtype(900_000, 900_000, f64) is f64
+
+
+def _dtype_of_each_run(monkeypatch):
+    """The dtype of every solver run's training rows."""
+    from skadmm._solvers._base import BaseSolver
+
+    seen = []
+    solve = BaseSolver.solve
+
+    def spy(self, problem, monitor, *args, **kwargs):
+        seen.append(problem.dtype)
+        return solve(self, problem, monitor, *args, **kwargs)
+
+    monkeypatch.setattr(BaseSolver, "solve", spy)
+    return seen
+
+
+@pytest.mark.usefixtures("small_stages")
+@pytest.mark.parametrize("Estimator", [ADMMResidualRegressor, ADMMResidualClassifier])
+def test_the_regressor_s_stage_on_all_rows_of_the_largest_tables_runs_in_float64(
+    Estimator, monkeypatch
+):
+    monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
+    monkeypatch.setattr(_stages, "FLOAT32_ALL_ROWS_MAX_ROWS", 900)
+    seen = _dtype_of_each_run(monkeypatch)
+    X, y = friedman(1000)
+    target = y if Estimator is ADMMResidualRegressor else y > np.median(y)
+    kw = dict(width=8, random_state=0, max_iter=6, alpha=1e-3)
+    est = fit(Estimator(**kw), X, target)
+    rows = [s["n_samples"] for s in est.stages_]
+    assert rows[-2:] == [1000, 1000]
+    # The samples in float32, the final run in float64; between them the
+    # stage on all rows: the regressor's in float64 above the limit.
+    regressor = Estimator is ADMMResidualRegressor
+    last = np.float64 if regressor else np.float32
+    assert seen == [np.float32] * (len(rows) - 2) + [last, np.float64]
+    monkeypatch.setattr(_stages, "FLOAT32_ALL_ROWS_MAX_ROWS", 1000)
+    seen.clear()
+    fit(Estimator(**kw), X, target)
+    assert seen == [np.float32] * (len(rows) - 1) + [np.float64]
+
+
 def test_classifier_plan_runs_windows_then_all_rows():
     assert classifier_stage_plan(MIN_STAGED_ROWS) == []
     n = 10 * MIN_STAGED_ROWS
@@ -421,12 +477,15 @@ def test_each_stage_runs_with_its_own_penalty(monkeypatch):
 
 
 @pytest.mark.usefixtures("small_stages")
-@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize("large", [False, True, "largest"])
 def test_staged_fit_records_every_run_and_each_merit_is_monotone(monkeypatch, large):
     # large: the schedule of large tables (the stages' own penalties, the
-    # short final patience, the momentum kept from run to run).
+    # short final patience, the momentum kept from run to run); "largest":
+    # with the stage on all rows in float64.
     if large:
         monkeypatch.setattr(_stages, "LARGE_TABLE_ROWS", 500)
+    if large == "largest":
+        monkeypatch.setattr(_stages, "FLOAT32_ALL_ROWS_MAX_ROWS", 900)
     carried = _seen_at_each_run(
         monkeypatch,
         lambda solver, _: (
