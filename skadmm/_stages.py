@@ -196,15 +196,16 @@ LARGE_STAGE_ITER = 240
 
 
 #: The regressor's last stage on large tables (above ``LARGE_TABLE_ROWS``
-#: rows): at most this many float32 iterations on all the training rows
+#: rows): at most this many iterations on all the training rows (float32,
+#: or float64 above ``FLOAT32_ALL_ROWS_MAX_ROWS``: :func:`stage_dtype`)
 #: before the float64 final run (see :func:`stage_plan`), as the
 #: classifier's schedule ends (``CLASSIFIER_ALL_ROWS_ITER``); on more than
 #: ``REGRESSOR_ALL_ROWS_WORK / REGRESSOR_ALL_ROWS_ITER`` rows fewer, down to
 #: half as many (:func:`regressor_all_rows_iterations`).
 REGRESSOR_ALL_ROWS_ITER = 40
 #: Rows times iterations of the regressor's stage on all rows, above which
-#: it runs fewer iterations (200,000 rows: all 40; a million: 20).
-REGRESSOR_ALL_ROWS_WORK = 8_000_000
+#: it runs fewer iterations (a million rows: all 40; two million: 22).
+REGRESSOR_ALL_ROWS_WORK = 40_000_000
 
 
 def regressor_all_rows_iterations(n_rows):
@@ -218,9 +219,16 @@ def regressor_all_rows_iterations(n_rows):
     1.0597, 1.0420 to 1.0336, 1.0351, 1.0570, 1.0414; MLPRegressor 1.0378,
     1.03515, 1.0592, 1.0481) and left the pricing table where it was
     (1.0142 and 1.0142 to 1.0140 and 1.0142), for about a tenth more time
-    (see the page "Large tables"). A million rows keep 20: their time
-    margin is smaller (pricing: 0.87x MLPRegressor's) and twenty more
-    iterations there cost about as much as the whole stage on 200,000 rows.
+    (see the page "Large tables"). A million rows kept 20 at first (a
+    cap of 8 million row-iterations): their time margin was smaller, and
+    their float32 stage stopped on ``tol`` before its 20 anyway, having
+    stalled. In float64 (:func:`stage_dtype`) each of its iterations gains,
+    and forty instead of twenty took Friedman #1 at a million rows from
+    0.99149 and 1.01733 to 0.99036 and 1.01687 (draws 0 and 1;
+    MLPRegressor 0.99095 and 1.0193, both now met), for 20 and 12 more
+    iterations (about a third more time); pricing's stage stops on ``tol``
+    either way (the same fit, bit for bit). Above a million training rows
+    (40 million row-iterations) the stage shortens.
     """
     most = REGRESSOR_ALL_ROWS_ITER
     return int(min(most, max(most // 2, REGRESSOR_ALL_ROWS_WORK // n_rows)))
@@ -273,7 +281,8 @@ def stage_dtype(n_stage_rows, n_rows, data_dtype, regressor=True):
     about 1.4e-4 each, to 1.0099. Test MSE, float32 against float64 (Intel
     Xeon, ``bench_scaling.py``'s tables, the two fits of each side by side):
     Friedman #1 at a million rows 0.99291 and 1.02024 to 0.99149 and 1.01733
-    (draws 0 and 1; MLPRegressor: 0.99095 and 1.0193), in 5-10 % more time;
+    (draws 0 and 1; MLPRegressor: 0.99095 and 1.0193) in the same time
+    (draw 0: 220.8 s in float32, 217.8 s in float64);
     pricing at a million rows 0.99663 to 0.99750 (MLPRegressor: 1.0010) in
     120.5 s instead of 172.2 s; Friedman #1 at 500,000 rows 1.01574 to
     1.01512 in 18 % more time. At 200,000 rows float64 gained little for a

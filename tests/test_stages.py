@@ -119,9 +119,11 @@ def test_regressor_s_stage_on_all_rows_shortens_on_the_largest_tables():
     assert _stages.regressor_all_rows_iterations(limit) == most
     assert _stages.regressor_all_rows_iterations(limit + 1) == most - 1
     assert _stages.regressor_all_rows_iterations(10**9) == most // 2
-    # The benchmark's sizes: 200,000 rows run all of it, a million half.
+    # The benchmark's sizes run all of it (a million rows: 900,000 training
+    # rows), twice as many rows fewer.
     assert _stages.regressor_all_rows_iterations(200_000) == 40
-    assert _stages.regressor_all_rows_iterations(1_000_000) == 20
+    assert _stages.regressor_all_rows_iterations(900_000) == 40
+    assert _stages.regressor_all_rows_iterations(1_800_000) == 22
 
 
 def test_the_regressor_s_stage_on_all_rows_of_the_largest_tables_keeps_the_dtype():
