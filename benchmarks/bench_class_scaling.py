@@ -186,6 +186,10 @@ def read_rows(path):
         row["rows"] = int(row["rows"])
         for key in ("accuracy", "log_loss", "fit_s", "cpu_s"):
             row[key] = float(row[key])
+        # Memory columns: empty in runs from before them.
+        for key in ("peak_mib", "base_mib", "data_mib"):
+            if row.get(key):
+                row[key] = float(row[key])
     return rows
 
 

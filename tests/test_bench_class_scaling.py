@@ -57,6 +57,9 @@ def test_results_keep_every_digit_for_a_later_merge(tmp_path):
     # Two log-losses equal at four digits: the CSV keeps them apart, so the
     # targets of a merged run are judged on the scores, not on their rounding.
     rows = [_row("defaults", 0.2019654321), _row("MLP", 0.2019712345)]
+    # Memory too is rounded in a merged table (a run before those columns
+    # leaves them empty).
+    rows[0]["peak_mib"] = 576.2890625
     with imported("bench_class_scaling") as (bench,):
         bench.write(rows, tmp_path, "first")
         merged = bench.merge_rows([str(tmp_path / "first.csv")])
@@ -65,3 +68,4 @@ def test_results_keep_every_digit_for_a_later_merge(tmp_path):
     text = (tmp_path / "merged.md").read_text()
     assert "log-loss 0.2020 vs 0.2020 (met)" in text
     assert "| 0.202 |" in text and "0.2019654321" not in text
+    assert "| 576.3 |" in text and "576.289" not in text
