@@ -17,8 +17,8 @@ scaled columns) in practice. :func:`spd_solve` tries, in order:
 
 :func:`spd_factor` runs the same chain once and keeps the factor for solves
 with few right-hand sides each (a Newton step's gradient), where forming the
-inverse would cost six times the factorisation; :func:`spd_inverse` serves the
-systems whose right-hand side has a row per sample.
+inverse would cost seven times the factorisation alone; :func:`spd_inverse`
+serves the systems whose right-hand side has a row per sample.
 
 Non-finite input raises :class:`~skadmm.exceptions.NumericalError` (which names
 the cause) rather than a ``LinAlgError`` from deep inside LAPACK.

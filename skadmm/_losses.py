@@ -488,7 +488,7 @@ def _exact_newton(objective, hessian, alpha, shape, x, shift_invariant):
     factor is still a descent direction (the matrix is positive definite) and
     passes the same line search. A factor, not an inverse: each step solves
     for one gradient, and the inverse of ``d K`` unknowns cost seven times the
-    factorisation (digits, 10 classes: a third of a default fit's time).
+    factorisation alone (digits, 10 classes: a third of a default fit's time).
 
     Stops when the gradient norm is below ``_READOUT_GTOL``; when a full step
     on a new Hessian leaves a gradient below ``_ROUNDING_FLOOR_GTOL`` not
