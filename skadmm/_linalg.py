@@ -66,6 +66,18 @@ def spd_solve(G, B, *, overwrite_a=False):
     if n == 0:
         return np.zeros_like(B)
     potrf, potrs = get_lapack_funcs(("potrf", "potrs"), (G, B))
+    factor, restore = _cholesky(G, potrf, overwrite_a)
+    if factor is not None:
+        X, info = potrs(factor, B, lower=False)
+        if info == 0 and np.isfinite(X).all():
+            return X
+    return _fallback_solve(restore(), B, potrf, potrs)
+
+
+def _cholesky(G, potrf, overwrite_a):
+    """``(factor, restore)``: the upper Cholesky factor of ``G`` (``None`` if
+    it fails or is not finite), and ``restore()`` giving ``G`` back for the
+    fallbacks (rebuilt if the factorisation overwrote it)."""
     # A symmetric C-ordered matrix is its own Fortran-ordered transpose, so
     # LAPACK can factor it in place; a copy of the diagonal, which the factor
     # overwrites, is enough to rebuild G from the untouched triangle.
@@ -73,15 +85,16 @@ def spd_solve(G, B, *, overwrite_a=False):
     in_place = overwrite_a and Gf.flags.f_contiguous
     diag = np.diag(G).copy() if in_place else None
     factor, info = potrf(Gf, lower=False, overwrite_a=in_place, clean=False)
+    restore = partial(_rebuild, Gf, diag) if in_place else partial(_same, G)
     # An infinite diagonal entry factors "successfully"; the factor's unused
     # triangle still holds G's other entries, so one check covers both.
     if info == 0 and np.isfinite(factor).all():
-        X, info = potrs(factor, B, lower=False)
-        if info == 0 and np.isfinite(X).all():
-            return X
-    if in_place:
-        G = _rebuild(Gf, diag)
-    return _fallback_solve(G, B, potrf, potrs)
+        return factor, restore
+    return None, restore
+
+
+def _same(G):
+    return G
 
 
 def spd_factor(G, *, overwrite_a=False):
@@ -114,14 +127,10 @@ def spd_factor(G, *, overwrite_a=False):
     if n == 0:
         return np.zeros_like
     potrf, potrs = get_lapack_funcs(("potrf", "potrs"), (G,))
-    Gf = G.T if G.flags.c_contiguous else G
-    in_place = overwrite_a and Gf.flags.f_contiguous
-    diag = np.diag(G).copy() if in_place else None
-    factor, info = potrf(Gf, lower=False, overwrite_a=in_place, clean=False)
-    if info == 0 and np.isfinite(factor).all():
+    factor, restore = _cholesky(G, potrf, overwrite_a)
+    if factor is not None:
         return partial(_triangular_solve, potrs, factor)
-    if in_place:
-        G = _rebuild(Gf, diag)
+    G = restore()
     _check_finite(G)
     factor = next(_jittered_factors(G, potrf), None)
     if factor is not None:

@@ -25,7 +25,7 @@ from ._limits import memory_limit
 from ._rows import block_rows, blocks_per_group
 from ._solvers import SOLVERS
 from ._splitting._reset_hooks import caches_first_layer
-from ._stages import stage_dtype, stages_on_all_rows
+from ._stages import STAGE_DTYPE, stage_dtype, stages_on_all_rows
 from ._wide import dual_step_elements, use_dual
 
 # Untraced memory next to the arrays (BLAS buffers, allocator slack, Python
@@ -160,7 +160,8 @@ def fit_memory_parts(
         row_blocks > 1
         and solver_cls.staged
         and stages_on_all_rows(N_tr, True)
-        and stage_dtype(N_tr, N_tr, None) is not None  # else: the data themselves
+        # In the data's dtype (the largest tables) it holds the data themselves.
+        and stage_dtype(N_tr, N_tr, None) is STAGE_DTYPE
     ):
         # The regressor's last stage on a large table: all rows in float32.
         live["stage on all rows: float32 X, Y"] = 4 / itemsize * N_tr * (d + m)
