@@ -159,10 +159,10 @@ def clocked_fit(X, y, params, max_iter, workers):
         finally:
             clock.step += time.thread_time() - start
 
-    def timed_update(self, problem, iteration):
+    def timed_update(self, problem, iteration, *args, **kwargs):
         start = time.thread_time()
         try:
-            return update(self, problem, iteration)
+            return update(self, problem, iteration, *args, **kwargs)
         finally:
             clock.monitor += time.thread_time() - start
 

@@ -409,8 +409,10 @@ def _skadmm_curve(X, y, X_test, y_test):
     activation = get_activation(model.activation)
     mean, sd = y.mean(), y.std()
 
-    def update(self, problem, iteration):
-        result = original(self, problem, iteration)
+    def update(self, problem, iteration, *args, **kwargs):
+        # The monitor's own arguments are passed on as they are: a wrapper
+        # that named them broke when the solver began to pass its loss.
+        result = original(self, problem, iteration, *args, **kwargs)
         tick = time.perf_counter()
         pred = forward(X_test, problem.W, activation)[:, 0]
         # The problem's weights predict the standardised target.

@@ -3,6 +3,8 @@ counted per fit."""
 
 import csv
 
+import numpy as np
+
 from ._benchmarks import imported, needs
 
 pytestmark = needs("bench_scaling.py")
@@ -22,6 +24,24 @@ def test_a_run_over_two_draws_records_every_draw():
     # Each draw is a table of its own.
     mse = {r["draw"]: r["test_mse"] for r in rows if r["model"] == "MLP"}
     assert mse[0] != mse[1]
+
+
+def test_time_to_accuracy_curves_score_every_iteration(monkeypatch):
+    # The curves part wraps the fit's monitor: a change of the monitor's
+    # arguments must not break it (it did once, unnoticed).
+    with imported("bench_scaling") as (bench,):
+        # Each point scores the test rows: 500 of them keep the test short.
+        monkeypatch.setattr(bench, "TEST_ROWS", 500)
+        curves = dict(bench.curve_one(name, 300) for name in ("defaults", "MLP"))
+        rows = bench.curves_rows(list(curves.items()))
+    for name, points in curves.items():
+        seconds, mse = np.array(points).T
+        assert len(points) >= (300 if name == "MLP" else 10)
+        assert np.all(np.diff(seconds) >= 0) and np.all(np.isfinite(mse))
+    # The defaults learn: the last iterate beats the first.
+    assert curves["defaults"][-1][1] < curves["defaults"][0][1]
+    assert [r["model"] for r in rows] == ["defaults", "MLP"]
+    assert rows[0]["final_mse"] == curves["defaults"][-1][1]
 
 
 def test_model_seeds_refit_one_draw_with_other_random_states():
