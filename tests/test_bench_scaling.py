@@ -32,7 +32,8 @@ def test_time_to_accuracy_curves_score_every_iteration(monkeypatch):
     with imported("bench_scaling") as (bench,):
         # Each point scores the test rows: 500 of them keep the test short.
         monkeypatch.setattr(bench, "TEST_ROWS", 500)
-        curves = dict(bench.curve_one(name, 300) for name in ("defaults", "MLP"))
+        names = ("defaults", "defaults n_jobs=2", "MLP")
+        curves = dict(bench.curve_one(name, 300) for name in names)
         rows = bench.curves_rows(list(curves.items()))
     for name, points in curves.items():
         seconds, mse = np.array(points).T
@@ -40,8 +41,11 @@ def test_time_to_accuracy_curves_score_every_iteration(monkeypatch):
         assert np.all(np.diff(seconds) >= 0) and np.all(np.isfinite(mse))
     # The defaults learn: the last iterate beats the first.
     assert curves["defaults"][-1][1] < curves["defaults"][0][1]
-    assert [r["model"] for r in rows] == ["defaults", "MLP"]
+    assert [r["model"] for r in rows] == list(names)
     assert rows[0]["final_mse"] == curves["defaults"][-1][1]
+    # Any n_jobs fits the same network (the search's candidates may run on
+    # worker processes, whose iterations the curve does not see).
+    assert curves["defaults n_jobs=2"][-1][1] == curves["defaults"][-1][1]
 
 
 def test_model_seeds_refit_one_draw_with_other_random_states():
