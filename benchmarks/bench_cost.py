@@ -63,8 +63,6 @@ def mlp_flops_per_row(d=FEATURES, n=WIDTH, m=1):
 def profile(n_rows):
     X, y = make_friedman1(n_rows, n_features=FEATURES, noise=1.0, random_state=SEED)
     X = StandardScaler().fit_transform(X)
-    # One run on all rows: no stage for either estimator.
-    _stages.MIN_STAGED_ROWS = _stages.REGRESSOR_MIN_STAGED_ROWS = 10**12
     model = ADMMResidualRegressor(
         random_state=SEED,
         alpha=1e-4,
@@ -73,11 +71,20 @@ def profile(n_rows):
         early_stopping=False,
     )
     profiler = cProfile.Profile()
+    # One run on all rows: no stage for either estimator (the switches are
+    # put back, for a caller that goes on fitting in this process).
+    saved = _stages.MIN_STAGED_ROWS, _stages.REGRESSOR_MIN_STAGED_ROWS
+    _stages.MIN_STAGED_ROWS = _stages.REGRESSOR_MIN_STAGED_ROWS = 10**12
+    try:
+        with threadpool_limits(1), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            profiler.enable()
+            model.fit(X, y)
+            profiler.disable()
+    finally:
+        _stages.MIN_STAGED_ROWS, _stages.REGRESSOR_MIN_STAGED_ROWS = saved
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        profiler.enable()
-        model.fit(X, y)
-        profiler.disable()
         mlp = MLPRegressor(max_iter=1, random_state=SEED)
         tick = time.perf_counter()
         mlp.fit(X, y)
