@@ -455,10 +455,15 @@ def plot_curves(curves, path, n_rows):
 
 
 def curves_rows(curves):
-    """Time each model takes to reach a few test MSE levels."""
+    """Time each model takes to reach a few test MSE levels, and its last
+    point (test MSE and seconds)."""
     rows = []
     for name, points in curves:
-        row = dict(model=name, final_mse=points[-1][1] if points else np.nan)
+        row = dict(
+            model=name,
+            final_mse=points[-1][1] if points else np.nan,
+            final_s=points[-1][0] if points else np.nan,
+        )
         for level in CURVE_LEVELS:
             reached = [t for t, mse in points if mse <= level]
             row[f"s_to_{level}"] = reached[0] if reached else ""

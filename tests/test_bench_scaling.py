@@ -43,6 +43,7 @@ def test_time_to_accuracy_curves_score_every_iteration(monkeypatch):
     assert curves["defaults"][-1][1] < curves["defaults"][0][1]
     assert [r["model"] for r in rows] == list(names)
     assert rows[0]["final_mse"] == curves["defaults"][-1][1]
+    assert rows[0]["final_s"] == curves["defaults"][-1][0]
     # Any n_jobs fits the same network (the search's candidates may run on
     # worker processes, whose iterations the curve does not see).
     assert curves["defaults n_jobs=2"][-1][1] == curves["defaults"][-1][1]
