@@ -217,7 +217,9 @@ class Team:
 
     def run(self, tasks):
         """Run the callables ``tasks`` (one phase); return when all are done."""
-        if self._launcher is None:
+        if self._launcher is None or len(tasks) <= 1:
+            # A phase of one task runs here: waking the other threads for it
+            # only costs them and this thread the GIL's hand-overs.
             for task in tasks:
                 task()
             return

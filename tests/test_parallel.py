@@ -357,3 +357,17 @@ def test_team_runs_every_task_once_and_reraises_the_first_error():
             team.run([lambda: (_ for _ in ()).throw(KeyError("worker"))])
         team.run([lambda: task(99)])
     assert sorted(done) == sorted(list(range(5)) * 50 + [99])
+
+
+def test_team_runs_a_phase_of_one_task_in_the_caller_without_waking_the_others():
+    # A stage of a few thousand rows has one block: its phases are single
+    # tasks, and waking the other threads for each costs the GIL's
+    # hand-overs for nothing.
+    threads = []
+    with Team(2) as team:
+        team.run([lambda: threads.append(threading.current_thread())] * 2)
+        phase = team._phase
+        for _ in range(20):
+            team.run([lambda: threads.append(threading.current_thread())])
+        assert team._phase == phase
+    assert threads[2:] == [threading.current_thread()] * 20
