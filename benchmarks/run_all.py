@@ -70,6 +70,7 @@ SCRIPTS = {
     "parallel": "bench_parallel.py",
     "search_parallel": "bench_search_parallel.py",
     "search_cost": "bench_search_cost.py",
+    "path_rules": "bench_path_rules.py",
     "medium_tables": "bench_medium_tables.py",
     "load": "bench_load.py",
     "graph": "bench_graph.py",
