@@ -426,11 +426,11 @@ def test_fit_time_includes_the_search():
 
 
 def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch):
-    """Pure noise wants the largest penalty: the path fits ``3 / n`` (always)
-    and the grid from its largest penalty down to the first whose loss is
-    higher, and stops there; the exhaustive search (``PATH_STOPS = False``)
-    fits all six and makes the same choice, with the same losses for the
-    candidates both fitted."""
+    """Pure noise wants the largest penalty: the path fits ``3 / n``, then
+    the grid's largest penalty, whose loss is higher on every fold, and
+    stops there; the exhaustive search (``PATH_STOPS = False``) fits all six
+    and makes the same choice, with the same losses for the candidates both
+    fitted."""
     rng = np.random.default_rng(9)
     X, Y = rng.standard_normal((120, 40)), rng.standard_normal((120, 1))
     grid = candidates(120)
@@ -441,15 +441,15 @@ def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch)
         return ridge_fit_predict(alpha, *data)
 
     path = search_alpha("auto", X, Y, None, spy, squared_errors)
-    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3 + [grid[-3]] * 3
-    assert path.fitted.tolist() == [False, False, False, True, True, True]
-    assert np.isnan(path.fit_seconds[:, :3]).all()
+    assert fitted == [grid[-1]] * 3 + [grid[-2]] * 3
+    assert path.fitted.tolist() == [False, False, False, False, True, True]
+    assert np.isnan(path.fit_seconds[:, :4]).all()
     monkeypatch.setattr("skadmm._alpha_search.PATH_STOPS", False)
     fitted.clear()
     full = search_alpha("auto", X, Y, None, spy, squared_errors)
     assert sorted(set(fitted)) == sorted(grid) and full.fitted.all()
     assert path.alpha == full.alpha == grid[-1]
-    np.testing.assert_array_equal(path.fold_errors[:, 3:], full.fold_errors[:, 3:])
+    np.testing.assert_array_equal(path.fold_errors[:, 4:], full.fold_errors[:, 4:])
 
 
 @pytest.mark.parametrize(
@@ -462,11 +462,15 @@ def test_the_path_fits_the_largest_penalties_down_to_the_first_rise(monkeypatch)
         (400, (0.5, 0.8, 1, 2, 4), 5, 0),
         # Two valleys: the path keeps the one nearer the largest penalty.
         (400, (0.2, 0.5, 3, 1, 4), 3, 3),
-        # The loss rises from 3 / n to the grid's largest and falls again:
-        # 3 / n does not stop the path, the grid's valley is found.
-        (120, (6, 5, 1, 2, 4, 3), 5, 2),
-        # 3 / n best of all: chosen, the grid stopping at its first rise.
-        (120, (6, 5, 3, 2, 4, 0.5), 4, 5),
+        # The loss falls from 3 / n to the grid and along it to a valley.
+        (120, (6, 5, 1, 2, 2.5, 4), 5, 2),
+        # The loss rises from 3 / n to the grid's largest on every fold (the
+        # same loss on each here): the path stops and keeps 3 / n, though
+        # the loss would fall again further on (two valleys: the one nearer
+        # the largest penalty).
+        (120, (6, 5, 1, 2, 4, 3), 2, 5),
+        # 3 / n best of all: chosen, the path stopping at the grid's largest.
+        (120, (6, 5, 3, 2, 4, 0.5), 2, 5),
     ],
 )
 def test_the_path_stops_at_the_first_rise_along_the_grid(n, losses, n_fitted, chosen):
@@ -543,6 +547,38 @@ def test_the_path_goes_on_while_a_candidate_wins_on_some_fold():
     search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
     assert search.fitted.tolist() == [False, False, True, True, True]
     assert search.alpha == 3e-3
+
+
+def test_three_over_n_stops_the_path_only_where_it_wins_on_every_fold():
+    """Below 300 rows the path starts at ``3 / n``, and the grid's largest
+    penalty stops it only where it loses to ``3 / n`` on every fold: above
+    it in sum but below it on one fold, the path goes on and finds the
+    grid's valley (as the exhaustive search would); above it on every fold,
+    the path stops and keeps ``3 / n``."""
+    X, Y = np.arange(90.0)[:, None], np.zeros((90, 1))
+    weights = np.full(90, 120 / 90)  # 120 rows: 3 / n = 0.025, three folds
+    assert validated_folds("auto", 120) == 3
+    fold = distinct_row_folds(X, Y, 3)
+    grid = candidates(120)
+    levels = dict(zip(grid, [(3, 3, 3), (2, 2, 2), (1, 1, 1), (2, 2, 2)], strict=False))
+    levels[1e-2] = (3, 1.5, 5)
+    levels[grid[-1]] = (2, 2, 2)
+    assert grid[-1] == 3 / 120 and len(grid) == 6
+
+    def by_fold(alpha, X_train, Y_train, sw, X_test):
+        rows = X_test[:, 0].astype(int)
+        return np.sqrt(np.array(levels[alpha])[fold[rows]])[:, None]
+
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    # 1e-2 sums to 9.5 against 6 but wins on the second fold: the path goes
+    # on, 3e-3 (6 in sum, not below 3 / n) and 1e-3 (3) follow, 3e-4 (6,
+    # above 1e-3 on every fold) stops it.
+    assert search.fitted.tolist() == [False, True, True, True, True, True]
+    assert search.alpha == 1e-3
+    levels[1e-2] = (3, 2.5, 5)
+    search = search_alpha("auto", X, Y, weights, by_fold, squared_errors)
+    assert search.fitted.tolist() == [False, False, False, False, True, True]
+    assert search.alpha == grid[-1]
 
 
 def test_tables_under_path_min_rows_fit_every_candidate():
