@@ -21,7 +21,9 @@ fit of its choice). Rules:
 * ``sum``: the first candidate above the best one before it in summed loss
   stops the path (``3 / n`` included);
 * ``grid_sum``: the summed loss along the grid, ``3 / n`` stopping it only
-  on every fold.
+  on every fold;
+* ``two_folds``: ``path`` on the first two folds' losses only (as from
+  ``FEWER_FOLDS_MIN_ROWS`` rows on, where the recorded searches have two).
 
 Outputs ``path_rules.csv``/``.md`` (one row per search and rule) and
 ``path_rules_summary.csv``/``.md`` (per rule: searches that chose the exhaustive
@@ -29,7 +31,7 @@ search's penalty, geometric mean and worst ratio of test MSE to the
 exhaustive choice's, seconds in sum, median ratio to MLPRegressor's fit time,
 searches within 2x of it) in ``--out``.
 
-    python benchmarks/bench_path_rules.py            # about 40 minutes on 2 cores
+    python benchmarks/bench_path_rules.py --jobs 2   # about 40 minutes on 2 cores
     python benchmarks/bench_path_rules.py --quick    # smoke run (seconds)
 """
 
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_scaling import small_tables
+from joblib import Parallel, delayed
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -55,7 +58,7 @@ DRAWS = 3
 CURVE_SIZES = (100, 150, 200, 300)
 CURVE_DRAWS = 5
 TEST_ROWS = 3000
-RULES = ("exhaustive", "path", "grid_every_fold", "sum", "grid_sum")
+RULES = ("exhaustive", "path", "grid_every_fold", "sum", "grid_sum", "two_folds")
 
 
 class _Recorded:
@@ -157,9 +160,13 @@ def rule_rows(name, n, draw, recorded):
     exhaustive = choice(grid, errors, np.ones(len(grid), bool))
     rows = []
     for rule in RULES:
-        fitted = replay(rule, grid, errors, seconds)
-        chosen = choice(grid, errors, fitted)
-        total = float(seconds[:, fitted].sum()) + finals[chosen][0]
+        # "two_folds": the path on the first two folds' losses (from
+        # FEWER_FOLDS_MIN_ROWS rows on the recorded searches have two).
+        folds = slice(0, 2) if rule == "two_folds" else slice(None)
+        e, sec = errors[folds], seconds[folds]
+        fitted = replay("path" if rule == "two_folds" else rule, grid, e, sec)
+        chosen = choice(grid, e, fitted)
+        total = float(sec[:, fitted].sum()) + finals[chosen][0]
         rows.append(
             dict(
                 table=name,
@@ -168,7 +175,7 @@ def rule_rows(name, n, draw, recorded):
                 rule=rule,
                 alpha=grid[chosen],
                 same=int(chosen == exhaustive),
-                fits=int(fitted.sum() * errors.shape[0]),
+                fits=int(fitted.sum() * e.shape[0]),
                 mse=finals[chosen][1],
                 mse_vs_exhaustive=finals[chosen][1] / finals[exhaustive][1],
                 seconds=total,
@@ -200,39 +207,57 @@ def summary(rows):
     return out
 
 
-def main(argv=None):
+def _tables():
     tables = {name: entry[0] for name, entry in DATASETS.items()}
     curves = {k: v for k, v in small_tables().items() if k.startswith("curve")}
-    tables.update(curves)
+    return {**tables, **curves}, set(curves)
+
+
+def searches(names, quick):
+    """``(table, rows, draw)`` of every recorded search."""
+    tables, curves = _tables()
+    found = []
+    for name in names:
+        n_rows = len(tables[name]()[1])
+        sizes, draws = (CURVE_SIZES, CURVE_DRAWS) if name in curves else (SIZES, DRAWS)
+        if quick:
+            sizes, draws = (100,), 1
+        found += [
+            (name, n, draw) for n in sizes if n + 100 <= n_rows for draw in range(draws)
+        ]
+    return found
+
+
+def recorded_search(name, n, draw):
+    """:func:`rule_rows` of one subsample (a task of a worker process)."""
+    X, y = (np.asarray(a, dtype=float) for a in _tables()[0][name]())
+    order = np.random.default_rng(1000 + draw).permutation(len(y))
+    train, test = order[:n], order[n : n + TEST_ROWS]
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = rule_rows(name, n, draw, record(X, y, train, test))
+    print(rounded(rows[:2]), flush=True)
+    return rows
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--tables", type=comma_list(list(tables)), default=None)
+    parser.add_argument("--tables", type=comma_list(list(_tables()[0])), default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes for the searches"
+    )
     args = parser.parse_args(argv)
-    names = args.tables or (["sine"] if args.quick else list(tables))
-    rows = []
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:
-            X, y = (np.asarray(a, dtype=float) for a in tables[name]())
-            sizes, draws = (
-                (CURVE_SIZES, CURVE_DRAWS) if name in curves else (SIZES, DRAWS)
-            )
-            if args.quick:
-                sizes, draws = (100,), 1
-            for n in sizes:
-                if n + 100 > len(y):
-                    continue
-                for draw in range(draws):
-                    order = np.random.default_rng(1000 + draw).permutation(len(y))
-                    train, test = order[:n], order[n : n + TEST_ROWS]
-                    found = rule_rows(name, n, draw, record(X, y, train, test))
-                    print(rounded(found[:2]), flush=True)
-                    rows += found
+    names = args.tables or (["sine"] if args.quick else list(_tables()[0]))
+    tasks = searches(names, args.quick)
+    found = Parallel(n_jobs=args.jobs)(delayed(recorded_search)(*t) for t in tasks)
+    rows = [row for rows in found for row in rows]
     note = (
         "Subsamples of `rows` rows (draws: permutations of random state 1000 + "
         "draw), the rest of the table (at most 3,000 rows) held out, "
-        "StandardScaler on the subsample, one BLAS thread. Each rule replayed "
+        "StandardScaler on the subsample, one BLAS thread, "
+        f"{args.jobs} search(es) at a time. Each rule replayed "
         "on the exhaustive search's recorded fold losses; `seconds`: its "
         "candidates' fits and the final fit of its choice."
     )

@@ -19,7 +19,8 @@ def test_quick_run_replays_every_rule(tmp_path):
     by_rule = {row["rule"]: row for row in rows}
     assert by_rule["exhaustive"]["same"] == "1"
     assert float(by_rule["exhaustive"]["mse_vs_exhaustive"]) == 1.0
-    # 100 rows: five grid candidates and 3 / n, three folds each.
+    # 100 rows: five grid candidates and 3 / n, three folds each (two for
+    # "two_folds").
     assert int(by_rule["exhaustive"]["fits"]) == 18
     for rule in rules:
         assert int(by_rule[rule]["fits"]) <= 18
