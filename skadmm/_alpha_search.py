@@ -544,12 +544,12 @@ def _penalty_path(grid, folds, fit_predict, report, note):
     as it did on every fold of the regression suite (user guide,
     "Regularisation"): it stops at a candidate above the best in sum *and*
     on every fold, so never before the sum rises. The summed loss of three
-    noisy folds can rise and fall again, above all from ``3 / n`` (0.03 to
-    0.1) to the grid's ``1e-2``: stopping at the first rise of the sum chose
-    ``3 / n`` on a cubic curve of 100 rows where the exhaustive search chose
-    ``1e-4`` (test MSE 0.84 against 0.10), which is why the rule asks for
-    every fold. Below ``PATH_MIN_ROWS`` rows the search is exhaustive (the
-    caller's).
+    noisy folds can rise and fall again, above all from ``3 / n`` (0.01 to
+    0.03 from 100 rows on) to the grid's ``1e-2``: stopping at the first
+    rise of the sum chose ``3 / n`` on a cubic curve of 100 rows where the
+    exhaustive search chose ``1e-4`` (test MSE 0.84 against 0.10), which is
+    why the rule asks for every fold. Below ``PATH_MIN_ROWS`` rows the
+    search is exhaustive (the caller's).
 
     Candidates not fitted keep ``nan`` errors and seconds; ``note(text)``
     (``None``: silent) is told where the path stopped.
