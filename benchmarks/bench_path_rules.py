@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_scaling import small_tables
+from bench_search_cost import switched
 from joblib import Parallel, delayed
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
@@ -111,22 +112,17 @@ def replay(rule, grid, errors, seconds):
 
 
 def choice(grid, errors, fitted):
-    """The penalty chosen among the fitted candidates (ties: the larger)."""
-    total = np.where(fitted, errors.sum(axis=0), np.inf)
-    ties = np.flatnonzero(total == total.min())
-    return ties[np.argmax(np.asarray(grid)[ties])]
+    """The index of the penalty the search chooses among the fitted
+    candidates (the package's own rule: ties go to the larger)."""
+    return _alpha_search._best(grid, np.where(fitted, errors.sum(axis=0), np.inf))
 
 
 def exhaustive_search(X_train, y_train):
     """``(grid, errors, seconds)``: the candidates of the defaults' search on
     ``X_train``, every one's summed loss on each validated fold and the
     seconds of its fits (the exhaustive search, ``PATH_STOPS = False``)."""
-    saved = _alpha_search.PATH_STOPS
-    _alpha_search.PATH_STOPS = False
-    try:
+    with switched(dict(PATH_STOPS=False)):
         model = ADMMResidualRegressor(random_state=SEED).fit(X_train, y_train)
-    finally:
-        _alpha_search.PATH_STOPS = saved
     search = model.alpha_search_
     return (
         [float(a) for a in search["candidates"]],
