@@ -291,3 +291,31 @@ def test_float32_fit_stays_monotone(solver):
         model.set_params(random_state=0).fit(X, y)
     assert model.coefs_[0].dtype == np.float32
     assert model.n_iter_ == 100
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_saturated_units_keep_the_pre_activations_finite(activation):
+    """Inputs of scale 3 saturate some tanh units: tanh(Z) rounds to 1, the U
+    step puts U at 1 + epsilon, and the z-step's preimage bound s^-1(1) was
+    infinite (non-finite values at iteration 3; a rounding-infeasible band
+    sent the sigmoid's Z to -744 and F rose). F never rises now."""
+    rng = np.random.RandomState(2)
+    X = rng.randn(150, 3) * 3.0
+    y = np.sin(X[:, 0]) + X[:, -1] ** 2 / 9 + 0.3 * rng.randn(150)
+    model = ADMMResidualRegressor(
+        solver="mdlam",
+        activation=activation,
+        width=16,
+        max_iter=40,
+        alpha=1e-3,
+        tol=0.0,
+        random_state=2,
+        early_stopping=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("error", DivergenceWarning)
+        model.fit(X * (8.0 / 3.0 if activation == "sigmoid" else 1.0), y)
+    assert model.n_iter_ == 40
+    curve = np.asarray(model.objective_curve_)
+    assert np.all(np.diff(curve) <= 1e-10 * np.abs(curve[1:]))

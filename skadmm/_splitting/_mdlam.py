@@ -225,6 +225,14 @@ class BandRelaxation(LinearisedRelaxation):
         tol = 64 * np.finfo(self.dtype).eps * scale
         B1, B2 = self.act.preimage(b - self.epsilon, b + self.epsilon, tol)
         Z = self.Z[k]
+        # The U step kept U within epsilon of s(Z), so Z is in the preimage;
+        # on a saturated unit only in exact arithmetic: tanh(Z) rounds to 1
+        # from Z = 19.1 on, U = 1 + epsilon, and s^-1(U - epsilon) = inf made
+        # Z infinite (or a rounding-infeasible band sent it to -744 under
+        # the sigmoid, and F rose). The preimage always holds Z, so the
+        # projection never moves Z further from A W.
+        np.minimum(B1, Z, out=B1)
+        np.maximum(B2, Z, out=B2)
         np.clip(a, B1, B2, out=Z)
         self.act(Z, out=self.sZ[k])
         a -= Z
