@@ -185,6 +185,14 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
             y=y_fit[positive],
             sample_weight=None if sw_fit is None else sw_fit[positive],
         )
+        # Class weights multiply the sample weights, which must not be
+        # negative: a negative one dropped its class's rows in silence.
+        if not (np.isfinite(per_class).all() and (per_class >= 0).all()):
+            given = dict(zip(classes.tolist(), per_class.tolist(), strict=True))
+            raise ValueError(
+                "class_weight must give every class a finite, non-negative "
+                f"weight; got {given}."
+            )
         index = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
         dtype = np.float64 if sample_weight is None else sample_weight.dtype
         weights = np.where(classes[index] == y, per_class[index], 0.0).astype(dtype)

@@ -65,6 +65,17 @@ def test_objective_curve_never_increases(classes, solver):
     assert len(est.loss_curve_) == est.n_iter_
 
 
+@pytest.mark.parametrize("weight", [-1.0, np.inf, np.nan])
+def test_a_class_weight_must_be_finite_and_non_negative(classes, weight):
+    """As a sample weight: a negative one once dropped its class's rows in
+    silence (the rows of weight 0 and less leave the fit)."""
+    X, y = classes
+    est = small(class_weight={0: weight, 1: 1.0, 2: 1.0})
+    with pytest.raises(ValueError, match="class_weight must give every class"):
+        est.fit(X, y)
+    assert not hasattr(est, "classes_")
+
+
 def test_class_weight_equals_the_matching_sample_weight(classes):
     X, y = classes
     weights = {0: 3.0, 1: 1.0, 2: 0.5}
