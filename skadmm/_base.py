@@ -1142,7 +1142,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         sw_val = self._weigh_samples(y_val, sw_val, train=weighed_on)
         if sw_val is not None and not sw_val.sum() > 0:
             raise ValueError("sample_weight_val must have a positive sum.")
-        return X_val, target.encode(y_val, dtype), sw_val
+        return X_val, target.encode(y_val, dtype, "y_val"), sw_val
 
     def _initial_weights(self, n_features, n_outputs, activation, rng, dtype):
         """Random initial weights of a first fit, drawn from ``rng``."""

@@ -62,8 +62,10 @@ class Target(ABC):
         """The target of a first fit on ``y`` (rows of positive weight)."""
 
     @abstractmethod
-    def encode(self, y, dtype):
-        """The network's 2-D training target for ``y``."""
+    def encode(self, y, dtype, name="y"):
+        """The network's 2-D training target for ``y``; ``ValueError`` when it
+        does not fit this target (``name``: ``"y"`` of a warm start, whose
+        first fit made the target, or ``"y_val"`` of the training ``y``'s)."""
 
     @abstractmethod
     def fold(self, weights):
@@ -196,9 +198,13 @@ class RegressionTarget(Target):
         Y = as_columns(y, dtype)
         return cls(*fit_target_scaler(Y, sample_weight), np.ndim(y) == 1)
 
-    def encode(self, y, dtype):
+    def encode(self, y, dtype, name="y"):
         """Standardised 2-D target; ``ValueError`` on a different number of outputs."""
         Y = as_columns(y, dtype)
+        if Y.shape[1] != self.n_outputs and name != "y":
+            raise ValueError(
+                f"{name} has {Y.shape[1]} outputs and y has {self.n_outputs}."
+            )
         if Y.shape[1] != self.n_outputs:
             raise ValueError(
                 f"warm_start=True but y has {Y.shape[1]} outputs and the fitted "
@@ -291,11 +297,18 @@ class ClassificationTarget(Target):
             )
         return cls(classes)
 
-    def indices(self, y):
-        """Index of each label in ``classes``; ``ValueError`` for an unseen one."""
+    def indices(self, y, name="y"):
+        """Index of each label in ``classes``; ``ValueError`` for an unseen one
+        (``name`` as in :meth:`encode`)."""
         index = np.searchsorted(self.classes, y)
         index[index == len(self.classes)] = 0
         unseen = self.classes[index] != y
+        if unseen.any() and name != "y":
+            raise ValueError(
+                f"{name} contains labels that y does not have: "
+                f"{np.unique(y[unseen])[:5].tolist()}; the classes of y are "
+                f"{self.classes.tolist()}."
+            )
         if unseen.any():
             raise ValueError(
                 f"y contains labels not seen in the first fit: "
@@ -304,8 +317,8 @@ class ClassificationTarget(Target):
             )
         return index
 
-    def encode(self, y, dtype):
-        index = self.indices(y)
+    def encode(self, y, dtype, name="y"):
+        index = self.indices(y, name)
         if self.binary:
             return (index == 1).astype(dtype)[:, None]
         Y = np.zeros((len(y), len(self.classes)), dtype=dtype)

@@ -278,6 +278,9 @@ def test_validation_data_are_checked(data, validation):
         est.fit(X, y, X_val=X_val, y_val=y_val[:30])
     with pytest.raises(ValueError, match="NaN"):
         est.fit(X, y, X_val=np.where(X_val > 2, np.nan, X_val), y_val=y_val)
+    # Said of y_val, not of a warm start (this fit has none).
+    with pytest.raises(ValueError, match="^y_val has 2 outputs and y has 1.$"):
+        est.fit(X, y, X_val=X_val, y_val=np.c_[y_val, y_val])
 
 
 def test_classifier_validation_labels_must_be_known(data, validation):
@@ -285,7 +288,7 @@ def test_classifier_validation_labels_must_be_known(data, validation):
     X_val, y_val = validation
     labels = np.where(y > np.median(y), "a", "b")
     est = ADMMResidualClassifier(max_iter=3, **params(early_stopping=True))
-    with pytest.raises(ValueError, match="not seen"):
+    with pytest.raises(ValueError, match="y_val contains labels that y does not"):
         est.fit(X, labels, X_val=X_val, y_val=np.full(40, "c"))
     quiet_fit(est, X, labels, X_val=X_val, y_val=np.where(y_val > 0, "a", "b"))
     assert len(est.validation_scores_) == est.n_iter_
