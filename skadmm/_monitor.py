@@ -116,13 +116,16 @@ class ForwardMonitor:
         leaves the curves consistent. A callback that asks to stop ends the
         run after this iteration.
         """
-        report = self._evaluate(problem, loss)
-        if self.callbacks is None or not report.finite:
-            return report
-        weights = problem.weights
-        asked = self.callbacks.end_iteration(
-            lambda: self.attributes(weights(), iteration)
-        )
+        report, record = self._evaluate(problem, loss)
+        asked = False
+        if self.callbacks is not None and report.finite:
+            weights = problem.weights
+            # A callback may raise (Ctrl-C in its code): the iteration then
+            # never happened, so its values are recorded only after it.
+            asked = self.callbacks.end_iteration(
+                lambda: self.attributes(weights(), iteration)
+            )
+        record()
         if asked and not report.stop:
             self.stopped_by_callback = True
             reason = f"a callback stopped the fit at iteration {iteration}"
@@ -130,42 +133,52 @@ class ForwardMonitor:
         return report
 
     def _evaluate(self, problem, train_loss=None):
+        """``(report, record)``: the :class:`MonitorReport` of the current
+        weights, and the function that records their values in the curves
+        and the early-stopping state (nothing changes before it is called)."""
         loss = None
         if train_loss is not None:
             loss = self.target.curve_from_loss(train_loss)
         if loss is None:
             loss = self._train_loss(problem.W)
         if not np.isfinite(loss):
-            return MonitorReport(False, False, "", "")
+            return MonitorReport(False, False, "", ""), _nothing
         info = f"train {self.target.curve_name} = {loss:.6g}"
         if self.validation is None:
-            self.loss_curve.append(loss)
-            self.best_loss = min(self.best_loss, loss)
-            return MonitorReport(False, True, "", info)
+
+            def record():
+                self.loss_curve.append(loss)
+                self.best_loss = min(self.best_loss, loss)
+
+            return MonitorReport(False, True, "", info), record
         val_loss, score = self._validation_scores(problem.W)
         if not np.isfinite(val_loss):
-            return MonitorReport(False, False, "", info)
-        self.loss_curve.append(loss)
-        self.validation_loss_curve.append(val_loss)
-        self.validation_scores.append(score)
+            return MonitorReport(False, False, "", info), _nothing
         criterion = -val_loss if self.target.stops_on_loss else score
-        if criterion > self.best_criterion + self.tol:
-            self._no_improvement = 0
-        else:
-            self._no_improvement += 1
-        if criterion > self.best_criterion:
-            self.best_criterion = criterion
-            self.best_score, self.best_loss = score, val_loss
-            self.best_weights = problem.weights()
+        improved = criterion > self.best_criterion + self.tol
+        no_improvement = 0 if improved else self._no_improvement + 1
+        best = criterion > self.best_criterion
+        best_weights = problem.weights() if best else None
+
+        def record():
+            self.loss_curve.append(loss)
+            self.validation_loss_curve.append(val_loss)
+            self.validation_scores.append(score)
+            self._no_improvement = no_improvement
+            if best:
+                self.best_criterion = criterion
+                self.best_score, self.best_loss = score, val_loss
+                self.best_weights = best_weights
+
         info += f", validation {self.target.score_name} = {score:.4f}"
-        if self._no_improvement >= self.n_iter_no_change:
+        if no_improvement >= self.n_iter_no_change:
             reason = (
                 f"validation {self._criterion_name} did not improve by more than "
                 f"tol={self.tol:g} "
                 f"for {self.n_iter_no_change} consecutive iterations"
             )
-            return MonitorReport(True, True, reason, info)
-        return MonitorReport(False, True, "", info)
+            return MonitorReport(True, True, reason, info), record
+        return MonitorReport(False, True, "", info), record
 
     @property
     def _criterion_name(self):
@@ -184,3 +197,7 @@ class ForwardMonitor:
             self.target.curve_loss(Y_val, pred, sw_val),
             self.target.score(Y_val, pred, sw_val),
         )
+
+
+def _nothing():
+    """The record of an iterate that is not recorded (not finite)."""

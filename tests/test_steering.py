@@ -461,6 +461,27 @@ def test_a_callback_stops_a_staged_fit_within_its_stage():
     assert est.stop_reason_ == "a callback stopped the fit at iteration 3"
 
 
+def test_an_interrupt_in_a_callback_leaves_the_curves_consistent(data):
+    """Ctrl-C inside a callback's code at iteration 3 ends the fit with the
+    weights of iteration 2, and the monitor's curves end there too."""
+    pytest.importorskip("sklearn.callback")
+
+    class Interrupt(RecordTasks):
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            super().on_fit_task_end(estimator, context)
+            if len(self.ended) == 3:
+                raise KeyboardInterrupt
+
+    X, y = data
+    est = ADMMResidualRegressor(max_iter=20, **params(early_stopping=True))
+    with pytest.warns(FitInterruptedWarning):
+        est.set_callbacks(Interrupt()).fit(X, y)
+    assert est.n_iter_ == 2
+    for curve in ("loss_curve_", "validation_scores_", "objective_curve_"):
+        assert len(getattr(est, curve)) == 2, curve
+
+
+
 def test_validation_rows_take_the_training_class_weights(data, validation):
     X, y = data
     X_val, y_val = validation
