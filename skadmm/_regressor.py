@@ -18,9 +18,11 @@ from ._targets import RegressionTarget
     readout="ridge solution",
     alpha_auto="""``"auto"`` adapts it to the noise of the table: on 30
         to 2000 training rows (the sum of ``sample_weight``) it takes the value
-        of ``(3e-4, 1e-3, 3e-3, 1e-2)`` (and ``3 / n`` below 300 rows) with
-        the lowest 3-fold cross-validated MSE (twelve extra fits of the same
-        model on two thirds of the rows, fifteen below 300 rows; identical
+        of ``(3e-4, 1e-3, 3e-3, 1e-2)`` (and ``3 / n`` below 300 rows, ``1e-4``
+        from 100 rows on) with the lowest 3-fold cross-validated MSE, along
+        the penalty path from the largest (at most fifteen extra fits of the
+        same model on two thirds of the rows below 100 rows, eighteen below
+        300, ten from 300 on, where two of the folds are validated; identical
         rows share a fold, so integer weights still equal repeated rows); on
         smaller tables ``max(2e-3, 3 / n)``, on larger ones ``min(2e-3, 16 /
         n)`` (a sum-scale penalty: more rows pin a network of fixed size down),
