@@ -813,7 +813,9 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         search_code = None
         if code is not None:
             search_code = (code[0], self._code_fit_predict(X, target, *code))
-        if warm:
+        if warm and self.alpha == "auto":
+            # A number given since the first fit takes effect (see the user
+            # guide, "Warm starts"); "auto" keeps the penalty it resolved to.
             search = AlphaSearch(float(self.alpha_), "kept")
         elif self.alpha != "auto" and search_code is None:
             search = AlphaSearch(float(self.alpha), "given")

@@ -305,9 +305,10 @@ ATTRIBUTES = Template(
         (``"cross-validation"``; ``"sample cross-validation"`` on 2,000 to
         10,000 rows: the search on a sample of about 2,000 rows, with
         ``sample_rows`` and its choice ``sample_alpha``, capped at the size
-        rule; ``"fixed"`` for the size rule, ``"given"``
-        for a number, ``"kept"`` by a warm start, ``"stopped"`` when a fit
-        callback stopped the search, with ``n_fits`` done of ``n_planned``:
+        rule; ``"fixed"`` for the size rule, ``"given"`` for a number (also
+        in a warm start), ``"kept"`` by a warm start with ``alpha="auto"``,
+        ``"stopped"`` when a fit callback stopped the search, with ``n_fits``
+        done of ``n_planned``:
         the size rule's penalty), ``candidates`` and ``seconds`` (the whole
         search); with cross-validation also
         ``fold_errors`` (folds x candidates, summed weighted loss),

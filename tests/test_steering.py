@@ -482,6 +482,24 @@ def test_an_interrupt_in_a_callback_leaves_the_curves_consistent(data):
 
 
 
+def test_a_warm_fit_takes_a_new_numeric_alpha(data):
+    """A number set between warm fits is the next fit's penalty (user guide,
+    "Warm starts"), where the first fit's was once kept; "auto" keeps the
+    penalty it resolved to."""
+    X, y = data
+    est = ADMMResidualRegressor(max_iter=5, warm_start=True, **params(alpha=1e-3))
+    quiet_fit(est, X, y)
+    norm = np.linalg.norm(est.coefs_[0])
+    quiet_fit(est.set_params(alpha=10.0), X, y)
+    assert est.alpha_ == 10.0 and est.alpha_search_["rule"] == "given"
+    assert np.linalg.norm(est.coefs_[0]) < 0.5 * norm
+    auto = ADMMResidualRegressor(max_iter=2, warm_start=True, **params(alpha="auto"))
+    first = quiet_fit(auto, X, y).alpha_
+    quiet_fit(auto, X, y)
+    assert auto.alpha_ == first and auto.alpha_search_["rule"] == "kept"
+
+
+
 def test_validation_rows_take_the_training_class_weights(data, validation):
     X, y = data
     X_val, y_val = validation
