@@ -320,8 +320,40 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         return sample_weight
 
     # -------------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
-        """The fit shared by the estimators (see their ``fit``)."""
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+        callbacks=None,
+    ):
+        """The fit shared by the estimators (see their ``fit``); a fit that
+        raises leaves the estimator as it was.
+
+        ``callbacks``: the :class:`~skadmm._callbacks.FitCallbacks` of a fit
+        that is a task of another one (``None``: this fit's own).
+        """
+        # validate_data sets n_features_in_ and feature_names_in_ before the
+        # checks that may still refuse the data (scale, weights, memory), and
+        # a refit that failed left them describing other data than the kept
+        # coefs_: predict then refused the fitted model's own columns.
+        before = dict(vars(self))
+        try:
+            return self._fit_or_raise(
+                X, y, sample_weight, X_val, y_val, sample_weight_val, callbacks
+            )
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit_or_raise(
+        self, X, y, sample_weight, X_val, y_val, sample_weight_val, callbacks
+    ):
+        """:meth:`_fit` without the restore on failure."""
         if is_dask_collection(X) or is_dask_collection(y):
             # Rows sharded over the Dask workers (see skadmm._sharded_fit).
             return self._fit_sharded(
@@ -336,7 +368,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         )
         warm = self.warm_start and hasattr(self, "coefs_")
         X, y = self._validate_xy(X, y, reset=not warm)
-        callbacks = FitCallbacks(self, X, y, sample_weight)
+        if callbacks is None:
+            callbacks = FitCallbacks(self, X, y, sample_weight)
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(
@@ -1001,8 +1034,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             model = clone(self).set_params(
                 embedding=kind, warm_start=False, verbose=max(self.verbose - 1, 0)
             )
-            # clone shares the callbacks: these fits are not the user's.
+            # The callbacks follow each fit as a task of this one (its
+            # iterations below it), not as the candidate's own.
             model.__dict__.pop("_skl_callbacks", None)
+            task = callbacks.subfit("embedding-fit", *train)
             given = dict(
                 zip(("X_val", "y_val", "sample_weight_val"), held, strict=True)
             )
@@ -1010,7 +1045,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             # Only the chosen fit's warnings reach the user.
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                model._fit(*train, **(given if early else {}))
+                model._fit(*train, **(given if early else {}), callbacks=task)
             seconds[kind] = time.perf_counter() - start
             losses[kind] = _held_out_loss(model, train, held)
             fits[kind] = (model, caught)
@@ -1020,7 +1055,10 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     f"{losses[kind]:.5g} ({seconds[kind]:.2f}s)",
                     flush=True,
                 )
-        kind = AUTO_CODE if losses[AUTO_CODE] < losses["none"] else "none"
+            if task.asked_stop:
+                # A callback stopped the fit: it ends with this candidate.
+                break
+        kind = min(losses, key=lambda k: (losses[k], k != "none"))
         model, caught = fits[kind]
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -1034,7 +1072,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         record = dict(model.alpha_search_)
         record.update(
             embedding=kind,
-            embedding_rule="held-out",
+            embedding_rule="held-out" if len(losses) > 1 else "stopped",
             embedding_errors=losses,
             embedding_fit_seconds=seconds,
             held_out_rows=held[0].shape[0],

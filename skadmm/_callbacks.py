@@ -16,8 +16,10 @@ depend on them; when the search runs on worker processes (``n_jobs``), the
 hooks of a candidate's task run in the fitting process as its result arrives,
 so a callback sees the same tasks for any ``n_jobs``. Returning ``True`` at
 the end of a candidate's task stops the search and the fit (see
-:class:`SearchStopped`). With an older scikit-learn the estimators have no
-``set_callbacks`` and none of this runs.
+:class:`SearchStopped`). ``embedding="auto"``'s two held-out fits (more than
+2,000 rows) are tasks of the fit (``"embedding-fit"``, see
+:meth:`FitCallbacks.subfit`) with those tasks below them. With an older
+scikit-learn the estimators have no ``set_callbacks`` and none of this runs.
 """
 
 try:
@@ -54,22 +56,37 @@ class FitCallbacks:
     exactly what it did before they existed.
     """
 
-    def __init__(self, estimator, X, y, sample_weight):
+    def __init__(self, estimator, X, y, sample_weight, parent=None, task_name=None):
         self.estimator = estimator
         self.active = HAS_CALLBACKS and (
             bool(getattr(estimator, "_skl_callbacks", None))
             or hasattr(estimator, "_parent_callback_ctx")
         )
+        if parent is not None:
+            self.active = parent.active
         self.X, self.y = X, y
         self.metadata = (
             None if sample_weight is None else {"sample_weight": sample_weight}
         )
         self._context = self._iteration = None
+        #: A callback asked to stop (at an iteration or a candidate's end).
+        self.asked_stop = False
         if self.active:
-            self._context = estimator._init_callback_context(max_subtasks=None)
+            self._context = (
+                estimator._init_callback_context(max_subtasks=None)
+                if parent is None
+                else parent._context.subcontext(task_name=task_name, max_subtasks=None)
+            )
             self._context.call_on_fit_task_begin(
                 estimator=estimator, X=X, y=y, metadata=self.metadata
             )
+
+    def subfit(self, task_name, X, y, sample_weight):
+        """The callbacks of a whole fit inside this one, as a task of it
+        (``embedding="auto"``'s held-out fits): its iterations and search fits
+        are tasks below that one, and the callbacks see this fit's estimator.
+        Inactive when this one is."""
+        return FitCallbacks(self.estimator, X, y, sample_weight, self, task_name)
 
     def begin_iteration(self, task_name="iteration"):
         """Open the task of the next iteration (or candidate fit)."""
@@ -89,13 +106,15 @@ class FitCallbacks:
         if self._iteration is None:
             return False
         iteration, self._iteration = self._iteration, None
-        return iteration.call_on_fit_task_end(
+        stop = iteration.call_on_fit_task_end(
             estimator=self.estimator,
             X=self.X,
             y=self.y,
             metadata=self.metadata,
             reconstruction_attributes=attributes,
         )
+        self.asked_stop = self.asked_stop or bool(stop)
+        return stop
 
     def search_run(self, run, in_process, n_planned):
         """``run`` of ``alpha="auto"``'s search (see ``_alpha_search.search_alpha``)

@@ -322,8 +322,9 @@ ATTRIBUTES = Template(
         on the same folds at the chosen penalty, its ``code_fold_errors``
         and ``code_fit_seconds``; ``"held-out"``: one fit of each kind on
         the same rows, compared on ``held_out_rows`` others, with
-        ``embedding_fit_seconds``; ``"too few rows"``: none) and
-        ``embedding_errors`` (the loss per unit weight of each kind).
+        ``embedding_fit_seconds``; ``"too few rows"``: none; ``"stopped"``:
+        a fit callback stopped the fit before both were compared) and
+        ``embedding_errors`` (the loss per unit weight of each kind fitted).
     n_outputs_ : int
         Number of outputs.
     exchange_bytes_ : dict or None

@@ -17,7 +17,7 @@ import skadmm._solvers._base
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._alpha_search import fixed_alpha
 from skadmm._solvers import SOLVERS
-from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning
+from skadmm.exceptions import DivergenceWarning, FitInterruptedWarning, NumericalError
 
 from ._problems import StopAt, regression_data
 
@@ -461,6 +461,37 @@ def test_a_callback_stops_a_staged_fit_within_its_stage():
     assert est.stop_reason_ == "a callback stopped the fit at iteration 3"
 
 
+def test_the_held_out_embedding_fits_are_tasks_with_their_iterations():
+    """embedding="auto" on more than 2,000 rows: each candidate's fit is a
+    task of the fit, its search fits and iterations tasks below it; a
+    callback sees them and stops the fit in the first candidate, which is
+    then the model."""
+    pytest.importorskip("sklearn.callback")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2_500, 3))
+    y = X[:, 0] + 0.3 * rng.standard_normal(2_500)
+    kw = dict(embedding="auto", width=8, max_iter=4, random_state=0)
+    plain = quiet_fit(ADMMResidualRegressor(**kw), X, y)
+    callback = RecordTasks()
+    est = quiet_fit(ADMMResidualRegressor(**kw).set_callbacks(callback), X, y)
+    np.testing.assert_array_equal(est.predict(X), plain.predict(X))
+    parents = {(name, parent) for name, _, parent in callback.ended}
+    assert parents == {
+        ("fit", None),
+        ("embedding-fit", "fit"),
+        ("alpha-search-fit", "embedding-fit"),
+        ("iteration", "embedding-fit"),
+    }
+    assert [name for name, _, _ in callback.ended].count("iteration") == 8
+    stopping = RecordTasks(stop_on="iteration", stop_at=3)
+    est = quiet_fit(ADMMResidualRegressor(**kw).set_callbacks(stopping), X, y)
+    assert est.n_iter_ == 3
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 3"
+    assert est.alpha_search_["embedding"] == "none"
+    assert est.alpha_search_["embedding_rule"] == "stopped"
+    assert [name for name, _, _ in stopping.ended].count("embedding-fit") == 1
+
+
 def test_an_interrupt_in_a_callback_leaves_the_curves_consistent(data):
     """Ctrl-C inside a callback's code at iteration 3 ends the fit with the
     weights of iteration 2, and the monitor's curves end there too."""
@@ -481,6 +512,24 @@ def test_an_interrupt_in_a_callback_leaves_the_curves_consistent(data):
         assert len(getattr(est, curve)) == 2, curve
 
 
+def test_a_refit_that_fails_leaves_the_estimator_as_it_was(data):
+    """validate_data records the new columns before the scale check refuses
+    them: the fitted model once kept 4 features' weights and a count of 3."""
+    X, y = data
+    est = quiet_fit(ADMMResidualRegressor(max_iter=3, **params()), X, y)
+    before, predicted = dict(vars(est)), est.predict(X)
+    with pytest.raises(NumericalError):
+        est.fit(X[:, :3] * 1e200, y)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        est.fit(X[:, :3], y, sample_weight=np.zeros(len(y)))
+    assert vars(est).keys() == before.keys()
+    assert all(vars(est)[key] is value for key, value in before.items())
+    np.testing.assert_array_equal(est.predict(X), predicted)
+    first = ADMMResidualRegressor(**params())
+    with pytest.raises(NumericalError):
+        first.fit(X * 1e200, y)
+    assert vars(first) == vars(ADMMResidualRegressor(**params()))
+
 
 def test_a_warm_fit_takes_a_new_numeric_alpha(data):
     """A number set between warm fits is the next fit's penalty (user guide,
@@ -497,7 +546,6 @@ def test_a_warm_fit_takes_a_new_numeric_alpha(data):
     first = quiet_fit(auto, X, y).alpha_
     quiet_fit(auto, X, y)
     assert auto.alpha_ == first and auto.alpha_search_["rule"] == "kept"
-
 
 
 def test_validation_rows_take_the_training_class_weights(data, validation):
