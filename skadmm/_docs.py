@@ -74,7 +74,9 @@ PARAMETERS = Template(
         guide).
     update : {"proximal", "linearized"}, default="proximal"
         ``"proximal"`` solves each quadratic block exactly (Cholesky); ``"linearized"``
-        replaces that solve by one proximal-gradient step.
+        replaces that solve by one proximal-gradient step. ``solver="reset"``
+        reads it with ``splitting="three"`` only (its two-splitting steps are
+        backtracked gradient steps either way; ``fit`` warns).
     beta : float or "auto", default="auto"
         Weight of the penalties that relax the links between layers (the
         ``nu`` of dlADMM, mDLAM and pdADMM). Larger values keep the auxiliaries

@@ -411,6 +411,34 @@ def test_a_parameter_is_warned_about_exactly_when_the_solver_ignores_it(data, so
             assert warning.filename == __file__  # points at the caller of fit
 
 
+@pytest.mark.parametrize(
+    "solver", [s for s, cls in sorted(SOLVERS.items()) if "update" in cls.reads]
+)
+@pytest.mark.parametrize("splitting", ["two", "three"])
+def test_update_is_warned_about_where_the_splitting_ignores_it(data, solver, splitting):
+    """The same oracle for ``update`` by splitting: the reset mode's
+    two-splitting steps are backtracked gradient steps either way."""
+    X, y = data
+    params = dict(
+        solver=solver, splitting=splitting, width=8, n_blocks=1, max_iter=4, tol=0.0
+    )
+
+    def fit(**extra):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pred = small(**params, **extra).fit(X, y).predict(X)
+        return pred, [w for w in caught if "ignores" in str(w.message)]
+
+    reference, _ = fit()
+    pred, ignored = fit(update="linearized")
+    if splitting in SOLVERS[solver].update_splittings:
+        assert not np.array_equal(pred, reference) and not ignored
+    else:
+        np.testing.assert_array_equal(pred, reference)
+        (warning,) = ignored
+        assert "update='linearized' with splitting='two'" in str(warning.message)
+
+
 def test_predict_checks(data):
     X, y = data
     with pytest.raises(NotFittedError):

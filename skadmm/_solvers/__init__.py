@@ -56,6 +56,17 @@ def ignored_params(solver, params, defaults):
             continue
         readers = ", ".join(repr(s) for s, cls in SOLVERS.items() if name in cls.reads)
         phrases.append(f"{name}={params[name]!r} (read by solver={readers})")
+    cls = SOLVERS[solver]
+    if (
+        "update" in cls.reads
+        and params["splitting"] not in cls.update_splittings
+        and params["update"] != defaults["update"]
+    ):
+        readers = ", ".join(map(repr, sorted(cls.update_splittings)))
+        phrases.append(
+            f"update={params['update']!r} with splitting={params['splitting']!r} "
+            f"(read with splitting={readers})"
+        )
     for name in ("quantize_bits", "quantize_levels"):
         if (
             name in known

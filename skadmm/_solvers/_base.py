@@ -115,6 +115,8 @@ class BaseSolver(ABC):
     #: Mode parameters that this mode refuses with an error unless at their
     #: defaults (no warning needed).
     refuses = frozenset()
+    #: The splittings whose blocks read ``update`` (when ``reads`` has it).
+    update_splittings = frozenset({"two", "three"})
     #: The estimator parameters only this mode reads, declared here once:
     #: ``name -> (constraints, docstring entry)``. The estimators take their
     #: constraints and documentation from here (their ``__init__`` still

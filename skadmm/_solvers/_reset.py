@@ -126,6 +126,9 @@ class ResetSolver(BaseSolver):
     # The backward sweep's blocks follow `update`; beta is 1 / eta, and the
     # read-out link is exact (no rho, no proximal tau).
     reads = frozenset({"splitting", "update", "eta", "mu"})
+    # The two-splitting's reset steps (its inner U and W steps) are
+    # backtracked gradient steps whatever ``update`` says.
+    update_splittings = frozenset({"three"})
     # Besides the base copies: the step's start, the weight change, two
     # line-search trials and the previous iterate of the extrapolation.
     weight_copies = BaseSolver.weight_copies + 5
