@@ -346,8 +346,13 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 X, y, sample_weight, X_val, y_val, sample_weight_val, callbacks
             )
         except BaseException:
+            # A kept solver state the fit dropped may have been partly
+            # updated in place (warm_start): it stays dropped.
+            dropped = vars(self).get("_solver_state", 0) is None
             vars(self).clear()
             vars(self).update(before)
+            if dropped and "_solver_state" in before:
+                self._solver_state = None
             raise
 
     def _fit_or_raise(
