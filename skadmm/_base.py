@@ -541,9 +541,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                             start=weights,
                             readout_steps=self._stage_readout_steps(),
                         )
-                        problem.set_regions(
-                            split_layers(len(problem.W), plan.n_regions)
-                        )
+                        problem.set_regions(self._regions(problem, plan))
                         if stages and isinstance(problem, ShardedProblem):
                             # The final run after stages is short and in the
                             # data's dtype: its row blocks redo the trials'
@@ -751,7 +749,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     start=weights,
                     readout_steps=self._stage_readout_steps() if i else None,
                 )
-                problem.set_regions(split_layers(len(problem.W), plan.n_regions))
+                problem.set_regions(self._regions(problem, plan))
                 result = setting.solver.solve(
                     problem,
                     monitor,
@@ -1133,6 +1131,11 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     def _make_solver(self):
         return self._solver_class().from_params(self.get_params())
 
+    def _regions(self, problem, plan):
+        """The regions of layers of ``problem`` under ``plan``."""
+        per_region = self._solver_class().layers_per_region
+        return split_layers(len(problem.W), plan.n_regions, per_region)
+
     def _plan_parallelism(self, n_samples, n_features):
         """Regions, workers and BLAS threads of a fit on ``n_samples`` rows
         (see ``_parallel``)."""
@@ -1146,7 +1149,12 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                     n_train -= int(np.ceil(self.validation_fraction * n_samples))
                 blocks = n_row_blocks(n_train, n_features)
         return plan_parallelism(
-            self.n_jobs, self.n_regions, self.n_blocks + 2, **shape, row_blocks=blocks
+            self.n_jobs,
+            self.n_regions,
+            self.n_blocks + 2,
+            **shape,
+            row_blocks=blocks,
+            per_region=self._solver_class().layers_per_region,
         )
 
     def _split_validation(self, X, Y, sw, rng, target):

@@ -63,7 +63,8 @@ PARAMETERS = Template(
         ``quantize``, ``quantize_bits``, ``quantize_levels``,
         ``layer_workers`` as listed above);
         ``fit`` warns (``UserWarning``) when one of those is set away from its
-        default.
+        default, or refuses it where the mode cannot run it (pdADMM:
+        ``splitting="two"``, ``update="linearized"``).
     splitting : {"three", "two"}, default="three"
         Relaxation. ``"three"`` keeps pre-activations as auxiliaries and solves
         every block exactly; ``"two"`` drops them (one ``n_samples x width``
@@ -171,6 +172,9 @@ PARAMETERS = Template(
         region, the serial algorithm. The iterates depend on ``n_regions``;
         every matrix product runs on ``budget // n_regions`` BLAS threads, or on
         one when the products are too small to gain from more.
+        ``solver="pdadmm"`` updates every layer at once whatever the regions:
+        there ``n_regions`` (at most the number of layers) only sets the
+        workers and their BLAS threads, and the iterates do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and of the validation split.
     warm_start : bool, default=False

@@ -29,18 +29,21 @@ from sklearn.utils.parallel import Parallel, delayed
 from ._blas import blas_thread_budget, blas_threads_for, small_products
 
 
-def split_layers(n_layers, n_regions):
+def split_layers(n_layers, n_regions, per_region=2):
     """Contiguous regions ``[(start, stop), ...]`` covering ``range(n_layers)``.
 
-    Sizes differ by at most one; with more than one region each has at least two
-    layers, so that no two boundaries are adjacent.
+    Sizes differ by at most one; with more than one region each has at least
+    ``per_region`` layers: two where regions update their layers in parallel,
+    so that no two boundaries are adjacent; one for a mode whose every layer
+    is a task anyway (pdADMM), where the regions only count its workers.
     """
-    if n_regions > 1 and 2 * n_regions > n_layers:
+    if n_regions > 1 and per_region * n_regions > n_layers:
         raise ValueError(
-            f"n_regions={n_regions} needs at least {2 * n_regions} layers (two per "
-            f"region) but the network has {n_layers}: the lifting layer, n_blocks "
-            "residual blocks and the read-out. Lower n_regions to at most "
-            f"{max(1, n_layers // 2)} or raise n_blocks."
+            f"n_regions={n_regions} needs at least {per_region * n_regions} layers "
+            f"({per_region} per region) but the network has {n_layers}: the "
+            "lifting layer, n_blocks residual blocks and the read-out. Lower "
+            f"n_regions to at most {max(1, n_layers // per_region)} or raise "
+            "n_blocks."
         )
     bounds = np.cumsum(
         [0] + [len(s) for s in np.array_split(range(n_layers), n_regions)]
@@ -78,7 +81,14 @@ def run_in_order(tasks):
 
 
 def plan_parallelism(
-    n_jobs, n_regions, n_layers, n_samples, width, n_features, row_blocks=1
+    n_jobs,
+    n_regions,
+    n_layers,
+    n_samples,
+    width,
+    n_features,
+    row_blocks=1,
+    per_region=2,
 ):
     """Resolve ``n_jobs`` and ``n_regions`` for a network of ``n_layers`` layers.
 
@@ -98,9 +108,11 @@ def plan_parallelism(
     :mod:`skadmm._row_blocks`) runs them on ``min(n_jobs, budget, row_blocks)``
     workers, each block on one BLAS thread; ``n_jobs=None`` then means the
     whole budget, the cores its BLAS threads would use otherwise.
+
+    ``per_region``: the fewest layers of a region (see :func:`split_layers`).
     """
     regions = 1 if n_regions is None else n_regions
-    split_layers(n_layers, regions)  # validates before any work
+    split_layers(n_layers, regions, per_region)  # validates before any work
     budget = max(1, min(blas_thread_budget(), cpu_count()))
     if row_blocks > 1:
         requested = budget if n_jobs is None else effective_n_jobs(n_jobs)

@@ -287,9 +287,16 @@ def test_regions_do_not_change_the_iterates_on_one_blas_thread(data):
     X, y = data
     with threadpool_limits(1, user_api="blas"):
         fits = [pd(n_blocks=6, n_regions=r, n_jobs=r).fit(X, y) for r in (1, 2, 4)]
+        # One layer per region is enough: the regions only count workers (a
+        # network of 3 layers on 3 regions, refused while regions needed two).
+        shallow = [pd(n_blocks=1, n_regions=r, n_jobs=r).fit(X, y) for r in (1, 3)]
     for est in fits[1:]:
         for a, b in zip(est.coefs_, fits[0].coefs_, strict=True):
             np.testing.assert_array_equal(a, b)
+    for a, b in zip(shallow[1].coefs_, shallow[0].coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="n_regions=4 needs at least 4 layers"):
+        pd(n_blocks=1, n_regions=4).fit(X, y)
 
 
 @pytest.mark.skipif(cpu_count() < 2, reason="needs two cores")

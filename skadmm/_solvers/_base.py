@@ -115,6 +115,9 @@ class BaseSolver(ABC):
     #: Mode parameters that this mode refuses with an error unless at their
     #: defaults (no warning needed).
     refuses = frozenset()
+    #: The fewest layers of a region when ``n_regions > 1`` (see
+    #: ``skadmm._parallel.split_layers``).
+    layers_per_region = 2
     #: The splittings whose blocks read ``update`` (when ``reads`` has it).
     update_splittings = frozenset({"two", "three"})
     #: The estimator parameters only this mode reads, declared here once:

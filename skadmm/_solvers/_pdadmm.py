@@ -65,6 +65,9 @@ class PDADMMSolver(SweepSolver):
     # beta=1 learns where RADMM's beta=1000 does not move, and rho=5 keeps the
     # condition rho > max(4 beta S^2, 2.56 beta) for every activation.
     default_penalties = {"beta": 1.0, "rho": 5.0}
+    # Every layer is a task of each phase whatever the regions, which only
+    # set how many workers run them: one layer per region is enough.
+    layers_per_region = 1
     reads = frozenset(
         {
             "beta",
