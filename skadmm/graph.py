@@ -29,7 +29,7 @@ _NORMALIZATIONS = ("gcn", "random_walk")
 _SYMMETRY_RTOL = 1e-10
 
 
-def _check_adjacency(adjacency, n_nodes, symmetrize):
+def _check_adjacency(adjacency, n_nodes, symmetrize, features_name="X"):
     """Return the adjacency as a float64 CSR matrix after checking it.
 
     Every check runs before any product, so a wrong graph fails fast and says
@@ -49,8 +49,9 @@ def _check_adjacency(adjacency, n_nodes, symmetrize):
         raise ValueError(f"adjacency must be square; got shape {A.shape}.")
     if A.shape[0] != n_nodes:
         raise ValueError(
-            f"adjacency has {A.shape[0]} nodes but X has {n_nodes} rows; "
-            "X needs one row per node, in the adjacency's order."
+            f"adjacency has {A.shape[0]} nodes but {features_name} has {n_nodes} "
+            f"rows; {features_name} needs one row per node, in the adjacency's "
+            "order."
         )
     if not np.isfinite(A.data).all():
         raise ValueError("adjacency contains NaN or infinite weights.")
@@ -179,10 +180,18 @@ def hop_features(
            [0.   , 0.333, 0.278],
            [0.   , 0.   , 0.167]])
     """
+    return _hop_features(adjacency, X, n_hops, normalization, self_loops, symmetrize)
+
+
+def _hop_features(
+    adjacency, X, n_hops, normalization, self_loops, symmetrize, features_name="X"
+):
+    """:func:`hop_features`, its errors calling ``X`` ``features_name`` (the
+    transformer's ``features``: its own ``X`` holds node indices)."""
     X = check_array(
-        X, accept_sparse="csr", dtype=(np.float64, np.float32), input_name="X"
+        X, accept_sparse="csr", dtype=(np.float64, np.float32), input_name=features_name
     )
-    A = _check_adjacency(adjacency, X.shape[0], symmetrize)
+    A = _check_adjacency(adjacency, X.shape[0], symmetrize, features_name)
     A = _normalize(A, normalization, self_loops).astype(X.dtype)
 
     blocks = [X]
@@ -321,13 +330,14 @@ class HopFeatures(TransformerMixin, BaseEstimator):
         """
         # X is checked first: a wrong input fails before the products.
         self._node_index(X, reset=True, n_nodes=_num_samples(self.features))
-        self.hop_features_ = hop_features(
+        self.hop_features_ = _hop_features(
             self.adjacency,
             self.features,
-            n_hops=self.n_hops,
-            normalization=self.normalization,
-            self_loops=self.self_loops,
-            symmetrize=self.symmetrize,
+            self.n_hops,
+            self.normalization,
+            self.self_loops,
+            self.symmetrize,
+            features_name="features",
         )
         self.n_nodes_ = self.hop_features_.shape[0]
         return self

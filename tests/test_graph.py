@@ -234,7 +234,7 @@ def test_transformer_rejects_bad_indices(csbm, X, message):
 
 def test_transformer_validates_graph_and_params(csbm):
     A, F, _ = csbm
-    with pytest.raises(ValueError, match="400 nodes but X has 10 rows"):
+    with pytest.raises(ValueError, match="400 nodes but features has 10 rows"):
         HopFeatures(A, F[:10]).fit([[0]])
     with pytest.raises(ValueError, match="n_hops"):
         HopFeatures(A, F, n_hops=-2).fit([[0]])

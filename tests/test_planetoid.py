@@ -62,12 +62,24 @@ def test_adjacency_is_symmetric_unweighted_without_self_loops(name):
     assert A.nnz == 2 * n_edges
 
 
-def test_citeseer_isolated_unlabelled_nodes_are_in_no_split():
+def test_citeseer_unlabelled_nodes_are_in_no_split():
+    """As the docstring says: 15 nodes without features or label, each with
+    one or two edges, and 48 nodes without edges, 6 and 12 of them in the
+    validation and test splits."""
     bunch = load_planetoid("citeseer")
     empty = np.flatnonzero(bunch.data.getnnz(axis=1) == 0)
     assert len(empty) == 15
     split = np.concatenate([bunch.train_index, bunch.val_index, bunch.test_index])
     assert not np.isin(empty, split).any()
+    degree = bunch.adjacency.getnnz(axis=1)
+    assert set(degree[empty]) == {1, 2}
+    isolated = degree == 0
+    assert isolated.sum() == 48
+    assert [isolated[bunch[f"{s}_index"]].sum() for s in ("train", "val", "test")] == [
+        0,
+        6,
+        12,
+    ]
 
 
 def test_return_X_y_and_case():

@@ -61,8 +61,11 @@ def load_planetoid(name, *, return_X_y=False):
 
     Notes
     -----
-    CiteSeer holds 15 isolated nodes without a label in the original files:
-    their feature rows are zero, their target is 0 and they are in no split.
+    CiteSeer holds 15 nodes that the original files list in the graph but
+    give no features or label (often called isolated, though each has one or
+    two edges): their feature rows are zero, their target is 0 and they are
+    in no split. Its graph has 48 nodes without edges, 6 of them in the
+    validation split and 12 in the test split.
 
     Z. Yang, W. Cohen and R. Salakhutdinov, "Revisiting Semi-Supervised
     Learning with Graph Embeddings", ICML 2016. P. Sen, G. Namata, M. Bilgic,
