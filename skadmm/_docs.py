@@ -284,10 +284,11 @@ ATTRIBUTES = Template(
         excluded): how much the hidden layers learn.
     validation_scores_ : list of float or None
         Validation $score after each iteration (with ``early_stopping``; continued
-        by warm-started fits).
+        by warm-started fits). The stages of a progressive fit (``stages_``)
+        are not validated: the curve then holds the run on all rows only.
     validation_loss_curve_ : list of float or None
         Validation $loss_short after each iteration (with ``early_stopping``;
-        continued by warm-started fits).
+        continued by warm-started fits; as ``validation_scores_``).
     best_validation_score_ : float or None
         Validation $score of the iterate kept by early stopping (the best
         validation $stopping) of the last fit (with ``early_stopping``).
