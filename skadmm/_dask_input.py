@@ -47,10 +47,24 @@ def predict_blocks(estimator, name, X):
     until the caller computes it); its columns and dtype are those of the
     method on one row (computed here, on zeros).
     """
-    from sklearn.utils.validation import check_is_fitted
+    from sklearn.utils.validation import _check_feature_names, check_is_fitted
 
     check_is_fitted(estimator)
-    method = getattr(estimator, name)
+    # The column names as scikit-learn checks a DataFrame's (an error for
+    # other or reordered names, a warning for a missing name), from the
+    # collection's metadata: its chunks reach the method as arrays, which
+    # dropped the names (reordered columns gave wrong predictions, silently).
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        import pandas as pd
+
+        # An empty frame of the collection's columns (scikit-learn reads the
+        # names of pandas frames only).
+        _check_feature_names(estimator, pd.DataFrame(columns=columns), reset=False)
+    else:
+        _check_feature_names(estimator, np.empty((0, 0)), reset=False)
+    names = getattr(estimator, "feature_names_in_", None)
+    method = _named(getattr(estimator, name), names)
     n_features = estimator.n_features_in_
     X = as_dask_array(X, "X")
     if X.ndim != 2 or X.shape[1] != n_features:
@@ -73,3 +87,17 @@ def predict_blocks(estimator, name, X):
         dtype=sample.dtype,
         meta=sample[:0],
     )
+
+
+def _named(method, names):
+    """``method`` on arrays whose columns are ``names`` (checked already), as a
+    DataFrame of those columns, so that each chunk does not warn again that
+    it has none (``method`` itself without names)."""
+    if names is None:
+        return method
+    import pandas as pd
+
+    def named(chunk):
+        return method(pd.DataFrame(chunk, columns=names, copy=False))
+
+    return named

@@ -190,6 +190,28 @@ def test_dask_dataframe_input_and_dask_predictions(client):
     np.testing.assert_array_equal(clf.predict(Xd).compute(), clf.predict(X))
 
 
+def test_dask_predictions_check_the_column_names(client):
+    """As for a pandas frame: reordered or renamed columns are refused (they
+    once gave other predictions, silently), the right ones predict without
+    a warning per chunk, and an array warns once that it has no names."""
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = fit_quietly(ADMMResidualRegressor(**params(max_iter=2)), frame, y)
+    Xf = dd.from_pandas(frame, npartitions=4)
+    for wrong in (Xf[["d", "c", "b", "a"]], Xf.rename(columns={"a": "z"})):
+        with pytest.raises(ValueError, match="feature names should match"):
+            model.predict(wrong)
+    expected = model.predict(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(model.predict(Xf).compute(), expected)
+    with pytest.warns(UserWarning, match="does not have valid feature names") as w:
+        model.predict(da.from_array(X, chunks=CHUNK)).compute()
+    assert len(w) == 1
+
+
 def test_input_scale_is_warned_about_from_the_chunks_summaries(client):
     X, y = data()
     X[:, 2] += 30.0  # root mean square about 30, in every chunk
