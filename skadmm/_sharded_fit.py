@@ -521,12 +521,28 @@ def _check_chunks(summary, n_features):
             raise ValueError(f"Row chunk {i} of y contains NaN or infinity.")
         if s["negative"]:
             raise ValueError("Negative values in sample_weight are not allowed.")
+        if s["weight_sum"] is not None and not np.isfinite(s["weight_sum"]):
+            raise ValueError(
+                f"Row chunk {i} of sample_weight contains NaN or infinity (or "
+                "its sum overflows)."
+            )
     if sum(s["rows"] for s in summary) < 2:
         raise ValueError("A fit needs at least 2 samples.")
     if all(s["weight_sum"] is not None for s in summary) and not (
         sum(s["weight_sum"] for s in summary) > 0
     ):
         raise ValueError("sample_weight must have a positive sum.")
+    held = [i for i, s in enumerate(summary) if s["validation"]]
+    if held and not any(
+        summary[i]["weight_sum"] is None or summary[i]["weight_sum"] > 0 for i in held
+    ):
+        # Early stopping would score an empty validation set (0 / 0).
+        raise ValueError(
+            f"The row chunks held out for early stopping ({held}) have no rows "
+            "of positive weight: set early_stopping=False, or another "
+            "random_state (it draws the held-out chunks), or spread the "
+            "zero-weight rows over the chunks."
+        )
 
 
 def _make_target(est, shards, summary, y, dtype):

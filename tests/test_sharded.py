@@ -268,6 +268,14 @@ def test_early_stopping_holds_out_chunks(client):
         ADMMResidualRegressor(**params(early_stopping=True)).fit(
             da.from_array(X, chunks=900), da.from_array(y, chunks=900)
         )
+    # Held-out chunks of zero weight leave nothing to score (once 0 / 0).
+    held = np.random.RandomState(0).permutation(6)[0]  # random_state's draw
+    weights = np.ones(900)
+    weights[held * CHUNK : (held + 1) * CHUNK] = 0.0
+    with pytest.raises(ValueError, match=rf"held out for early stopping \(\[{held}\]"):
+        ADMMResidualRegressor(**params(early_stopping=True)).fit(
+            *chunked(X, y, weights)
+        )
     assert actors_left(client) == 0
 
 
@@ -277,6 +285,12 @@ def test_bad_input_and_unsupported_settings_are_refused_and_leave_nothing(client
     with pytest.raises(ValueError, match="Row chunk 2 of X"):
         ADMMResidualRegressor(**params()).fit(*chunked(X, y))
     assert actors_left(client) == 0
+    X, y = data()
+    for bad in (np.nan, np.inf):
+        weights = np.ones(len(y))
+        weights[200] = bad
+        with pytest.raises(ValueError, match="Row chunk 1 of sample_weight"):
+            ADMMResidualRegressor(**params()).fit(*chunked(X, y, weights))
     X, y = data()
     with pytest.raises(ValueError, match="solver='dladmm'"):
         ADMMResidualRegressor(**params(solver="dladmm")).fit(*chunked(X, y))
