@@ -19,6 +19,7 @@ Dask is imported only inside these functions: it is an optional dependency.
 """
 
 import time
+from contextlib import contextmanager
 
 from .exceptions import WorkerLostError
 
@@ -150,17 +151,26 @@ class PinnedActors:
 
     def call_each(self, method, args):
         """``method(*args[i])`` on object ``i``, all at once; the results in order."""
-        calls = [
-            getattr(actor, method)(*arg)
-            for actor, arg in zip(self.actors, args, strict=True)
-        ]
+        calls = []
+        for i, (actor, arg) in enumerate(zip(self.actors, args, strict=True)):
+            # An actor whose worker is gone (client.restart(), a dead
+            # process) may refuse the call itself, before any future exists.
+            with self._lost_as_error(i):
+                calls.append(getattr(actor, method)(*arg))
         return [self.wait(call, i) for i, call in enumerate(calls)]
 
     def wait(self, call, i):
         """The result of ``call`` (a future) on object ``i``; a lost worker
         raises :class:`~skadmm.exceptions.WorkerLostError`."""
-        try:
+        with self._lost_as_error(i):
             return call.result()
+
+    @contextmanager
+    def _lost_as_error(self, i):
+        """Dask's errors of a lost worker of object ``i`` as a
+        :class:`~skadmm.exceptions.WorkerLostError` that says what to do."""
+        try:
+            yield
         except (OSError, RuntimeError) as exc:
             if isinstance(exc, RuntimeError) and "lost" not in str(exc).lower():
                 raise

@@ -420,6 +420,24 @@ def test_process_workers_equal_the_local_fit_and_a_lost_worker_is_reported():
         assert not hasattr(model, "coefs_")
 
 
+def test_an_actor_refusing_the_call_of_a_lost_worker_is_a_lost_worker():
+    """After client.restart() an actor refuses the call itself ("Worker
+    holding Actor was lost", a RuntimeError before any future exists): the
+    same WorkerLostError as a call whose result is lost."""
+    from skadmm._pinned import PinnedActors
+
+    class Gone:
+        def __getattr__(self, name):
+            raise RuntimeError("Worker holding Actor was lost.  Status: cancelled")
+
+    pinned = object.__new__(PinnedActors)
+    pinned.actors, pinned.workers = [Gone()], ["tcp://w"]
+    pinned.what, pinned._lost, pinned._futures = "row chunks of X", set(), [None]
+    with pytest.raises(WorkerLostError, match="tcp://w holding row chunks of X"):
+        pinned.call("summary")
+    assert pinned._lost == {"tcp://w"}
+
+
 def test_threads_settings_are_warned_about_and_change_nothing(client):
     """n_jobs and n_regions mean nothing to a sharded fit: a warning says so,
     and the fit is the one without them."""
