@@ -32,7 +32,8 @@ _REMEDY = (
     "memory, so the fit cannot go on; the estimator was left unchanged and the "
     "other workers' state was released. Check why the worker died (most often "
     "its memory limit: give the workers more memory, or use more workers or "
-    "smaller row chunks), then call fit again."
+    "smaller row chunks; a Ctrl-C in the terminal that started a LocalCluster "
+    "stops its workers too), then call fit again."
 )
 
 

@@ -51,7 +51,7 @@ from ._stages import (
 )
 from ._targets import ClassificationTarget, RegressionTarget
 from ._warn import warn
-from .exceptions import NumericalError
+from .exceptions import NumericalError, WorkerLostError
 
 #: BLAS threads of the shards' computations and the driver's solves (the
 #: sums then round as an in-process fit's on one thread).
@@ -253,13 +253,25 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             weights = result.weights
             if validation and monitor.best_weights is not None:
                 weights = monitor.best_weights
-        if est.refit_readout:
-            refitted = [*weights[:-1], refit_readout_on(shards, weights, loss, alpha)]
-            if np.isfinite(refitted[-1]).all():
-                weights = refitted
-        finite = all(np.isfinite(W).all() for W in weights) and all(
-            shards.call("forward_finite", weights)
-        )
+        try:
+            if est.refit_readout:
+                refitted = [
+                    *weights[:-1],
+                    refit_readout_on(shards, weights, loss, alpha),
+                ]
+                if np.isfinite(refitted[-1]).all():
+                    weights = refitted
+            finite = all(np.isfinite(W).all() for W in weights) and all(
+                shards.call("forward_finite", weights)
+            )
+        except WorkerLostError:
+            if not result.interrupted:
+                raise
+            # Ctrl-C in a terminal also stops the worker processes of a
+            # LocalCluster started there (they share its process group): the
+            # interrupted fit keeps its last iterate, as promised, without
+            # the final refit and the workers' check of its predictions.
+            finite = all(np.isfinite(W).all() for W in weights)
     if not finite:
         raise NumericalError(
             "Training produced weights that are not finite, or whose predictions "

@@ -348,6 +348,39 @@ def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(
         ADMMResidualRegressor(**params()).fit(*chunked(X, y))
     assert actors_left(client) == 0
 
+    # Ctrl-C in a terminal also stops a LocalCluster's worker processes
+    # started there: the interrupted fit keeps its last iterate anyway
+    # (without the final refit), where it raised WorkerLostError.
+    from skadmm._sharded import ShardedProblem
+    from skadmm._sharded import refit_readout_on
+
+    sweeps, sweep = [], ShardedProblem.reset_sweep
+
+    def interrupted(self, beta, run):
+        sweeps.append(beta)
+        if len(sweeps) == 3:
+            raise KeyboardInterrupt
+        return sweep(self, beta, run)
+
+    def lost_after_the_interrupt(*args, **kwargs):
+        if len(sweeps) >= 3:
+            raise WorkerLostError("The Dask worker tcp://w holding rows was lost")
+        return refit_readout_on(*args, **kwargs)
+
+    monkeypatch.setattr(ShardedProblem, "reset_sweep", interrupted)
+    monkeypatch.setattr(
+        "skadmm._sharded_fit.refit_readout_on", lost_after_the_interrupt
+    )
+    with pytest.warns(FitInterruptedWarning):
+        model = ADMMResidualRegressor(**params()).fit(*chunked(X, y))
+    assert model.n_iter_ == 2 and np.isfinite(model.predict(X)).all()
+    assert actors_left(client) == 0
+    # Without an interrupt a lost worker still ends the fit.
+    sweeps[:] = [1.0] * 3
+    with pytest.raises(WorkerLostError):
+        ADMMResidualRegressor(**params()).fit(*chunked(X, y))
+    assert actors_left(client) == 0
+
 
 def test_memory_guard_checks_each_workers_share():
     X, y = data(2000)
