@@ -41,9 +41,9 @@ pipe = make_pipeline(
 # -----------
 # Four candidates and three folds: twelve fits, run on two workers. A fixed
 # ``alpha`` replaces the default ``alpha="auto"``, which makes this choice by
-# itself with an inner 3-fold cross-validation over ``3e-4, 1e-3, 3e-3, 1e-2``
-# (user guide, "Regularisation"); a grid search is how to tune it together
-# with other parameters.
+# itself with an inner cross-validation along the penalty path from ``1e-2``
+# down to ``1e-4`` (user guide, "Regularisation"); a grid search is how to
+# tune it together with other parameters.
 #
 # Early stopping is left off, so each fit runs until the training objective
 # stalls. The weakly penalised ``alpha=1e-3`` candidates keep lowering it
