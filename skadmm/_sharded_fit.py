@@ -197,11 +197,13 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
             "dask_ml.preprocessing.StandardScaler).",
         )
     target = _make_target(est, shards, summary, y, dtype)
-    _check_worker_memory(est, client, rows, held, order, n_features, target, dtype)
+    weighted = any(s["weight_sum"] is not None for s in summary)
+    _check_worker_memory(
+        est, client, rows, held, order, n_features, target, dtype, weighted
+    )
     # Rows of weight 0 are dropped (exact: they contribute nothing).
     kept = shards.call("encode", target, dtype, kind="all")
     n_train = sum(kept[i] for i in train)
-    weighted = any(s["weight_sum"] is not None for s in summary)
     norm, n_weight = _normalisation(summary, train, n_train, weighted)
     shards.pinned.call("set_norm", norm, est.activation)
     callbacks = FitCallbacks(est, X, y, None)
@@ -638,7 +640,9 @@ def _resolve_alpha(est, hooks, shards, target, n_weight, weighted, callbacks):
     return search.alpha, record
 
 
-def _check_worker_memory(est, client, rows, held, order, n_features, target, dtype):
+def _check_worker_memory(
+    est, client, rows, held, order, n_features, target, dtype, weighted
+):
     """``MemoryError`` if a worker's share of the fit exceeds its memory limit.
 
     Each worker holds the state of its own rows only (the weights are small),
@@ -667,7 +671,8 @@ def _check_worker_memory(est, client, rows, held, order, n_features, target, dty
             update=est.update,
             early_stopping=False,
             refit_readout=est.refit_readout,
-            weighted=False,
+            # Row weights add their copies, as in process.
+            weighted=weighted,
             row_blocks=max(blocks, 1),
             # The classifier's held trial features and its float32 stage on
             # all the rows, as in one process.

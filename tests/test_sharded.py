@@ -351,8 +351,7 @@ def test_interrupt_keeps_the_last_iterate_and_releases_the_workers(
     # Ctrl-C in a terminal also stops a LocalCluster's worker processes
     # started there: the interrupted fit keeps its last iterate anyway
     # (without the final refit), where it raised WorkerLostError.
-    from skadmm._sharded import ShardedProblem
-    from skadmm._sharded import refit_readout_on
+    from skadmm._sharded import ShardedProblem, refit_readout_on
 
     sweeps, sweep = [], ShardedProblem.reset_sweep
 
@@ -691,8 +690,15 @@ def test_memory_guard_counts_one_chunk_of_state_for_streamed_shards():
     target = SimpleNamespace(n_outputs=1)
     args = (client, rows, held, order, 5, target, np.dtype(np.float64))
     reset = ADMMResidualRegressor(width=64, n_blocks=2)
-    _check_worker_memory(reset, *args)
+    _check_worker_memory(reset, *args, False)
     with pytest.raises(MemoryError, match="holds 8000 rows of X"):
         _check_worker_memory(
-            ADMMResidualRegressor(width=64, n_blocks=2, solver="radmm"), *args
+            ADMMResidualRegressor(width=64, n_blocks=2, solver="radmm"), *args, False
         )
+    # Row weights count, as in process (they were left out).
+    weighted = estimate_fit_nbytes(8000, 5, 1, row_blocks=8, weighted=True, **shape)
+    assert weighted > one_chunk
+    info["workers"]["w"]["memory_limit"] = (one_chunk + weighted) // 2
+    _check_worker_memory(reset, *args, False)
+    with pytest.raises(MemoryError, match="holds 8000 rows of X"):
+        _check_worker_memory(reset, *args, True)
