@@ -396,6 +396,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 raise ValueError("sample_weight must have a positive sum.")
             # A zero-weight row contributes nothing: dropping it is exact.
             keep = sw > 0
+            _warn_fractional_weights(self.alpha, warm, sw, keep)
         # The plan of the fit (regions, workers, BLAS threads), decided once,
         # from the rows it trains on and the network's input width (that of
         # the embedded X, at its widest).
@@ -1424,6 +1425,29 @@ def _refit_readout(problem, X, Y, sw, weights, activation, alpha, loss):
     if isinstance(problem, ShardedProblem) and problem.rw.n_samples == X.shape[0]:
         return [*weights[:-1], refit_readout_on(problem.shards, weights, loss, alpha)]
     return refit_readout(X, Y, sw, weights, activation, alpha, loss)
+
+
+#: Summed weights below this fraction of the rows they weigh make
+#: alpha="auto" warn (see :func:`_warn_fractional_weights`).
+_FRACTIONAL_WEIGHTS = 0.1
+
+
+def _warn_fractional_weights(alpha, warm, sw, keep):
+    """Warn when ``alpha="auto"`` will read weights that sum to far fewer than
+    their rows as a small table: weights normalised to sum to 1 made a table
+    of 150 rows a table of one row (penalty 3, a constant predictor)."""
+    if alpha != "auto" or warm:
+        return
+    total, n_rows = float(sw.sum()), int(keep.sum())
+    if total < _FRACTIONAL_WEIGHTS * n_rows:
+        warn(
+            f"alpha='auto' counts rows by their sample_weight, which sum to "
+            f"{total:.3g} over {n_rows} rows: its penalty is that of a table of "
+            f"{total:.3g} rows (weights are frequencies, as repeated rows). "
+            f"Scale the weights to sum to the number of rows (sample_weight * "
+            f"{n_rows} / sample_weight.sum()), or give alpha.",
+            UserWarning,
+        )
 
 
 def _check_validation_args(X_val, y_val, sample_weight_val, early_stopping):

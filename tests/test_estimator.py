@@ -105,6 +105,22 @@ def test_integer_weights_equal_repeating_rows(data):
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-7, atol=1e-9)
 
 
+def test_auto_alpha_warns_of_weights_far_below_their_rows(data):
+    """Weights that sum to 1 make alpha="auto" see a table of one row (the
+    penalty of that rule, 3); it says so and how to scale them. Weights of a
+    usual size, and a given alpha, say nothing."""
+    X, y = data
+    weights = np.ones(len(y))
+    kw = dict(max_iter=2, alpha="auto")
+    with pytest.warns(UserWarning, match=r"sum to 1 over \d+ rows"):
+        est = fit_quiet(small(**kw), X, y, sample_weight=weights / len(y))
+    assert est.alpha_ == pytest.approx(3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fit_quiet(small(max_iter=2), X, y, sample_weight=weights / len(y))
+        fit_quiet(small(**kw), X, y, sample_weight=0.5 * weights)
+
+
 def test_weights_change_the_fit(data):
     X, y = data
     sw = np.where(X[:, 0] > 0, 5.0, 0.2)
