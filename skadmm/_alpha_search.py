@@ -51,6 +51,8 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from ._warn import warn
+
 #: ``alpha="auto"`` of the classifier (no cross-validation, see the module
 #: docstring).
 CLASSIFICATION_ALPHA = 3e-3
@@ -636,3 +638,29 @@ def _timed(task):
     tick = time.perf_counter()
     result = task()
     return result, time.perf_counter() - tick
+
+
+#: Summed weights below this fraction of the rows they weigh make
+#: alpha="auto" warn (see :func:`warn_fractional_weights`).
+_FRACTIONAL_WEIGHTS = 0.1
+
+
+def warn_fractional_weights(total, n_rows, target):
+    """Warn when ``alpha="auto"`` reads weights that sum to far fewer than
+    their ``n_rows`` rows (``total``) as a small table: weights normalised to
+    sum to 1 made a table of 150 rows a table of one row (penalty 3, a
+    constant predictor). A rule of ``target`` that gives the same penalty
+    either way (the classifier's below 4,000 rows) needs no warning."""
+    rule = target.auto_alpha
+    if rule is not None and rule(total) == rule(float(n_rows)):
+        return
+    if total < _FRACTIONAL_WEIGHTS * n_rows:
+        warn(
+            f"alpha='auto' counts rows by their weights (sample_weight, times "
+            f"class_weight for a classifier), which sum to {total:.3g} over "
+            f"{n_rows} rows: its penalty is that of a table of {total:.3g} "
+            "rows (weights are frequencies, as repeated rows). Scale the "
+            "weights to sum to the number of rows (sample_weight * n / "
+            "sample_weight.sum()), or give alpha.",
+            UserWarning,
+        )

@@ -39,6 +39,7 @@ from ._alpha_search import (
     fixed_alpha,
     planned_fits,
     search_alpha,
+    warn_fractional_weights,
 )
 from ._blas import blas_threads_for, fit_blas_limits, small_products
 from ._callbacks import CallbackSupportMixin, FitCallbacks, SearchStopped
@@ -346,12 +347,18 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 X, y, sample_weight, X_val, y_val, sample_weight_val, callbacks
             )
         except BaseException:
-            # A kept solver state the fit dropped may have been partly
-            # updated in place (warm_start): it stays dropped.
-            dropped = vars(self).get("_solver_state", 0) is None
+            failed = dict(vars(self))
             vars(self).clear()
             vars(self).update(before)
-            if dropped and "_solver_state" in before:
+            # scikit-learn's callback management tears the callbacks down
+            # after fit from what it set on the estimator: that stays.
+            for name in _CALLBACK_KEYS:
+                vars(self).pop(name, None)
+                if name in failed:
+                    setattr(self, name, failed[name])
+            # A kept solver state (warm_start) the fit dropped or replaced may
+            # have been iterated in place: it is never resumed.
+            if failed.get("_solver_state") is not before.get("_solver_state"):
                 self._solver_state = None
             raise
 
@@ -396,7 +403,6 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
                 raise ValueError("sample_weight must have a positive sum.")
             # A zero-weight row contributes nothing: dropping it is exact.
             keep = sw > 0
-            _warn_fractional_weights(self.alpha, warm, sw, keep)
         # The plan of the fit (regions, workers, BLAS threads), decided once,
         # from the rows it trains on and the network's input width (that of
         # the embedded X, at its widest).
@@ -608,8 +614,19 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         self.alpha_search_ = alpha_search
         self._store(weights, result, monitor, problem, kept, warm, stages)
         self.fit_time_ = time.perf_counter() - fit_start
-        callbacks.end_fit()
+        # A task of another fit (embedding="auto") ends with this model.
+        callbacks.end_fit(self._fitted_state() if callbacks.parent else None)
         return self
+
+    def _fitted_state(self):
+        """The attributes a fit set, but the parameters, the input checks and
+        the callbacks (what a held-out candidate hands to its estimator)."""
+        own = set(self.get_params()) | {"n_features_in_", "feature_names_in_"}
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if name not in own and not name.startswith(("_skl_callbacks", "_callback"))
+        }
 
     def _fit_sharded(self, X, y, sample_weight, X_val, y_val, sample_weight_val):
         """The fit on Dask collections, its rows sharded over the workers (see
@@ -847,6 +864,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         stopped = {}
         tick = time.perf_counter()
         n = float(X.shape[0] if sw is None else sw.sum())
+        if self.alpha == "auto" and not warm and sw is not None:
+            warn_fractional_weights(n, X.shape[0], target)
         search_code = None
         if code is not None:
             search_code = (code[0], self._code_fit_predict(X, target, *code))
@@ -1062,21 +1081,22 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             if task.asked_stop:
                 # A callback stopped the fit: it ends with this candidate.
                 break
-        kind = min(losses, key=lambda k: (losses[k], k != "none"))
+        if task.asked_stop:
+            stopped = kind
+        else:
+            stopped, kind = None, min(losses, key=lambda k: (losses[k], k != "none"))
         model, caught = fits[kind]
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         # The chosen fit's fitted state becomes this estimator's (its
         # parameters and input checks stay this estimator's own).
-        own = set(self.get_params()) | {"n_features_in_", "feature_names_in_"}
-        for name, value in vars(model).items():
-            if name not in own and name != "_skl_callbacks":
-                setattr(self, name, value)
+        for name, value in model._fitted_state().items():
+            setattr(self, name, value)
         self.embedding_.params = ("auto", self.n_bins)
         record = dict(model.alpha_search_)
         record.update(
             embedding=kind,
-            embedding_rule="held-out" if len(losses) > 1 else "stopped",
+            embedding_rule="held-out" if stopped is None else "stopped",
             embedding_errors=losses,
             embedding_fit_seconds=seconds,
             held_out_rows=held[0].shape[0],
@@ -1427,27 +1447,9 @@ def _refit_readout(problem, X, Y, sw, weights, activation, alpha, loss):
     return refit_readout(X, Y, sw, weights, activation, alpha, loss)
 
 
-#: Summed weights below this fraction of the rows they weigh make
-#: alpha="auto" warn (see :func:`_warn_fractional_weights`).
-_FRACTIONAL_WEIGHTS = 0.1
-
-
-def _warn_fractional_weights(alpha, warm, sw, keep):
-    """Warn when ``alpha="auto"`` will read weights that sum to far fewer than
-    their rows as a small table: weights normalised to sum to 1 made a table
-    of 150 rows a table of one row (penalty 3, a constant predictor)."""
-    if alpha != "auto" or warm:
-        return
-    total, n_rows = float(sw.sum()), int(keep.sum())
-    if total < _FRACTIONAL_WEIGHTS * n_rows:
-        warn(
-            f"alpha='auto' counts rows by their sample_weight, which sum to "
-            f"{total:.3g} over {n_rows} rows: its penalty is that of a table of "
-            f"{total:.3g} rows (weights are frequencies, as repeated rows). "
-            f"Scale the weights to sum to the number of rows (sample_weight * "
-            f"{n_rows} / sample_weight.sum()), or give alpha.",
-            UserWarning,
-        )
+#: What scikit-learn's callback management sets on an estimator during fit
+#: and reads after it (to tear the callbacks down).
+_CALLBACK_KEYS = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 
 def _check_validation_args(X_val, y_val, sample_weight_val, early_stopping):

@@ -64,6 +64,8 @@ class FitCallbacks:
         )
         if parent is not None:
             self.active = parent.active
+        #: The fit this one is a task of (:meth:`subfit`), or ``None``.
+        self.parent = parent
         self.X, self.y = X, y
         self.metadata = (
             None if sample_weight is None else {"sample_weight": sample_weight}
@@ -154,18 +156,24 @@ class FitCallbacks:
 
         return observed
 
-    def end_fit(self):
-        """Close an iteration left open (an interrupt, a failure) and the fit."""
+    def end_fit(self, attributes=None):
+        """Close an iteration left open (an interrupt, a failure) and the fit.
+
+        ``attributes``: the fitted attributes of a :meth:`subfit`'s model (its
+        task's ``fitted_estimator``; ``None``: the estimator as it is, fitted
+        by now). A callback asking to stop there sets :attr:`asked_stop`.
+        """
         if not self.active:
             return
         if self._iteration is not None:
             self._iteration.call_on_fit_task_end(estimator=self.estimator)
             self._iteration = None
-        self._context.call_on_fit_task_end(
+        stop = self._context.call_on_fit_task_end(
             estimator=self.estimator,
             X=self.X,
             y=self.y,
             metadata=self.metadata,
-            reconstruction_attributes={},
+            reconstruction_attributes={} if attributes is None else attributes,
         )
+        self.asked_stop = self.asked_stop or bool(stop)
         self.active = False

@@ -25,6 +25,7 @@ from ._alpha_search import (
     SAMPLE_SEARCH_MAX_ROWS,
     AlphaSearch,
     fixed_alpha,
+    warn_fractional_weights,
 )
 from ._blas import fit_blas_limits
 from ._callbacks import FitCallbacks
@@ -205,6 +206,8 @@ def _run(est, hooks, shards, client, X, y, rows, held, order, validation, rng):
     kept = shards.call("encode", target, dtype, kind="all")
     n_train = sum(kept[i] for i in train)
     norm, n_weight = _normalisation(summary, train, n_train, weighted)
+    if est.alpha == "auto" and weighted:
+        warn_fractional_weights(n_weight, n_train, target)
     shards.pinned.call("set_norm", norm, est.activation)
     callbacks = FitCallbacks(est, X, y, None)
     alpha, record = _resolve_alpha(

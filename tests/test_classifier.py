@@ -65,6 +65,17 @@ def test_objective_curve_never_increases(classes, solver):
     assert len(est.loss_curve_) == est.n_iter_
 
 
+def test_small_class_weights_do_not_warn_where_the_penalty_ignores_them(classes):
+    """The classifier's alpha="auto" is one penalty below 4,000 rows: weights
+    summing to far fewer than the rows change nothing there, so no warning
+    (the regressor's search reads them as a smaller table and warns)."""
+    X, y = classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        est = fit(small(class_weight={0: 0.01, 1: 0.01, 2: 0.01}, alpha="auto"), X, y)
+    assert est.alpha_ == 3e-3
+
+
 @pytest.mark.parametrize("weight", [-1.0, np.inf, np.nan])
 def test_a_class_weight_must_be_finite_and_non_negative(classes, weight):
     """As a sample weight: a negative one once dropped its class's rows in

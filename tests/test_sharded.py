@@ -279,6 +279,17 @@ def test_early_stopping_holds_out_chunks(client):
     assert actors_left(client) == 0
 
 
+def test_auto_alpha_warns_of_fractional_weights_as_in_process(client):
+    X, y = data()
+    weights = np.full(len(y), 1.0 / len(y))
+    with pytest.warns(UserWarning, match="sum to 1 over 600 rows"):
+        model = fit_quietly(
+            ADMMResidualRegressor(**params(alpha="auto", max_iter=2)),
+            *chunked(X, y, weights),
+        )
+    assert model.alpha_search_["rule"] == "fixed"
+
+
 def test_bad_input_and_unsupported_settings_are_refused_and_leave_nothing(client):
     X, y = data()
     X[400, 1] = np.nan

@@ -490,6 +490,46 @@ def test_the_held_out_embedding_fits_are_tasks_with_their_iterations():
     assert est.alpha_search_["embedding"] == "none"
     assert est.alpha_search_["embedding_rule"] == "stopped"
     assert [name for name, _, _ in stopping.ended].count("embedding-fit") == 1
+    # A stop in the second candidate ends the fit with that one too.
+    stopping = RecordTasks(stop_on="iteration", stop_at=6)
+    est = quiet_fit(ADMMResidualRegressor(**kw).set_callbacks(stopping), X, y)
+    assert est.alpha_search_["embedding"] != "none" and est.n_iter_ == 2
+    assert est.alpha_search_["embedding_rule"] == "stopped"
+    assert est.stop_reason_ == "a callback stopped the fit at iteration 2"
+    # Each candidate's task hands its own fitted model to the callbacks.
+    tasks = [
+        (name, fitted)
+        for (name, _, _), fitted in zip(callback.ended, callback.fitted, strict=True)
+    ]
+    models = [fitted for name, fitted in tasks if name == "embedding-fit"]
+    assert [m.n_iter_ for m in models] == [4, 4]
+    assert [m.embedding_.kind for m in models][0] == "none"
+
+
+def test_a_failed_fit_still_tears_its_callbacks_down(data):
+    """scikit-learn tears the callbacks down after fit from what it set on
+    the estimator, which the restore of a failed fit must leave in place
+    (a ProgressBar's thread otherwise outlived the process's work)."""
+    pytest.importorskip("sklearn.callback")
+
+    class Log(RecordTasks):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def setup(self, estimator, context):
+            self.calls.append("setup")
+
+        def teardown(self, estimator, context):
+            self.calls.append("teardown")
+
+    X, y = data
+    log = Log()
+    est = ADMMResidualRegressor(max_iter=2, **params()).set_callbacks(log)
+    with pytest.raises(ValueError, match="non-zero"):
+        est.fit(X, y, sample_weight=np.zeros(len(y)))
+    assert log.calls == ["setup", "teardown"]
+    assert not hasattr(est, "_callback_fit_ctx")
 
 
 def test_an_interrupt_in_a_callback_leaves_the_curves_consistent(data):
@@ -529,6 +569,34 @@ def test_a_refit_that_fails_leaves_the_estimator_as_it_was(data):
     with pytest.raises(NumericalError):
         first.fit(X * 1e200, y)
     assert vars(first) == vars(ADMMResidualRegressor(**params()))
+
+
+def test_a_warm_fit_failing_at_its_end_never_resumes_its_state(data):
+    """A warm fit that raises after storing its new kept state (a callback at
+    the end of the fit task) is rolled back to the previous model, whose kept
+    problem the failed fit iterated in place: that state is dropped, so the
+    next warm fit starts from the previous weights."""
+    pytest.importorskip("sklearn.callback")
+
+    class Boom(RecordTasks):
+        armed = False
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if self.armed and context.task_name == "fit":
+                raise KeyboardInterrupt
+            return False
+
+    X, y = data
+    boom = Boom()
+    est = ADMMResidualRegressor(max_iter=5, warm_start=True, **params())
+    quiet_fit(est.set_callbacks(boom), X, y)
+    coefs = [c.copy() for c in est.coefs_]
+    boom.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        quiet_fit(est, X, y)
+    assert est.n_iter_ == 5 and est._solver_state is None
+    for a, b in zip(est.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_warm_fit_takes_a_new_numeric_alpha(data):
