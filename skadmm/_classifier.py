@@ -62,7 +62,9 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``: a dict
         ``{label: weight}``, ``"balanced"`` (``n_samples / (n_classes *
-        count)``), or ``None`` (all 1).
+        count)``), or ``None`` (all 1). Weights must be finite and
+        non-negative; a class of weight 0, as rows of weight 0, is not
+        trained on (nor in ``classes_``).
 
     Attributes
     ----------

@@ -56,8 +56,8 @@ PARAMETERS = Template(
         its penalty ``nu``, ``rho`` the link penalty; set ``rho > max(4 beta
         S^2, 2.56 beta)``, ``S`` the activation's largest slope, for its
         augmented Lagrangian never to increase; every layer is a task,
-        ``n_regions`` sets the workers, and the results are identical for any
-        ``n_regions``; see :ref:`pdadmm`).
+        ``n_regions`` sets the workers, and on the same BLAS threads the
+        results are identical for any ``n_regions``; see :ref:`pdadmm`).
         A mode ignores the parameters of the other modes (``splitting``,
         ``update``, ``beta``, ``rho``, ``tau``, ``eta``, ``mu``, ``epsilon``,
         ``quantize``, ``quantize_bits``, ``quantize_levels``,
@@ -104,7 +104,8 @@ PARAMETERS = Template(
         steps; the line search restores their length).
     alpha : float or "auto", default="auto"
         L2 penalty on the weights (biases excluded), on the scale of the mean
-        $loss. $alpha_auto The value used is ``alpha_``; a warm start keeps it.
+        $loss. $alpha_auto The value used is ``alpha_``; a warm start keeps
+        it with ``"auto"``, and a number set between warm fits takes effect.
         See the user guide, "Regularisation".
     max_iter : int, default=500
         Maximum number of iterations of the run on all training rows
@@ -174,7 +175,8 @@ PARAMETERS = Template(
         one when the products are too small to gain from more.
         ``solver="pdadmm"`` updates every layer at once whatever the regions:
         there ``n_regions`` (at most the number of layers) only sets the
-        workers and their BLAS threads, and the iterates do not depend on it.
+        workers and their BLAS threads, and on the same BLAS threads (one per
+        call when the products are small) the iterates do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and of the validation split.
     warm_start : bool, default=False
@@ -310,7 +312,7 @@ ATTRIBUTES = Template(
     alpha_search_ : dict
         How the last fit's penalty was chosen: ``alpha``, ``rule``
         (``"cross-validation"``; ``"sample cross-validation"`` on 2,000 to
-        10,000 rows: the search on a sample of about 2,000 rows, with
+        10,000 rows: the search on a sample of about 1,000 rows, with
         ``sample_rows`` and its choice ``sample_alpha``, capped at the size
         rule; ``"fixed"`` for the size rule, ``"given"`` for a number (also
         in a warm start), ``"kept"`` by a warm start with ``alpha="auto"``,
