@@ -305,9 +305,9 @@ class ClassificationTarget(Target):
         unseen = self.classes[index] != y
         if unseen.any() and name != "y":
             raise ValueError(
-                f"{name} contains labels that y does not have: "
-                f"{np.unique(y[unseen])[:5].tolist()}; the classes of y are "
-                f"{self.classes.tolist()}."
+                f"{name} contains labels that y does not have (among its rows "
+                f"of positive weight): {np.unique(y[unseen])[:5].tolist()}; the "
+                f"classes of y are {self.classes.tolist()}."
             )
         if unseen.any():
             raise ValueError(
