@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
-from numbers import Integral, Real
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -76,6 +76,7 @@ from ._parallel import (
     search_workers,
     split_layers,
 )
+from ._params import Count
 from ._readout import refit_readout
 from ._row_blocks import ROW_BLOCK_ROWS, n_row_blocks, row_block_problem
 from ._sharded import ShardedProblem, refit_readout_on
@@ -159,8 +160,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
     """
 
     _parameter_constraints = {
-        "width": [Interval(Integral, 1, None, closed="left")],
-        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "width": [Count(1, None, closed="left")],
+        "n_blocks": [Count(0, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "solver": [StrOptions(set(SOLVERS))],
         "splitting": [StrOptions(set(SPLITTINGS))],
@@ -171,26 +172,26 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         "eta": [Interval(Real, 0, None, closed="neither")],
         "mu": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Count(1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Count(1, None, closed="left")],
         "refit_readout": ["boolean"],
         # joblib's convention: 0 workers has no meaning, refused before any work.
         "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
+            Count(None, -1, closed="right"),
+            Count(1, None, closed="left"),
             None,
         ],
-        "n_regions": [Interval(Integral, 1, None, closed="left"), None],
+        "n_regions": [Count(1, None, closed="left"), None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         # The parameters of one mode only, declared with the mode.
         **own_param_constraints(),
         "embedding": [StrOptions(set(PARAMETER_VALUES))],
-        "n_bins": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "n_bins": [Count(2, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(

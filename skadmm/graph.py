@@ -8,18 +8,18 @@ on the result. :func:`hop_features` computes that matrix and
 where the samples are node indices of one fixed graph.
 """
 
-from numbers import Integral
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import (
     _num_samples,
     check_array,
     check_is_fitted,
     validate_data,
 )
+
+from ._params import Count
 
 __all__ = ["HopFeatures", "hop_features"]
 
@@ -98,7 +98,7 @@ def _normalize(A, normalization, self_loops):
     {
         "adjacency": ["array-like", "sparse matrix"],
         "X": ["array-like", "sparse matrix"],
-        "n_hops": [Interval(Integral, 0, None, closed="left")],
+        "n_hops": [Count(0, None, closed="left")],
         "normalization": [StrOptions(set(_NORMALIZATIONS))],
         "self_loops": ["boolean"],
         "symmetrize": ["boolean"],
@@ -264,7 +264,7 @@ class HopFeatures(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "adjacency": ["array-like", "sparse matrix"],
         "features": ["array-like", "sparse matrix"],
-        "n_hops": [Interval(Integral, 0, None, closed="left")],
+        "n_hops": [Count(0, None, closed="left")],
         "normalization": [StrOptions(set(_NORMALIZATIONS))],
         "self_loops": ["boolean"],
         "symmetrize": ["boolean"],

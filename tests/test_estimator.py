@@ -17,7 +17,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 import skadmm._memory
 from skadmm import ADMMResidualClassifier, ADMMResidualRegressor
 from skadmm._solvers import MODE_PARAMS, SOLVERS
+from skadmm.datasets import make_csbm
 from skadmm.exceptions import DivergenceWarning
+from skadmm.graph import hop_features
 
 from ._problems import regression_data
 
@@ -361,6 +363,20 @@ def test_n_jobs_zero_is_refused_before_any_work(Estimator):
         Estimator(n_jobs=0).fit("not an array", None)
     for n_jobs in (-2, -1, 1, 2, None):
         Estimator(n_jobs=n_jobs)._validate_params()
+
+
+@pytest.mark.parametrize(
+    "name", ["width", "n_blocks", "max_iter", "n_iter_no_change", "n_jobs", "n_bins"]
+)
+def test_a_bool_is_not_a_count(name):
+    """bool is an Integral: width=True passed scikit-learn's interval and
+    failed inside the fit with "TypeError: an integer is required"."""
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        ADMMResidualRegressor(**{name: True}).fit("not an array", None)
+    with pytest.raises(InvalidParameterError, match="'n_hops' parameter"):
+        hop_features(np.eye(2), np.eye(2), n_hops=True)
+    with pytest.raises(InvalidParameterError, match="'n_nodes' parameter"):
+        make_csbm(n_nodes=True)
 
 
 # A value away from the default for every mode parameter.

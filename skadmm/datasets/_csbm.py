@@ -1,11 +1,13 @@
 """Contextual stochastic block model: a synthetic graph with node features."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
+
+from .._params import Count
 
 
 def _upper_pairs(index, n):
@@ -41,9 +43,9 @@ def _sample_block(rng, n_pairs, p):
 
 @validate_params(
     {
-        "n_nodes": [Interval(Integral, 2, None, closed="left")],
-        "n_classes": [Interval(Integral, 2, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "n_nodes": [Count(2, None, closed="left")],
+        "n_classes": [Count(2, None, closed="left")],
+        "n_features": [Count(1, None, closed="left")],
         "homophily": [Interval(Real, 0, 1, closed="both")],
         "feature_signal": [Interval(Real, 0, None, closed="left")],
         "average_degree": [Interval(Real, 0, None, closed="left")],
