@@ -48,6 +48,17 @@ from .exceptions import FitInterruptedWarning
 _ctrl_c = threading.Event()
 
 
+def _folds(text):
+    """``--folds``: an integer of at least 2 (argparse's usage error else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"needs at least 2 folds, got {value}")
+    return value
+
+
 def default_models(random_state=0):
     """The compared models, each behind a StandardScaler."""
     return {
@@ -195,9 +206,15 @@ def main(argv=None, out=sys.stdout):
         prog="python -m skadmm", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--variant", choices=["red", "white", "all", "both"], default="both"
+        "--variant",
+        choices=["red", "white", "all", "both"],
+        default="both",
+        help="the red wines, the white ones, all of them as one table, or "
+        "the red and the white tables one after the other",
     )
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--folds", type=_folds, default=5, help="folds of the CV (at least 2)"
+    )
     parser.add_argument(
         "--task",
         choices=["classification", "regression", "both"],

@@ -73,6 +73,16 @@ def test_module_entry_point_help():
         check=True,
     )
     assert "--variant" in done.stdout and "--task" in done.stdout
+    assert "at least 2" in done.stdout  # every option says what it takes
+
+
+@pytest.mark.parametrize("folds", ["0", "1", "-3", "abc"])
+def test_bad_folds_are_a_usage_error_before_any_work(folds, capsys):
+    """A usage error (exit 2), not a traceback from KFold after the data load."""
+    with pytest.raises(SystemExit) as stop:
+        main(["--folds", folds])
+    assert stop.value.code == 2
+    assert "--folds" in capsys.readouterr().err
 
 
 def test_interrupted_fit_stops_the_job(monkeypatch):
