@@ -273,7 +273,9 @@ class ADMMResidualClassifier(ClassifierMixin, BaseADMMResidual):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples, multiplied by the class
             weights. A weight of 2 equals repeating the row and a weight of 0
-            equals dropping it.
+            equals dropping it (and ``alpha="auto"`` counts rows by their
+            weights). On tables of more than 10,000 rows it does not:
+            ``early_stopping="auto"`` and the stages count rows, not weights.
 
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data of early stopping, instead of a held-out

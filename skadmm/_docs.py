@@ -186,7 +186,8 @@ PARAMETERS = Template(
         run resumes exactly, step state included (``solver="reset"``: ``eta``,
         line-search factor, momentum; every mode: the stopping rule's window),
         so ``n`` fits of ``max_iter=k`` equal one fit of ``n * k``
-        iterations. Reaching ``max_iter`` then issues no
+        iterations (with a given ``alpha``, on a table without stages; see
+        the user guide, "Warm starts"). Reaching ``max_iter`` then issues no
         ``ConvergenceWarning`` (see ``stop_reason_``). With early stopping
         the kept solver state is that of the last iteration, while ``coefs_``
         hold the best one; on the same validation rows the early-stopping

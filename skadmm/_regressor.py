@@ -141,7 +141,9 @@ class ADMMResidualRegressor(RegressorMixin, BaseADMMResidual):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples. Each row's terms of the training
             problem are weighted, so a weight of 2 equals repeating the row and a
-            weight of 0 equals dropping it.
+            weight of 0 equals dropping it (and ``alpha="auto"`` counts rows by
+            their weights). On tables of more than 10,000 rows it does not:
+            ``early_stopping="auto"`` and the stages count rows, not weights.
 
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data of early stopping, instead of a held-out
