@@ -6,6 +6,7 @@ their own folder, which is on ``sys.path`` only while they are imported.
 are skipped.
 """
 
+import csv
 import importlib
 import sys
 from contextlib import contextmanager
@@ -31,3 +32,13 @@ def imported(*names):
         yield [importlib.import_module(name) for name in names]
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+def quick_rows(name, tmp_path, table, attribute):
+    """``(bench.<attribute>, rows)``: ``benchmarks/<name>.py --quick`` run into
+    ``tmp_path``, and the rows of its ``<table>.csv`` as dicts."""
+    with imported(name) as (bench,):
+        bench.main(["--quick", "--out", str(tmp_path)])
+        value = getattr(bench, attribute)
+    with open(tmp_path / f"{table}.csv") as f:
+        return value, list(csv.DictReader(f))

@@ -4,17 +4,13 @@ import csv
 
 import numpy as np
 
-from ._benchmarks import imported, needs
+from ._benchmarks import imported, needs, quick_rows
 
 pytestmark = needs("bench_path_rules.py")
 
 
 def test_quick_run_replays_every_rule(tmp_path):
-    with imported("bench_path_rules") as (bench,):
-        bench.main(["--quick", "--out", str(tmp_path)])
-        rules = bench.RULES
-    with open(tmp_path / "path_rules.csv") as f:
-        rows = list(csv.DictReader(f))
+    rules, rows = quick_rows("bench_path_rules", tmp_path, "path_rules", "RULES")
     assert [row["rule"] for row in rows] == list(rules)
     by_rule = {row["rule"]: row for row in rows}
     assert by_rule["exhaustive"]["same"] == "1"

@@ -1,8 +1,6 @@
 """The benchmark of the alpha search on worker processes: tables, smoke run."""
 
-import csv
-
-from ._benchmarks import imported, needs
+from ._benchmarks import imported, needs, quick_rows
 
 pytestmark = needs("bench_search_parallel.py")
 
@@ -19,11 +17,9 @@ def test_tables_are_those_the_search_cross_validates():
 
 
 def test_quick_run_writes_one_row_per_configuration(tmp_path):
-    with imported("bench_search_parallel") as (bench,):
-        bench.main(["--quick", "--out", str(tmp_path)])
-        configs = bench.CONFIGS
-    with open(tmp_path / "search_parallel.csv") as f:
-        rows = list(csv.DictReader(f))
+    configs, rows = quick_rows(
+        "bench_search_parallel", tmp_path, "search_parallel", "CONFIGS"
+    )
     assert [row["config"] for row in rows] == list(configs)
     assert rows[0]["vs_serial"] == "1.0"
     assert all(float(row["fit_time"]) > 0 for row in rows)
