@@ -1082,10 +1082,8 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
             if task.asked_stop:
                 # A callback stopped the fit: it ends with this candidate.
                 break
-        if task.asked_stop:
-            stopped = kind
-        else:
-            stopped, kind = None, min(losses, key=lambda k: (losses[k], k != "none"))
+        if not task.asked_stop:  # a tie keeps no code
+            kind = min(losses, key=lambda k: (losses[k], k != "none"))
         model, caught = fits[kind]
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -1097,7 +1095,7 @@ class BaseADMMResidual(CallbackSupportMixin, BaseEstimator, ABC):
         record = dict(model.alpha_search_)
         record.update(
             embedding=kind,
-            embedding_rule="held-out" if stopped is None else "stopped",
+            embedding_rule="stopped" if task.asked_stop else "held-out",
             embedding_errors=losses,
             embedding_fit_seconds=seconds,
             held_out_rows=held[0].shape[0],
